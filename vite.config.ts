@@ -1,6 +1,6 @@
 // Vite serves the studio; the same config drives Vitest (tests/) and vite-node (the CLI),
 // so `?raw` shader imports and `import.meta.glob` work identically in the page, the tests and Node.
-import { defineConfig } from 'vite';
+import { defineConfig } from 'vitest/config';
 import react from '@vitejs/plugin-react';
 
 export default defineConfig({

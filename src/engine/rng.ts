@@ -63,7 +63,7 @@ export class Rng {
   readonly k0: number;
   readonly k1: number;
   private counter = 0;
-  private buf = new Uint32Array(4);
+  private buf: Uint32Array = new Uint32Array(4);
   private bufPos = 4;
 
   constructor(seed: number, purpose: string, counterStart = 0) {

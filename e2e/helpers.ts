@@ -1,0 +1,29 @@
+/**
+ * Shared e2e helpers: screenshots go to e2e/screenshots/<name>.png (committed, small), and page
+ * errors are collected so a test can assert the page never threw.
+ */
+import type { Page } from '@playwright/test';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const HERE = path.dirname(fileURLToPath(import.meta.url));
+
+export function screenshotPath(name: string): string {
+  return path.join(HERE, 'screenshots', `${name}.png`);
+}
+
+/** A viewport-sized PNG of the page (not full-page: keeps the committed files small). */
+export async function snap(page: Page, name: string): Promise<void> {
+  await page.screenshot({ path: screenshotPath(name), animations: 'disabled', caret: 'hide' });
+}
+
+/** Collect uncaught page errors and console errors for assertions. */
+export function collectErrors(page: Page): { pageErrors: string[]; consoleErrors: string[] } {
+  const pageErrors: string[] = [];
+  const consoleErrors: string[] = [];
+  page.on('pageerror', (e) => pageErrors.push(e.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error') consoleErrors.push(m.text());
+  });
+  return { pageErrors, consoleErrors };
+}

@@ -1,0 +1,90 @@
+/**
+ * `bench matmul`: our matmul kernels against TensorFlow.js's WebGPU `matMul`, same process, same
+ * adapter. Squares 256/512/1024 and the skinny shapes of low-rank adapters (M=1024, K=768, N=r and
+ * the transposes M=1024, K=r, N=768). Median of several timed repetitions after a warm-up; each
+ * timing covers `reps` products and one final sync, for both sides alike.
+ */
+import { emit, flag, has, numberFlag, parseArgs } from '../args';
+import type { Gpu } from '../../gpu/device';
+import { matmul, chooseVariant } from '../../gpu/kernels/matmul';
+import { Rng } from '../../engine/rng';
+import { loadTfjsWebgpu, median } from '../peers/tfjs';
+
+interface Shape { M: number; K: number; N: number }
+
+export const shapes: Shape[] = [
+  { M: 256, K: 256, N: 256 },
+  { M: 512, K: 512, N: 512 },
+  { M: 1024, K: 1024, N: 1024 },
+  ...[4, 8, 16, 64].map((r) => ({ M: 1024, K: 768, N: r })),
+  ...[4, 8, 16, 64].map((r) => ({ M: 1024, K: r, N: 768 })),
+];
+
+export async function run(gpu: Gpu, argv: string[]): Promise<void> {
+  const args = parseArgs(argv, ['json', 'quick', 'no-peer']);
+  const trials = numberFlag(args, 'trials', has(args, 'quick') ? 2 : 5);
+  const only = flag(args, 'shape'); // e.g. 1024x1024x1024 (MxKxN)
+  const list = has(args, 'quick') ? shapes.filter((s) => s.M * s.N * s.K <= 512 ** 3) : shapes;
+  const tf = has(args, 'no-peer') ? null : await loadTfjsWebgpu();
+  for (const s of list) {
+    if (only && only !== `${s.M}x${s.K}x${s.N}`) continue;
+    const flops = 2 * s.M * s.N * s.K;
+    const reps = Math.max(1, Math.min(20, Math.round(2e9 / flops)));
+    const rng = new Rng(7, 'bench-matmul');
+    const a = rng.fillNormal(new Float32Array(s.M * s.K));
+    const b = rng.fillNormal(new Float32Array(s.K * s.N));
+    const ta = gpu.upload(a, [s.M, s.K], 'bench:A');
+    const tb = gpu.upload(b, [s.K, s.N], 'bench:B');
+    const tc = gpu.tensor([s.M, s.N], 'bench:C');
+    const variant = chooseVariant(s.M, s.N);
+    const ours = async () => {
+      const enc = gpu.encoder('bench-matmul');
+      for (let i = 0; i < reps; i++) matmul(enc, { a: ta, b: tb, c: tc, M: s.M, N: s.N, K: s.K });
+      enc.submit();
+      await gpu.read(tc, 1);
+    };
+    await ours(); // warm-up: pipeline compile
+    const oursMs: number[] = [];
+    for (let t = 0; t < trials; t++) {
+      const t0 = performance.now();
+      await ours();
+      oursMs.push((performance.now() - t0) / reps);
+    }
+    gpu.release(ta); gpu.release(tb); gpu.release(tc);
+    let tfMs = NaN;
+    if (tf) {
+      const A = tf.tensor2d(a, [s.M, s.K]);
+      const B = tf.tensor2d(b, [s.K, s.N]);
+      const peer = async () => {
+        let last = null as null | import('@tensorflow/tfjs-core').Tensor;
+        for (let i = 0; i < reps; i++) {
+          last?.dispose();
+          last = tf.matMul(A, B);
+        }
+        const probe = tf.slice(last!, [0, 0], [1, 1]);
+        await probe.data();
+        probe.dispose();
+        last!.dispose();
+      };
+      await peer();
+      const ms: number[] = [];
+      for (let t = 0; t < trials; t++) {
+        const t0 = performance.now();
+        await peer();
+        ms.push((performance.now() - t0) / reps);
+      }
+      A.dispose(); B.dispose();
+      tfMs = median(ms);
+    }
+    const ourMs = median(oursMs);
+    const ours_gflops = flops / ourMs / 1e6;
+    const tfjs_gflops = flops / tfMs / 1e6;
+    emit({
+      kernel: 'matmul', M: s.M, K: s.K, N: s.N, variant,
+      ours_gflops: round(ours_gflops), tfjs_gflops: round(tfjs_gflops), ratio: round(ours_gflops / tfjs_gflops),
+      ours_ms: round(ourMs), tfjs_ms: round(tfMs), reps, trials, adapter: gpu.name,
+    });
+  }
+}
+
+const round = (x: number) => (Number.isFinite(x) ? Math.round(x * 1000) / 1000 : null);

@@ -1,0 +1,88 @@
+/**
+ * The adapter-method contract (ARCHITECTURE.md §4): one file per method under methods/, each
+ * exporting `method: AdapterMethod`. The trainer knows nothing about any particular method; it
+ * asks the method for trainable tensors and lets it attach `LinearAdapter`s to the targeted layers.
+ */
+import type { z } from 'zod';
+import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
+import type { RunConfig } from '../config';
+import type { Gpt2Model } from '../model/gpt2';
+import type { Linear } from '../model/linear';
+
+/** One UI control / link field. Drives the setup form and validation messages. */
+export interface MethodParamSpec {
+  key: string;
+  label: string;
+  type: 'int' | 'float' | 'bool' | 'enum';
+  default: number | boolean | string;
+  min?: number;
+  max?: number;
+  options?: string[];
+  help?: string;
+}
+
+/** A tensor the optimizer updates. */
+export interface TrainableTensor {
+  name: string; // e.g. "h.0.attn.c_attn.lora_A"
+  param: GpuTensor;
+  grad: GpuTensor;
+  /** AdamW weight decay applies (matrices yes; biases, norms, scaling vectors no). */
+  decay: boolean;
+  /** Learning-rate multiplier (LoRA+ gives B λ×). */
+  lrScale: number;
+}
+
+/** What a method gets to set itself up. */
+export interface MethodContext {
+  gpu: Gpu;
+  model: Gpt2Model;
+  config: RunConfig;
+  /** Validated method params (defaults applied). */
+  params: Record<string, number | boolean | string>;
+  /** The linear layers the run targets, in layer order. */
+  targets: Linear[];
+  /** Rank for a targeted layer after per-module overrides. */
+  rankFor(layer: Linear): number;
+  seed: number;
+  /**
+   * For data-driven initialisations (LoRA-GA, EVA): run forward (+ backward when `withGrad`) on n
+   * training batches, calling `visit` after each with the encoder already submitted.
+   */
+  runBatches(n: number, opts: { withGrad: boolean; visit: (i: number) => Promise<void> }): Promise<void>;
+}
+
+/** A method applied to one model for one run. */
+export interface MethodInstance {
+  trainables: TrainableTensor[];
+  /** Zero this method's gradient buffers at the start of each step (base-model grads are zeroed by the trainer). */
+  zeroGrads?(enc: StepEncoder): void;
+  /** Called before each step is recorded (DyLoRA samples its rank here). */
+  beforeStep?(step: number): void;
+  /** Fold the adapter into the base weights: returns the merged (HF-layout) weights by name. */
+  merged(): Promise<Map<string, Float32Array>>;
+  /** Adapter tensors for saving/resuming/export (name → data), plus method-specific metadata. */
+  state(): Promise<{ tensors: Map<string, Float32Array>; meta: Record<string, unknown> }>;
+  /** Per-layer rank allocation, for methods that move ranks (EVA, DyLoRA). */
+  rankAllocation?(): Record<string, number>;
+  /** Effective dense update ΔW (in, out) of one targeted layer, for spectra (null: not a low-rank method). */
+  deltaOf?(layer: string): Promise<Float32Array | null>;
+  dispose(): void;
+}
+
+export interface AdapterMethod {
+  id: string;
+  label: string;
+  /** Paper link (arXiv) for the method. */
+  paper: string;
+  description: string;
+  /** Parameters beyond the shared ones (rank, alpha …); also the run-link schema. */
+  params: MethodParamSpec[];
+  /** True when init leaves the model's function unchanged (the conformance suite checks it). */
+  preservesFunctionAtInit: boolean;
+  /** True when the method trains every base parameter (full fine-tuning). */
+  trainsBase: boolean;
+  init(ctx: MethodContext): Promise<MethodInstance>;
+  /** Optional zod refinement for cross-field checks, with messages for the UI. */
+  validate?(params: Record<string, unknown>, config: RunConfig): string[];
+  schema?: z.ZodType;
+}

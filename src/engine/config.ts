@@ -1,0 +1,177 @@
+/**
+ * RunConfig: one serialisable object that IS the run — the CLI's --config, the share link, the
+ * IndexedDB key and the export (ARCHITECTURE.md §7). Validated by zod on every way in; errors name
+ * the field and its allowed range.
+ */
+import { z } from 'zod';
+import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig } from './model/config';
+
+export const TARGET_MODULES = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
+export type TargetModule = (typeof TARGET_MODULES)[number];
+
+const hash = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest (64 hex characters)');
+
+export const ModelRefSchema = z.discriminatedUnion('source', [
+  /** An architecture preset, randomly initialised from the run seed (pretraining, tests). */
+  z.object({ source: z.literal('preset'), id: z.string().min(1).max(64), arch: ModelConfigSchema.optional() }),
+  /** A model shipped under public/models/<id>/. */
+  z.object({ source: z.literal('builtin'), id: z.string().regex(/^[\w.-]{1,64}$/), hash: hash.optional() }),
+  /** A person's own files (page: picked files; CLI: a directory). */
+  z.object({ source: z.literal('local'), id: z.string().min(1).max(256), hash: hash.optional(), files: z.array(z.object({ name: z.string().max(256), sha256: hash })).max(8).optional() }),
+]);
+
+export const DatasetRefSchema = z.object({
+  source: z.enum(['builtin', 'upload']),
+  id: z.string().min(1).max(256),
+  hash: hash.optional(),
+});
+
+export const MethodRefSchema = z.object({
+  id: z.string().regex(/^[a-z0-9-]{1,32}$/, 'a method id such as "lora"'),
+  params: z.record(z.string().max(64), z.union([z.number(), z.string().max(256), z.boolean()])).default({}),
+});
+
+export const TargetsSchema = z.object({
+  modules: z.array(z.enum(TARGET_MODULES)).min(1).default(['attn.c_attn']),
+  /** Layer indices, or null for every layer. */
+  layers: z.array(z.int().min(0).max(255)).nullable().default(null),
+  /** Per-module rank overrides, e.g. {"h.0.attn.c_attn": 8} or {"mlp.c_fc": 2}. */
+  rankOverrides: z.record(z.string().max(64), z.int().min(1).max(4096)).default({}),
+});
+
+export const TrainSchema = z.object({
+  steps: z.int().min(1).max(1_000_000).default(50),
+  batchSize: z.int().min(1).max(512).default(4),
+  contextLength: z.int().min(2).max(8192).default(32),
+  lr: z.number().positive().max(10).default(1e-3),
+  weightDecay: z.number().min(0).max(10).default(0),
+  beta1: z.number().min(0).lt(1).default(0.9),
+  beta2: z.number().min(0).lt(1).default(0.999),
+  eps: z.number().positive().max(1).default(1e-8),
+  gradClip: z.number().min(0).max(1e6).default(1),
+  warmupSteps: z.int().min(0).max(1_000_000).default(0),
+  schedule: z.enum(['cosine', 'linear', 'constant']).default('cosine'),
+  minLrRatio: z.number().min(0).max(1).default(0.1),
+});
+
+export const EvalSchema = z.object({
+  every: z.int().min(0).max(1_000_000).default(10),
+  batches: z.int().min(1).max(1000).default(2),
+});
+
+export const AnalysisSchema = z.object({
+  every: z.int().min(0).max(1_000_000).default(0),
+  k: z.int().min(1).max(64).default(10),
+  eps: z.number().gt(0).lt(1).default(0.5),
+});
+
+export const RunConfigSchema = z
+  .object({
+    version: z.literal(1).default(1),
+    name: z.string().max(120).optional(),
+    model: ModelRefSchema.default({ source: 'preset', id: 'micro' }),
+    dataset: DatasetRefSchema.default({ source: 'builtin', id: 'english' }),
+    method: MethodRefSchema.default({ id: 'full', params: {} }),
+    targets: TargetsSchema.default({ modules: ['attn.c_attn'], layers: null, rankOverrides: {} }),
+    train: TrainSchema.default(TrainSchema.parse({})),
+    eval: EvalSchema.default(EvalSchema.parse({})),
+    analysis: AnalysisSchema.default(AnalysisSchema.parse({})),
+    seed: z.int().min(0).max(2 ** 32 - 1).default(0),
+  })
+  .strict();
+
+export type RunConfig = z.infer<typeof RunConfigSchema>;
+export type RunConfigInput = z.input<typeof RunConfigSchema>;
+
+export class ConfigError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Parse and validate; throws ConfigError naming each bad field and what is allowed. */
+export function parseRunConfig(input: unknown): RunConfig {
+  const r = RunConfigSchema.safeParse(input);
+  if (!r.success) throw new ConfigError(`invalid run config:\n${z.prettifyError(r.error)}`);
+  return r.data;
+}
+
+/** The architecture a config trains: a preset's, or its explicit `arch`. Built-in/local models come from their files. */
+export function presetArchitecture(cfg: RunConfig): ModelConfig | null {
+  if (cfg.model.source !== 'preset') return null;
+  const arch = cfg.model.arch ?? MODEL_PRESETS[cfg.model.id];
+  if (!arch) throw new ConfigError(`model.id: unknown preset "${cfg.model.id}" (known: ${Object.keys(MODEL_PRESETS).join(', ')})`);
+  return arch;
+}
+
+/** Built-in run presets for `--config <name>`. */
+export const RUN_PRESETS: Record<string, RunConfigInput> = {
+  micro: {
+    model: { source: 'preset', id: 'micro' },
+    dataset: { source: 'builtin', id: 'english' },
+    method: { id: 'full', params: {} },
+    train: { steps: 20, batchSize: 4, contextLength: 32, lr: 3e-3, warmupSteps: 2 },
+    eval: { every: 0, batches: 1 },
+  },
+  'gpt2-small': {
+    model: { source: 'preset', id: 'gpt2-small' },
+    dataset: { source: 'builtin', id: 'english' },
+    method: { id: 'full', params: {} },
+    train: { steps: 10, batchSize: 1, contextLength: 128, lr: 6e-4, warmupSteps: 0 },
+    eval: { every: 0, batches: 1 },
+  },
+};
+
+/**
+ * Apply `key=value` overrides (CLI `--param`). A key is a dotted path (`train.lr`) or a unique leaf
+ * name (`lr`, `seed`, `steps`); unknown leaves go to `method.params` (e.g. `rank`, `alpha`), which
+ * the method's own schema validates. Values are parsed as JSON when possible (numbers, booleans).
+ */
+export function applyOverrides(input: RunConfigInput, overrides: string[]): RunConfigInput {
+  const cfg = structuredClone(input) as Record<string, unknown>;
+  const base = RunConfigSchema.parse(cfg) as unknown as Record<string, unknown>;
+  for (const ov of overrides) {
+    const eq = ov.indexOf('=');
+    if (eq <= 0) throw new ConfigError(`--param "${ov}": expected key=value`);
+    const key = ov.slice(0, eq).trim();
+    const raw = ov.slice(eq + 1);
+    let value: unknown = raw;
+    try {
+      value = JSON.parse(raw);
+    } catch {
+      value = raw;
+    }
+    const path = key.includes('.') ? key.split('.') : findLeaf(base, key) ?? ['method', 'params', key];
+    setPath(cfg, path, value);
+  }
+  return cfg as RunConfigInput;
+}
+
+function findLeaf(obj: Record<string, unknown>, leaf: string): string[] | null {
+  const hits: string[][] = [];
+  const walk = (o: unknown, path: string[]) => {
+    if (!o || typeof o !== 'object' || Array.isArray(o)) return;
+    for (const [k, v] of Object.entries(o)) {
+      if (k === leaf) hits.push([...path, k]);
+      if (path.length < 2 && k !== 'params') walk(v, [...path, k]);
+    }
+  };
+  walk(obj, []);
+  if (hits.length > 1) {
+    // Prefer the shortest (e.g. "seed" at top level over a nested seed).
+    hits.sort((a, b) => a.length - b.length);
+    if (hits[0].length === hits[1].length) throw new ConfigError(`--param ${leaf}: ambiguous (${hits.map((h) => h.join('.')).join(', ')}); use the dotted path`);
+  }
+  return hits[0] ?? null;
+}
+
+function setPath(o: Record<string, unknown>, path: string[], value: unknown) {
+  let cur = o;
+  for (let i = 0; i < path.length - 1; i++) {
+    const k = path[i];
+    if (cur[k] === undefined || typeof cur[k] !== 'object' || cur[k] === null) cur[k] = {};
+    cur = cur[k] as Record<string, unknown>;
+  }
+  cur[path[path.length - 1]] = value;
+}

@@ -1,0 +1,63 @@
+/**
+ * Shared data types: examples, prepared datasets, the public/data manifest, and DatasetError.
+ * No logic here, so scripts/prepare-data.ts can import the manifest type without pulling in loaders.
+ */
+
+/** One supervised pair. Training text is prompt + completion + '\n'; loss counts the completion. */
+export interface Example {
+  prompt: string;
+  completion: string;
+}
+
+interface PreparedBase {
+  id: string;
+  /**
+   * Content hash for the RunConfig: SHA-256 of the source file bytes for built-in text sets (equal
+   * to the manifest sha256) and uploads, SHA-256 of the generated examples for procedural sets.
+   */
+  hash: string;
+  /** Held-out slice of the pretraining distribution (english) for measuring forgetting. */
+  probe?: string;
+}
+
+export type PreparedText =
+  | (PreparedBase & { kind: 'text'; train: string; val: string })
+  | (PreparedBase & { kind: 'pairs'; train: Example[]; val: Example[] });
+
+export interface DatasetInfo {
+  id: string;
+  label: string;
+  kind: 'text' | 'pairs';
+  description: string;
+  source: string;
+  license: string;
+  /** Default validation fraction used when loadDataset gets none. */
+  defaultValFraction: number;
+}
+
+/** One entry of public/data/index.json, written by scripts/prepare-data.ts. */
+export interface DataManifestEntry {
+  id: string;
+  label: string;
+  kind: 'text';
+  /** Path relative to public/, e.g. 'data/english.txt.gz'. */
+  file: string;
+  /** Size of the gzip file in bytes. */
+  bytes: number;
+  /** Size of the uncompressed UTF-8 text in bytes. */
+  rawBytes: number;
+  /** Number of non-empty lines (split units). */
+  lines: number;
+  /** Lower-case hex SHA-256 of the gzip file. */
+  sha256: string;
+  license: string;
+  source: string;
+  description: string;
+}
+
+export class DatasetError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DatasetError';
+  }
+}

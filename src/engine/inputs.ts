@@ -1,0 +1,97 @@
+/**
+ * Resolving a RunConfig into concrete inputs: the model (preset architecture with seeded init, a
+ * built-in checkpoint, or a person's files), its tokenizer, and the tokenized dataset, with the
+ * content hashes that make a run link checkable. The same code runs in the worker and in Node.
+ */
+import { presetArchitecture, ConfigError, type RunConfig } from './config';
+import type { ModelConfig } from './model/config';
+import { loadBuiltinModel, loadModelFiles, type LoadedModel, type NamedFile } from './io/checkpoint';
+import { createTokenizer, type Tokenizer } from './io/tokenizers';
+import { loadDataset } from './data/datasets';
+import { parseUserDataset, prepareUserDataset } from './data/user';
+import { tokenizeDataset, type TokenizedDataset } from './data/batcher';
+
+export interface RunInputs {
+  config: RunConfig;
+  modelConfig: ModelConfig;
+  /** Pretrained weights; null = random initialisation from the run seed (preset architectures). */
+  weights: Map<string, Float32Array> | null;
+  modelHash: string | null;
+  model: LoadedModel | null;
+  tokenizer: Tokenizer;
+  data: TokenizedDataset;
+  datasetHash: string;
+  datasetKind: 'text' | 'pairs';
+}
+
+export interface InputSources {
+  /** Files of a local model (page: picked files; CLI: read from --model <dir>). */
+  modelFiles?: NamedFile[];
+  /** An uploaded dataset file. */
+  datasetFile?: NamedFile;
+}
+
+export class HashMismatchError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'HashMismatchError';
+  }
+}
+
+export async function resolveModel(config: RunConfig, sources: InputSources = {}): Promise<{ modelConfig: ModelConfig; model: LoadedModel | null }> {
+  const ref = config.model;
+  if (ref.source === 'preset') return { modelConfig: presetArchitecture(config)!, model: null };
+  let model: LoadedModel;
+  if (ref.source === 'builtin') model = await loadBuiltinModel(ref.id);
+  else {
+    if (!sources.modelFiles?.length) {
+      const need = ref.files?.map((f) => `${f.name} (sha256 ${f.sha256})`).join(', ') ?? 'config.json + model.safetensors';
+      throw new ConfigError(`model "${ref.id}" is a local model: choose its files (${need})`);
+    }
+    model = await loadModelFiles(ref.id, sources.modelFiles);
+  }
+  if (ref.hash && ref.hash !== model.hash) {
+    const want = ref.source === 'local' ? `the file model.safetensors with sha256 ${ref.hash}` : `sha256 ${ref.hash}`;
+    throw new HashMismatchError(`model "${ref.id}": this run needs ${want}, but the model.safetensors found has sha256 ${model.hash}`);
+  }
+  return { modelConfig: model.config, model };
+}
+
+export async function tokenizerFor(modelConfig: ModelConfig, model: LoadedModel | null): Promise<Tokenizer> {
+  if (modelConfig.tokenizer === 'hf') {
+    if (!model?.tokenizerJson) throw new ConfigError('this model needs a tokenizer.json next to its model.safetensors');
+    return createTokenizer({ kind: 'hf', tokenizerJson: model.tokenizerJson });
+  }
+  return createTokenizer({ kind: modelConfig.tokenizer });
+}
+
+export async function resolveInputs(config: RunConfig, sources: InputSources = {}): Promise<RunInputs> {
+  const { modelConfig, model } = await resolveModel(config, sources);
+  const tokenizer = await tokenizerFor(modelConfig, model);
+  if (tokenizer.vocabSize > modelConfig.vocabSize) {
+    throw new ConfigError(`tokenizer has ${tokenizer.vocabSize} symbols but the model's vocabulary is ${modelConfig.vocabSize}`);
+  }
+  if (config.train.contextLength > modelConfig.contextLength) {
+    throw new ConfigError(`train.contextLength: ${config.train.contextLength} exceeds the model's context of ${modelConfig.contextLength} tokens (allowed: 2..${modelConfig.contextLength})`);
+  }
+  let prepared;
+  if (config.dataset.source === 'builtin') prepared = await loadDataset(config.dataset.id, { seed: config.seed });
+  else {
+    if (!sources.datasetFile) throw new ConfigError(`dataset "${config.dataset.id}" is an uploaded file: choose it again${config.dataset.hash ? ` (sha256 ${config.dataset.hash})` : ''}`);
+    prepared = await prepareUserDataset(parseUserDataset(sources.datasetFile.name, sources.datasetFile.bytes));
+  }
+  if (config.dataset.hash && config.dataset.hash !== prepared.hash) {
+    throw new HashMismatchError(`dataset "${config.dataset.id}": this run needs data with sha256 ${config.dataset.hash}, but the data found has sha256 ${prepared.hash}`);
+  }
+  return {
+    config,
+    modelConfig,
+    weights: model?.weights ?? null,
+    modelHash: model?.hash ?? null,
+    model,
+    tokenizer,
+    data: tokenizeDataset(prepared, tokenizer),
+    datasetHash: prepared.hash,
+    datasetKind: prepared.kind,
+  };
+}

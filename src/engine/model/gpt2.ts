@@ -1,0 +1,360 @@
+/**
+ * GPT-2 family decoder (Radford et al. 2019; llm.c's train_gpt2 is the structural anchor): token and
+ * learned position embeddings, pre-LayerNorm blocks with causal multi-head attention and a GELU MLP,
+ * a final LayerNorm, and the output tied to the token embedding. Parameter names are Hugging Face's
+ * (`wte`, `h.0.attn.c_attn.weight`, …, `ln_f.bias`) and linear weights keep HF's Conv1D layout
+ * (in, out), so real GPT-2 checkpoints load directly and PEFT export needs no renaming.
+ *
+ * Forward and backward are explicit, the backward in mirror order, activations in one named struct
+ * per layer. A Llama-family variant would be a sibling file reusing `Linear`, the optimizer and the
+ * trainer; nothing here is referenced by them except through `LanguageModel`.
+ */
+import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
+import { matmul } from '../../gpu/kernels/matmul';
+import { add, geluBackward, geluForward } from '../../gpu/kernels/elementwise';
+import { layernormBackward, layernormForward } from '../../gpu/kernels/layernorm';
+import { attentionBackward, attentionForward } from '../../gpu/kernels/attention';
+import { buildEmbeddingIndex, embeddingBackward, embeddingForward, updateEmbeddingIndex, type EmbeddingIndex } from '../../gpu/kernels/embedding';
+import { crossEntropyForward, crossEntropyForwardBackward } from '../../gpu/kernels/crossentropy';
+import { Rng } from '../rng';
+import type { ModelConfig } from './config';
+import { linearBackward, linearForward, type Linear } from './linear';
+
+export interface ParamSpec {
+  name: string;
+  shape: number[];
+  init: 'normal' | 'zeros' | 'ones';
+  std: number;
+  /** AdamW weight decay applies to matrices only (not to biases, LayerNorm or embeddings' positions). */
+  decay: boolean;
+}
+
+/** Every parameter of the model in HF GPT-2 naming, with GPT-2's initialisation (std 0.02, residual projections scaled by 1/√(2L)). */
+export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
+  const C = c.nEmbd, L = c.nLayer;
+  const std = 0.02, projStd = 0.02 / Math.sqrt(2 * L);
+  const specs: ParamSpec[] = [
+    { name: 'wte.weight', shape: [c.vocabSize, C], init: 'normal', std, decay: true },
+    { name: 'wpe.weight', shape: [c.contextLength, C], init: 'normal', std: 0.01, decay: false },
+  ];
+  for (let l = 0; l < L; l++) {
+    const p = `h.${l}`;
+    specs.push(
+      { name: `${p}.ln_1.weight`, shape: [C], init: 'ones', std: 0, decay: false },
+      { name: `${p}.ln_1.bias`, shape: [C], init: 'zeros', std: 0, decay: false },
+      { name: `${p}.attn.c_attn.weight`, shape: [C, 3 * C], init: 'normal', std, decay: true },
+      { name: `${p}.attn.c_attn.bias`, shape: [3 * C], init: 'zeros', std: 0, decay: false },
+      { name: `${p}.attn.c_proj.weight`, shape: [C, C], init: 'normal', std: projStd, decay: true },
+      { name: `${p}.attn.c_proj.bias`, shape: [C], init: 'zeros', std: 0, decay: false },
+      { name: `${p}.ln_2.weight`, shape: [C], init: 'ones', std: 0, decay: false },
+      { name: `${p}.ln_2.bias`, shape: [C], init: 'zeros', std: 0, decay: false },
+      { name: `${p}.mlp.c_fc.weight`, shape: [C, 4 * C], init: 'normal', std, decay: true },
+      { name: `${p}.mlp.c_fc.bias`, shape: [4 * C], init: 'zeros', std: 0, decay: false },
+      { name: `${p}.mlp.c_proj.weight`, shape: [4 * C, C], init: 'normal', std: projStd, decay: true },
+      { name: `${p}.mlp.c_proj.bias`, shape: [C], init: 'zeros', std: 0, decay: false },
+    );
+  }
+  specs.push({ name: 'ln_f.weight', shape: [C], init: 'ones', std: 0, decay: false }, { name: 'ln_f.bias', shape: [C], init: 'zeros', std: 0, decay: false });
+  return specs;
+}
+
+/** Deterministic initial value of one parameter: its own Philox stream keyed by (seed, name). */
+export function initParam(spec: ParamSpec, seed: number): Float32Array {
+  const n = spec.shape.reduce((a, b) => a * b, 1);
+  const out = new Float32Array(n);
+  if (spec.init === 'ones') out.fill(1);
+  else if (spec.init === 'normal') new Rng(seed, `init:${spec.name}`).fillNormal(out, spec.std);
+  return out;
+}
+
+/** The linear modules adapters can target, in layer order. */
+export function linearNames(c: ModelConfig): string[] {
+  const out: string[] = [];
+  for (let l = 0; l < c.nLayer; l++) out.push(`h.${l}.attn.c_attn`, `h.${l}.attn.c_proj`, `h.${l}.mlp.c_fc`, `h.${l}.mlp.c_proj`);
+  return out;
+}
+
+interface LayerActs {
+  ln1: GpuTensor; // (N, C)
+  ln1Mean: GpuTensor; // (N)
+  ln1Rstd: GpuTensor; // (N)
+  qkv: GpuTensor; // (N, 3C)
+  att: GpuTensor; // (B, NH, T, T)
+  atty: GpuTensor; // (N, C) attention output before c_proj
+  attProj: GpuTensor; // (N, C)
+  resid2: GpuTensor; // (N, C) residual after attention
+  ln2: GpuTensor; // (N, C)
+  ln2Mean: GpuTensor; // (N)
+  ln2Rstd: GpuTensor; // (N)
+  fch: GpuTensor; // (N, 4C)
+  fchGelu: GpuTensor; // (N, 4C)
+  fcProj: GpuTensor; // (N, C)
+  resid3: GpuTensor; // (N, C) residual after the MLP = next layer's input
+}
+
+interface Activations {
+  B: number;
+  T: number;
+  tokens: GpuTensor; // (N) i32
+  targets: GpuTensor; // (N) i32
+  mask: GpuTensor; // (N) f32
+  encoded: GpuTensor; // (N, C)
+  layers: LayerActs[];
+  lnf: GpuTensor; // (N, C)
+  lnfMean: GpuTensor; // (N)
+  lnfRstd: GpuTensor; // (N)
+  logits: GpuTensor; // (N, V)
+  losses: GpuTensor; // (N)
+  // backward scratch, shared across layers (the backward visits one layer at a time)
+  dlogits: GpuTensor; // (N, V)
+  dres: GpuTensor; // (N, C) running gradient of the residual stream
+  dC: GpuTensor; // (N, C) scratch
+  d4C: GpuTensor; // (N, 4C) scratch
+  d4C2: GpuTensor; // (N, 4C) scratch
+  dqkv: GpuTensor; // (N, 3C)
+  datt: GpuTensor; // (B, NH, T, T)
+  index: EmbeddingIndex;
+}
+
+export class Gpt2Model {
+  readonly gpu: Gpu;
+  readonly cfg: ModelConfig;
+  readonly specs: ParamSpec[];
+  readonly params = new Map<string, GpuTensor>();
+  /** Gradients of trainable base parameters (adapters keep their own). */
+  readonly grads = new Map<string, GpuTensor>();
+  readonly linears = new Map<string, Linear>();
+  private acts: Activations | null = null;
+
+  constructor(gpu: Gpu, cfg: ModelConfig, weights: (spec: ParamSpec) => Float32Array) {
+    this.gpu = gpu;
+    this.cfg = cfg;
+    this.specs = gpt2ParamSpecs(cfg);
+    for (const s of this.specs) {
+      const data = weights(s);
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      if (data.length !== n) throw new Error(`${s.name}: expected ${n} values for shape [${s.shape}], got ${data.length}`);
+      this.params.set(s.name, gpu.upload(data, s.shape, s.name, 'weights'));
+    }
+    for (const name of linearNames(cfg)) {
+      const w = this.param(`${name}.weight`);
+      this.linears.set(name, { name, inDim: w.shape[0], outDim: w.shape[1], weight: w, bias: this.param(`${name}.bias`), dWeight: null, dBias: null, adapter: null });
+    }
+  }
+
+  static random(gpu: Gpu, cfg: ModelConfig, seed: number): Gpt2Model {
+    return new Gpt2Model(gpu, cfg, (s) => initParam(s, seed));
+  }
+
+  static fromWeights(gpu: Gpu, cfg: ModelConfig, weights: Map<string, Float32Array>): Gpt2Model {
+    const missing = gpt2ParamSpecs(cfg).filter((s) => !weights.has(s.name)).map((s) => s.name);
+    if (missing.length) throw new Error(`checkpoint is missing ${missing.length} tensor(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+    return new Gpt2Model(gpu, cfg, (s) => weights.get(s.name)!);
+  }
+
+  param(name: string): GpuTensor {
+    const t = this.params.get(name);
+    if (!t) throw new Error(`no parameter ${name}`);
+    return t;
+  }
+
+  get parameterCount(): number {
+    let n = 0;
+    for (const t of this.params.values()) n += t.size;
+    return n;
+  }
+
+  /** Make these base parameters trainable (allocates zeroed gradients); others stay frozen. */
+  setTrainable(names: Iterable<string>): void {
+    for (const g of this.grads.values()) this.gpu.release(g);
+    this.grads.clear();
+    for (const name of names) {
+      const p = this.param(name);
+      this.grads.set(name, this.gpu.zeros(p.shape, `grad:${name}`, 'gradients'));
+    }
+    for (const l of this.linears.values()) {
+      l.dWeight = this.grads.get(`${l.name}.weight`) ?? null;
+      l.dBias = this.grads.get(`${l.name}.bias`) ?? null;
+    }
+  }
+
+  /** Activations for batches up to (B, T); smaller batches reuse them. */
+  ensureActivations(B: number, T: number): void {
+    const a = this.acts;
+    if (a && a.B >= B && a.T >= T && a.B * a.T >= B * T) return;
+    if (a) this.releaseActivations();
+    const { nEmbd: C, nHead: NH, vocabSize: V } = this.cfg;
+    const N = B * T;
+    const g = this.gpu;
+    const t = (shape: number[], label: string) => g.tensor(shape, label, 'activations');
+    const layers: LayerActs[] = [];
+    for (let l = 0; l < this.cfg.nLayer; l++) {
+      const p = `act:h.${l}`;
+      layers.push({
+        ln1: t([N, C], `${p}.ln1`), ln1Mean: t([N], `${p}.ln1Mean`), ln1Rstd: t([N], `${p}.ln1Rstd`),
+        qkv: t([N, 3 * C], `${p}.qkv`), att: t([B, NH, T, T], `${p}.att`), atty: t([N, C], `${p}.atty`),
+        attProj: t([N, C], `${p}.attProj`), resid2: t([N, C], `${p}.resid2`),
+        ln2: t([N, C], `${p}.ln2`), ln2Mean: t([N], `${p}.ln2Mean`), ln2Rstd: t([N], `${p}.ln2Rstd`),
+        fch: t([N, 4 * C], `${p}.fch`), fchGelu: t([N, 4 * C], `${p}.fchGelu`), fcProj: t([N, C], `${p}.fcProj`), resid3: t([N, C], `${p}.resid3`),
+      });
+    }
+    this.acts = {
+      B, T,
+      tokens: t([N], 'act:tokens'), targets: t([N], 'act:targets'), mask: t([N], 'act:mask'),
+      encoded: t([N, C], 'act:encoded'), layers,
+      lnf: t([N, C], 'act:lnf'), lnfMean: t([N], 'act:lnfMean'), lnfRstd: t([N], 'act:lnfRstd'),
+      logits: t([N, V], 'act:logits'), losses: t([N], 'act:losses'),
+      dlogits: t([N, V], 'act:dlogits'), dres: t([N, C], 'act:dres'), dC: t([N, C], 'act:dC'),
+      d4C: t([N, 4 * C], 'act:d4C'), d4C2: t([N, 4 * C], 'act:d4C2'), dqkv: t([N, 3 * C], 'act:dqkv'),
+      datt: t([B, NH, T, T], 'act:datt'),
+      index: buildEmbeddingIndex(g, new Int32Array(N), { capacity: N, V }),
+    };
+  }
+
+  private releaseActivations(): void {
+    const a = this.acts!;
+    for (const [k, v] of Object.entries(a)) {
+      if (k === 'layers') for (const la of v as LayerActs[]) for (const t of Object.values(la)) this.gpu.release(t as GpuTensor);
+      else if (k === 'index') this.gpu.release((v as EmbeddingIndex).data);
+      else if (typeof v === 'object') this.gpu.release(v as GpuTensor);
+    }
+    this.acts = null;
+  }
+
+  get activations(): Activations {
+    if (!this.acts) throw new Error('activations not allocated: call ensureActivations(B, T)');
+    return this.acts;
+  }
+
+  /** Upload one batch (before recording the step that uses it). mask (N) weights each target; null = all 1. */
+  setBatch(B: number, T: number, inputs: Int32Array, targets: Int32Array | null, mask: Float32Array | null): void {
+    this.ensureActivations(B, T);
+    const a = this.activations;
+    const N = B * T;
+    if (inputs.length !== N) throw new Error(`batch: ${inputs.length} inputs for B·T = ${N}`);
+    const V = this.cfg.vocabSize;
+    for (let i = 0; i < N; i++) if (inputs[i] < 0 || inputs[i] >= V) throw new Error(`batch: token id ${inputs[i]} at ${i} outside [0, ${V})`);
+    this.gpu.write(a.tokens, inputs);
+    if (targets) this.gpu.write(a.targets, targets);
+    this.gpu.write(a.mask, mask ?? new Float32Array(N).fill(1));
+    updateEmbeddingIndex(this.gpu, a.index, inputs, { V });
+  }
+
+  /** Record the forward pass up to the logits (N, V). */
+  forward(enc: StepEncoder, B: number, T: number): void {
+    const a = this.activations;
+    const { nEmbd: C, nHead: NH, layerNormEps: eps } = this.cfg;
+    const N = B * T;
+    if (T > this.cfg.contextLength) throw new Error(`sequence length ${T} exceeds the model's context ${this.cfg.contextLength}`);
+    embeddingForward(enc, { tokens: a.tokens, wte: this.param('wte.weight'), wpe: this.param('wpe.weight'), out: a.encoded, B, T, C });
+    let residual = a.encoded;
+    for (let l = 0; l < this.cfg.nLayer; l++) {
+      const la = a.layers[l];
+      const p = `h.${l}`;
+      layernormForward(enc, { x: residual, gamma: this.param(`${p}.ln_1.weight`), beta: this.param(`${p}.ln_1.bias`), out: la.ln1, mean: la.ln1Mean, rstd: la.ln1Rstd, N, C, eps });
+      linearForward(enc, this.linears.get(`${p}.attn.c_attn`)!, la.ln1, la.qkv, N);
+      attentionForward(enc, { qkv: la.qkv, out: la.atty, att: la.att, B, T, C, NH });
+      linearForward(enc, this.linears.get(`${p}.attn.c_proj`)!, la.atty, la.attProj, N);
+      add(enc, { a: residual, b: la.attProj, out: la.resid2, n: N * C });
+      layernormForward(enc, { x: la.resid2, gamma: this.param(`${p}.ln_2.weight`), beta: this.param(`${p}.ln_2.bias`), out: la.ln2, mean: la.ln2Mean, rstd: la.ln2Rstd, N, C, eps });
+      linearForward(enc, this.linears.get(`${p}.mlp.c_fc`)!, la.ln2, la.fch, N);
+      geluForward(enc, { x: la.fch, out: la.fchGelu, n: N * 4 * C });
+      linearForward(enc, this.linears.get(`${p}.mlp.c_proj`)!, la.fchGelu, la.fcProj, N);
+      add(enc, { a: la.resid2, b: la.fcProj, out: la.resid3, n: N * C });
+      residual = la.resid3;
+    }
+    layernormForward(enc, { x: residual, gamma: this.param('ln_f.weight'), beta: this.param('ln_f.bias'), out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, N, C, eps });
+    // Tied output: logits = lnf · wteᵀ
+    matmul(enc, { a: a.lnf, b: this.param('wte.weight'), c: a.logits, M: N, K: C, N: this.cfg.vocabSize, transB: true, label: 'lm_head' });
+  }
+
+  /** Per-token losses (N) without gradients (evaluation). */
+  loss(enc: StepEncoder, B: number, T: number): void {
+    const a = this.activations;
+    crossEntropyForward(enc, { logits: a.logits, targets: a.targets, mask: a.mask, losses: a.losses, N: B * T, V: this.cfg.vocabSize });
+  }
+
+  /**
+   * Losses and the full backward. Gradients ACCUMULATE into this.grads and adapter gradients (zero
+   * them first with zeroGrads). gradScale is 1/Σmask so the gradient is that of the mean loss.
+   */
+  backward(enc: StepEncoder, B: number, T: number, gradScale: number): void {
+    const a = this.activations;
+    const { nEmbd: C, nHead: NH, vocabSize: V } = this.cfg;
+    const N = B * T;
+    crossEntropyForwardBackward(enc, { logits: a.logits, targets: a.targets, mask: a.mask, losses: a.losses, dlogits: a.dlogits, N, V, gradScale });
+    const dwte = this.grads.get('wte.weight') ?? null;
+    // lm_head: dlnf = dlogits · wte (N, C); dwte += dlogitsᵀ · lnf (V, C)
+    matmul(enc, { a: a.dlogits, b: this.param('wte.weight'), c: a.dC, M: N, K: V, N: C, label: 'lm_head dx' });
+    if (dwte) matmul(enc, { a: a.dlogits, b: a.lnf, c: dwte, M: V, K: N, N: C, transA: true, beta: 1, label: 'lm_head dW' });
+    const lastResid = this.cfg.nLayer > 0 ? a.layers[this.cfg.nLayer - 1].resid3 : a.encoded;
+    enc.clear(a.dres);
+    layernormBackward(enc, { dout: a.dC, x: lastResid, gamma: this.param('ln_f.weight'), mean: a.lnfMean, rstd: a.lnfRstd, dx: a.dres,
+      ...this.lnGrads('ln_f'), N, C });
+    for (let l = this.cfg.nLayer - 1; l >= 0; l--) {
+      const la = a.layers[l];
+      const p = `h.${l}`;
+      const residual = l === 0 ? a.encoded : a.layers[l - 1].resid3;
+      // resid3 = resid2 + fcProj: dfcProj = dres; dresid2 = dres (continues in place)
+      linearBackward(enc, this.linears.get(`${p}.mlp.c_proj`)!, la.fchGelu, a.dres, a.d4C, N);
+      geluBackward(enc, { x: la.fch, dout: a.d4C, dx: a.d4C2, n: N * 4 * C });
+      linearBackward(enc, this.linears.get(`${p}.mlp.c_fc`)!, la.ln2, a.d4C2, a.dC, N);
+      layernormBackward(enc, { dout: a.dC, x: la.resid2, gamma: this.param(`${p}.ln_2.weight`), mean: la.ln2Mean, rstd: la.ln2Rstd, dx: a.dres,
+        ...this.lnGrads(`${p}.ln_2`), N, C });
+      // resid2 = residual + attProj
+      linearBackward(enc, this.linears.get(`${p}.attn.c_proj`)!, la.atty, a.dres, a.dC, N);
+      attentionBackward(enc, { dout: a.dC, qkv: la.qkv, att: la.att, dqkv: a.dqkv, datt: a.datt, B, T, C, NH });
+      linearBackward(enc, this.linears.get(`${p}.attn.c_attn`)!, la.ln1, a.dqkv, a.dC, N);
+      layernormBackward(enc, { dout: a.dC, x: residual, gamma: this.param(`${p}.ln_1.weight`), mean: la.ln1Mean, rstd: la.ln1Rstd, dx: a.dres,
+        ...this.lnGrads(`${p}.ln_1`), N, C });
+    }
+    const dwpe = this.grads.get('wpe.weight');
+    if (dwte || dwpe) {
+      embeddingBackward(enc, { index: a.index, dout: a.dres, dwte: dwte ?? this.scratchGrad('wte.weight'), dwpe: dwpe ?? this.scratchGrad('wpe.weight'), B, T, C });
+    }
+  }
+
+  /** LayerNorm parameter gradients, or throwaway scratch when that LayerNorm is frozen. */
+  private lnGrads(prefix: string): { dgamma: GpuTensor; dbeta: GpuTensor } {
+    return {
+      dgamma: this.grads.get(`${prefix}.weight`) ?? this.scratchGrad(`${prefix}.weight`),
+      dbeta: this.grads.get(`${prefix}.bias`) ?? this.scratchGrad(`${prefix}.bias`),
+    };
+  }
+
+  private scratch = new Map<number, GpuTensor>();
+  /** A gradient sink for frozen parameters whose kernels always write one (LayerNorm, embeddings). */
+  private scratchGrad(name: string): GpuTensor {
+    const n = this.param(name).size;
+    let t = this.scratch.get(n);
+    if (!t) {
+      t = this.gpu.tensor([n], `scratch-grad[${n}]`, 'scratch');
+      this.scratch.set(n, t);
+    }
+    return t;
+  }
+
+  zeroGrads(enc: StepEncoder): void {
+    for (const g of this.grads.values()) enc.clear(g);
+  }
+
+  /** Read every parameter back (checkpoints, export, analysis). */
+  async readWeights(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const s of this.specs) out.set(s.name, await this.gpu.read(this.param(s.name)));
+    return out;
+  }
+
+  async readLogits(B: number, T: number): Promise<Float32Array> {
+    return this.gpu.read(this.activations.logits, B * T * this.cfg.vocabSize);
+  }
+
+  destroy(): void {
+    if (this.acts) this.releaseActivations();
+    for (const t of this.params.values()) this.gpu.release(t);
+    for (const t of this.grads.values()) this.gpu.release(t);
+    for (const t of this.scratch.values()) this.gpu.release(t);
+    this.params.clear();
+    this.grads.clear();
+  }
+}

@@ -1,0 +1,261 @@
+/**
+ * The training loop's engine: one Trainer per run. A step is one command encoder and one submit —
+ * zero grads, forward, backward, per-tensor Σg², global-norm clip, AdamW on every trainable tensor
+ * — followed by one small readback (per-token losses, per-tensor Σg², the clip pair). Everything is a
+ * pure function of (config, seed, adapter): same inputs ⇒ bit-identical losses.
+ */
+import type { Gpu, GpuTensor } from '../gpu/device';
+import { sumSquaresInto, globalNormClip } from '../gpu/kernels/reduce';
+import { adamwStep, createStepScalars, writeStepScalars } from '../gpu/kernels/adamw';
+import { Batcher, evalBatches, type Batch, type TokenStream } from './data/batcher';
+import { learningRate } from './optim/schedule';
+import { Gpt2Model } from './model/gpt2';
+import { getMethod, resolveMethodParams } from './adapters/registry';
+import type { MethodInstance, TrainableTensor } from './adapters/types';
+import type { Linear } from './model/linear';
+import type { RunInputs } from './inputs';
+import { ConfigError } from './config';
+
+export interface StepMetrics {
+  step: number; // 1-based count of completed steps
+  loss: number;
+  lr: number;
+  gradNorm: number;
+  tokensPerSec: number;
+  ms: number;
+}
+
+export interface MemoryReport {
+  weights: number;
+  gradients: number;
+  optimizer: number;
+  activations: number;
+  adapter: number;
+  analysis: number;
+  scratch: number;
+  total: number;
+  trainableParams: number;
+  totalParams: number;
+}
+
+/** A NaN or Inf stopped the run; the parameters still hold the last good step. */
+export class NonFiniteError extends Error {
+  readonly step: number;
+  readonly tensor: string;
+  constructor(step: number, tensor: string, what: string) {
+    super(`non-finite ${what} at step ${step} in ${tensor}; the run stopped and kept the parameters of step ${step - 1}`);
+    this.name = 'NonFiniteError';
+    this.step = step;
+    this.tensor = tensor;
+  }
+}
+
+interface OptState {
+  t: TrainableTensor;
+  m: GpuTensor;
+  v: GpuTensor;
+}
+
+export class Trainer {
+  readonly gpu: Gpu;
+  readonly inputs: RunInputs;
+  readonly model: Gpt2Model;
+  readonly method: MethodInstance;
+  readonly B: number;
+  readonly T: number;
+  /** Completed steps. */
+  step = 0;
+  private readonly batcher: Batcher;
+  private readonly opt: OptState[];
+  private readonly stepScalars: GpuTensor;
+  private readonly partials: GpuTensor; // (count) Σ g² per trainable
+  private readonly clip: GpuTensor; // (2) [norm, scale]
+  private readonly readback: GpuTensor; // (N + count + 2)
+  private readonly evalCache = new Map<TokenStream, Batch[]>();
+
+  private constructor(gpu: Gpu, inputs: RunInputs, model: Gpt2Model, method: MethodInstance, batcher: Batcher) {
+    this.gpu = gpu;
+    this.inputs = inputs;
+    this.model = model;
+    this.method = method;
+    this.batcher = batcher;
+    this.B = inputs.config.train.batchSize;
+    this.T = inputs.config.train.contextLength;
+    this.opt = method.trainables.map((t) => ({
+      t,
+      m: gpu.zeros(t.param.shape, `adam.m:${t.name}`, 'optimizer'),
+      v: gpu.zeros(t.param.shape, `adam.v:${t.name}`, 'optimizer'),
+    }));
+    const count = Math.max(1, this.opt.length);
+    this.stepScalars = createStepScalars(gpu);
+    this.partials = gpu.zeros([count], 'grad-norm-partials', 'optimizer');
+    this.clip = gpu.zeros([2], 'grad-clip', 'optimizer');
+    this.readback = gpu.tensor([this.B * this.T + count + 2], 'step-readback', 'scratch');
+  }
+
+  static async create(gpu: Gpu, inputs: RunInputs): Promise<Trainer> {
+    const cfg = inputs.config;
+    const model = inputs.weights ? Gpt2Model.fromWeights(gpu, inputs.modelConfig, inputs.weights) : Gpt2Model.random(gpu, inputs.modelConfig, cfg.seed);
+    const B = cfg.train.batchSize, T = cfg.train.contextLength;
+    model.ensureActivations(B, T);
+    const batcher = new Batcher(inputs.data.train, { B, T, seed: cfg.seed, purpose: 'data/train' });
+    const m = getMethod(cfg.method.id);
+    const params = resolveMethodParams(m, cfg.method.params);
+    const problems = m.validate?.(params, cfg) ?? [];
+    if (problems.length) throw new ConfigError(problems.join('\n'));
+    const targets = selectTargets(model, cfg.targets.modules, cfg.targets.layers);
+    const rankDefault = typeof params.rank === 'number' ? params.rank : 8;
+    const instance = await m.init({
+      gpu, model, config: cfg, params, targets, seed: cfg.seed,
+      rankFor(layer: Linear) {
+        const o = cfg.targets.rankOverrides;
+        const type = layer.name.replace(/^h\.\d+\./, '');
+        return o[layer.name] ?? o[type] ?? rankDefault;
+      },
+      async runBatches(n, opts) {
+        const initBatcher = new Batcher(inputs.data.train, { B, T, seed: cfg.seed, purpose: 'data/init' });
+        for (let i = 0; i < n; i++) {
+          const b = initBatcher.batchAt(i);
+          model.setBatch(B, T, b.inputs, b.targets, b.mask);
+          const enc = gpu.encoder(`init-batch ${i}`);
+          model.forward(enc, B, T);
+          if (opts.withGrad) model.backward(enc, B, T, 1 / Math.max(1, sum(b.mask)));
+          enc.submit();
+          await opts.visit(i);
+        }
+      },
+    });
+    return new Trainer(gpu, inputs, model, instance, batcher);
+  }
+
+  get totalSteps(): number {
+    return this.inputs.config.train.steps;
+  }
+
+  lrAt(step: number): number {
+    const t = this.inputs.config.train;
+    return learningRate(step, { lr: t.lr, warmupSteps: Math.min(t.warmupSteps, t.steps), totalSteps: t.steps, schedule: t.schedule, minLrRatio: t.minLrRatio });
+  }
+
+  /** One optimizer step. Throws NonFiniteError (parameters untouched) on NaN/Inf. */
+  async trainStep(): Promise<StepMetrics> {
+    const t0 = performance.now();
+    const cfg = this.inputs.config.train;
+    const { B, T, gpu, model } = this;
+    const N = B * T;
+    const batch = this.batcher.batchAt(this.step);
+    const maskSum = sum(batch.mask);
+    model.setBatch(B, T, batch.inputs, batch.targets, batch.mask);
+    const lr = this.lrAt(this.step);
+    writeStepScalars(gpu, this.stepScalars, { lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, t: this.step + 1 });
+    this.method.beforeStep?.(this.step);
+    const enc = gpu.encoder(`train-step ${this.step + 1}`);
+    model.zeroGrads(enc);
+    this.method.zeroGrads?.(enc);
+    model.forward(enc, B, T);
+    model.backward(enc, B, T, 1 / Math.max(1, maskSum));
+    this.opt.forEach((o, i) => sumSquaresInto(enc, { x: o.t.grad, partials: this.partials, slot: i }));
+    globalNormClip(enc, { partials: this.partials, count: this.opt.length, maxNorm: cfg.gradClip, clip: this.clip });
+    for (const o of this.opt) {
+      adamwStep(enc, { param: o.t.param, grad: o.t.grad, m: o.m, v: o.v, clip: this.clip, step: this.stepScalars,
+        weightDecay: o.t.decay ? cfg.weightDecay : 0, lrScale: o.t.lrScale, label: `adamw ${o.t.name}` });
+    }
+    const count = Math.max(1, this.opt.length);
+    enc.copy(model.activations.losses, this.readback, N, 0, 0);
+    enc.copy(this.partials, this.readback, count, 0, N);
+    enc.copy(this.clip, this.readback, 2, 0, N + count);
+    enc.submit();
+    const rb = await gpu.read(this.readback, N + count + 2);
+    gpu.throwIfFailed();
+    const stepNo = this.step + 1;
+    let lossSum = 0;
+    for (let i = 0; i < N; i++) lossSum += rb[i];
+    const loss = lossSum / Math.max(1, maskSum);
+    const gradNorm = rb[N + count];
+    if (!Number.isFinite(loss)) throw new NonFiniteError(stepNo, 'loss', 'loss');
+    for (let i = 0; i < this.opt.length; i++) {
+      if (!Number.isFinite(rb[N + i])) throw new NonFiniteError(stepNo, this.opt[i].t.name, 'gradient');
+    }
+    this.step = stepNo;
+    const ms = performance.now() - t0;
+    return { step: stepNo, loss, lr, gradNorm, tokensPerSec: (N / ms) * 1000, ms };
+  }
+
+  /** Mean loss per counted token (nats) over the first `maxBatches` evaluation windows of a stream. */
+  async evaluate(stream: TokenStream, maxBatches: number): Promise<number> {
+    const { B, T, gpu, model } = this;
+    let batches = this.evalCache.get(stream);
+    if (!batches || batches.length < maxBatches) {
+      batches = evalBatches(stream, { B, T, maxBatches });
+      this.evalCache.set(stream, batches);
+    }
+    let total = 0, count = 0;
+    for (const b of batches.slice(0, maxBatches)) {
+      model.setBatch(B, T, b.inputs, b.targets, b.mask);
+      const enc = gpu.encoder('eval');
+      model.forward(enc, B, T);
+      model.loss(enc, B, T);
+      enc.submit();
+      const losses = await gpu.read(model.activations.losses, B * T);
+      for (let i = 0; i < B * T; i++) total += losses[i];
+      count += sum(b.mask);
+    }
+    return total / Math.max(1, count);
+  }
+
+  memory(): MemoryReport {
+    const u = this.gpu.pool.usage();
+    const trainableParams = this.method.trainables.reduce((a, t) => a + t.param.size, 0);
+    return { ...u, trainableParams, totalParams: this.model.parameterCount + (getMethod(this.inputs.config.method.id).trainsBase ? 0 : trainableParams) };
+  }
+
+  /** Trainable tensors and their AdamW moments (for resume). */
+  async snapshot(): Promise<{ step: number; tensors: Record<string, Float32Array> }> {
+    const tensors: Record<string, Float32Array> = {};
+    for (const o of this.opt) {
+      tensors[o.t.name] = await this.gpu.read(o.t.param);
+      tensors[`m:${o.t.name}`] = await this.gpu.read(o.m);
+      tensors[`v:${o.t.name}`] = await this.gpu.read(o.v);
+    }
+    return { step: this.step, tensors };
+  }
+
+  restore(s: { step: number; tensors: Record<string, Float32Array> }): void {
+    for (const o of this.opt) {
+      for (const [key, t] of [[o.t.name, o.t.param], [`m:${o.t.name}`, o.m], [`v:${o.t.name}`, o.v]] as const) {
+        const data = s.tensors[key];
+        if (!data || data.length !== t.size) throw new Error(`resume: checkpoint lacks ${key} or its size differs`);
+        this.gpu.write(t, data);
+      }
+    }
+    this.step = s.step;
+  }
+
+  dispose(): void {
+    this.method.dispose();
+    for (const o of this.opt) {
+      this.gpu.release(o.m);
+      this.gpu.release(o.v);
+    }
+    for (const t of [this.stepScalars, this.partials, this.clip, this.readback]) this.gpu.release(t);
+    this.model.destroy();
+  }
+}
+
+function sum(x: ArrayLike<number>): number {
+  let s = 0;
+  for (let i = 0; i < x.length; i++) s += x[i];
+  return s;
+}
+
+/** Linear layers matching the config's module types and layers. */
+export function selectTargets(model: Gpt2Model, modules: readonly string[], layers: readonly number[] | null): Linear[] {
+  const L = model.cfg.nLayer;
+  if (layers) for (const l of layers) if (l >= L) throw new ConfigError(`targets.layers: layer ${l} does not exist (the model has layers 0..${L - 1})`);
+  const out: Linear[] = [];
+  for (const lin of model.linears.values()) {
+    const m = /^h\.(\d+)\.(.+)$/.exec(lin.name)!;
+    if ((layers === null || layers.includes(Number(m[1]))) && modules.includes(m[2])) out.push(lin);
+  }
+  return out;
+}

@@ -1,0 +1,27 @@
+/** The top bar: product name, and the adapter the engine is running on. */
+import { adapterName } from '../../gpu/device';
+import { useStudio } from '../store';
+
+export function Header() {
+  const engine = useStudio((s) => s.engine);
+  const adapter = useStudio((s) => s.adapter);
+  return (
+    <header className="app-header">
+      <h1 className="brand">
+        Rankscope <span className="brand-sub">WebGPU fine-tuning studio</span>
+      </h1>
+      <div className="header-right">
+        {adapter ? (
+          <span className="chip" data-testid="header-adapter" title={adapterName(adapter)}>
+            <span className="dot ok" /> {adapterName(adapter)}
+            {adapter.isFallbackAdapter && <span className="badge warn">fallback</span>}
+          </span>
+        ) : (
+          <span className="chip muted" data-testid="header-engine-phase">
+            <span className={`dot ${engine === 'failed' ? 'bad' : 'pending'}`} /> {engine === 'failed' ? 'no GPU' : 'starting engine…'}
+          </span>
+        )}
+      </div>
+    </header>
+  );
+}

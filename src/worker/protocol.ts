@@ -1,0 +1,115 @@
+/**
+ * The typed protocol between the page and the engine worker (ARCHITECTURE.md data flow).
+ *
+ * Commands go page → worker through Comlink (`EngineApi` methods); events come back worker → page
+ * through one proxied callback `(event: EngineEvent) => void`. Metrics are batched (one event per
+ * `metricsEvery` steps or ~100 ms, not one per step) and bulk numbers travel as transferred typed
+ * arrays. The main thread never waits on training: every method returns as soon as the command is
+ * queued.
+ */
+import type { RunConfig } from '../engine/config';
+import type { AdapterDescription } from '../gpu/device';
+import type { SerializedGpuError } from '../gpu/errors';
+
+// ---- commands ------------------------------------------------------------------------------------
+
+export type Command =
+  | { type: 'init' }
+  | { type: 'run'; runId: string; config: RunConfig; resume?: ResumeState; modelFiles?: LocalFiles; datasetFile?: { name: string; bytes: Uint8Array } }
+  | { type: 'pause' }
+  | { type: 'resume' }
+  | { type: 'stop' }
+  | { type: 'generate'; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }
+  | { type: 'analyze'; matrix?: string };
+
+/** A person's own model files, read on the page and handed to the worker. */
+export interface LocalFiles {
+  files: { name: string; bytes: Uint8Array }[];
+}
+
+/** What the page keeps (IndexedDB) so a reload can resume a run from its last checkpoint. */
+export interface ResumeState {
+  step: number;
+  /** Trainable tensors by name, plus optimizer moments `m:<name>`, `v:<name>`. */
+  tensors: Record<string, Float32Array>;
+}
+
+export interface EngineApi {
+  init(onEvent: (e: EngineEvent) => void): Promise<AdapterDescription>;
+  run(cmd: Extract<Command, { type: 'run' }>): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stop(): Promise<void>;
+  generate(cmd: Extract<Command, { type: 'generate' }>): Promise<void>;
+  analyze(cmd: Extract<Command, { type: 'analyze' }>): Promise<void>;
+  /** Run one matmul on the GPU and compare it with the CPU reference (the page's self-test). */
+  selfTest(): Promise<SelfTestReport>;
+}
+
+export interface SelfTestReport {
+  ok: boolean;
+  kernel: string;
+  shape: [number, number, number];
+  maxAbsDiff: number;
+  message: string;
+  ms: number;
+}
+
+// ---- events --------------------------------------------------------------------------------------
+
+export type RunState = 'idle' | 'preparing' | 'running' | 'paused' | 'stopped' | 'done' | 'error';
+
+/** Structure-of-arrays batch of per-step metrics (transferable). NaN where a metric was not measured. */
+export interface MetricsBatch {
+  step: Int32Array;
+  loss: Float32Array;
+  lr: Float32Array;
+  gradNorm: Float32Array;
+  tokensPerSec: Float32Array;
+  /** Validation loss and forgetting-probe loss, measured every `eval.every` steps (NaN otherwise). */
+  valLoss: Float32Array;
+  probeLoss: Float32Array;
+}
+
+export interface MemoryReport {
+  weights: number;
+  gradients: number;
+  optimizer: number;
+  activations: number;
+  adapter: number;
+  analysis: number;
+  scratch: number;
+  total: number;
+  trainableParams: number;
+  totalParams: number;
+}
+
+export interface SpectrumSnapshot {
+  step: number;
+  name: string; // e.g. "h.0.attn.c_attn"
+  shape: [number, number]; // (out, in)
+  sigmaBase: Float32Array;
+  sigmaTuned: Float32Array;
+  sigmaDelta: Float32Array;
+  erank: number;
+  stableRank: number;
+  deltaErank: number;
+  deltaStableRank: number;
+  alpha: number;
+  alphaXmin: number;
+  intruders: { k: number; eps: number; count: number; maxCos: Float32Array /* (k) */; sweep: { eps: number; count: number }[] };
+  /** |U_tunedᵀ U_base| top-k × top-K block, row-major (k, K). */
+  overlap: Float32Array;
+  overlapCols: number;
+}
+
+export type EngineEvent =
+  | { type: 'ready'; adapter: AdapterDescription }
+  | { type: 'state'; runId: string; state: RunState; step: number; message?: string }
+  | { type: 'prepared'; runId: string; totalSteps: number; memory: MemoryReport; modelHash: string; datasetHash: string; matrices: string[]; rankAllocation?: Record<string, number> }
+  | { type: 'metrics'; runId: string; batch: MetricsBatch; memory?: MemoryReport; elapsedMs: number }
+  | { type: 'spectra'; runId: string; snapshots: SpectrumSnapshot[] }
+  | { type: 'checkpoint'; runId: string; resume: ResumeState }
+  | { type: 'generated'; base: string; tuned: string; prompt: string }
+  | { type: 'done'; runId: string; summary: Record<string, unknown> }
+  | { type: 'error'; runId?: string; error: SerializedGpuError; step?: number };
