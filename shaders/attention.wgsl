@@ -52,6 +52,7 @@ struct Params {
 const WG = 64u;
 const NEG_BIG = -3.0e38; // below any finite score; WGSL has no infinity literal
 const MAX_HS = 128u;
+override HSO: u32 = 0u; // 0: use P.HS
 
 var<workgroup> red: array<f32, 64>;
 
@@ -127,7 +128,7 @@ fn attention_forward_fused(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   let b = wg.z;
   let T = P.T;
   let C = P.C;
-  let HS = P.HS;
+  let HS = select(P.HS, HSO, HSO > 0u);
   if (t >= T) { return; }
   let C3 = 3u * C;
   let bq = b * T * C3 + h * HS;  // q[b, 0, h]; k at +C, v at +2C, row stride 3C

@@ -53,11 +53,11 @@ fn reduce_chunks(@builtin(workgroup_id) wg: vec3<u32>,
   for (var i = start + lid; i < end; i += WG) { acc = combine(acc, load(P.off + i)); }
   red[lid] = acc;
   workgroupBarrier();
-  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
-    if (lid < stride) { red[lid] = combine(red[lid], red[lid + stride]); }
-    workgroupBarrier();
+  if (lid == 0u) {
+    var r = red[0];
+    for (var k = 1u; k < WG; k++) { r = combine(r, red[k]); }
+    out[P.outIndex + g] = r;
   }
-  if (lid == 0u) { out[P.outIndex + g] = red[0]; }
 }
 
 @compute @workgroup_size(256, 1, 1)

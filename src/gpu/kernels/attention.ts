@@ -123,7 +123,7 @@ export function attentionForward(enc: StepEncoder, x: AttentionForwardArgs): voi
   const variant = x.preatt ? 'unfused' : pickVariant(x.variant, HS);
   if (variant === 'fused') {
     enc.dispatch({
-      kernel: { shader: 'attention', entry: 'attention_forward_fused' },
+      kernel: { shader: 'attention', entry: 'attention_forward_fused', constants: process.env.HSO ? { HSO: HS } : undefined },
       bindings: { 1: x.qkv, 2: x.out, 3: x.att },
       params: params(d),
       workgroups: [Math.ceil(T / 64), NH, B],

@@ -1,0 +1,66 @@
+/**
+ * The method list the setup form renders, from the adapter registry (src/engine/adapters/registry.ts):
+ * each method's parameters are data (ParamSpec) and the form draws one control per spec.
+ *
+ * The registry is imported lazily, in its own chunk, so the explanation page for a browser without
+ * WebGPU never loads engine code. If that import fails the studio says so and offers nothing to run
+ * (a silent fallback list would let people start runs the engine cannot do).
+ */
+
+export interface ParamSpec {
+  key: string;
+  label: string;
+  type: 'int' | 'float' | 'bool' | 'enum';
+  default: number | boolean | string;
+  min?: number;
+  max?: number;
+  options?: string[];
+  help?: string;
+}
+
+export interface MethodInfo {
+  id: string;
+  label: string;
+  paper: string;
+  description?: string;
+  params: ParamSpec[];
+  /** Trains every base weight (full fine-tuning): targets and rank do not apply. */
+  trainsBase?: boolean;
+  /** Cross-field checks with messages for the form (from the method file). */
+  validate?: (params: Record<string, unknown>, config: never) => string[];
+}
+
+export async function loadMethods(): Promise<MethodInfo[]> {
+  const reg = await import('../engine/adapters/registry');
+  return reg.listMethods().map((m) => ({
+    id: m.id,
+    label: m.label,
+    paper: m.paper,
+    description: m.description,
+    params: m.params.map((p) => ({ ...p })),
+    trainsBase: m.trainsBase,
+    validate: m.validate ? (params, config) => m.validate!(params, config) : undefined,
+  }));
+}
+
+/** Same rules as the registry's resolveMethodParams, phrased for a form field. */
+export function checkParam(p: ParamSpec, v: unknown): string | null {
+  switch (p.type) {
+    case 'int':
+    case 'float': {
+      if (typeof v !== 'number' || !Number.isFinite(v)) return `${p.label} must be a number`;
+      if (p.type === 'int' && !Number.isInteger(v)) return `${p.label} must be a whole number`;
+      if (p.min !== undefined && v < p.min) return `${p.label} must be at least ${p.min}`;
+      if (p.max !== undefined && v > p.max) return `${p.label} must be at most ${p.max}`;
+      return null;
+    }
+    case 'bool':
+      return typeof v === 'boolean' ? null : `${p.label} must be on or off`;
+    case 'enum':
+      return typeof v === 'string' && !!p.options?.includes(v) ? null : `${p.label} must be one of ${p.options?.join(', ')}`;
+  }
+}
+
+export function defaultParams(m: MethodInfo): Record<string, number | boolean | string> {
+  return Object.fromEntries(m.params.map((p) => [p.key, p.default]));
+}

@@ -1,0 +1,81 @@
+/**
+ * Runs slice: every run this browser knows (from IndexedDB and this session), their metrics and
+ * spectra, text generations, which run is shown, which runs are compared, and which one the
+ * engine holds.
+ */
+import type { StateCreator } from 'zustand';
+import type { Generation, RunRecord } from '../types';
+import { emptyMetrics, emptySpectra, type RunMetrics, type RunSpectra } from './runData';
+import type { StudioState } from './index';
+
+export interface RunsSlice {
+  runs: Record<string, RunRecord>;
+  metrics: Record<string, RunMetrics>;
+  spectra: Record<string, RunSpectra>;
+  generations: Generation[];
+  selectedRunId: string | null;
+  /** The run whose model the engine holds (trained or training) — generation and analysis use it. */
+  engineRunId: string | null;
+  compareIds: string[];
+  historyLoaded: boolean;
+  upsertRun(patch: Partial<RunRecord> & { id: string }): RunRecord | null;
+  setRunData(id: string, data: { metrics?: RunMetrics; spectra?: RunSpectra }): void;
+  addGeneration(g: Omit<Generation, 'id' | 'at'>): void;
+  selectRun(id: string | null): void;
+  setEngineRun(id: string | null): void;
+  toggleCompare(id: string): void;
+  removeRunLocal(id: string): void;
+  setHistoryLoaded(): void;
+}
+
+let genId = 0;
+const MAX_GENERATIONS = 20;
+
+export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (set, get) => ({
+  runs: {},
+  metrics: {},
+  spectra: {},
+  generations: [],
+  selectedRunId: null,
+  engineRunId: null,
+  compareIds: [],
+  historyLoaded: false,
+  upsertRun: (patch) => {
+    const prev = get().runs[patch.id];
+    if (!prev && !patch.config) return null; // a patch for a run we never created (stale event)
+    const next = { ...(prev ?? ({} as RunRecord)), ...patch, updatedAt: Date.now() } as RunRecord;
+    set((s) => ({
+      runs: { ...s.runs, [patch.id]: next },
+      metrics: s.metrics[patch.id] ? s.metrics : { ...s.metrics, [patch.id]: emptyMetrics() },
+      spectra: s.spectra[patch.id] ? s.spectra : { ...s.spectra, [patch.id]: emptySpectra() },
+    }));
+    return next;
+  },
+  setRunData: (id, data) =>
+    set((s) => ({
+      metrics: data.metrics ? { ...s.metrics, [id]: data.metrics } : s.metrics,
+      spectra: data.spectra ? { ...s.spectra, [id]: data.spectra } : s.spectra,
+    })),
+  addGeneration: (g) => set((s) => ({ generations: [{ ...g, id: ++genId, at: Date.now() }, ...s.generations].slice(0, MAX_GENERATIONS) })),
+  selectRun: (selectedRunId) => set({ selectedRunId }),
+  setEngineRun: (engineRunId) => set({ engineRunId }),
+  toggleCompare: (id) => set((s) => ({ compareIds: s.compareIds.includes(id) ? s.compareIds.filter((x) => x !== id) : [...s.compareIds, id].slice(-8) })),
+  removeRunLocal: (id) =>
+    set((s) => {
+      const runs = { ...s.runs };
+      const metrics = { ...s.metrics };
+      const spectra = { ...s.spectra };
+      delete runs[id];
+      delete metrics[id];
+      delete spectra[id];
+      return {
+        runs,
+        metrics,
+        spectra,
+        compareIds: s.compareIds.filter((x) => x !== id),
+        selectedRunId: s.selectedRunId === id ? null : s.selectedRunId,
+        engineRunId: s.engineRunId === id ? null : s.engineRunId,
+      };
+    }),
+  setHistoryLoaded: () => set({ historyLoaded: true }),
+});

@@ -1,0 +1,91 @@
+/**
+ * Setup slice: the catalog (models, datasets, methods), the draft RunConfig the form edits, the
+ * chosen model's architecture, the person's local files, and the validation of it all.
+ */
+import type { StateCreator } from 'zustand';
+import type { RunConfig } from '../../engine/config';
+import type { ModelConfig } from '../../engine/model/config';
+import type { DatasetOption, ModelOption } from '../catalog';
+import { defaultDraft, setIn } from '../draft';
+import { defaultParams, type MethodInfo } from '../methods';
+import { validateSetup, type Validation } from '../validate';
+import type { StudioState } from './index';
+
+export interface LocalFileMeta {
+  name: string;
+  size: number;
+  sha256: string;
+}
+
+export interface SetupSlice {
+  catalog: { models: ModelOption[]; datasets: DatasetOption[]; methods: MethodInfo[]; loaded: boolean; error: string | null };
+  draft: RunConfig;
+  arch: ModelConfig | null;
+  archError: string | null;
+  localModel: { id: string; files: LocalFileMeta[] } | null;
+  upload: (LocalFileMeta & { kind: 'text' | 'pairs' }) | null;
+  validation: Validation;
+  setCatalog(c: Partial<SetupSlice['catalog']>): void;
+  /** Set one dotted path of the draft ("train.lr", "method.params.rank"). */
+  setField(path: string, value: unknown): void;
+  replaceDraft(d: RunConfig): void;
+  chooseMethod(id: string): void;
+  setArch(arch: ModelConfig | null, error?: string | null): void;
+  setLocalModel(m: SetupSlice['localModel']): void;
+  setUpload(u: SetupSlice['upload']): void;
+  revalidate(): void;
+}
+
+function validationFor(s: StudioState, draft = s.draft): Validation {
+  return validateSetup(draft, {
+    methods: s.catalog.methods,
+    arch: s.arch,
+    archError: s.archError,
+    localModelReady: !!s.localModel && s.localModel.files.some((f) => f.name === 'model.safetensors'),
+    uploadReady: !!s.upload,
+    fallbackAdapter: s.adapter?.isFallbackAdapter,
+  });
+}
+
+const initialDraft = defaultDraft();
+
+export const createSetupSlice: StateCreator<StudioState, [], [], SetupSlice> = (set, get) => ({
+  catalog: { models: [], datasets: [], methods: [], loaded: false, error: null },
+  draft: initialDraft,
+  arch: null,
+  archError: null,
+  localModel: null,
+  upload: null,
+  validation: { config: null, issues: [], errors: 0 },
+  setCatalog: (c) => {
+    set((s) => ({ catalog: { ...s.catalog, ...c } }));
+    get().revalidate();
+  },
+  setField: (path, value) => {
+    const draft = setIn(get().draft, path, value);
+    set({ draft });
+    get().revalidate();
+  },
+  replaceDraft: (draft) => {
+    set({ draft });
+    get().revalidate();
+  },
+  chooseMethod: (id) => {
+    const m = get().catalog.methods.find((x) => x.id === id);
+    set((s) => ({ draft: { ...s.draft, method: { id, params: m ? defaultParams(m) : {} } } }));
+    get().revalidate();
+  },
+  setArch: (arch, error = null) => {
+    set({ arch, archError: error });
+    get().revalidate();
+  },
+  setLocalModel: (localModel) => {
+    set({ localModel });
+    get().revalidate();
+  },
+  setUpload: (upload) => {
+    set({ upload });
+    get().revalidate();
+  },
+  revalidate: () => set((s) => ({ validation: validationFor(s) })),
+});
