@@ -310,26 +310,30 @@ export class Gpt2Model {
     }
     const dwpe = this.grads.get('wpe.weight');
     if (dwte || dwpe) {
-      embeddingBackward(enc, { index: a.index, dout: a.dres, dwte: dwte ?? this.scratchGrad('wte.weight'), dwpe: dwpe ?? this.scratchGrad('wpe.weight'), B, T, C });
+      embeddingBackward(enc, { index: a.index, dout: a.dres, dwte: dwte ?? this.scratchGrad('wte.weight', 'wte'), dwpe: dwpe ?? this.scratchGrad('wpe.weight', 'wpe'), B, T, C });
     }
   }
 
   /** LayerNorm parameter gradients, or throwaway scratch when that LayerNorm is frozen. */
   private lnGrads(prefix: string): { dgamma: GpuTensor; dbeta: GpuTensor } {
     return {
-      dgamma: this.grads.get(`${prefix}.weight`) ?? this.scratchGrad(`${prefix}.weight`),
-      dbeta: this.grads.get(`${prefix}.bias`) ?? this.scratchGrad(`${prefix}.bias`),
+      dgamma: this.grads.get(`${prefix}.weight`) ?? this.scratchGrad(`${prefix}.weight`, 'gamma'),
+      dbeta: this.grads.get(`${prefix}.bias`) ?? this.scratchGrad(`${prefix}.bias`, 'beta'),
     };
   }
 
-  private scratch = new Map<number, GpuTensor>();
-  /** A gradient sink for frozen parameters whose kernels always write one (LayerNorm, embeddings). */
-  private scratchGrad(name: string): GpuTensor {
+  private scratch = new Map<string, GpuTensor>();
+  /**
+   * A gradient sink for frozen parameters whose kernels always write one (LayerNorm, embeddings).
+   * Keyed by (size, role): two outputs of one dispatch must never share a buffer.
+   */
+  private scratchGrad(name: string, role = 'main'): GpuTensor {
     const n = this.param(name).size;
-    let t = this.scratch.get(n);
+    const key = `${n}:${role}`;
+    let t = this.scratch.get(key);
     if (!t) {
-      t = this.gpu.tensor([n], `scratch-grad[${n}]`, 'scratch');
-      this.scratch.set(n, t);
+      t = this.gpu.tensor([n], `scratch-grad[${key}]`, 'scratch');
+      this.scratch.set(key, t);
     }
     return t;
   }
