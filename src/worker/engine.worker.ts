@@ -31,7 +31,7 @@ const api: EngineApi = {
       throw e;
     }
     gpu.onError((e) => emit({ type: 'error', error: serializeGpuError(e) }));
-    runner = new WorkerRunner(gpu, (e) => emit(e));
+    runner = new WorkerRunner(gpu, (e, transfer) => emit(transfer?.length ? Comlink.transfer(e, dedupe(transfer)) : e));
     emit({ type: 'ready', adapter: gpu.description });
     return gpu.description;
   },
@@ -74,5 +74,10 @@ const api: EngineApi = {
     return { ok: rep.ok, kernel: 'matmul_tiled', shape: [M, K, N], maxAbsDiff: rep.maxAbsDiff, message: rep.message, ms };
   },
 };
+
+/** A buffer may appear twice (views of one ArrayBuffer); transfer lists must not repeat. */
+function dedupe(list: Transferable[]): Transferable[] {
+  return [...new Set(list)];
+}
 
 Comlink.expose(api);

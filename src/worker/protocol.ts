@@ -97,7 +97,11 @@ export interface SpectrumSnapshot {
   deltaStableRank: number;
   alpha: number;
   alphaXmin: number;
-  intruders: { k: number; eps: number; count: number; maxCos: Float32Array /* (k) */; sweep: { eps: number; count: number }[] };
+  intruders: { k: number; eps: number; count: number; maxCos: Float32Array /* (k) */; sweep: { eps: number; count: number }[]; indices?: number[] };
+  /** log10-binned eigenvalue (σ²) density of the tuned matrix, for the log-log ESD plot. */
+  esd?: { log10Edges: number[]; counts: number[] };
+  /** Principal angles (degrees) between ΔW's top column space and W0's top singular subspace. */
+  anglesDeg?: number[];
   /** |U_tunedᵀ U_base| top-k × top-K block, row-major (k, K). */
   overlap: Float32Array;
   overlapCols: number;

@@ -1,21 +1,235 @@
 /**
  * WorkerRunner: drives one training run inside the worker and turns it into protocol events.
- * (Being written: the trainer lands in src/engine/train.ts.)
+ * The loop yields to the worker's event loop between steps, so pause/stop/generate commands are
+ * handled promptly; metrics are batched (~every 250 ms) and sent as transferred typed arrays.
  */
 import type { Gpu } from '../gpu/device';
-import type { Command, EngineEvent } from './protocol';
+import { serializeGpuError } from '../gpu/errors';
+import { resolveInputs, type RunInputs } from '../engine/inputs';
+import { NonFiniteError, Trainer } from '../engine/train';
+import { Gpt2Model } from '../engine/model/gpt2';
+import { sampleText } from '../engine/generate';
+import type { Command, EngineEvent, MetricsBatch, ResumeState, RunState, SpectrumSnapshot } from './protocol';
+import { SpectraTracker } from './spectra';
+
+type RunCmd = Extract<Command, { type: 'run' }>;
+
+const METRICS_INTERVAL_MS = 250;
+const CHECKPOINT_INTERVAL_MS = 5000;
+
+class MetricsBuffer {
+  private rows: number[][] = [];
+  push(step: number, loss: number, lr: number, gradNorm: number, tps: number, val: number, probe: number): void {
+    this.rows.push([step, loss, lr, gradNorm, tps, val, probe]);
+  }
+  get size(): number {
+    return this.rows.length;
+  }
+  drain(): MetricsBatch {
+    const n = this.rows.length;
+    const b: MetricsBatch = {
+      step: new Int32Array(n), loss: new Float32Array(n), lr: new Float32Array(n), gradNorm: new Float32Array(n),
+      tokensPerSec: new Float32Array(n), valLoss: new Float32Array(n), probeLoss: new Float32Array(n),
+    };
+    this.rows.forEach((r, i) => {
+      b.step[i] = r[0]; b.loss[i] = r[1]; b.lr[i] = r[2]; b.gradNorm[i] = r[3]; b.tokensPerSec[i] = r[4]; b.valLoss[i] = r[5]; b.probeLoss[i] = r[6];
+    });
+    this.rows = [];
+    return b;
+  }
+}
 
 export class WorkerRunner {
-  constructor(
-    readonly gpu: Gpu,
-    readonly emit: (e: EngineEvent) => void,
-  ) {}
-  start(cmd: Extract<Command, { type: 'run' }>): void {
-    this.emit({ type: 'error', runId: cmd.runId, error: { name: 'Error', kind: 'internal', message: 'training engine not wired yet' } });
+  readonly gpu: Gpu;
+  readonly emit: (e: EngineEvent, transfer?: Transferable[]) => void;
+  private trainer: Trainer | null = null;
+  private inputs: RunInputs | null = null;
+  private baseModel: Gpt2Model | null = null;
+  private spectra: SpectraTracker | null = null;
+  private runId = '';
+  private state: RunState = 'idle';
+  private paused = false;
+  private stopRequested = false;
+  private wake: (() => void) | null = null;
+  private loop: Promise<void> | null = null;
+  /** Work that must not interleave with a step (generation, analysis): run between steps. */
+  private sideTasks: (() => Promise<void>)[] = [];
+
+  constructor(gpu: Gpu, emit: (e: EngineEvent, transfer?: Transferable[]) => void) {
+    this.gpu = gpu;
+    this.emit = emit;
   }
-  pause(): void {}
-  resume(): void {}
-  stop(): void {}
-  async generate(_cmd: Extract<Command, { type: 'generate' }>): Promise<void> {}
-  async analyze(_cmd: Extract<Command, { type: 'analyze' }>): Promise<void> {}
+
+  private setState(state: RunState, message?: string): void {
+    this.state = state;
+    this.emit({ type: 'state', runId: this.runId, state, step: this.trainer?.step ?? 0, message });
+  }
+
+  start(cmd: RunCmd): void {
+    if (this.state === 'running' || this.state === 'paused' || this.state === 'preparing') {
+      this.emit({ type: 'error', runId: cmd.runId, error: { name: 'Error', kind: 'internal', message: 'a run is already in progress: stop it first' } });
+      return;
+    }
+    this.cleanup();
+    this.runId = cmd.runId;
+    this.paused = false;
+    this.stopRequested = false;
+    this.loop = this.run(cmd).catch((e) => this.fail(e));
+  }
+
+  private fail(e: unknown): void {
+    const step = e instanceof NonFiniteError ? e.step : this.trainer?.step;
+    this.emit({ type: 'error', runId: this.runId, error: serializeGpuError(e), step });
+    this.setState('error', e instanceof Error ? e.message : String(e));
+  }
+
+  private async run(cmd: RunCmd): Promise<void> {
+    this.setState('preparing');
+    const sources = {
+      modelFiles: cmd.modelFiles?.files,
+      datasetFile: cmd.datasetFile,
+    };
+    const inputs = await resolveInputs(cmd.config, sources);
+    this.inputs = inputs;
+    // The untouched base model, for side-by-side generation and as W0 of the spectra.
+    this.baseModel = inputs.weights ? Gpt2Model.fromWeights(this.gpu, inputs.modelConfig, inputs.weights) : Gpt2Model.random(this.gpu, inputs.modelConfig, cmd.config.seed);
+    const trainer = await Trainer.create(this.gpu, inputs);
+    this.trainer = trainer;
+    if (cmd.resume) trainer.restore(cmd.resume);
+    this.spectra = new SpectraTracker(this.gpu, trainer, this.baseModel, cmd.config.analysis.k, cmd.config.analysis.eps);
+    this.emit({
+      type: 'prepared', runId: this.runId, totalSteps: trainer.totalSteps, memory: trainer.memory(),
+      modelHash: inputs.modelHash ?? '', datasetHash: inputs.datasetHash,
+      matrices: this.spectra.matrices, rankAllocation: trainer.method.rankAllocation?.(),
+    });
+    this.setState('running');
+    const cfg = cmd.config;
+    const buf = new MetricsBuffer();
+    const t0 = performance.now();
+    let lastFlush = performance.now();
+    let lastCheckpoint = performance.now();
+    const flush = () => {
+      if (!buf.size) return;
+      const batch = buf.drain();
+      const transfer = Object.values(batch).map((a) => (a as Float32Array).buffer);
+      this.emit({ type: 'metrics', runId: this.runId, batch, memory: trainer.memory(), elapsedMs: performance.now() - t0 }, transfer);
+      lastFlush = performance.now();
+    };
+    // A first spectra snapshot at step 0: W0 against itself (no intruders by construction).
+    if (cfg.analysis.every > 0) await this.emitSpectra();
+    while (trainer.step < trainer.totalSteps && !this.stopRequested) {
+      if (this.paused) {
+        flush();
+        await this.checkpoint();
+        this.setState('paused');
+        await new Promise<void>((r) => (this.wake = r));
+        this.wake = null;
+        if (this.stopRequested) break;
+        this.setState('running');
+      }
+      const m = await trainer.trainStep();
+      let val = NaN, probe = NaN;
+      if (cfg.eval.every > 0 && (m.step % cfg.eval.every === 0 || m.step === trainer.totalSteps)) {
+        val = await trainer.evaluate(inputs.data.val, cfg.eval.batches);
+        if (inputs.data.probe) probe = await trainer.evaluate(inputs.data.probe, cfg.eval.batches);
+      }
+      buf.push(m.step, m.loss, m.lr, m.gradNorm, m.tokensPerSec, val, probe);
+      if (performance.now() - lastFlush > METRICS_INTERVAL_MS) flush();
+      if (cfg.analysis.every > 0 && (m.step % cfg.analysis.every === 0 || m.step === trainer.totalSteps)) {
+        flush();
+        await this.emitSpectra();
+      }
+      if (performance.now() - lastCheckpoint > CHECKPOINT_INTERVAL_MS) {
+        await this.checkpoint();
+        lastCheckpoint = performance.now();
+      }
+      // Let queued commands (pause, stop, generate) arrive, then run side tasks between steps.
+      await new Promise((r) => setTimeout(r, 0));
+      await this.runSideTasks();
+    }
+    flush();
+    await this.runSideTasks();
+    await this.checkpoint();
+    const summary = {
+      steps: trainer.step,
+      finalLoss: null as number | null,
+      seconds: (performance.now() - t0) / 1000,
+      adapter: this.gpu.name,
+      memory: trainer.memory(),
+      method: cfg.method.id,
+    };
+    this.emit({ type: 'done', runId: this.runId, summary });
+    this.setState(this.stopRequested ? 'stopped' : 'done');
+  }
+
+  private async emitSpectra(): Promise<void> {
+    if (!this.spectra) return;
+    const snapshots: SpectrumSnapshot[] = await this.spectra.snapshot();
+    const transfer: Transferable[] = [];
+    for (const s of snapshots) transfer.push(s.sigmaBase.buffer, s.sigmaTuned.buffer, s.sigmaDelta.buffer, s.overlap.buffer, s.intruders.maxCos.buffer);
+    this.emit({ type: 'spectra', runId: this.runId, snapshots }, transfer);
+  }
+
+  private async checkpoint(): Promise<void> {
+    if (!this.trainer) return;
+    const snap = await this.trainer.snapshot();
+    const resume: ResumeState = { step: snap.step, tensors: snap.tensors };
+    this.emit({ type: 'checkpoint', runId: this.runId, resume }, Object.values(snap.tensors).map((t) => t.buffer));
+  }
+
+  pause(): void {
+    if (this.state === 'running') this.paused = true;
+  }
+
+  resume(): void {
+    this.paused = false;
+    this.wake?.();
+  }
+
+  stop(): void {
+    this.stopRequested = true;
+    this.paused = false;
+    this.wake?.();
+  }
+
+  /** Run `task` between two steps of an active run, or now when no step can be in flight. */
+  private schedule(task: () => Promise<void>): Promise<void> {
+    return new Promise((resolve, reject) => {
+      const wrapped = () => task().then(resolve, reject);
+      if (this.state === 'running') this.sideTasks.push(wrapped);
+      else void wrapped();
+    });
+  }
+
+  private async runSideTasks(): Promise<void> {
+    while (this.sideTasks.length) await this.sideTasks.shift()!();
+  }
+
+  generate(cmd: Extract<Command, { type: 'generate' }>): Promise<void> {
+    return this.schedule(() => this.generateNow(cmd));
+  }
+
+  private async generateNow(cmd: Extract<Command, { type: 'generate' }>): Promise<void> {
+    if (!this.trainer || !this.inputs || !this.baseModel) {
+      this.emit({ type: 'error', error: { name: 'Error', kind: 'internal', message: 'start a run first: generation compares the base and the tuned model' } });
+      return;
+    }
+    const o = { prompt: cmd.prompt, maxTokens: Math.min(512, Math.max(1, cmd.maxTokens)), temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed };
+    const base = await sampleText(this.gpu, this.baseModel, this.inputs.tokenizer, o);
+    const tuned = await sampleText(this.gpu, this.trainer.model, this.inputs.tokenizer, o);
+    this.emit({ type: 'generated', prompt: cmd.prompt, base, tuned });
+  }
+
+  analyze(_cmd: Extract<Command, { type: 'analyze' }>): Promise<void> {
+    return this.schedule(() => this.emitSpectra());
+  }
+
+  private cleanup(): void {
+    this.trainer?.dispose();
+    this.baseModel?.destroy();
+    this.trainer = null;
+    this.baseModel = null;
+    this.spectra = null;
+    this.state = 'idle';
+  }
 }

@@ -1,0 +1,59 @@
+/**
+ * `eval --model <dir|id> --dataset <id>`: validation loss in nats per token (and exact-match accuracy
+ * for procedural tasks), on the dataset's fixed validation split.
+ */
+import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
+import { cliGpu } from '../gpu';
+import { loadCliModel } from '../model';
+import { tokenizerFor } from '../../engine/inputs';
+import { loadDataset } from '../../engine/data/datasets';
+import { tokenizeDataset, evalBatches } from '../../engine/data/batcher';
+import { Gpt2Model } from '../../engine/model/gpt2';
+import { sampleTokens } from '../../engine/generate';
+import { exactMatch } from '../../engine/data/procedural';
+
+export const help = 'validation loss (nats/token) of a model on a dataset: --model <dir|id> --dataset <id> [--batches N] [--json]';
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, ['json']);
+  const modelRef = flag(args, 'model');
+  const datasetId = flag(args, 'dataset');
+  if (!modelRef || !datasetId) throw new CliError('eval needs --model <dir|id> and --dataset <id>');
+  const loaded = await loadCliModel(modelRef);
+  const gpu = await cliGpu();
+  const tokenizer = await tokenizerFor(loaded.config, loaded);
+  const ds = await loadDataset(datasetId, { seed: numberFlag(args, 'seed', 0), withProbe: false });
+  const data = tokenizeDataset(ds, tokenizer);
+  // Match the card's protocol when there is one: same batch shape and number of batches.
+  const card = loaded.card;
+  const T = numberFlag(args, 'context', Number(card?.contextLength ?? loaded.config.contextLength));
+  const B = numberFlag(args, 'batch', Number(card?.batchSize ?? 8));
+  const maxBatches = numberFlag(args, 'batches', Number(card?.valBatches ?? 32));
+  const model = Gpt2Model.fromWeights(gpu, loaded.config, loaded.weights);
+  let total = 0, count = 0;
+  for (const b of evalBatches(data.val, { B, T, maxBatches })) {
+    model.setBatch(B, T, b.inputs, b.targets, b.mask);
+    const enc = gpu.encoder('eval');
+    model.forward(enc, B, T);
+    model.loss(enc, B, T);
+    enc.submit();
+    const losses = await gpu.read(model.activations.losses, B * T);
+    for (let i = 0; i < B * T; i++) total += losses[i];
+    for (let i = 0; i < B * T; i++) count += b.mask[i];
+  }
+  const out: Record<string, unknown> = { model: loaded.id, dataset: datasetId, valLoss: total / Math.max(1, count), tokens: count, B, T, batches: maxBatches };
+  if (ds.kind === 'pairs') {
+    const n = Math.min(ds.val.length, numberFlag(args, 'examples', 50));
+    let correct = 0;
+    const newline = tokenizer.encode('\n')[0];
+    for (const ex of ds.val.slice(0, n)) {
+      const ids = await sampleTokens(gpu, model, tokenizer.encode(ex.prompt), { maxTokens: tokenizer.encode(ex.completion).length + 2, temperature: 0, topK: 0, seed: 0, stopAt: newline });
+      if (exactMatch(tokenizer.decode(ids), ex.completion)) correct++;
+    }
+    out.accuracy = correct / n;
+    out.examples = n;
+  }
+  if (has(args, 'json')) emit(out);
+  else console.log(Object.entries(out).map(([k, v]) => `${k}: ${v}`).join('\n'));
+  return 0;
+}

@@ -1,0 +1,66 @@
+/**
+ * Spectra snapshots of a run, for the studio's spectra explorer and intruder view: for every
+ * targeted weight matrix, W0 (from the untouched base model, its exact SVD cached once) against the
+ * tuned W (base + adapter, merged), via the shared analysis in src/engine/analysis/.
+ */
+import type { Gpu } from '../gpu/device';
+import type { Trainer } from '../engine/train';
+import type { Gpt2Model } from '../engine/model/gpt2';
+import { analyzeMatrix, computeBaseSvd, asOutIn, type BaseSvd } from '../engine/analysis';
+import { selectTargets } from '../engine/train';
+import type { SpectrumSnapshot } from './protocol';
+
+export class SpectraTracker {
+  readonly matrices: string[];
+  private baseSvd = new Map<string, BaseSvd>();
+  private baseWeights = new Map<string, Float32Array>();
+
+  constructor(
+    readonly gpu: Gpu,
+    readonly trainer: Trainer,
+    readonly baseModel: Gpt2Model,
+    readonly k: number,
+    readonly eps: number,
+  ) {
+    const cfg = trainer.inputs.config;
+    this.matrices = selectTargets(trainer.model, cfg.targets.modules, cfg.targets.layers).map((l) => `${l.name}.weight`);
+  }
+
+  async snapshot(): Promise<SpectrumSnapshot[]> {
+    const merged = await this.trainer.method.merged();
+    const out: SpectrumSnapshot[] = [];
+    for (const name of this.matrices) {
+      const p = this.baseModel.param(name);
+      const [rows, cols] = p.shape;
+      let base = this.baseWeights.get(name);
+      if (!base) {
+        base = await this.gpu.read(p);
+        this.baseWeights.set(name, base);
+        const w = asOutIn(base, rows, cols, 'in-out');
+        this.baseSvd.set(name, computeBaseSvd(w.data, w.M, w.N));
+      }
+      const tuned = merged.get(name)!;
+      const a = await analyzeMatrix(this.gpu, { name, base, tuned, rows, cols, layout: 'in-out', baseSvd: this.baseSvd.get(name), k: this.k, eps: this.eps, heatmapCols: 32 });
+      out.push({
+        step: this.trainer.step,
+        name: name.replace(/\.weight$/, ''),
+        shape: a.shape,
+        sigmaBase: Float32Array.from(a.base.sigma),
+        sigmaTuned: Float32Array.from(a.tuned.sigma),
+        sigmaDelta: Float32Array.from(a.delta.sigma),
+        erank: a.tuned.erank,
+        stableRank: a.tuned.stableRank,
+        deltaErank: a.delta.erank,
+        deltaStableRank: a.delta.stableRank,
+        alpha: a.tuned.powerLaw?.alpha ?? NaN,
+        alphaXmin: a.tuned.powerLaw?.xmin ?? NaN,
+        intruders: { k: a.intruders.k, eps: a.intruders.eps, count: a.intruders.count, maxCos: Float32Array.from(a.intruders.maxCos), sweep: a.intruders.sweep, indices: a.intruders.indices },
+        overlap: Float32Array.from(a.intruders.heatmap.values),
+        overlapCols: a.intruders.heatmap.cols,
+        esd: a.tuned.esd,
+        anglesDeg: a.angles.degrees,
+      });
+    }
+    return out;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * The worker's run loop, driven in Node over Dawn with the same code the page's Web Worker runs:
+ * events arrive batched, spectra snapshots carry real analysis numbers, checkpoints resume exactly,
+ * generation compares base and tuned, pause/stop are honoured, and a bad config becomes an error event.
+ */
+import { describe, expect, it } from 'vitest';
+import { testGpu } from '../helpers/gpu';
+import { WorkerRunner } from '../../src/worker/runner';
+import type { EngineEvent } from '../../src/worker/protocol';
+import { parseRunConfig } from '../../src/engine/config';
+
+function config(extra: Record<string, unknown> = {}) {
+  return parseRunConfig({
+    model: { source: 'builtin', id: 'micro' },
+    dataset: { source: 'builtin', id: 'brown-fiction' },
+    method: { id: 'lora', params: { rank: 4, alpha: 8 } },
+    targets: { modules: ['attn.c_attn', 'mlp.c_fc'], layers: null, rankOverrides: {} },
+    train: { steps: 6, batchSize: 2, contextLength: 16, lr: 1e-2 },
+    eval: { every: 3, batches: 1 },
+    analysis: { every: 3, k: 4, eps: 0.5 },
+    seed: 5,
+    ...extra,
+  });
+}
+
+async function runToEnd(runner: WorkerRunner, events: EngineEvent[], runId: string, cfg = config()) {
+  runner.start({ type: 'run', runId, config: cfg });
+  for (let i = 0; i < 600; i++) {
+    const last = events.filter((e) => e.type === 'state' && e.runId === runId).at(-1) as Extract<EngineEvent, { type: 'state' }> | undefined;
+    if (last && (last.state === 'done' || last.state === 'error' || last.state === 'stopped')) return last;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error('run did not finish');
+}
+
+function losses(events: EngineEvent[], runId: string): number[] {
+  return events.filter((e): e is Extract<EngineEvent, { type: 'metrics' }> => e.type === 'metrics' && e.runId === runId).flatMap((e) => Array.from(e.batch.loss));
+}
+
+describe('WorkerRunner', () => {
+  it('runs LoRA end to end: prepared, batched metrics, spectra with real numbers, checkpoint, done', async () => {
+    const gpu = await testGpu();
+    const events: EngineEvent[] = [];
+    const runner = new WorkerRunner(gpu, (e) => events.push(e));
+    const end = await runToEnd(runner, events, 'r1');
+    expect(end.state, JSON.stringify(events.filter((e) => e.type === 'error'))).toBe('done');
+    const prepared = events.find((e) => e.type === 'prepared') as Extract<EngineEvent, { type: 'prepared' }>;
+    expect(prepared.totalSteps).toBe(6);
+    expect(prepared.matrices).toEqual(['h.0.attn.c_attn.weight', 'h.0.mlp.c_fc.weight', 'h.1.attn.c_attn.weight', 'h.1.mlp.c_fc.weight']);
+    expect(prepared.memory.trainableParams).toBeGreaterThan(0);
+    const l = losses(events, 'r1');
+    expect(l).toHaveLength(6);
+    expect(l.every(Number.isFinite)).toBe(true);
+    const metrics = events.filter((e) => e.type === 'metrics') as Extract<EngineEvent, { type: 'metrics' }>[];
+    const val = metrics.flatMap((m) => Array.from(m.batch.valLoss)).filter(Number.isFinite);
+    const probe = metrics.flatMap((m) => Array.from(m.batch.probeLoss)).filter(Number.isFinite);
+    expect(val.length).toBe(2);
+    expect(probe.length).toBe(2);
+    const spectra = events.filter((e) => e.type === 'spectra') as Extract<EngineEvent, { type: 'spectra' }>[];
+    expect(spectra.length).toBe(3); // step 0, 3, 6
+    const first = spectra[0].snapshots[0], last = spectra.at(-1)!.snapshots[0];
+    expect(first.step).toBe(0);
+    // At step 0 LoRA's B = 0: tuned = base exactly, ΔW = 0 and no intruders.
+    expect(Array.from(first.sigmaTuned)).toEqual(Array.from(first.sigmaBase));
+    expect(first.intruders.count).toBe(0);
+    expect(Math.max(...first.sigmaDelta)).toBe(0);
+    // After training, ΔW is nonzero and of rank ≤ 4 (LoRA rank).
+    expect(last.step).toBe(6);
+    const d = Array.from(last.sigmaDelta);
+    expect(d[0]).toBeGreaterThan(0);
+    expect(d.slice(4).every((s) => s <= d[0] * 1e-3)).toBe(true);
+    expect(last.erank).toBeGreaterThan(1);
+    expect(last.overlap.length).toBe(last.intruders.k * last.overlapCols);
+    expect(events.some((e) => e.type === 'checkpoint')).toBe(true);
+    expect(events.some((e) => e.type === 'done')).toBe(true);
+  });
+
+  it('same config and seed reproduce identical losses; a checkpoint resumes to the same losses', async () => {
+    const gpu = await testGpu();
+    const events: EngineEvent[] = [];
+    const runner = new WorkerRunner(gpu, (e) => events.push(e));
+    const cfg = config({ analysis: { every: 0, k: 4, eps: 0.5 }, eval: { every: 0, batches: 1 } });
+    await runToEnd(runner, events, 'a', cfg);
+    await runToEnd(runner, events, 'b', cfg);
+    expect(losses(events, 'b')).toEqual(losses(events, 'a'));
+    // Pause a run of the same config mid-way: pausing checkpoints; resume a fresh run from it.
+    runner.start({ type: 'run', runId: 'c', config: cfg });
+    for (let i = 0; i < 600 && !events.some((e) => e.type === 'metrics' && e.runId === 'c'); i++) await new Promise((r) => setTimeout(r, 5));
+    runner.pause();
+    for (let i = 0; i < 600 && !events.some((e) => e.type === 'state' && e.runId === 'c' && e.state === 'paused'); i++) await new Promise((r) => setTimeout(r, 20));
+    const ckpt = events.filter((e) => e.type === 'checkpoint' && e.runId === 'c').at(-1) as Extract<EngineEvent, { type: 'checkpoint' }>;
+    const s = ckpt.resume.step;
+    expect(s).toBeGreaterThan(0);
+    expect(s).toBeLessThan(6);
+    runner.stop();
+    for (let i = 0; i < 600 && !events.some((e) => e.type === 'state' && e.runId === 'c' && e.state === 'stopped'); i++) await new Promise((r) => setTimeout(r, 20));
+    runner.start({ type: 'run', runId: 'd', config: cfg, resume: ckpt.resume });
+    for (let i = 0; i < 600 && !events.some((e) => e.type === 'done' && e.runId === 'd'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(losses(events, 'd')).toEqual(losses(events, 'a').slice(s));
+  });
+
+  it('generates from base and tuned side by side, honours stop, and reports a bad config as an error event', async () => {
+    const gpu = await testGpu();
+    const events: EngineEvent[] = [];
+    const runner = new WorkerRunner(gpu, (e) => events.push(e));
+    await runToEnd(runner, events, 'g', config({ analysis: { every: 0, k: 4, eps: 0.5 } }));
+    await runner.generate({ type: 'generate', prompt: 'The ', maxTokens: 8, temperature: 0, topK: 0, seed: 1 });
+    const gen = events.find((e) => e.type === 'generated') as Extract<EngineEvent, { type: 'generated' }>;
+    expect(gen.base.length).toBeGreaterThan(0);
+    expect(gen.tuned.length).toBeGreaterThan(0);
+
+    runner.start({ type: 'run', runId: 's', config: config({ train: { steps: 500, batchSize: 1, contextLength: 8, lr: 1e-3 }, analysis: { every: 0, k: 4, eps: 0.5 } }) });
+    await new Promise((r) => setTimeout(r, 1500));
+    runner.stop();
+    for (let i = 0; i < 200 && !events.some((e) => e.type === 'state' && e.runId === 's' && e.state === 'stopped'); i++) await new Promise((r) => setTimeout(r, 50));
+    expect(losses(events, 's').length).toBeLessThan(500);
+
+    const end = await runToEnd(runner, events, 'bad', config({ method: { id: 'lora', params: { rank: 0 } } }));
+    expect(end.state).toBe('error');
+    const err = events.find((e) => e.type === 'error' && e.runId === 'bad') as Extract<EngineEvent, { type: 'error' }>;
+    expect(err.error.message).toMatch(/rank/);
+  });
+});
