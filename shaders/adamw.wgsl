@@ -21,6 +21,13 @@
 //   5 clip   read        (2)   [globalNorm, clipScale]
 //   6 step   read        (8)   [lr, beta1, beta2, eps, bc1, bc2, 1−beta1, 1−beta2]
 //
+// Non-finite guard: when the global norm clip[0] is NaN or ±Inf (some gradient anywhere in the step
+// is non-finite), every invocation returns WITHOUT touching param, m or v, so the trainer can report
+// NonFiniteError with the parameters and moments of the last good step intact. The test is on the bit
+// pattern (exponent all ones) because WGSL lets compilers assume floats are finite and fold isNan-style
+// comparisons away. (Without it the clip scale min(1, maxNorm/Inf) = 0 would still move every param by
+// its momentum, and a NaN norm would write NaN everywhere.)
+//
 // 1−β is passed from the host (computed in float64, like PyTorch's Python-side `1 - beta2`): in float32,
 // 1 − f32(0.999) is off by 1.3e-5 relative, which would bias v by that much.
 
@@ -45,6 +52,7 @@ fn adamw_step(@builtin(workgroup_id) wg: vec3<u32>,
               @builtin(local_invocation_index) lid: u32) {
   let i = (wg.y * nwg.x + wg.x) * 256u + lid;
   if (i >= P.n) { return; }
+  if ((bitcast<u32>(clip[0]) & 0x7f800000u) == 0x7f800000u) { return; } // non-finite global norm: skip (see header)
   let lr = step[0] * P.lrScale;
   let beta1 = step[1];
   let beta2 = step[2];

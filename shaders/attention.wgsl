@@ -23,6 +23,9 @@
 //                                   dv[s] = Σ_{t≥s} att[t,s]·dout[t]. Runs after _rows (dispatch order).
 //   Every output element is written by one invocation with a fixed loop order: deterministic, no atomics.
 //   The fused kernels keep HS-long rows in private arrays: HS ≤ MAX_HS (the host falls back otherwise).
+//   Tried and dropped on llvmpipe (no gain or slower, measured side by side): loops to the workgroup's
+//   last row with masking (uniform k/v addresses), and HS as a pipeline-override constant (one more
+//   pipeline per head size, ~1 s compile each on CPU drivers). Worth re-trying on real GPUs.
 //
 // Bindings (group 0; each entry point statically uses only the ones listed for it):
 //   0 uniform P
@@ -52,7 +55,6 @@ struct Params {
 const WG = 64u;
 const NEG_BIG = -3.0e38; // below any finite score; WGSL has no infinity literal
 const MAX_HS = 128u;
-override HSO: u32 = 0u; // 0: use P.HS
 
 var<workgroup> red: array<f32, 64>;
 
@@ -128,7 +130,7 @@ fn attention_forward_fused(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   let b = wg.z;
   let T = P.T;
   let C = P.C;
-  let HS = select(P.HS, HSO, HSO > 0u);
+  let HS = P.HS;
   if (t >= T) { return; }
   let C3 = 3u * C;
   let bq = b * T * C3 + h * HS;  // q[b, 0, h]; k at +C, v at +2C, row stride 3C

@@ -236,6 +236,42 @@ describe('causal masking', () => {
   }
 });
 
+describe('attention: head size above the fused limit, determinism', () => {
+  it('HS = 160 > 128: auto falls back to unfused and matches the reference; fused refuses', async () => {
+    const gpu = await testGpu();
+    const d = { B: 1, T: 7, C: 160, NH: 1 };
+    const qkv = randn(d.T * 3 * d.C, 31, 1, 'qkv');
+    const dout = randn(d.T * d.C, 32, 1, 'dout');
+    const ref = attentionForwardRef(qkv, d);
+    const tq = gpu.upload(qkv, [d.T, 3 * d.C], 'qkv');
+    const out = garbage(gpu, d.T * d.C, 'out');
+    const att = garbage(gpu, d.T * d.T, 'att');
+    const enc = gpu.encoder('hs160');
+    expect(() => attentionForward(enc, { qkv: tq, out, att, ...d, variant: 'fused' })).toThrow(/HS ≤ 128/);
+    attentionForward(enc, { qkv: tq, out, att, ...d });
+    enc.submit();
+    expectClose(await gpu.read(out), ref.out, { atol: 1e-5, rtol: 1e-4, label: 'HS 160 out' });
+    const got = await gpuBackward(gpu, d, qkv, ref.att, dout, 'unfused');
+    expectClose(got, attentionBackwardRef(dout, qkv, ref.att, d), { atol: 2e-5, rtol: 1e-4, label: 'HS 160 dqkv' });
+    for (const t of [tq, out, att]) gpu.release(t);
+  });
+
+  for (const variant of VARIANTS) {
+    it(`${variant}: forward and backward are bit-identical across runs`, async () => {
+      const gpu = await testGpu();
+      const d = { B: 2, T: 33, C: 64, NH: 4 };
+      const qkv = randn(d.B * d.T * 3 * d.C, 41, 1, 'qkv');
+      const dout = randn(d.B * d.T * d.C, 42, 1, 'dout');
+      const bits = async () => {
+        const f = await gpuForward(gpu, d, qkv, variant);
+        const g = await gpuBackward(gpu, d, qkv, f.att, dout, variant);
+        return [f.out, f.att, g].map((a) => Array.from(new Uint32Array(a.buffer)));
+      };
+      expect(await bits()).toEqual(await bits());
+    });
+  }
+});
+
 describe('attention argument checks', () => {
   it('rejects C not divisible by NH and undersized tensors', async () => {
     const gpu = await testGpu();

@@ -60,6 +60,12 @@ export function adamwStep(enc: StepEncoder, a: AdamwStepArgs): void {
   }
   if (a.param.size < n) throw new Error(`adamwStep ${name}: param has ${a.param.size} elements, needs ${n}`);
   if (a.step.size < STEP_SCALARS) throw new Error(`adamwStep ${name}: step scalars need ${STEP_SCALARS} elements`);
+  const max = enc.gpu.description.limits.maxStorageBufferBindingSize;
+  for (const t of [a.param, a.grad, a.m, a.v]) {
+    if (max !== undefined && t.buffer.size > max) {
+      throw new Error(`adamwStep ${name}: ${t.label} is ${t.buffer.size} bytes, over this adapter's ${max}-byte storage binding limit; split the tensor`);
+    }
+  }
   const lrScale = a.lrScale ?? 1;
   if (!Number.isFinite(a.weightDecay) || !Number.isFinite(lrScale)) throw new Error(`adamwStep ${name}: weightDecay and lrScale must be finite`);
   const clip = a.clip ?? noClip(enc.gpu);

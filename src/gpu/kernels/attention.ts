@@ -12,6 +12,14 @@
  *     matmuls (one dispatch per sequence b, batch over heads with batch stride HS) plus an in-place
  *     row softmax / softmax-backward kernel: 2B+1 dispatches forward, 4B+1 backward.
  * 'auto' picks fused when HS ≤ 128, else unfused. Both are deterministic (no atomics, fixed orders).
+ *
+ * Why fused by default (Dawn + llvmpipe, 2 cores, medians, noisy shared machine; forward / backward):
+ *   B4 T64 C128 NH4     fused  6 / 8 ms      unfused  22 / 28 ms
+ *   B8 T128 C256 NH8    fused 155 / 163 ms   unfused 167 / 236 ms
+ *   B4 T256 C768 NH12   fused 0.9 / 2.0 s    unfused 2.6 / 4.3 s
+ *   B1 T1024 C768 NH12  fused 2.6 / 3.1 s    unfused 2.2 / 6.9 s
+ * The unfused path pays B-fold dispatches, the masked half of every product and one workgroup (with
+ * barriers, expensive on CPU drivers) per row of the softmax. Re-measure on real GPUs before changing.
  */
 import { Params, type Gpu, type GpuTensor, type StepEncoder } from '../device';
 import { matmul } from './matmul';
@@ -25,7 +33,7 @@ export interface AttentionForwardArgs {
   qkv: GpuTensor; // (B, T, 3C)
   out: GpuTensor; // (B, T, C)
   att: GpuTensor; // (B, NH, T, T) softmax probabilities, saved for backward
-  /** Optional (B, NH, T, T): when given it keeps the scaled scores q·kᵀ/√HS (inspection only; the unfused path). */
+  /** Optional (B, NH, T, T): when given it keeps the scaled scores q·kᵀ/√HS, for inspection (forces the unfused path). */
   preatt?: GpuTensor;
   B: number;
   T: number;
@@ -39,9 +47,13 @@ export interface AttentionBackwardArgs {
   qkv: GpuTensor; // (B, T, 3C)
   att: GpuTensor; // (B, NH, T, T) from the forward
   dqkv: GpuTensor; // (B, T, 3C), OVERWRITTEN with d/dq | d/dk | d/dv
-  /** Scratch (B, NH, T, T). When absent, a per-device scratch buffer is used (grown on demand, never freed). */
+  /**
+   * Scratch (B, NH, T, T) (`attentionScratchSizes().datt`). It is overwritten: on return it holds dpreatt
+   * (the softmax backward, before the 1/√HS scale; 0 above the diagonal). When absent, `dpreatt` serves
+   * as the scratch, else a per-device buffer (grown on demand, never freed).
+   */
   datt?: GpuTensor;
-  /** Optional (B, NH, T, T): when given (and datt absent) it is used as the scratch and ends up holding dpreatt (before the 1/√HS scale). */
+  /** Optional (B, NH, T, T): receives dpreatt (as above), for inspection. */
   dpreatt?: GpuTensor;
   B: number;
   T: number;
@@ -85,8 +97,12 @@ function dims(x: { B: number; T: number; C: number; NH: number }): Dims {
   return { B, T, C, NH, HS, scale: 1 / Math.sqrt(HS) };
 }
 
-function need(t: GpuTensor, n: number, name: string): void {
+function need(enc: StepEncoder, t: GpuTensor, n: number, name: string): void {
   if (t.size < n) throw new Error(`attention: ${name} (${t.label}) has ${t.size} elements, needs ${n}`);
+  const max = enc.gpu.description.limits.maxStorageBufferBindingSize;
+  if (max !== undefined && t.buffer.size > max) {
+    throw new Error(`attention: ${name} (${t.label}) is ${t.buffer.size} bytes, over this adapter's ${max}-byte storage binding limit; use a smaller batch B or context T`);
+  }
 }
 
 function pickVariant(v: AttentionVariant | undefined, HS: number): 'fused' | 'unfused' {
@@ -116,14 +132,14 @@ function sharedScratch(gpu: Gpu, n: number): GpuTensor {
 export function attentionForward(enc: StepEncoder, x: AttentionForwardArgs): void {
   const d = dims(x);
   const { B, T, C, NH, HS } = d;
-  need(x.qkv, B * T * 3 * C, 'qkv');
-  need(x.out, B * T * C, 'out');
-  need(x.att, B * NH * T * T, 'att');
-  if (x.preatt) need(x.preatt, B * NH * T * T, 'preatt');
+  need(enc, x.qkv, B * T * 3 * C, 'qkv');
+  need(enc, x.out, B * T * C, 'out');
+  need(enc, x.att, B * NH * T * T, 'att');
+  if (x.preatt) need(enc, x.preatt, B * NH * T * T, 'preatt');
   const variant = x.preatt ? 'unfused' : pickVariant(x.variant, HS);
   if (variant === 'fused') {
     enc.dispatch({
-      kernel: { shader: 'attention', entry: 'attention_forward_fused', constants: process.env.HSO ? { HSO: HS } : undefined },
+      kernel: { shader: 'attention', entry: 'attention_forward_fused' },
       bindings: { 1: x.qkv, 2: x.out, 3: x.att },
       params: params(d),
       workgroups: [Math.ceil(T / 64), NH, B],
@@ -169,13 +185,14 @@ export function attentionBackward(enc: StepEncoder, x: AttentionBackwardArgs): v
   const { B, T, C, NH, HS } = d;
   const TT = T * T;
   const C3 = 3 * C;
-  need(x.dout, B * T * C, 'dout');
-  need(x.qkv, B * T * C3, 'qkv');
-  need(x.att, B * NH * TT, 'att');
-  need(x.dqkv, B * T * C3, 'dqkv');
-  if (x.datt) need(x.datt, B * NH * TT, 'datt');
-  if (x.dpreatt) need(x.dpreatt, B * NH * TT, 'dpreatt');
+  need(enc, x.dout, B * T * C, 'dout');
+  need(enc, x.qkv, B * T * C3, 'qkv');
+  need(enc, x.att, B * NH * TT, 'att');
+  need(enc, x.dqkv, B * T * C3, 'dqkv');
+  if (x.datt) need(enc, x.datt, B * NH * TT, 'datt');
+  if (x.dpreatt) need(enc, x.dpreatt, B * NH * TT, 'dpreatt');
   const scratch = x.datt ?? x.dpreatt ?? sharedScratch(enc.gpu, B * NH * TT);
+  need(enc, scratch, B * NH * TT, 'scratch');
   const variant = pickVariant(x.variant, HS);
   if (variant === 'fused') {
     const geometry: [number, number, number] = [Math.ceil(T / 64), NH, B];

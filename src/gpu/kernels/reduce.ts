@@ -15,7 +15,7 @@ export const SINGLE_MAX = 1 << 16;
 export const MAX_CHUNKS = 1024;
 const WG = 256;
 /** Smallest chunk of the two-level scheme, so small tensors do not spread over idle workgroups. */
-const MIN_CHUNK = 16 * WG;
+const MIN_CHUNK = 64 * WG;
 
 const OP = { sum: 0, sumSquares: 1, maxAbs: 2 } as const;
 type ReduceOp = keyof typeof OP;
@@ -55,8 +55,17 @@ function checkInto(name: string, x: GpuTensor, n: number, off: number, out: GpuT
   if (x.buffer === out.buffer) throw new Error(`${name}: input and output must be different buffers`);
 }
 
+/** Bindings cover whole buffers (StepEncoder), so a buffer over the adapter's binding limit cannot be read at all. */
+function bindable(enc: StepEncoder, name: string, t: GpuTensor): void {
+  const max = enc.gpu.description.limits.maxStorageBufferBindingSize;
+  if (max !== undefined && t.buffer.size > max) {
+    throw new Error(`${name}: ${t.label} is ${t.buffer.size} bytes, over this adapter's ${max}-byte storage binding limit; split the tensor`);
+  }
+}
+
 function reduceInto(enc: StepEncoder, op: ReduceOp, x: GpuTensor, n: number, off: number, out: GpuTensor, slot: number, name: string): void {
   checkInto(name, x, n, off, out, slot);
+  bindable(enc, name, x);
   const plan = reducePlan(n);
   const kernel = { shader: 'reduce', entry: 'reduce_chunks', constants: { OP: OP[op] } };
   if (plan.chunks === 1) {
