@@ -21,9 +21,11 @@ export interface Svd64 {
   N: number;
   /** min(M, N) */
   r: number;
-  U: Float64Array | null; // (M, r)
+  /** number of singular vectors materialised (r unless maxVectors) */
+  v: number;
+  U: Float64Array | null; // (M, v)
   S: Float64Array; // (r) descending
-  Vt: Float64Array | null; // (r, N)
+  Vt: Float64Array | null; // (v, N)
   sweeps: number;
 }
 
@@ -34,6 +36,8 @@ export interface JacobiOptions {
   maxSweeps?: number;
   /** QR-precondition tall inputs (rows ≥ qrRatio·cols) before Jacobi (Drmač & Veselić 2008). Default 1.5. */
   qrRatio?: number;
+  /** Materialise only the leading singular vectors (U (M, v), Vt (v, N)); default all r. */
+  maxVectors?: number;
 }
 
 // ---- column helpers ------------------------------------------------------------------------------
@@ -265,7 +269,8 @@ function completeOrthonormal(cols: Float64Array[], missing: number[]): void {
  * SVD of a dense row-major (M, N) matrix by one-sided Jacobi in float64. Works on A when M ≥ N and on
  * Aᵀ otherwise, so the orthogonalized columns always have length max(M, N); a tall input (ratio ≥
  * qrRatio) is first reduced to its n×n triangular factor R (A = QR, then Jacobi on R, U = Q·U_R).
- * Columns of U with σ = 0 are completed to an orthonormal set, as LAPACK does.
+ * Columns of U with σ = 0 are completed to an orthonormal set, as LAPACK does (with maxVectors,
+ * within the returned set).
  */
 export function jacobiSvd(a: ArrayLike<number>, M: number, N: number, opts: JacobiOptions = {}): Svd64 {
   const vectors = opts.vectors ?? 'both';
@@ -302,20 +307,22 @@ export function jacobiSvd(a: ArrayLike<number>, M: number, N: number, opts: Jaco
   const order = [...sig.keys()].sort((i, j) => sig[j] - sig[i]);
   const S = Float64Array.from(order, (j) => sig[j]);
 
+  const nv = Math.max(0, Math.min(r, opts.maxVectors ?? r));
+  const lead = order.slice(0, nv);
   let P: Float64Array[] | null = null;
   if (needP) {
-    P = order.map((j) => {
+    P = lead.map((j) => {
       const c = cols[j];
       const s = sig[j];
       const u = new Float64Array(c.length);
       if (s > 0) for (let i = 0; i < c.length; i++) u[i] = c[i] / s;
       return u;
     });
-    const zero = order.map((j, k) => (sig[j] > 0 ? -1 : k)).filter((k) => k >= 0);
+    const zero = lead.map((j, k) => (sig[j] > 0 ? -1 : k)).filter((k) => k >= 0);
     completeOrthonormal(P, zero);
     if (qr) P = qr.applyQ(P);
   }
-  const Wcols = W ? order.map((j) => W[j]) : null;
+  const Wcols = W ? lead.map((j) => W[j]) : null;
 
   // Back to A's orientation: A = P Σ Wᵀ (not transposed) or A = W Σ Pᵀ (transposed).
   const Ucols = transpose ? Wcols : P;
@@ -324,10 +331,10 @@ export function jacobiSvd(a: ArrayLike<number>, M: number, N: number, opts: Jaco
   let Vt: Float64Array | null = null;
   if (Ucols) U = fromColumns(Ucols, M);
   if (Vcols) {
-    Vt = new Float64Array(r * N);
-    for (let k = 0; k < r; k++) Vt.set(Vcols[k], k * N);
+    Vt = new Float64Array(nv * N);
+    for (let k = 0; k < nv; k++) Vt.set(Vcols[k], k * N);
   }
-  return { M, N, r, U, S, Vt, sweeps };
+  return { M, N, r, v: nv, U, S, Vt, sweeps };
 }
 
 // ---- symmetric eigenvalues (values only) --------------------------------------------------------
