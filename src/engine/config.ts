@@ -13,25 +13,25 @@ const hash = z.string().regex(/^[0-9a-f]{64}$/, 'a sha256 hex digest (64 hex cha
 
 export const ModelRefSchema = z.discriminatedUnion('source', [
   /** An architecture preset, randomly initialised from the run seed (pretraining, tests). */
-  z.object({ source: z.literal('preset'), id: z.string().min(1).max(64), arch: ModelConfigSchema.optional() }),
+  z.strictObject({ source: z.literal('preset'), id: z.string().min(1).max(64), arch: ModelConfigSchema.optional() }),
   /** A model shipped under public/models/<id>/. */
-  z.object({ source: z.literal('builtin'), id: z.string().regex(/^[\w.-]{1,64}$/), hash: hash.optional() }),
+  z.strictObject({ source: z.literal('builtin'), id: z.string().regex(/^[\w.-]{1,64}$/), hash: hash.optional() }),
   /** A person's own files (page: picked files; CLI: a directory). */
-  z.object({ source: z.literal('local'), id: z.string().min(1).max(256), hash: hash.optional(), files: z.array(z.object({ name: z.string().max(256), sha256: hash })).max(8).optional() }),
+  z.strictObject({ source: z.literal('local'), id: z.string().min(1).max(256), hash: hash.optional(), files: z.array(z.object({ name: z.string().max(256), sha256: hash })).max(8).optional() }),
 ]);
 
-export const DatasetRefSchema = z.object({
+export const DatasetRefSchema = z.strictObject({
   source: z.enum(['builtin', 'upload']),
   id: z.string().min(1).max(256),
   hash: hash.optional(),
 });
 
-export const MethodRefSchema = z.object({
+export const MethodRefSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]{1,32}$/, 'a method id such as "lora"'),
   params: z.record(z.string().max(64), z.union([z.number(), z.string().max(256), z.boolean()])).default({}),
 });
 
-export const TargetsSchema = z.object({
+export const TargetsSchema = z.strictObject({
   modules: z.array(z.enum(TARGET_MODULES)).min(1).default(['attn.c_attn']),
   /** Layer indices, or null for every layer. */
   layers: z.array(z.int().min(0).max(255)).nullable().default(null),
@@ -39,7 +39,7 @@ export const TargetsSchema = z.object({
   rankOverrides: z.record(z.string().max(64), z.int().min(1).max(4096)).default({}),
 });
 
-export const TrainSchema = z.object({
+export const TrainSchema = z.strictObject({
   steps: z.int().min(1).max(1_000_000).default(50),
   batchSize: z.int().min(1).max(512).default(4),
   contextLength: z.int().min(2).max(8192).default(32),
@@ -54,12 +54,12 @@ export const TrainSchema = z.object({
   minLrRatio: z.number().min(0).max(1).default(0.1),
 });
 
-export const EvalSchema = z.object({
+export const EvalSchema = z.strictObject({
   every: z.int().min(0).max(1_000_000).default(10),
   batches: z.int().min(1).max(1000).default(2),
 });
 
-export const AnalysisSchema = z.object({
+export const AnalysisSchema = z.strictObject({
   every: z.int().min(0).max(1_000_000).default(0),
   k: z.int().min(1).max(64).default(10),
   eps: z.number().gt(0).lt(1).default(0.5),
@@ -136,7 +136,7 @@ export function applyOverrides(input: RunConfigInput, overrides: string[]): RunC
     if (eq <= 0) throw new ConfigError(`--param "${ov}": expected key=value`);
     const key = ov.slice(0, eq).trim();
     const raw = ov.slice(eq + 1);
-    let value: unknown = raw;
+    let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch {

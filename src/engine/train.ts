@@ -11,7 +11,7 @@ import { Batcher, evalBatches, type Batch, type TokenStream } from './data/batch
 import { learningRate } from './optim/schedule';
 import { Gpt2Model } from './model/gpt2';
 import { getMethod, resolveMethodParams } from './adapters/registry';
-import type { MethodInstance, TrainableTensor } from './adapters/types';
+import type { AdapterMethod, MethodInstance, TrainableTensor } from './adapters/types';
 import type { Linear } from './model/linear';
 import type { RunInputs } from './inputs';
 import { ConfigError } from './config';
@@ -95,14 +95,25 @@ export class Trainer {
 
   static async create(gpu: Gpu, inputs: RunInputs): Promise<Trainer> {
     const cfg = inputs.config;
-    const model = inputs.weights ? Gpt2Model.fromWeights(gpu, inputs.modelConfig, inputs.weights) : Gpt2Model.random(gpu, inputs.modelConfig, cfg.seed);
-    const B = cfg.train.batchSize, T = cfg.train.contextLength;
-    model.ensureActivations(B, T);
-    const batcher = new Batcher(inputs.data.train, { B, T, seed: cfg.seed, purpose: 'data/train' });
+    // Validate the method before allocating anything: a config error must not leak GPU memory.
     const m = getMethod(cfg.method.id);
     const params = resolveMethodParams(m, cfg.method.params);
     const problems = m.validate?.(params, cfg) ?? [];
     if (problems.length) throw new ConfigError(problems.join('\n'));
+    const model = inputs.weights ? Gpt2Model.fromWeights(gpu, inputs.modelConfig, inputs.weights) : Gpt2Model.random(gpu, inputs.modelConfig, cfg.seed);
+    try {
+      return await Trainer.build(gpu, inputs, model, m, params);
+    } catch (e) {
+      model.destroy();
+      throw e;
+    }
+  }
+
+  private static async build(gpu: Gpu, inputs: RunInputs, model: Gpt2Model, m: AdapterMethod, params: Record<string, number | boolean | string>): Promise<Trainer> {
+    const cfg = inputs.config;
+    const B = cfg.train.batchSize, T = cfg.train.contextLength;
+    model.ensureActivations(B, T);
+    const batcher = new Batcher(inputs.data.train, { B, T, seed: cfg.seed, purpose: 'data/train' });
     const targets = selectTargets(model, cfg.targets.modules, cfg.targets.layers);
     const rankDefault = typeof params.rank === 'number' ? params.rank : 8;
     const instance = await m.init({
