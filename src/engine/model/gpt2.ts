@@ -67,6 +67,23 @@ export function initParam(spec: ParamSpec, seed: number): Float32Array {
   return out;
 }
 
+/**
+ * Every kernel binds whole tensors, so each must fit the device's maxStorageBufferBindingSize. CPU
+ * drivers cap it low (llvmpipe: 128 MiB, less than GPT-2's 154 MB token embedding): say so up front
+ * instead of failing mid-step with a validation error.
+ */
+function checkBindingLimits(gpu: Gpu, cfg: ModelConfig, specs: ParamSpec[]): void {
+  const limit = gpu.device.limits.maxStorageBufferBindingSize;
+  const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
+  for (const s of specs) {
+    const bytes = s.shape.reduce((a, b) => a * b, 1) * 4;
+    if (bytes > limit) {
+      throw new Error(`${s.name} [${s.shape}] needs ${mb(bytes)} in one buffer, but this adapter (${gpu.name}) binds at most ${mb(limit)} per buffer; ` +
+        `use a GPU with a larger maxStorageBufferBindingSize or a model with a smaller vocabulary (here at most ${Math.floor(limit / 4 / cfg.nEmbd)} tokens)`);
+    }
+  }
+}
+
 /** The linear modules adapters can target, in layer order. */
 export function linearNames(c: ModelConfig): string[] {
   const out: string[] = [];
@@ -130,6 +147,7 @@ export class Gpt2Model {
     this.gpu = gpu;
     this.cfg = cfg;
     this.specs = gpt2ParamSpecs(cfg);
+    checkBindingLimits(gpu, cfg, this.specs);
     for (const s of this.specs) {
       const data = weights(s);
       const n = s.shape.reduce((a, b) => a * b, 1);
@@ -186,6 +204,8 @@ export class Gpt2Model {
     const { nEmbd: C, nHead: NH, vocabSize: V } = this.cfg;
     const N = B * T;
     const g = this.gpu;
+    const limit = g.device.limits.maxStorageBufferBindingSize;
+    if (N * V * 4 > limit) throw new Error(`logits for B·T = ${N} tokens × vocabulary ${V} need ${(N * V * 4 / 2 ** 20).toFixed(1)} MiB, above this adapter's ${(limit / 2 ** 20).toFixed(0)} MiB per buffer: use a smaller batch or context`);
     const t = (shape: number[], label: string) => g.tensor(shape, label, 'activations');
     const layers: LayerActs[] = [];
     for (let l = 0; l < this.cfg.nLayer; l++) {
