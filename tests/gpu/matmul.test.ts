@@ -34,7 +34,7 @@ const awkward: Case[] = [
 ];
 
 describe('matmul kernels vs CPU reference', () => {
-  for (const variant of ['naive', 'tiled', 'auto'] as const) {
+  for (const variant of ['naive', 'tiled', 'regs', 'vec4', 'auto'] as const) {
     for (const base of awkward) {
       for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
         const c = { ...base, transA, transB };
@@ -55,15 +55,102 @@ describe('matmul kernels vs CPU reference', () => {
     });
   }
 
+  // Shapes that take each vec4 path (and its K%4 tail, narrow-C transpose, M-contiguous A) or fall back.
+  const vec4Cases: Case[] = [
+    { M: 64, N: 64, K: 64 }, // vec4n, A K-contiguous
+    { M: 37, N: 20, K: 22 }, // unaligned rows of A (K = 22): regs fallback
+    { M: 36, N: 44, K: 13, transA: true }, // vec4n, A M-contiguous, K tail
+    { M: 33, N: 40, K: 24, transB: true }, // vec4k (A·Bᵀ)
+    { M: 40, N: 36, K: 18, transA: true, transB: true }, // Aᵀ·Bᵀ with unaligned K: regs fallback
+    { M: 40, N: 36, K: 20, transA: true, transB: true }, // Aᵀ·Bᵀ
+    { M: 130, N: 4, K: 36 }, // narrow C: Cᵀ = Bᵀ·Aᵀ through vec4k, B M'-contiguous
+    { M: 130, N: 8, K: 36, transB: true }, // narrow C, both K-contiguous
+    { M: 3, N: 96, K: 40 }, // short C: 4-row workgroups
+    { M: 97, N: 7, K: 31 }, // unaligned everywhere: regs fallback
+    { M: 50, N: 6, K: 9, transA: true }, // regs fallback through Cᵀ
+  ];
+  for (const c of vec4Cases) {
+    it(`vec4 paths ${c.M}x${c.K}x${c.N} tA=${!!c.transA} tB=${!!c.transB} (beta 0 and 1, batched)`, async () => {
+      for (const variant of ['vec4', 'regs'] as const) {
+        const r0 = await runCase(c, variant);
+        expectClose(r0.out, r0.ref, { atol: 1e-4, rtol: 1e-4, label: `${variant} ${JSON.stringify(c)}` });
+        const r1 = await runCase({ ...c, batch: 3 }, variant, { alpha: 0.5, beta: 1 });
+        expectClose(r1.out, r1.ref, { atol: 1e-4, rtol: 1e-4, label: `${variant} batched beta=1 ${JSON.stringify(c)}` });
+      }
+    });
+  }
+
+  it('vec4 alignment fallbacks: odd offsets and leading dimensions give the same result as naive', async () => {
+    const gpu = await testGpu();
+    const M = 24, N = 20;
+    const big = randn(4096, 11);
+    const t = gpu.upload(big, [4096], 'big');
+    for (const K of [16, 14]) {
+    const layouts = [
+      { lda: 16, ldb: N, aOffset: 0, bOffset: 0 }, // padded rows: vec4 paths with a K%4 tail when K = 14
+      { lda: K, ldb: N, aOffset: 0, bOffset: 0 }, // aligned: vec4n
+      { lda: K, ldb: N, aOffset: 1, bOffset: 0 }, // A misaligned
+      { lda: K, ldb: N, aOffset: 0, bOffset: 2 }, // B misaligned
+      { lda: K + 1, ldb: N, aOffset: 0, bOffset: 0 }, // A row stride not a multiple of 4
+      { lda: K, ldb: N + 3, aOffset: 4, bOffset: 8 }, // B row stride not a multiple of 4
+    ];
+    for (const lay of layouts) {
+      for (const [transA, transB] of [[false, false], [true, false], [false, true]]) {
+        const ldbE = transB ? 16 : N;
+        const args = { a: t, b: t, M, N, K, transA, transB, lda: transA ? M : lay.lda, ldb: transB ? ldbE : lay.ldb,
+          aOffset: lay.aOffset, bOffset: 1500 + lay.bOffset, cOffset: 0, ldc: N + 1 };
+        const outs: Float32Array[] = [];
+        for (const variant of ['naive', 'vec4', 'regs'] as const) {
+          const c = gpu.upload(new Float32Array(M * (N + 1)).fill(NaN), [M * (N + 1)], 'C');
+          const enc = gpu.encoder('align');
+          matmul(enc, { ...args, c, variant });
+          enc.submit();
+          const got = await gpu.read(c);
+          gpu.release(c);
+          // Only the M×N view is written; the padding column must stay untouched (NaN).
+          const view = new Float32Array(M * N);
+          for (let i = 0; i < M; i++) {
+            for (let j = 0; j < N; j++) view[i * N + j] = got[i * (N + 1) + j];
+            expect(Number.isNaN(got[i * (N + 1) + N])).toBe(true);
+          }
+          outs.push(view);
+        }
+        expectClose(outs[1], outs[0], { atol: 1e-4, rtol: 1e-4, label: `vec4 ${JSON.stringify(lay)} tA=${transA} tB=${transB}` });
+        expectClose(outs[2], outs[0], { atol: 1e-4, rtol: 1e-4, label: `regs K=${K} ${JSON.stringify(lay)} tA=${transA} tB=${transB}` });
+      }
+    }
+    }
+    gpu.release(t);
+  });
+
+  it('beta = 0 never reads C: NaN in C does not leak (every variant)', async () => {
+    const gpu = await testGpu();
+    for (const c of [{ M: 37, N: 20, K: 22 }, { M: 130, N: 4, K: 36 }, { M: 33, N: 40, K: 24, transB: true }]) {
+      const a = randn(c.M * c.K, 3), b = randn(c.K * c.N, 4);
+      const ta = gpu.upload(a, [c.M * c.K], 'A'), tb = gpu.upload(b, [c.K * c.N], 'B');
+      for (const variant of ['naive', 'tiled', 'skinny', 'regs', 'vec4', 'auto'] as const) {
+        if (variant === 'skinny' && Math.min(c.M, c.N) > 64) continue;
+        const tc = gpu.upload(new Float32Array(c.M * c.N).fill(NaN), [c.M * c.N], 'C');
+        const enc = gpu.encoder('nan');
+        matmul(enc, { a: ta, b: tb, c: tc, ...c, variant });
+        enc.submit();
+        const out = await gpu.read(tc);
+        gpu.release(tc);
+        expectClose(out, matmulRef(a, b, c), { atol: 1e-4, rtol: 1e-4, label: `nan-free ${variant} ${JSON.stringify(c)}` });
+      }
+      gpu.release(ta); gpu.release(tb);
+    }
+  });
+
   it('batched (attention-head shape) with alpha scale', async () => {
-    for (const variant of ['tiled', 'skinny', 'naive'] as const) {
+    for (const variant of ['tiled', 'skinny', 'naive', 'regs', 'vec4'] as const) {
       const { out, ref } = await runCase({ M: 17, N: 17, K: 8, transB: true, batch: 6 }, variant, { alpha: 0.35 });
       expectClose(out, ref, { atol: 1e-4, rtol: 1e-4, label: `batched ${variant}` });
     }
   });
 
   it('accumulate (beta = 1) adds to C instead of overwriting', async () => {
-    for (const variant of ['tiled', 'skinny', 'naive'] as const) {
+    for (const variant of ['tiled', 'skinny', 'naive', 'regs', 'vec4'] as const) {
       const { out, ref } = await runCase({ M: 40, N: 12, K: 30 }, variant, { alpha: 2, beta: 1 });
       expectClose(out, ref, { atol: 1e-4, rtol: 1e-4, label: `accumulate ${variant}` });
     }

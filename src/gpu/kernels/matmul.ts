@@ -1,13 +1,22 @@
 /**
  * Host side of shaders/matmul.wgsl: C = alpha·op(A)·op(B) + beta·C with optional batch, transposes
- * and strided views. Picks the kernel variant by shape (see the shader header):
- *   - `skinny` when one output dimension is ≤ 64 (low-rank adapters: x·Aᵀ, dy·B, dA, dB),
- *   - `tiled` otherwise,
+ * and strided views. Variants (see the shader header):
+ *   - `vec4` (what `auto` picks): the register-blocked kernels with vec4 loads — `matmul_vec4n` when B is
+ *     row-contiguous (A·B, Aᵀ·B), `matmul_vec4k` when B is K-contiguous (A·Bᵀ) or when C is narrow
+ *     (N ≤ 8, run as Cᵀ = Bᵀ·Aᵀ) — whenever the layout meets their alignment rules (unit stride on the
+ *     vectorised axis, other strides/offsets multiples of 4, buffers of whole vec4s); otherwise it falls
+ *     back to `regs`, so `vec4` is valid for every layout,
+ *   - `regs`: the scalar register-blocked kernel, any strides,
+ *   - `tiled` (64×64 workgroup-memory tiles) and `skinny` (narrow C, workgroup memory): the previous
+ *     kernels, kept on request,
  *   - `naive` only on request (the readable baseline, used as a second oracle in tests).
+ *
+ * Measured on Dawn + Mesa llvmpipe against TensorFlow.js's WebGPU backend in the same process
+ * (`bench matmul`); the reasons for the design are in the shader header.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
 
-export type MatmulVariant = 'auto' | 'naive' | 'tiled' | 'skinny';
+export type MatmulVariant = 'auto' | 'naive' | 'tiled' | 'skinny' | 'regs' | 'vec4';
 
 export interface MatmulArgs {
   a: GpuTensor; // (M, K), or (K, M) when transA
@@ -77,9 +86,54 @@ function transposed(l: Layout): Layout {
   };
 }
 
+/**
+ * The variant `auto` runs for an M×N output. Every shape goes to the register-blocked family: `vec4`
+ * picks its kernel and orientation from the layout and falls back to `regs` for unaligned views.
+ */
 export function chooseVariant(M: number, N: number): Exclude<MatmulVariant, 'auto'> {
-  return Math.min(M, N) <= SKINNY_MAX ? 'skinny' : 'tiled';
+  void M; void N;
+  return 'vec4';
 }
+
+const m4 = (x: number) => x % 4 === 0;
+
+/** Whether A can be read through the vec4 view, and along which axis (K-contiguous or M-contiguous). */
+function aMode(l: Layout, batch: number, aBuf: GpuTensor): 'k' | 'm' | null {
+  if (!m4(aBuf.buffer.size) || !m4(l.aOff) || (batch > 1 && !m4(l.aBatch))) return null;
+  if (l.aCol === 1 && m4(l.aRow)) return 'k';
+  if (l.aRow === 1 && m4(l.aCol)) return 'm';
+  return null;
+}
+
+interface Plan { entry: 'matmul_vec4n' | 'matmul_vec4n_c4' | 'matmul_vec4k' | 'matmul_regs'; l: Layout; swap: boolean; aRows: boolean }
+
+/** Pick the register-blocked kernel for a layout, trying the product as given and as Cᵀ = Bᵀ·Aᵀ. */
+function planVec4(l0: Layout, batch: number, a: GpuTensor, b: GpuTensor): Plan {
+  const tryLayout = (l: Layout, aBuf: GpuTensor, bBuf: GpuTensor): Omit<Plan, 'swap'> | null => {
+    const am = aMode(l, batch, aBuf);
+    if (!am) return null;
+    const bOk = m4(bBuf.buffer.size) && m4(l.bOff) && (batch === 1 || m4(l.bBatch));
+    if (!bOk) return null;
+    // B row-contiguous and C wide enough to fill 8 lanes with column quads: vec4n.
+    if (l.bCol === 1 && m4(l.bRow) && l.N > 8) return { entry: 'matmul_vec4n', l, aRows: am === 'm' };
+    // B K-contiguous: vec4k (one column per lane).
+    if (l.bRow === 1 && m4(l.bCol)) return { entry: 'matmul_vec4k', l, aRows: am === 'm' };
+    if (l.bCol === 1 && m4(l.bRow)) return { entry: 'matmul_vec4n', l, aRows: am === 'm' };
+    return null;
+  };
+  const t = transposed(l0);
+  // A narrow C (N ≤ 8) is better as Cᵀ: its few columns become the uniform rows of each workgroup.
+  const order: [Layout, GpuTensor, GpuTensor, boolean][] =
+    l0.N <= 8 && l0.M > l0.N ? [[t, b, a, true], [l0, a, b, false]] : [[l0, a, b, false], [t, b, a, true]];
+  for (const [l, aBuf, bBuf, swap] of order) {
+    const p = tryLayout(l, aBuf, bBuf);
+    if (p) return { ...p, swap };
+  }
+  return l0.N >= l0.M || l0.N > 8 ? { entry: 'matmul_regs', l: l0, swap: false, aRows: false } : { entry: 'matmul_regs', l: t, swap: true, aRows: false };
+}
+
+/** Smallest power of two ≥ n, clamped to [8, 64]: invocations per workgroup along the columns. */
+const laneCount = (n: number) => Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(Math.max(1, n)))));
 
 export function matmul(enc: StepEncoder, x: MatmulArgs): void {
   const batch = x.batch ?? 1;
@@ -93,14 +147,38 @@ export function matmul(enc: StepEncoder, x: MatmulArgs): void {
     l = transposed(l);
     [aBuf, bBuf] = [bBuf, aBuf];
   }
+  let entry: Plan['entry'] | null = null;
+  let aRows = false;
+  if (variant === 'vec4' || variant === 'regs') {
+    const plan: Plan = variant === 'vec4' ? planVec4(l, batch, x.a, x.b)
+      : l.N >= l.M || l.N > 8 ? { entry: 'matmul_regs', l, swap: false, aRows: false }
+      : { entry: 'matmul_regs', l: transposed(l), swap: true, aRows: false };
+    entry = plan.entry;
+    l = plan.l;
+    aRows = plan.aRows;
+    if (plan.swap) [aBuf, bBuf] = [bBuf, aBuf];
+    // vec4 stores of C when its rows are whole, aligned vec4s.
+    if (entry === 'matmul_vec4n' && l.cCol === 1 && m4(l.N) && m4(l.cRow) && m4(l.cOff) &&
+        (batch === 1 || m4(l.cBatch)) && m4(x.c.buffer.size)) entry = 'matmul_vec4n_c4';
+  }
   const params = new Params()
     .u32(l.M, l.N, l.K, batch, l.aRow, l.aCol, l.bRow, l.bCol, l.cRow, l.cCol, l.aBatch, l.bBatch, l.cBatch, l.aOff, l.bOff, l.cOff)
     .f32(x.alpha ?? 1, x.beta ?? 0)
     .u32(0, 0)
     .build();
-  const bindings = { 1: aBuf, 2: bBuf, 3: x.c };
   const label = x.label ?? `matmul ${x.M}x${x.K}x${x.N}${x.transA ? ' Aᵀ' : ''}${x.transB ? ' Bᵀ' : ''}`;
-  if (variant === 'naive') {
+  const bindings = { 1: aBuf, 2: bBuf, 3: x.c };
+  if (entry) {
+    const rows = l.M <= 4 ? 4 : 8;
+    const quads = entry === 'matmul_vec4n' || entry === 'matmul_vec4n_c4';
+    const cols = quads ? Math.ceil(l.N / 4) : entry === 'matmul_regs' ? Math.ceil(l.N / 2) : l.N;
+    const wg = laneCount(cols);
+    const perGroup = entry === 'matmul_regs' ? 2 * wg : quads ? 4 * wg : wg;
+    const constants: Record<string, number> = { RB_WG: wg, RB_ROWS: rows };
+    if (entry !== 'matmul_regs') constants.A_MROWS = aRows ? 1 : 0;
+    enc.dispatch({ kernel: { shader: 'matmul', entry, constants }, bindings, params, label,
+      workgroups: [Math.ceil(l.N / perGroup), Math.ceil(l.M / rows), batch] });
+  } else if (variant === 'naive') {
     enc.dispatch({ kernel: { shader: 'matmul', entry: 'matmul_naive' }, bindings, params, label,
       workgroups: [Math.ceil(l.N / 8), Math.ceil(l.M / 8), batch] });
   } else if (variant === 'tiled') {
