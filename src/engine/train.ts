@@ -194,24 +194,12 @@ export class Trainer {
 
   /** Mean loss per counted token (nats) over the first `maxBatches` evaluation windows of a stream. */
   async evaluate(stream: TokenStream, maxBatches: number): Promise<number> {
-    const { B, T, gpu, model } = this;
     let batches = this.evalCache.get(stream);
     if (!batches || batches.length < maxBatches) {
-      batches = evalBatches(stream, { B, T, maxBatches });
+      batches = evalBatches(stream, { B: this.B, T: this.T, maxBatches });
       this.evalCache.set(stream, batches);
     }
-    let total = 0, count = 0;
-    for (const b of batches.slice(0, maxBatches)) {
-      model.setBatch(B, T, b.inputs, b.targets, b.mask);
-      const enc = gpu.encoder('eval');
-      model.forward(enc, B, T);
-      model.loss(enc, B, T);
-      enc.submit();
-      const losses = await gpu.read(model.activations.losses, B * T);
-      for (let i = 0; i < B * T; i++) total += losses[i];
-      count += sum(b.mask);
-    }
-    return total / Math.max(1, count);
+    return meanLoss(this.gpu, this.model, batches.slice(0, maxBatches), this.B, this.T);
   }
 
   memory(): MemoryReport {
@@ -251,6 +239,22 @@ export class Trainer {
     for (const t of [this.stepScalars, this.partials, this.clip, this.readback]) this.gpu.release(t);
     this.model.destroy();
   }
+}
+
+/** Mean loss per counted token (nats) of a model over evaluation batches of shape (B, T); forward only. */
+export async function meanLoss(gpu: Gpu, model: Gpt2Model, batches: readonly Batch[], B: number, T: number): Promise<number> {
+  let total = 0, count = 0;
+  for (const b of batches) {
+    model.setBatch(B, T, b.inputs, b.targets, b.mask);
+    const enc = gpu.encoder('eval');
+    model.forward(enc, B, T);
+    model.loss(enc, B, T);
+    enc.submit();
+    const losses = await gpu.read(model.activations.losses, B * T);
+    for (let i = 0; i < B * T; i++) total += losses[i];
+    count += sum(b.mask);
+  }
+  return total / Math.max(1, count);
 }
 
 function sum(x: ArrayLike<number>): number {

@@ -8,6 +8,7 @@
  * queued.
  */
 import type { RunConfig } from '../engine/config';
+import type { MemoryReport } from '../engine/train';
 import type { AdapterDescription } from '../gpu/device';
 import type { SerializedGpuError } from '../gpu/errors';
 
@@ -71,18 +72,8 @@ export interface MetricsBatch {
   probeLoss: Float32Array;
 }
 
-export interface MemoryReport {
-  weights: number;
-  gradients: number;
-  optimizer: number;
-  activations: number;
-  adapter: number;
-  analysis: number;
-  scratch: number;
-  total: number;
-  trainableParams: number;
-  totalParams: number;
-}
+/** GPU bytes by category plus parameter counts (the trainer's own report). */
+export type { MemoryReport } from '../engine/train';
 
 export interface SpectrumSnapshot {
   step: number;

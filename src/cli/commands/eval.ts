@@ -9,6 +9,7 @@ import { tokenizerFor } from '../../engine/inputs';
 import { loadDataset } from '../../engine/data/datasets';
 import { tokenizeDataset, evalBatches } from '../../engine/data/batcher';
 import { Gpt2Model } from '../../engine/model/gpt2';
+import { meanLoss } from '../../engine/train';
 import { sampleTokens } from '../../engine/generate';
 import { exactMatch } from '../../engine/data/procedural';
 
@@ -30,18 +31,10 @@ export async function run(argv: string[]): Promise<number> {
   const B = numberFlag(args, 'batch', Number(card?.batchSize ?? 8));
   const maxBatches = numberFlag(args, 'batches', Number(card?.valBatches ?? 32));
   const model = Gpt2Model.fromWeights(gpu, loaded.config, loaded.weights);
-  let total = 0, count = 0;
-  for (const b of evalBatches(data.val, { B, T, maxBatches })) {
-    model.setBatch(B, T, b.inputs, b.targets, b.mask);
-    const enc = gpu.encoder('eval');
-    model.forward(enc, B, T);
-    model.loss(enc, B, T);
-    enc.submit();
-    const losses = await gpu.read(model.activations.losses, B * T);
-    for (let i = 0; i < B * T; i++) total += losses[i];
-    for (let i = 0; i < B * T; i++) count += b.mask[i];
-  }
-  const out: Record<string, unknown> = { model: loaded.id, dataset: datasetId, valLoss: total / Math.max(1, count), tokens: count, B, T, batches: maxBatches };
+  const batches = evalBatches(data.val, { B, T, maxBatches });
+  const valLoss = await meanLoss(gpu, model, batches, B, T);
+  const tokens = batches.reduce((a, b) => a + b.mask.reduce((x, y) => x + y, 0), 0);
+  const out: Record<string, unknown> = { model: loaded.id, dataset: datasetId, valLoss, tokens, B, T, batches: maxBatches };
   if (ds.kind === 'pairs') {
     const n = Math.min(ds.val.length, numberFlag(args, 'examples', 50));
     let correct = 0;
