@@ -97,7 +97,7 @@ export interface AcquireOptions {
 export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   const gpu = opts.gpu ?? (typeof navigator !== 'undefined' ? (navigator as Navigator).gpu : undefined);
   if (!gpu) throw new GpuUnavailableError();
-  let adapter: GPUAdapter | null = null;
+  let adapter: GPUAdapter | null;
   try {
     adapter = await gpu.requestAdapter({ powerPreference: opts.powerPreference ?? 'high-performance' });
   } catch (e) {
@@ -116,7 +116,13 @@ export async function acquireGpu(opts: AcquireOptions = {}): Promise<Gpu> {
   } catch (e) {
     throw new GpuNoAdapterError(`requestDevice() failed: ${(e as Error).message}`);
   }
-  return new Gpu(adapter, device, description);
+  return new Gpu(adapter, device, description, wgslFeaturesOf(gpu));
+}
+
+/** WGSL language extensions of this implementation (e.g. 'unrestricted_pointer_parameters'); empty when not reported. */
+function wgslFeaturesOf(gpu: GPU): ReadonlySet<string> {
+  const f = (gpu as unknown as { wgslLanguageFeatures?: Iterable<string> }).wgslLanguageFeatures;
+  return new Set(f ? [...f] : []);
 }
 
 export type GpuErrorListener = (e: GpuError) => void;
@@ -125,6 +131,8 @@ export class Gpu {
   readonly adapter: GPUAdapter;
   readonly device: GPUDevice;
   readonly description: AdapterDescription;
+  /** WGSL language extensions the shader compiler accepts (kernels that need one check it here). */
+  readonly wgslFeatures: ReadonlySet<string>;
   readonly pool: BufferPool;
   readonly pipelines: PipelineCache;
   /** First asynchronous failure (device lost, uncaptured validation error); steps check it. */
@@ -133,10 +141,11 @@ export class Gpu {
   private uniforms = new Map<string, GPUBuffer>();
   private destroyed = false;
 
-  constructor(adapter: GPUAdapter, device: GPUDevice, description: AdapterDescription) {
+  constructor(adapter: GPUAdapter, device: GPUDevice, description: AdapterDescription, wgslFeatures: ReadonlySet<string> = new Set()) {
     this.adapter = adapter;
     this.device = device;
     this.description = description;
+    this.wgslFeatures = wgslFeatures;
     this.pool = new BufferPool(device);
     this.pipelines = new PipelineCache(device);
     device.lost.then((info) => {

@@ -25,7 +25,7 @@ export async function run(argv: string[]): Promise<number> {
   const out = args.flags.get('out')?.at(-1);
   const logEvery = numberFlag(args, 'log-every', 1);
   const started = performance.now();
-  let last = { loss: NaN, valLoss: NaN, probeLoss: NaN };
+  const last = { loss: NaN, valLoss: NaN, probeLoss: NaN };
   if (!json) console.log(`training ${config.method.id} on ${config.dataset.id} · model ${config.model.id} · ${trainer.memory().trainableParams} trainable params · ${gpu.name}`);
   for (let s = 0; s < config.train.steps; s++) {
     const m = await trainer.trainStep();
@@ -57,6 +57,7 @@ export async function run(argv: string[]): Promise<number> {
     seconds: (performance.now() - started) / 1000,
     adapter: gpu.name,
     memory,
+    methodMemory: methodMemory(memory),
   };
   if (out) {
     await saveRunDir(out, trainer, { ...config, model: { ...config.model, ...(inputs.modelHash ? { hash: inputs.modelHash } : {}) }, dataset: { ...config.dataset, hash: inputs.datasetHash } }, summary);
@@ -64,4 +65,19 @@ export async function run(argv: string[]): Promise<number> {
   if (json) emit({ summary });
   else console.log(`done: ${JSON.stringify(summary)}`);
   return 0;
+}
+
+/**
+ * What the method costs in memory, from the trainer's live-buffer categories: its trainable parameters,
+ * their AdamW state (two float32 moments each) and gradients, the adapter-owned tensors (factors,
+ * magnitudes, replaced bases) and the activation bytes of the run (model + method scratch such as h, z).
+ */
+export function methodMemory(m: ReturnType<Trainer['memory']>): { trainableParams: number; optimizerBytes: number; gradientBytes: number; adapterBytes: number; activationBytes: number } {
+  return {
+    trainableParams: m.trainableParams,
+    optimizerBytes: 2 * 4 * m.trainableParams,
+    gradientBytes: 4 * m.trainableParams,
+    adapterBytes: m.adapter,
+    activationBytes: m.activations,
+  };
 }

@@ -4,11 +4,18 @@
  * ΔW = s·B·A is never materialised. The (N, r) intermediate h = x·Aᵀ is kept from the forward for
  * the backward:
  *   dB += s·dyᵀ·h,  dh = s·dy·B,  dA += dhᵀ·x,  dx = dy·Wᵀ + dh·A.
- * This file records the branch as a sequence of matmuls (the readable, unfused path); a fused
- * kernel family may replace `recordForward`/`recordBackward` without changing the contract.
+ * Two paths with one contract, chosen by `fused`:
+ *   - fused (default where the device supports it): shaders/lowrank.wgsl, the base product, the bias and
+ *     the low-rank term in one output pass — 2 dispatches forward, 2 backward (src/gpu/kernels/lowrank.ts);
+ *   - unfused: the readable sequence of matmuls below (base, bias, h, up; dB, dh, dA, dx), kept as the
+ *     second oracle and the fallback.
+ * `recordForward`/`recordBackward` (the low-rank term alone, added to a base someone else computed)
+ * follow the same switch.
  */
 import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
 import { matmul } from '../../gpu/kernels/matmul';
+import { biasBackward } from '../../gpu/kernels/elementwise';
+import { lowrankBackward, lowrankForward, lowrankFusedSupported } from '../../gpu/kernels/lowrank';
 import { linearBaseBackward, linearBaseForward, type Linear, type LinearAdapter } from '../model/linear';
 
 export interface LowRankInit {
@@ -33,6 +40,8 @@ export class LowRankAdapter implements LinearAdapter {
   baseWeight: GpuTensor;
   /** Active rank ≤ rank (DyLoRA trains nested prefixes). */
   activeRank: number;
+  /** Fused kernels (shaders/lowrank.wgsl) or the unfused matmul sequence; same results up to rounding. */
+  fused: boolean;
   private h: GpuTensor | null = null; // (Nmax, r) saved x·Aᵀ
   private dh: GpuTensor | null = null; // (Nmax, r)
 
@@ -50,6 +59,7 @@ export class LowRankAdapter implements LinearAdapter {
     this.dA = init.trainA ? gpu.zeros([r, layer.inDim], `grad:${layer.name}.lora_A`, 'gradients') : null;
     this.dB = init.trainB ? gpu.zeros([layer.outDim, r], `grad:${layer.name}.lora_B`, 'gradients') : null;
     this.baseWeight = layer.weight;
+    this.fused = lowrankFusedSupported(gpu);
   }
 
   private scratch(N: number): { h: GpuTensor; dh: GpuTensor } {
@@ -62,7 +72,18 @@ export class LowRankAdapter implements LinearAdapter {
     return { h: this.h, dh: this.dh! };
   }
 
+  private dims(N: number) {
+    const l = this.layer;
+    return { N, inDim: l.inDim, outDim: l.outDim, r: this.activeRank, ldr: this.rank, scaling: this.scaling, label: `${l.name} lora` };
+  }
+
   forward(enc: StepEncoder, l: Linear, x: GpuTensor, y: GpuTensor, N: number): void {
+    if (this.fused) {
+      // y = x·W + b + s·h·Bᵀ, one pass over y.
+      const { h } = this.scratch(N);
+      lowrankForward(enc, { ...this.dims(N), x, A: this.A, B: this.B, h, y, W: this.baseWeight, bias: l.bias });
+      return;
+    }
     linearBaseForward(enc, l, x, y, N, this.baseWeight);
     this.recordForward(enc, x, y, N);
   }
@@ -70,6 +91,10 @@ export class LowRankAdapter implements LinearAdapter {
   /** y += s·(x·Aᵀ)·Bᵀ, keeping h = x·Aᵀ. Only the first activeRank components take part. */
   recordForward(enc: StepEncoder, x: GpuTensor, y: GpuTensor, N: number): void {
     const { h } = this.scratch(N);
+    if (this.fused) {
+      lowrankForward(enc, { ...this.dims(N), x, A: this.A, B: this.B, h, y, W: null, accumulate: true });
+      return;
+    }
     const r = this.activeRank, R = this.rank, l = this.layer;
     // h (N, r) = x (N, in) · A[:r]ᵀ
     matmul(enc, { a: x, b: this.A, c: h, M: N, K: l.inDim, N: r, transB: true, ldc: R, label: `${l.name} lora h` });
@@ -78,6 +103,14 @@ export class LowRankAdapter implements LinearAdapter {
   }
 
   backward(enc: StepEncoder, l: Linear, x: GpuTensor, dy: GpuTensor, dx: GpuTensor | null, N: number): void {
+    if (this.fused) {
+      // dx = dy·Wᵀ + dh·A written once; dA, dB accumulate. A trainable base (rare) keeps its own products.
+      const { h, dh } = this.scratch(N);
+      lowrankBackward(enc, { ...this.dims(N), x, dy, A: this.A, B: this.B, h, dh, dx, dA: this.dA, dB: this.dB, W: this.baseWeight });
+      if (l.dWeight) matmul(enc, { a: x, b: dy, c: l.dWeight, M: l.inDim, K: N, N: l.outDim, transA: true, beta: 1, label: `${l.name} dW` });
+      if (l.dBias) biasBackward(enc, { dout: dy, dbias: l.dBias, N, C: l.outDim });
+      return;
+    }
     linearBaseBackward(enc, l, x, dy, dx, N, this.baseWeight);
     this.recordBackward(enc, x, dy, dx, N);
   }
@@ -85,6 +118,10 @@ export class LowRankAdapter implements LinearAdapter {
   /** dB += s·dyᵀ·h, dh = s·dy·B, dA += dhᵀ·x, dx += dh·A (dx already holds dy·Wᵀ). */
   recordBackward(enc: StepEncoder, x: GpuTensor, dy: GpuTensor, dx: GpuTensor | null, N: number): void {
     const { h, dh } = this.scratch(N);
+    if (this.fused) {
+      lowrankBackward(enc, { ...this.dims(N), x, dy, A: this.A, B: this.B, h, dh, dx, dA: this.dA, dB: this.dB, W: null, accumulateDx: true });
+      return;
+    }
     const r = this.activeRank, R = this.rank, l = this.layer;
     if (this.dB) matmul(enc, { a: dy, b: h, c: this.dB, M: l.outDim, K: N, N: r, transA: true, ldb: R, ldc: R, alpha: this.scaling, beta: 1, label: `${l.name} lora dB` });
     if (!this.dA && !dx) return;

@@ -1,0 +1,473 @@
+/**
+ * Hugging Face PEFT interchange for the LoRA family (reference: peft-spectra-formats.md §1.2–1.5, 1.8):
+ *   - merge / unmerge of an adapter into a weight, on ΔW in our (in, out) Conv1D layout;
+ *   - export of a run's adapter state as the two files `PeftModel.from_pretrained` reads:
+ *     `adapter_config.json` (peft_type "LORA", r, lora_alpha, target_modules, use_rslora, use_dora,
+ *     fan_in_fan_out: true for GPT-2's Conv1D, rank_pattern / alpha_pattern for per-module ranks) and
+ *     `adapter_model.safetensors` with PEFT's names
+ *       base_model.model.transformer.h.<l>.<module>.lora_A.weight   [r, in]
+ *       base_model.model.transformer.h.<l>.<module>.lora_B.weight   [out, r]
+ *       base_model.model.transformer.h.<l>.<module>.lora_magnitude_vector   [out]   (DoRA; no ".weight")
+ *   - import of the same files back, validated, into per-module factors.
+ *
+ * Which methods PEFT can load as LoRA is a property of the method, stated in PEFT_SUPPORT:
+ *   plain LoRA            lora, rslora (use_rslora), loraplus (an optimizer change), lora-asym, eva
+ *                         (its init only placed A), dylora (the adapter at its evaluation rank)
+ *   DoRA                  dora (use_dora, magnitude vector)
+ *   with conversion       pissa, milora, lora-ga: the factors act on a RESIDUAL base W − s·B₀·A₀, so
+ *                         against the pretrained model they are only a LoRA in PEFT's converted form
+ *                         [A; A₀], [B, −B₀] at rank 2r, α·2 (PEFT `path_initial_model_for_weight_conversion`);
+ *                         nola: its materialised A = Σαᵢ·Aᵢ, B = Σβⱼ·Bⱼ (same ΔW, NOLA's parametrisation lost)
+ *   not at all            full (no adapter), vera (PEFT's VERA type, not LORA) — export the merged model.
+ * What this file is not: file system access (the CLI's export/import commands do that) or PEFT's
+ * other adapter types.
+ */
+import type { RunConfig } from '../config';
+import type { NamedFile } from './checkpoint';
+import { parseSafetensors, toFloat32, isFloatDtype, writeSafetensors } from './safetensors';
+
+export class PeftError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PeftError';
+  }
+}
+
+/** A PEFT version whose adapter_config.json fields we write (and whose loader reads them). */
+export const PEFT_VERSION = '0.17.1';
+
+// ---- merge / unmerge --------------------------------------------------------------------------------
+
+/** ΔW (in, out) = s·(B·A)ᵀ for A (r, in), B (out, r): PEFT's get_delta_weight with fan_in_fan_out. */
+export function loraDelta(A: ArrayLike<number>, B: ArrayLike<number>, r: number, inDim: number, outDim: number, scaling: number): Float32Array {
+  if (A.length !== r * inDim) throw new PeftError(`lora_A has ${A.length} values, expected r·in = ${r}·${inDim}`);
+  if (B.length !== outDim * r) throw new PeftError(`lora_B has ${B.length} values, expected out·r = ${outDim}·${r}`);
+  const out = new Float32Array(inDim * outDim);
+  for (let i = 0; i < inDim; i++) {
+    for (let o = 0; o < outDim; o++) {
+      let acc = 0;
+      for (let k = 0; k < r; k++) acc += B[o * r + k] * A[k * inDim + i];
+      out[i * outDim + o] = scaling * acc;
+    }
+  }
+  return out;
+}
+
+/** W + ΔW (a new array). */
+export function mergeLora(W: ArrayLike<number>, delta: ArrayLike<number>): Float32Array {
+  if (W.length !== delta.length) throw new PeftError(`merge: weight has ${W.length} values, ΔW ${delta.length}`);
+  const out = new Float32Array(W.length);
+  for (let i = 0; i < out.length; i++) out[i] = W[i] + delta[i];
+  return out;
+}
+
+/** W' − ΔW: undoes mergeLora up to float32 rounding. */
+export function unmergeLora(merged: ArrayLike<number>, delta: ArrayLike<number>): Float32Array {
+  if (merged.length !== delta.length) throw new PeftError(`unmerge: weight has ${merged.length} values, ΔW ${delta.length}`);
+  const out = new Float32Array(merged.length);
+  for (let i = 0; i < out.length; i++) out[i] = merged[i] - delta[i];
+  return out;
+}
+
+/**
+ * DoRA merge (PEFT dora.py): W' = (m / ‖W + ΔW‖_col) ⊙ (W + ΔW), columns of our (in, out) layout =
+ * rows of PyTorch's. Returns the pre-merge norms too: unmerging needs them (PEFT caches them), since
+ * ‖W'[:, o]‖ = |m[o]| no longer carries ‖W + ΔW‖.
+ */
+export function mergeDora(W: ArrayLike<number>, delta: ArrayLike<number>, m: ArrayLike<number>, inDim: number, outDim: number): { merged: Float32Array; norm: Float32Array } {
+  if (W.length !== inDim * outDim || delta.length !== W.length) throw new PeftError(`DoRA merge: weight/ΔW sizes ${W.length}/${delta.length} ≠ ${inDim}·${outDim}`);
+  if (m.length !== outDim) throw new PeftError(`DoRA merge: magnitude has ${m.length} values, expected ${outDim}`);
+  const merged = new Float32Array(W.length), norm = new Float32Array(outDim);
+  for (let o = 0; o < outDim; o++) {
+    let sq = 0;
+    for (let i = 0; i < inDim; i++) sq += (W[i * outDim + o] + delta[i * outDim + o]) ** 2;
+    const n = Math.sqrt(sq);
+    norm[o] = n;
+    const f = n === 0 ? 0 : m[o] / n;
+    for (let i = 0; i < inDim; i++) merged[i * outDim + o] = f * (W[i * outDim + o] + delta[i * outDim + o]);
+  }
+  return { merged, norm };
+}
+
+/** Undo mergeDora given the cached pre-merge norms: W = W'·(‖W+ΔW‖/m) − ΔW. Columns with m = 0 cannot be recovered. */
+export function unmergeDora(merged: ArrayLike<number>, delta: ArrayLike<number>, m: ArrayLike<number>, norm: ArrayLike<number>, inDim: number, outDim: number): Float32Array {
+  if (merged.length !== inDim * outDim || delta.length !== merged.length) throw new PeftError(`DoRA unmerge: sizes ${merged.length}/${delta.length} ≠ ${inDim}·${outDim}`);
+  const out = new Float32Array(merged.length);
+  for (let o = 0; o < outDim; o++) {
+    if (m[o] === 0 && norm[o] !== 0) throw new PeftError(`DoRA unmerge: magnitude of output ${o} is 0; the weight column cannot be recovered`);
+    const f = m[o] === 0 ? 0 : norm[o] / m[o];
+    for (let i = 0; i < inDim; i++) out[i * outDim + o] = merged[i * outDim + o] * f - delta[i * outDim + o];
+  }
+  return out;
+}
+
+// ---- names --------------------------------------------------------------------------------------------
+
+const MODULE_RE = /^h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$/;
+const PEFT_PREFIX = 'base_model.model.transformer.';
+
+/** Our module name "h.0.attn.c_attn" → the module path in HF's GPT2LMHeadModel. */
+export function hfModulePath(module: string): string {
+  return `transformer.${module}`;
+}
+
+export function peftTensorName(module: string, kind: 'lora_A' | 'lora_B' | 'lora_magnitude_vector'): string {
+  return `${PEFT_PREFIX}${module}.${kind}${kind === 'lora_magnitude_vector' ? '' : '.weight'}`;
+}
+
+/** PEFT tensor name → [our module name, kind], or null when it is not a LoRA tensor of a GPT-2 linear. */
+export function parsePeftTensorName(name: string): { module: string; kind: 'lora_A' | 'lora_B' | 'lora_magnitude_vector' } | null {
+  const m = /^base_model\.model\.(?:transformer\.)?(h\.\d+\.(?:attn|mlp)\.c_\w+)\.(lora_A\.weight|lora_B\.weight|lora_magnitude_vector(?:\.weight)?)$/.exec(name);
+  if (!m || !MODULE_RE.test(m[1])) return null;
+  const kind = m[2].startsWith('lora_A') ? 'lora_A' : m[2].startsWith('lora_B') ? 'lora_B' : 'lora_magnitude_vector';
+  return { module: m[1], kind };
+}
+
+// ---- export -------------------------------------------------------------------------------------------
+
+type SupportKind = 'lora' | 'dora' | 'residual' | 'materialized' | 'none';
+
+/** How each method maps onto PEFT's LORA type (see the file header). Unknown methods: none. */
+export const PEFT_SUPPORT: Record<string, { kind: SupportKind; note: string }> = {
+  lora: { kind: 'lora', note: 'LoRA' },
+  rslora: { kind: 'lora', note: 'LoRA with use_rslora (s = α/√r)' },
+  loraplus: { kind: 'lora', note: 'LoRA (LoRA+ changes only the optimizer; the adapter is plain LoRA)' },
+  'lora-asym': { kind: 'lora', note: 'LoRA (A was frozen in training; PEFT loads it as an ordinary LoRA)' },
+  eva: { kind: 'lora', note: 'LoRA with the EVA rank allocation as rank_pattern (EVA only placed the initial A)' },
+  dylora: { kind: 'lora', note: 'LoRA at the DyLoRA evaluation rank' },
+  dora: { kind: 'dora', note: 'LoRA with use_dora and the magnitude vectors' },
+  pissa: { kind: 'residual', note: 'PiSSA' },
+  milora: { kind: 'residual', note: 'MiLoRA' },
+  'lora-ga': { kind: 'residual', note: 'LoRA-GA' },
+  nola: { kind: 'materialized', note: 'NOLA' },
+  vera: { kind: 'none', note: 'VeRA is PEFT\'s VERA adapter type, not LORA; its shared projections and λ vectors have no LoRA names' },
+  full: { kind: 'none', note: 'full fine-tuning has no adapter' },
+};
+
+export interface AdapterState {
+  tensors: Map<string, Float32Array>;
+  meta: Record<string, unknown>;
+}
+
+export interface PeftExportOptions {
+  /** Allow the lossless conversions (residual methods → rank-2r LoRA; NOLA → materialised factors). */
+  convert?: boolean;
+  /** base_model_name_or_path; default derived from the run's model reference. */
+  baseModel?: string;
+  /** Layers of the model: lets an explicit `targets.layers` list that covers them all use short target names. */
+  nLayer?: number;
+}
+
+export interface PeftExport {
+  files: NamedFile[];
+  config: PeftAdapterConfig;
+  /** What the export is, in words (printed by the CLI). */
+  notes: string[];
+}
+
+/** The adapter_config.json fields we write (PEFT's LoraConfig, serialized as save_pretrained does). */
+export interface PeftAdapterConfig {
+  peft_type: 'LORA';
+  task_type: 'CAUSAL_LM';
+  base_model_name_or_path: string | null;
+  revision: string | null;
+  inference_mode: boolean;
+  r: number;
+  lora_alpha: number;
+  lora_dropout: number;
+  target_modules: string[];
+  exclude_modules: null;
+  fan_in_fan_out: boolean;
+  bias: 'none';
+  use_rslora: boolean;
+  use_dora: boolean;
+  init_lora_weights: boolean;
+  modules_to_save: null;
+  layers_to_transform: number[] | null;
+  layers_pattern: string | null;
+  rank_pattern: Record<string, number>;
+  alpha_pattern: Record<string, number>;
+  layer_replication: null;
+  lora_bias: boolean;
+  megatron_config: null;
+  megatron_core: string;
+  loftq_config: Record<string, never>;
+  auto_mapping: null;
+  peft_version: string;
+  [k: string]: unknown;
+}
+
+export class PeftUnsupportedError extends PeftError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'PeftUnsupportedError';
+  }
+}
+
+function mostCommon(xs: number[]): number {
+  const count = new Map<number, number>();
+  for (const x of xs) count.set(x, (count.get(x) ?? 0) + 1);
+  return [...count.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
+}
+
+function baseModelName(config: RunConfig): string {
+  const m = config.model;
+  if (m.source === 'builtin') return `rankscope/${m.id}`;
+  return m.id;
+}
+
+/** Modules of a state in layer order, with rank r, scaling s, and the factors. */
+interface ModuleFactors {
+  module: string;
+  r: number;
+  scaling: number;
+  A: Float32Array;
+  B: Float32Array;
+  m?: Float32Array;
+  inDim: number;
+  outDim: number;
+}
+
+function num(meta: Record<string, unknown>, field: string, module: string): number {
+  const table = meta[field] as Record<string, unknown> | undefined;
+  const v = table?.[module];
+  if (typeof v !== 'number' || !Number.isFinite(v)) throw new PeftError(`adapter state: meta.${field}["${module}"] is missing (the run directory is incomplete or not a LoRA-family run)`);
+  return v;
+}
+
+function modulesOf(state: AdapterState): string[] {
+  const mods = new Set<string>();
+  for (const name of state.tensors.keys()) {
+    const m = /^(h\.\d+\.(?:attn|mlp)\.c_\w+)\.lora_A$/.exec(name);
+    if (m) mods.add(m[1]);
+  }
+  const order = (s: string) => {
+    const [, l, mod] = /^h\.(\d+)\.(.+)$/.exec(s)!;
+    return Number(l) * 10 + ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'].indexOf(mod);
+  };
+  return [...mods].sort((a, b) => order(a) - order(b));
+}
+
+function factorsOf(state: AdapterState, kind: SupportKind): ModuleFactors[] {
+  const out: ModuleFactors[] = [];
+  for (const module of modulesOf(state)) {
+    if (!MODULE_RE.test(module)) throw new PeftError(`adapter state: "${module}" is not a GPT-2 linear module`);
+    let r = num(state.meta, 'ranks', module);
+    const scaling = num(state.meta, 'scaling', module);
+    let A = state.tensors.get(`${module}.lora_A`)!;
+    let B = state.tensors.get(`${module}.lora_B`);
+    if (!B) throw new PeftError(`adapter state: ${module}.lora_A has no matching ${module}.lora_B`);
+    if (A.length % r || B.length % r) throw new PeftError(`adapter state: ${module} factors (${A.length}, ${B.length} values) do not divide by its rank ${r}`);
+    const inDim = A.length / r, outDim = B.length / r;
+    if (kind === 'residual') {
+      const A0 = state.tensors.get(`${module}.lora_A0`), B0 = state.tensors.get(`${module}.lora_B0`);
+      if (!A0 || !B0 || A0.length !== A.length || B0.length !== B.length) throw new PeftError(`adapter state: ${module} lacks its initial factors lora_A0/lora_B0, needed to convert a residual adapter`);
+      // [A; A₀] (2r, in) and [B, −B₀] (out, 2r): s·[B, −B₀]·[A; A₀] = s·(B·A − B₀·A₀), the update relative to W.
+      const A2 = new Float32Array(2 * r * inDim), B2 = new Float32Array(outDim * 2 * r);
+      A2.set(A, 0);
+      A2.set(A0, r * inDim);
+      for (let o = 0; o < outDim; o++) {
+        for (let k = 0; k < r; k++) {
+          B2[o * 2 * r + k] = B[o * r + k];
+          B2[o * 2 * r + r + k] = -B0[o * r + k];
+        }
+      }
+      A = A2;
+      B = B2;
+      r *= 2;
+    }
+    const f: ModuleFactors = { module, r, scaling, A, B, inDim, outDim };
+    if (kind === 'dora') {
+      const m = state.tensors.get(`${module}.lora_magnitude_vector`);
+      if (!m || m.length !== outDim) throw new PeftError(`adapter state: ${module} lacks its DoRA magnitude vector (${outDim} values)`);
+      f.m = m;
+    }
+    out.push(f);
+  }
+  if (!out.length) throw new PeftError('adapter state: no lora_A/lora_B tensors found');
+  return out;
+}
+
+/**
+ * The PEFT files for a run's adapter state. Throws PeftUnsupportedError, with what to do instead,
+ * for methods PEFT would misread.
+ */
+export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExportOptions = {}): PeftExport {
+  const id = config.method.id;
+  const support = PEFT_SUPPORT[id] ?? { kind: 'none' as const, note: `method "${id}" has no PEFT mapping` };
+  const merged = 'export the merged model instead (--merged <dir>: config.json + model.safetensors, loadable by transformers without PEFT)';
+  if (support.kind === 'none') throw new PeftUnsupportedError(`${id}: PEFT cannot load this as a LoRA adapter — ${support.note}. ${merged[0].toUpperCase()}${merged.slice(1)}.`);
+  if ((support.kind === 'residual' || support.kind === 'materialized') && !opts.convert) {
+    const why = support.kind === 'residual'
+      ? `${support.note} trains A and B on top of a residual base W − s·B₀·A₀ that replaced the pretrained weight; as a plain LoRA on the pretrained model its factors would be misread. ` +
+        'Pass --convert to write PEFT\'s converted form (rank 2r: [A; A₀], [B, −B₀], lora_alpha ×2 — the same update relative to the pretrained weight, as PEFT\'s path_initial_model_for_weight_conversion does)'
+      : `${support.note} trains mixture coefficients of seeded random bases, which PEFT has no adapter type for. ` +
+        'Pass --convert to write its materialised A = Σαᵢ·Aᵢ and B = Σβⱼ·Bⱼ as a plain LoRA (the same ΔW; the NOLA parametrisation is not kept)';
+    throw new PeftUnsupportedError(`${id}: ${why}, or ${merged}.`);
+  }
+  const rslora = id === 'rslora';
+  const dora = support.kind === 'dora';
+  const mods = factorsOf(state, support.kind);
+  const alphaOf = (f: ModuleFactors) => {
+    const a = rslora ? f.scaling * Math.sqrt(f.r) : f.scaling * f.r;
+    return Math.abs(a - Math.round(a)) < 1e-6 * Math.max(1, Math.abs(a)) ? Math.round(a) : a;
+  };
+  const r = mostCommon(mods.map((f) => f.r));
+  const alpha = mostCommon(mods.map(alphaOf));
+  const rank_pattern: Record<string, number> = {}, alpha_pattern: Record<string, number> = {};
+  for (const f of mods) {
+    if (f.r !== r) rank_pattern[hfModulePath(f.module)] = f.r;
+    if (alphaOf(f) !== alpha) alpha_pattern[hfModulePath(f.module)] = alphaOf(f);
+  }
+  // target_modules: short names when every layer is adapted, full module paths otherwise. "c_proj"
+  // alone would match both attn.c_proj and mlp.c_proj (PEFT matches by suffix), so it is qualified.
+  const layers = new Set(mods.map((f) => Number(/^h\.(\d+)\./.exec(f.module)![1])));
+  const types = [...new Set(mods.map((f) => f.module.replace(/^h\.\d+\./, '')))];
+  const sameLayers = types.every((t) => mods.filter((f) => f.module.endsWith(`.${t}`)).length === layers.size);
+  const allLayers = opts.nLayer !== undefined ? layers.size === opts.nLayer : config.targets.layers === null;
+  const everyLayer = sameLayers && allLayers;
+  const short = (t: string) => (t === 'attn.c_attn' ? 'c_attn' : t === 'mlp.c_fc' ? 'c_fc' : types.includes('attn.c_proj') && types.includes('mlp.c_proj') ? 'c_proj' : t);
+  const target_modules = everyLayer ? [...new Set(types.map(short))] : mods.map((f) => hfModulePath(f.module));
+  const peftConfig: PeftAdapterConfig = {
+    peft_type: 'LORA',
+    task_type: 'CAUSAL_LM',
+    base_model_name_or_path: opts.baseModel ?? baseModelName(config),
+    revision: null,
+    inference_mode: true,
+    r,
+    lora_alpha: alpha,
+    lora_dropout: 0,
+    target_modules,
+    exclude_modules: null,
+    fan_in_fan_out: true,
+    bias: 'none',
+    use_rslora: rslora,
+    use_dora: dora,
+    init_lora_weights: true,
+    modules_to_save: null,
+    layers_to_transform: null,
+    layers_pattern: null,
+    rank_pattern,
+    alpha_pattern,
+    layer_replication: null,
+    lora_bias: false,
+    megatron_config: null,
+    megatron_core: 'megatron.core',
+    loftq_config: {},
+    auto_mapping: null,
+    peft_version: PEFT_VERSION,
+  };
+  const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
+  for (const f of mods) {
+    tensors.push({ name: peftTensorName(f.module, 'lora_A'), shape: [f.r, f.inDim], data: f.A });
+    tensors.push({ name: peftTensorName(f.module, 'lora_B'), shape: [f.outDim, f.r], data: f.B });
+    if (f.m) tensors.push({ name: peftTensorName(f.module, 'lora_magnitude_vector'), shape: [f.outDim], data: f.m });
+  }
+  const notes = [`${id} → PEFT ${support.note}${support.kind === 'residual' ? ' converted to a rank-2r LoRA relative to the pretrained weight' : support.kind === 'materialized' ? ' materialised as a plain LoRA' : ''}`,
+    `${mods.length} module(s), r = ${r}${Object.keys(rank_pattern).length ? ` (rank_pattern for ${Object.keys(rank_pattern).length})` : ''}, lora_alpha = ${alpha}, target_modules ${JSON.stringify(target_modules)}`];
+  const enc = new TextEncoder();
+  return {
+    config: peftConfig,
+    notes,
+    files: [
+      { name: 'adapter_config.json', bytes: enc.encode(JSON.stringify(peftConfig, null, 2) + '\n') },
+      { name: 'adapter_model.safetensors', bytes: writeSafetensors(tensors, { format: 'pt' }) },
+    ],
+  };
+}
+
+// ---- import -------------------------------------------------------------------------------------------
+
+export interface PeftModuleAdapter {
+  module: string; // our name, e.g. "h.0.attn.c_attn"
+  r: number;
+  alpha: number;
+  scaling: number;
+  A: Float32Array; // (r, in)
+  B: Float32Array; // (out, r)
+  magnitude: Float32Array | null; // (out), DoRA
+  inDim: number;
+  outDim: number;
+}
+
+export interface PeftImport {
+  config: PeftAdapterConfig;
+  modules: PeftModuleAdapter[];
+  /** Tensors in the file that are not LoRA tensors of GPT-2 linears (reported, not loaded). */
+  ignored: string[];
+}
+
+/** Resolve a PEFT pattern dict (regex or name → value) for one module path, as PEFT's get_pattern_key does. */
+function patternValue(pattern: Record<string, number> | undefined, path: string): number | undefined {
+  if (!pattern) return undefined;
+  for (const [k, v] of Object.entries(pattern)) {
+    let re: RegExp;
+    try {
+      re = new RegExp(`^(.*\\.)?(${k})$`);
+    } catch {
+      throw new PeftError(`adapter_config.json: rank/alpha pattern key "${k}" is not a valid regular expression`);
+    }
+    if (re.test(path) || re.test(path.replace(/^transformer\./, ''))) return v;
+  }
+  return undefined;
+}
+
+/** Read PEFT's adapter_config.json + adapter_model.safetensors (any order, other files ignored). */
+export function importPeft(files: NamedFile[]): PeftImport {
+  const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f]));
+  const cfgFile = byName.get('adapter_config.json');
+  const stFile = byName.get('adapter_model.safetensors');
+  if (!cfgFile) throw new PeftError('adapter_config.json is missing (a PEFT adapter directory holds adapter_config.json and adapter_model.safetensors)');
+  if (!stFile) throw new PeftError(byName.has('adapter_model.bin') ? 'adapter_model.bin (pickle) is not supported: save the adapter with safetensors (PEFT\'s default)' : 'adapter_model.safetensors is missing');
+  let raw: unknown;
+  try {
+    raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(cfgFile.bytes));
+  } catch (e) {
+    throw new PeftError(`adapter_config.json is not valid JSON: ${(e as Error).message}`);
+  }
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new PeftError('adapter_config.json is not a JSON object');
+  const c = raw as Record<string, unknown>;
+  if (c.peft_type !== 'LORA') throw new PeftError(`adapter_config.json: peft_type ${JSON.stringify(c.peft_type)} is not supported (only "LORA")`);
+  const r = c.r ?? 8, alpha = c.lora_alpha ?? 8;
+  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) throw new PeftError(`adapter_config.json: r must be a positive integer, got ${JSON.stringify(c.r)}`);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new PeftError(`adapter_config.json: lora_alpha must be a number, got ${JSON.stringify(c.lora_alpha)}`);
+  const useRslora = c.use_rslora === true, useDora = c.use_dora === true;
+  if (c.bias !== undefined && c.bias !== 'none') throw new PeftError(`adapter_config.json: bias "${String(c.bias)}" is not supported (only "none")`);
+  if (c.lora_bias === true) throw new PeftError('adapter_config.json: lora_bias (a bias on lora_B) is not supported');
+  const rankPattern = (c.rank_pattern ?? {}) as Record<string, number>;
+  const alphaPattern = (c.alpha_pattern ?? {}) as Record<string, number>;
+  const st = parseSafetensors(stFile.bytes);
+  const parts = new Map<string, Partial<Record<'lora_A' | 'lora_B' | 'lora_magnitude_vector', { shape: number[]; data: Float32Array }>>>();
+  const ignored: string[] = [];
+  for (const t of st.tensors.values()) {
+    const p = parsePeftTensorName(t.name);
+    if (!p || !isFloatDtype(t.dtype)) {
+      ignored.push(t.name);
+      continue;
+    }
+    const entry = parts.get(p.module) ?? {};
+    entry[p.kind] = { shape: t.shape, data: toFloat32(t) };
+    parts.set(p.module, entry);
+  }
+  const modules: PeftModuleAdapter[] = [];
+  for (const [module, e] of parts) {
+    if (!e.lora_A || !e.lora_B) throw new PeftError(`adapter_model.safetensors: ${module} has ${e.lora_A ? 'lora_A' : 'lora_B'} but not ${e.lora_A ? 'lora_B' : 'lora_A'}`);
+    const path = hfModulePath(module);
+    const mr = patternValue(rankPattern, path) ?? r;
+    const ma = patternValue(alphaPattern, path) ?? alpha;
+    const [ar, inDim] = e.lora_A.shape, [outDim, br] = e.lora_B.shape;
+    if (e.lora_A.shape.length !== 2 || e.lora_B.shape.length !== 2) throw new PeftError(`${module}: lora_A/lora_B must be 2-D, got [${e.lora_A.shape}] and [${e.lora_B.shape}]`);
+    if (ar !== mr || br !== mr) throw new PeftError(`${module}: lora_A [${e.lora_A.shape}] / lora_B [${e.lora_B.shape}] do not match its rank ${mr} (r${Object.keys(rankPattern).length ? ' / rank_pattern' : ''})`);
+    let magnitude: Float32Array | null = null;
+    if (e.lora_magnitude_vector) {
+      if (!useDora) throw new PeftError(`${module}: has a DoRA magnitude vector but use_dora is not set`);
+      if (e.lora_magnitude_vector.shape.length !== 1 || e.lora_magnitude_vector.shape[0] !== outDim) throw new PeftError(`${module}: lora_magnitude_vector [${e.lora_magnitude_vector.shape}] should be [${outDim}]`);
+      magnitude = e.lora_magnitude_vector.data;
+    } else if (useDora) throw new PeftError(`${module}: use_dora is set but the magnitude vector is missing`);
+    modules.push({ module, r: mr, alpha: ma, scaling: useRslora ? ma / Math.sqrt(mr) : ma / mr, A: e.lora_A.data, B: e.lora_B.data, magnitude, inDim, outDim });
+  }
+  if (!modules.length) throw new PeftError(`adapter_model.safetensors holds no LoRA tensors of GPT-2 linear modules (${st.tensors.size} tensor(s)${ignored.length ? `, e.g. ${ignored[0]}` : ''})`);
+  const layerOf = (s: string) => Number(/^h\.(\d+)\./.exec(s)![1]);
+  modules.sort((a, b) => layerOf(a.module) - layerOf(b.module) || a.module.localeCompare(b.module));
+  return { config: { ...(c as PeftAdapterConfig), r, lora_alpha: alpha, use_rslora: useRslora, use_dora: useDora }, modules, ignored };
+}
