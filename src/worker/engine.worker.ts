@@ -54,6 +54,11 @@ const api: EngineApi = {
   async analyze(cmd) {
     await runner?.analyze(cmd);
   },
+  async exportAdapter(opts) {
+    if (!runner) throw new Error('engine not initialised: call init() first');
+    const out = await runner.exportAdapter(opts);
+    return Comlink.transfer(out, dedupe(out.files.map((f) => f.bytes.buffer)));
+  },
   async selfTest(): Promise<SelfTestReport> {
     const g = requireGpu();
     const M = 33, K = 47, N = 65;

@@ -43,8 +43,20 @@ export interface EngineApi {
   stop(): Promise<void>;
   generate(cmd: Extract<Command, { type: 'generate' }>): Promise<void>;
   analyze(cmd: Extract<Command, { type: 'analyze' }>): Promise<void>;
+  /**
+   * Files for the current run's adapter: PEFT's `adapter_config.json` + `adapter_model.safetensors`
+   * when PEFT can load the method (residual methods converted losslessly), else — and always with
+   * `merged: true` — the merged model (`config.json` + `model.safetensors`). `notes` says which.
+   */
+  exportAdapter(opts: { merged?: boolean }): Promise<AdapterExport>;
   /** Run one matmul on the GPU and compare it with the CPU reference (the page's self-test). */
   selfTest(): Promise<SelfTestReport>;
+}
+
+export interface AdapterExport {
+  kind: 'peft' | 'merged';
+  files: { name: string; bytes: Uint8Array }[];
+  notes: string[];
 }
 
 export interface SelfTestReport {

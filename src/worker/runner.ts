@@ -9,7 +9,9 @@ import { resolveInputs, type RunInputs } from '../engine/inputs';
 import { NonFiniteError, Trainer } from '../engine/train';
 import { Gpt2Model } from '../engine/model/gpt2';
 import { sampleText } from '../engine/generate';
-import type { Command, EngineEvent, MetricsBatch, ResumeState, RunState, SpectrumSnapshot } from './protocol';
+import type { AdapterExport, Command, EngineEvent, MetricsBatch, ResumeState, RunState, SpectrumSnapshot } from './protocol';
+import { exportPeft, PeftUnsupportedError } from '../engine/io/peft';
+import { modelFiles } from '../engine/io/checkpoint';
 import { SpectraTracker } from './spectra';
 
 type RunCmd = Extract<Command, { type: 'run' }>;
@@ -193,8 +195,8 @@ export class WorkerRunner {
   }
 
   /** Run `task` between two steps of an active run, or now when no step can be in flight. */
-  private schedule(task: () => Promise<void>): Promise<void> {
-    return new Promise((resolve, reject) => {
+  private schedule<T>(task: () => Promise<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
       const wrapped = () => task().then(resolve, reject);
       if (this.state === 'running') this.sideTasks.push(wrapped);
       else void wrapped();
@@ -218,6 +220,29 @@ export class WorkerRunner {
     const base = await sampleText(this.gpu, this.baseModel, this.inputs.tokenizer, o);
     const tuned = await sampleText(this.gpu, this.trainer.model, this.inputs.tokenizer, o);
     this.emit({ type: 'generated', prompt: cmd.prompt, base, tuned });
+  }
+
+  /** The adapter as PEFT files where PEFT can load it, otherwise (or on request) the merged model. */
+  exportAdapter(opts: { merged?: boolean }): Promise<AdapterExport> {
+    return this.schedule(() => this.exportNow(opts));
+  }
+
+  private async exportNow(opts: { merged?: boolean }): Promise<AdapterExport> {
+    const trainer = this.trainer;
+    if (!trainer) throw new Error('no run to export: train or resume one first');
+    const cfg = trainer.inputs.config;
+    const mergedExport = async (notes: string[]): Promise<AdapterExport> => {
+      const files = modelFiles(trainer.model.cfg, await trainer.method.merged());
+      return { kind: 'merged', files, notes: [...notes, 'merged model: config.json + model.safetensors (Hugging Face GPT-2 layout)'] };
+    };
+    if (opts.merged) return mergedExport([]);
+    try {
+      const out = exportPeft(cfg, await trainer.method.state(), { convert: true, nLayer: trainer.model.cfg.nLayer });
+      return { kind: 'peft', files: out.files, notes: out.notes };
+    } catch (e) {
+      if (e instanceof PeftUnsupportedError) return mergedExport([e.message]);
+      throw e;
+    }
   }
 
   analyze(_cmd: Extract<Command, { type: 'analyze' }>): Promise<void> {

@@ -73,6 +73,15 @@ describe('WorkerRunner', () => {
     expect(last.overlap.length).toBe(last.intruders.k * last.overlapCols);
     expect(events.some((e) => e.type === 'checkpoint')).toBe(true);
     expect(events.some((e) => e.type === 'done')).toBe(true);
+    // The page's export: PEFT files for LoRA, the merged model on request.
+    const peft = await runner.exportAdapter({});
+    expect(peft.kind).toBe('peft');
+    expect(peft.files.map((f) => f.name).sort()).toEqual(['adapter_config.json', 'adapter_model.safetensors']);
+    const cfg = JSON.parse(new TextDecoder().decode(peft.files.find((f) => f.name === 'adapter_config.json')!.bytes));
+    expect(cfg).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, fan_in_fan_out: true });
+    const merged = await runner.exportAdapter({ merged: true });
+    expect(merged.kind).toBe('merged');
+    expect(merged.files.map((f) => f.name)).toContain('model.safetensors');
   });
 
   it('same config and seed reproduce identical losses; a checkpoint resumes to the same losses', async () => {
