@@ -9,6 +9,7 @@
  * Options: --name base --steps 4000 --batch 8 --context 128 --lr 3e-3 --warmup 100 --seed 1234
  *          --ckpt-every 100 --val-batches 32 --max-minutes M (stop after M minutes; resume later)
  *          --preset base|micro --publish-only (write public/models/<name> from the last checkpoint)
+ *          --extend (continue a checkpoint under a different --steps; the schedule follows the new total)
  */
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
@@ -23,7 +24,9 @@ import { writeSafetensors, parseSafetensors, toFloat32 } from '../src/engine/io/
 import { writeFiles } from '../src/cli/fsio';
 import { sampleText } from '../src/engine/generate';
 
-const args = parseArgs(process.argv.slice(2).filter((a) => a !== '--'), ['publish-only']);
+const args = parseArgs(process.argv.slice(2).filter((a) => a !== '--'), ['publish-only', 'extend']);
+/** How this checkpoint's schedule came to be (extensions of --steps), recorded in the card. */
+const history: string[] = [];
 const name = flag(args, 'name') ?? 'base';
 const preset = flag(args, 'preset') ?? name;
 const steps = numberFlag(args, 'steps', 4000);
@@ -60,11 +63,17 @@ async function loadCheckpoint(): Promise<boolean> {
     const st = parseSafetensors(bytes);
     const tensors: Record<string, Float32Array> = {};
     for (const t of st.tensors.values()) tensors[t.name] = toFloat32(t);
-    const meta = JSON.parse(st.metadata.rankscope ?? '{}') as { step?: number; command?: string };
-    if (meta.command !== command) {
-      console.error(`pretrain: checkpoint in ${ckptDir} was made by a different command; refusing to mix runs.\n  it: ${meta.command}\n  now: ${command}`);
+    const meta = JSON.parse(st.metadata.rankscope ?? '{}') as { step?: number; command?: string; history?: string[] };
+    // The same run continues only under the same command. `--extend` allows a longer (or shorter)
+    // --steps: the cosine schedule is then recomputed for the new total from the current step on.
+    const withoutSteps = (c: string) => c.replace(/--steps \d+ /, '');
+    const sameRun = meta.command === command || (has(args, 'extend') && withoutSteps(meta.command ?? '') === withoutSteps(command));
+    if (!sameRun) {
+      console.error(`pretrain: checkpoint in ${ckptDir} was made by a different command; refusing to mix runs.\n  it: ${meta.command}\n  now: ${command}${withoutSteps(meta.command ?? '') === withoutSteps(command) ? '\n  (only --steps differs: add --extend to continue with the new total)' : ''}`);
       process.exit(1);
     }
+    history.push(...(meta.history ?? []));
+    if (meta.command !== command) history.push(`extended at step ${meta.step}: ${meta.command} → ${command}`);
     trainer.restore({ step: meta.step ?? 0, tensors });
     console.log(`resumed from ${ckptDir} at step ${trainer.step}`);
     return true;
@@ -77,7 +86,7 @@ async function loadCheckpoint(): Promise<boolean> {
 async function saveCheckpoint(): Promise<void> {
   const snap = await trainer.snapshot();
   const tensors = Object.entries(snap.tensors).map(([n, data]) => ({ name: n, shape: [data.length], data }));
-  await writeFiles(ckptDir, [{ name: 'state.safetensors', bytes: writeSafetensors(tensors, { rankscope: JSON.stringify({ step: snap.step, command }) }) }]);
+  await writeFiles(ckptDir, [{ name: 'state.safetensors', bytes: writeSafetensors(tensors, { rankscope: JSON.stringify({ step: snap.step, command, history }) }) }]);
 }
 
 async function publish(): Promise<void> {
@@ -98,6 +107,7 @@ async function publish(): Promise<void> {
     params: parameterCount(arch),
     tokenizer: 'byte',
     adapter: gpu.name,
+    ...(history.length ? { history } : {}),
   };
   const sample = await sampleText(gpu, trainer.model, inputs.tokenizer, { prompt: 'The ', maxTokens: 120, temperature: 0.8, topK: 40, seed: 1 });
   const readme = `# ${name}\n\nA GPT-2-family byte-level language model (${arch.nLayer} layers, width ${arch.nEmbd}, ${arch.nHead} heads, context ${arch.contextLength}; ${parameterCount(arch).toLocaleString('en')} parameters), pretrained by Rankscope's own WebGPU engine (\`${command}\`) on the english train split of the \`nlp-corpus\` package (MIT).\n\n- steps: ${trainer.step} of ${steps} planned (batch ${B} × ${T} bytes)\n- tokens seen: ${card.tokensSeen.toLocaleString('en')}\n- validation loss: ${valLoss.toFixed(4)} nats per byte on ${valBatches} batches of the english val split\n- seed: ${seed}\n- adapter it was trained on: ${gpu.name}\n\nSample (prompt "The ", temperature 0.8, top-k 40, seed 1):\n\n> ${sample.replace(/[\u0000-\u001f\u007f]/g, ' ')}\n\nThe forgetting probe (a held-out english slice) was never trained on. Resume or extend with the command above; training continues from .checkpoints/${name}/.\n`;
