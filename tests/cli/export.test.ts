@@ -4,40 +4,14 @@
  * DoRA, `export --merged`, and the refusal (non-zero exit, reason, alternative) for a method PEFT
  * would misread. Runs are a few micro steps.
  */
+import { runCli, type CliRun } from '../helpers/cli';
 import { describe, it, expect, beforeAll } from 'vitest';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, existsSync, readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parseSafetensors } from '../../src/engine/io/safetensors';
 
-const ROOT = path.resolve(__dirname, '../..');
-const VITE_NODE = path.join(ROOT, 'node_modules', '.bin', 'vite-node');
-
-interface CliRun { code: number | null; stdout: string; stderr: string; lines: Record<string, unknown>[] }
-
-function cli(...args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(VITE_NODE, ['--script', 'src/cli/main.ts', '--', ...args], { cwd: ROOT, env: { ...process.env, RANKSCOPE_DEBUG: '' } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const lines: Record<string, unknown>[] = [];
-      for (const l of stdout.split('\n')) {
-        const t = l.trim();
-        if (!t) continue;
-        try {
-          lines.push(JSON.parse(t) as Record<string, unknown>);
-        } catch {
-          lines.push({ text: t });
-        }
-      }
-      resolve({ code, stdout, stderr, lines });
-    });
-  });
-}
+const cli = (...args: string[]): Promise<CliRun> => runCli(args);
 
 type Summary = { method: string; memory: Record<string, number>; methodMemory: Record<string, number> };
 const summaryOf = (r: CliRun) => (r.lines.find((l) => 'summary' in l)!.summary as Summary);

@@ -4,48 +4,11 @@
  * lines. Checks the per-step and summary contract, reproducibility across processes, and that bad
  * input exits non-zero with a message naming the problem. Runs are kept to a few micro steps.
  */
+import { runCli, ourErrors, type CliRun } from '../helpers/cli';
 import { describe, it, expect, beforeAll } from 'vitest';
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 
-const ROOT = path.resolve(__dirname, '../..');
-const VITE_NODE = path.join(ROOT, 'node_modules', '.bin', 'vite-node');
+const cli = (...args: string[]): Promise<CliRun> => runCli(args, { strictJson: true });
 
-interface CliRun {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-  lines: Record<string, unknown>[];
-}
-
-function cli(...args: string[]): Promise<CliRun> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(VITE_NODE, ['--script', 'src/cli/main.ts', '--', ...args], { cwd: ROOT, env: { ...process.env, RANKSCOPE_DEBUG: '' } });
-    let stdout = '', stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.on('error', reject);
-    child.on('close', (code) => {
-      const lines: Record<string, unknown>[] = [];
-      for (const l of stdout.split('\n')) {
-        const t = l.trim();
-        if (!t) continue;
-        try {
-          lines.push(JSON.parse(t) as Record<string, unknown>);
-        } catch {
-          reject(new Error(`stdout line is not JSON: ${t}\nstderr: ${stderr}`));
-          return;
-        }
-      }
-      resolve({ code, stdout, stderr, lines });
-    });
-  });
-}
-
-/** stderr without Dawn's adapter-limit warnings (printed by the driver, not by us). */
-function ourErrors(stderr: string): string[] {
-  return stderr.split('\n').filter((l) => l.trim() && !/^Warning: max\w+ artificially reduced/.test(l));
-}
 
 const STEP_ARGS = ['train', '--config', 'micro', '--steps', '6', '--json'];
 

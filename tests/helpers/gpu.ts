@@ -12,7 +12,7 @@ export async function testGpu(): Promise<Gpu> {
   try {
     return await nodeGpu();
   } catch (e) {
-    throw new Error(`${(e as Error).message}\n${NODE_ADAPTER_HELP}`);
+    throw new Error(`${(e as Error).message}\n${NODE_ADAPTER_HELP}`, { cause: e });
   }
 }
 
