@@ -50,7 +50,8 @@ export default defineConfig({
   webServer: {
     command: `npx vite build --logLevel warn && npx vite preview --host 127.0.0.1 --port ${PORT} --strictPort`,
     url: BASE_URL,
-    reuseExistingServer: false,
+    // E2E_REUSE_SERVER=1: use a server already on the port (e.g. a dev server while iterating)
+    reuseExistingServer: !!process.env.E2E_REUSE_SERVER,
     timeout: 240_000,
     stdout: 'ignore',
     stderr: 'pipe',

@@ -14,6 +14,7 @@ export function screenshotPath(name: string): string {
 
 /** A viewport-sized PNG of the page (not full-page: keeps the committed files small). */
 export async function snap(page: Page, name: string): Promise<void> {
+  await page.mouse.move(1, 1); // no chart tooltip under a leftover pointer
   await page.screenshot({ path: screenshotPath(name), animations: 'disabled', caret: 'hide' });
 }
 

@@ -9,6 +9,8 @@ test('shell shows the adapter and the self-test passes', async ({ page }) => {
   const errors = collectErrors(page);
   await page.goto('/');
   await expect(page.getByRole('heading', { level: 1 })).toContainText('Rankscope');
+  await expect(page.getByTestId('header-adapter')).toBeVisible();
+  await page.getByTestId('tab-system').click();
 
   const card = page.getByTestId('adapter-card');
   await expect(card).toHaveAttribute('data-state', 'ready');

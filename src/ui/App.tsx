@@ -1,20 +1,25 @@
 /** The studio shell: header, banners, and either the explanation page or the studio itself. */
 import { useEffect } from 'react';
+import { bootStudio } from './boot';
 import { isBlocking } from './gpuSupport';
-import { startEngine } from './engine';
 import { useStudio } from './store';
-import { AdapterCard } from './components/AdapterCard';
 import { DeviceLostBanner } from './components/DeviceLostBanner';
 import { Header } from './components/Header';
+import { IncomingLinkDialog } from './components/IncomingLinkDialog';
 import { Notices } from './components/Notices';
-import { SelfTestPanel } from './components/SelfTestPanel';
+import { ResumeBanner } from './components/ResumeBanner';
+import { RunBar } from './components/RunBar';
+import { RunsList } from './components/RunsList';
+import { SetupPanel } from './components/SetupPanel';
+import { StartBar } from './components/StartBar';
+import { ViewTabs } from './components/ViewTabs';
 import { WebGpuHelp } from './components/WebGpuHelp';
 
 export function App() {
   const engine = useStudio((s) => s.engine);
   const problem = useStudio((s) => s.problem);
   useEffect(() => {
-    void startEngine();
+    void bootStudio();
   }, []);
   const blocked = engine === 'failed' && isBlocking(problem);
   return (
@@ -25,13 +30,21 @@ export function App() {
       {blocked && problem ? (
         <WebGpuHelp problem={problem} />
       ) : (
-        <div className="studio" data-testid="studio">
-          <aside className="setup-col">
-            <AdapterCard />
-            <SelfTestPanel />
-          </aside>
-          <main className="view-col" />
-        </div>
+        <>
+          <ResumeBanner />
+          <div className="studio" data-testid="studio">
+            <aside className="setup-col">
+              <StartBar />
+              <SetupPanel />
+              <RunsList />
+            </aside>
+            <main className="view-col">
+              <RunBar />
+              <ViewTabs />
+            </main>
+          </div>
+          <IncomingLinkDialog />
+        </>
       )}
     </div>
   );

@@ -5,6 +5,8 @@
  */
 import { MODEL_PRESETS, fromHfConfig, parameterCount, type ModelConfig } from '../engine/model/config';
 import { listDatasets } from '../engine/data/datasets';
+import type { RunConfig } from '../engine/config';
+import { getBlob } from './db';
 
 export interface ModelOption {
   /** Select key: "preset:micro", "builtin:micro". */
@@ -102,4 +104,18 @@ export async function datasetOptions(): Promise<DatasetOption[]> {
     sha256: byId.get(d.id)?.sha256,
     bytes: byId.get(d.id)?.bytes,
   }));
+}
+
+/** The architecture a run config trains (presets: known; built-ins: config.json; local: the stored config.json). */
+export async function archForConfig(c: RunConfig): Promise<ModelConfig> {
+  if (c.model.source === 'preset') {
+    const a = c.model.arch ?? MODEL_PRESETS[c.model.id];
+    if (!a) throw new Error(`unknown model preset "${c.model.id}"`);
+    return a;
+  }
+  if (c.model.source === 'builtin') return builtinArch(c.model.id);
+  const cfg = c.model.files?.find((f) => f.name === 'config.json');
+  const blob = cfg ? await getBlob(cfg.sha256) : undefined;
+  if (!blob) throw new Error(`the local model's config.json is not stored in this browser`);
+  return fromHfConfig(JSON.parse(new TextDecoder().decode(blob.bytes)));
 }

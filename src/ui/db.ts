@@ -91,6 +91,17 @@ export async function loadRunData(runId: string): Promise<{ metrics: StoredMetri
   return { metrics, spectra };
 }
 
+/** Everything buffered since the last flush, in one transaction (one commit instead of dozens). */
+export async function writeBatch(b: { metrics: StoredMetrics[]; spectra: StoredSpectra[]; runs: RunRecord[]; checkpoints: { runId: string; resume: ResumeState }[] }): Promise<void> {
+  const d = getDb();
+  await d.transaction('rw', [d.runs, d.metrics, d.spectra, d.checkpoints], async () => {
+    if (b.runs.length) await d.runs.bulkPut(b.runs);
+    if (b.metrics.length) await d.metrics.bulkAdd(b.metrics);
+    if (b.spectra.length) await d.spectra.bulkAdd(b.spectra);
+    for (const c of b.checkpoints) await d.checkpoints.put({ runId: c.runId, step: c.resume.step, savedAt: Date.now(), resume: c.resume });
+  });
+}
+
 export async function putCheckpoint(runId: string, resume: ResumeState): Promise<void> {
   await getDb().checkpoints.put({ runId, step: resume.step, savedAt: Date.now(), resume });
 }

@@ -21,6 +21,17 @@ export function fmt(n: number | null | undefined, digits = 3): string {
   return Number(n.toPrecision(digits)).toString();
 }
 
+/** Axis labels: short, no trailing zeros ("1e-5", "0.25", "1200"). */
+export function fmtTick(v: number): string {
+  if (v === 0) return '0';
+  const a = Math.abs(v);
+  if (a < 1e-3 || a >= 1e6) {
+    const [m, e] = v.toExponential(2).split('e');
+    return `${Number(m)}e${Number(e)}`;
+  }
+  return String(Number(v.toPrecision(4)));
+}
+
 export function formatDuration(ms: number): string {
   if (!Number.isFinite(ms) || ms < 0) return '—';
   const s = Math.round(ms / 1000);

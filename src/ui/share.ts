@@ -66,8 +66,7 @@ export function toBase64Url(bytes: Uint8Array): string {
 
 /** Strict: only the base64url alphabet, no padding, no whitespace; a length ≡ 1 (mod 4) is invalid. */
 export function fromBase64Url(s: string): Uint8Array {
-  if (s.length % 4 === 1) throw new LinkError('the link is cut off or damaged (its data has an impossible length)');
-  const out = new Uint8Array(Math.floor((s.length * 3) / 4));
+  const out = new Uint8Array(Math.floor((s.length * 3) / 4) + 1);
   let o = 0;
   let acc = 0;
   let bits = 0;
@@ -82,6 +81,8 @@ export function fromBase64Url(s: string): Uint8Array {
       out[o++] = (acc >> bits) & 0xff;
     }
   }
+  // checked after the alphabet, so a foreign character is named rather than reported as a bad length
+  if (s.length % 4 === 1) throw new LinkError('the link is cut off or damaged (its data has an impossible length)');
   return out.subarray(0, o);
 }
 

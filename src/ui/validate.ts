@@ -87,11 +87,15 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
     if (method && !method.trainsBase) {
       for (const k of RANK_KEYS) {
         const v = params[k];
-        if (typeof v === 'number' && v > maxRank) err(`method.params.${k}`, `Rank ${v} exceeds the size of the target matrices (${maxRank}); a rank above min(in, out) adds nothing.`);
+        // one message per control: the spec's own range comes first
+        if (issues.some((i) => i.path === `method.params.${k}` && i.level === 'error')) continue;
+        // wasteful rather than invalid (VeRA, for one, may want r > C); methods whose init cannot
+        // take more than min(in, out) directions (SVD-based) say so through their own validate()
+        if (typeof v === 'number' && v > maxRank) warn(`method.params.${k}`, `Rank ${v} exceeds the size of the target matrices (${maxRank}): ΔW cannot have rank above ${maxRank}, so the extra rank only adds parameters.`);
       }
     }
     for (const [name, v] of Object.entries(d.targets?.rankOverrides ?? {})) {
-      if (typeof v === 'number' && v > maxRank) err('targets.rankOverrides', `Rank override ${name} = ${v} exceeds the matrix size (${maxRank}).`);
+      if (typeof v === 'number' && v > maxRank) warn('targets.rankOverrides', `Rank override ${name} = ${v} exceeds the matrix size (${maxRank}).`);
     }
     const k = d.analysis?.k;
     if (typeof k === 'number' && k > maxRank) err('analysis.k', `Top-k ${k} exceeds the matrix size (${maxRank}).`);

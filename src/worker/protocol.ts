@@ -33,6 +33,8 @@ export interface ResumeState {
   step: number;
   /** Trainable tensors by name, plus optimizer moments `m:<name>`, `v:<name>`. */
   tensors: Record<string, Float32Array>;
+  /** The method's complete adapter state (frozen factors, bases, metadata) for export; absent for full fine-tuning. */
+  adapter?: { tensors: Record<string, Float32Array>; meta: Record<string, unknown> };
 }
 
 export interface EngineApi {

@@ -110,6 +110,7 @@ export class WorkerRunner {
     const t0 = performance.now();
     let lastFlush = performance.now();
     let lastCheckpoint = performance.now();
+    let finalLoss: number | null = null;
     const flush = () => {
       if (!buf.size) return;
       const batch = buf.drain();
@@ -136,6 +137,7 @@ export class WorkerRunner {
         if (inputs.data.probe) probe = await trainer.evaluate(inputs.data.probe, cfg.eval.batches);
       }
       buf.push(m.step, m.loss, m.lr, m.gradNorm, m.tokensPerSec, val, probe);
+      finalLoss = m.loss;
       if (performance.now() - lastFlush > METRICS_INTERVAL_MS) flush();
       if (cfg.analysis.every > 0 && (m.step % cfg.analysis.every === 0 || m.step === trainer.totalSteps)) {
         flush();
@@ -154,7 +156,7 @@ export class WorkerRunner {
     await this.checkpoint();
     const summary = {
       steps: trainer.step,
-      finalLoss: null as number | null,
+      finalLoss,
       seconds: (performance.now() - t0) / 1000,
       adapter: this.gpu.name,
       memory: trainer.memory(),
@@ -176,7 +178,13 @@ export class WorkerRunner {
     if (!this.trainer) return;
     const snap = await this.trainer.snapshot();
     const resume: ResumeState = { step: snap.step, tensors: snap.tensors };
-    this.emit({ type: 'checkpoint', runId: this.runId, resume }, Object.values(snap.tensors).map((t) => t.buffer));
+    const transfer = Object.values(snap.tensors).map((t) => t.buffer);
+    if (this.trainer.inputs.config.method.id !== 'full') {
+      const st = await this.trainer.method.state();
+      resume.adapter = { tensors: Object.fromEntries(st.tensors), meta: st.meta };
+      transfer.push(...[...st.tensors.values()].map((t) => t.buffer));
+    }
+    this.emit({ type: 'checkpoint', runId: this.runId, resume }, transfer);
   }
 
   pause(): void {

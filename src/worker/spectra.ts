@@ -23,13 +23,15 @@ export class SpectraTracker {
     readonly eps: number,
   ) {
     const cfg = trainer.inputs.config;
-    this.matrices = selectTargets(trainer.model, cfg.targets.modules, cfg.targets.layers).map((l) => `${l.name}.weight`);
+    // Module names ("h.0.attn.c_attn"), the same vocabulary as the snapshots' `name`.
+    this.matrices = selectTargets(trainer.model, cfg.targets.modules, cfg.targets.layers).map((l) => l.name);
   }
 
   async snapshot(): Promise<SpectrumSnapshot[]> {
     const merged = await this.trainer.method.merged();
     const out: SpectrumSnapshot[] = [];
-    for (const name of this.matrices) {
+    for (const module of this.matrices) {
+      const name = `${module}.weight`;
       const p = this.baseModel.param(name);
       const [rows, cols] = p.shape;
       let base = this.baseWeights.get(name);
@@ -43,7 +45,7 @@ export class SpectraTracker {
       const a = await analyzeMatrix(this.gpu, { name, base, tuned, rows, cols, layout: 'in-out', baseSvd: this.baseSvd.get(name), k: this.k, eps: this.eps, heatmapCols: 32 });
       out.push({
         step: this.trainer.step,
-        name: name.replace(/\.weight$/, ''),
+        name: module,
         shape: a.shape,
         sigmaBase: Float32Array.from(a.base.sigma),
         sigmaTuned: Float32Array.from(a.tuned.sigma),

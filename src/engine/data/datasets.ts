@@ -108,6 +108,13 @@ export function loadSourceText(id: string): Promise<{ text: string; sha256: stri
       const entry = (await loadManifest()).find((e) => e.id === id);
       if (!entry) throw new DatasetError(`dataset ${JSON.stringify(id)} is not in public/data/index.json (run npm run prepare-data)`);
       const gz = await loadAsset(entry.file);
+      const isGzip = gz.length >= 2 && gz[0] === 0x1f && gz[1] === 0x8b;
+      if (!isGzip && entry.rawSha256) {
+        // Already inflated in transit (Content-Encoding: gzip): verify the text itself.
+        const rawSha = await sha256Hex(gz);
+        if (rawSha !== entry.rawSha256) throw new DatasetError(`${entry.file} arrived inflated and its text does not match the manifest (got ${rawSha.slice(0, 12)}…, expected ${entry.rawSha256.slice(0, 12)}…)`);
+        return { text: new TextDecoder().decode(gz), sha256: entry.sha256 };
+      }
       const sha = await sha256Hex(gz);
       if (sha !== entry.sha256) {
         throw new DatasetError(`${entry.file} does not match its manifest hash (got ${sha.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…); rerun npm run prepare-data`);

@@ -48,8 +48,13 @@ export interface DataManifestEntry {
   rawBytes: number;
   /** Number of non-empty lines (split units). */
   lines: number;
-  /** Lower-case hex SHA-256 of the gzip file. */
+  /** Lower-case hex SHA-256 of the gzip file: the dataset's identity in run links. */
   sha256: string;
+  /**
+   * SHA-256 of the uncompressed text. Servers that send `.gz` with `Content-Encoding: gzip` make the
+   * browser inflate the file before we see it; the loader then checks the text against this.
+   */
+  rawSha256?: string;
   license: string;
   source: string;
   description: string;

@@ -1,0 +1,36 @@
+/**
+ * Start-up order: engine (WebGPU check, worker, adapter) → catalog (methods, models, datasets) →
+ * history (IndexedDB) → a run link in the address bar, if any. Each step reports its own failure;
+ * none of them can leave a blank page.
+ */
+import { startEngine } from './engine';
+import { openLink, openLinkFromLocation } from './links';
+import { loadHistory } from './runs';
+import { loadCatalog } from './setupActions';
+import { isRunFragment } from './share';
+import { useStudio } from './store';
+import { applyEngineEvent } from './store/actions';
+
+let booted = false;
+
+export async function bootStudio(): Promise<void> {
+  if (booted) return;
+  booted = true;
+  exposeForDebugging();
+  await startEngine();
+  if (useStudio.getState().engine !== 'ready') return;
+  await loadCatalog();
+  await loadHistory();
+  await openLinkFromLocation();
+  window.addEventListener('hashchange', () => {
+    const h = window.location.hash;
+    if (!isRunFragment(h)) return;
+    history.replaceState(null, '', window.location.pathname + window.location.search);
+    void openLink(h);
+  });
+}
+
+/** `window.__rankscope` in the console (and in e2e tests): the store, read-only use intended. */
+function exposeForDebugging(): void {
+  (window as unknown as { __rankscope?: unknown }).__rankscope = { store: useStudio, applyEngineEvent };
+}

@@ -1,0 +1,111 @@
+/**
+ * The selected run: name, status, progress with time remaining, and its actions (pause / resume /
+ * stop while it trains; reproduce, share, export, delete afterwards).
+ */
+import { useState } from 'react';
+import { exportRun } from '../exporting';
+import { formatDuration } from '../format';
+import { shareLinkFor } from '../links';
+import { deleteRun, isActive, pauseRun, reproduceRun, resumeRun, stopRun } from '../runs';
+import { etaMs } from '../store/runData';
+import { useStudio } from '../store';
+import { StatePill } from './StatePill';
+
+export function RunBar() {
+  const run = useStudio((s) => (s.selectedRunId ? s.runs[s.selectedRunId] : null));
+  const metrics = useStudio((s) => (s.selectedRunId ? s.metrics[s.selectedRunId] : null));
+  const engineRunId = useStudio((s) => s.engineRunId);
+  const engineReady = useStudio((s) => s.engine === 'ready' && !s.deviceLost);
+  const [link, setLink] = useState<{ runId: string; url: string } | null>(null);
+  const [copied, setCopied] = useState(false);
+  if (!run) return null;
+  const live = run.id === engineRunId && isActive(run);
+  const total = Math.max(run.totalSteps, 1);
+  const pct = Math.min(100, (run.step / total) * 100);
+  const eta = metrics && live ? etaMs(metrics, run.totalSteps) : null;
+  const makeLink = async () => {
+    const url = await shareLinkFor(run.id);
+    if (!url) return;
+    setLink({ runId: run.id, url });
+    await navigator.clipboard?.writeText(url).catch(() => undefined);
+    setCopied(true);
+    setTimeout(() => setCopied(false), 1500);
+  };
+  return (
+    <section className="card" data-testid="run-bar" data-run-id={run.id} data-status={run.status} data-step={run.step}>
+      <div className="runbar">
+        <span className="run-title" data-testid="run-title">
+          {run.name}
+        </span>
+        <StatePill status={run.status} />
+        <div className="progress" title={`${run.step} of ${run.totalSteps} steps`} data-testid="run-progress" data-pct={pct.toFixed(1)}>
+          <div style={{ width: `${pct}%` }} />
+        </div>
+        <span className="mono small" data-testid="run-steps">
+          {run.step}/{run.totalSteps}
+        </span>
+        <span className="mono small muted" data-testid="run-eta" title="time remaining">
+          {live ? (eta === null ? 'estimating…' : `${formatDuration(eta)} left`) : metrics?.elapsedMs ? formatDuration(metrics.elapsedMs) : ''}
+        </span>
+      </div>
+      <div className="btn-row" style={{ marginTop: 8 }}>
+        {live && run.status !== 'paused' && (
+          <button type="button" className="btn small" onClick={() => void pauseRun()} data-testid="pause-run" disabled={!engineReady}>
+            Pause
+          </button>
+        )}
+        {live && run.status === 'paused' && (
+          <button type="button" className="btn small" onClick={() => void resumeRun()} data-testid="resume-run" disabled={!engineReady}>
+            Resume
+          </button>
+        )}
+        {live && (
+          <button type="button" className="btn small danger" onClick={() => void stopRun()} data-testid="stop-run" disabled={!engineReady}>
+            Stop
+          </button>
+        )}
+        {!live && (
+          <button type="button" className="btn small" onClick={() => void reproduceRun(run.id)} data-testid="reproduce-run" disabled={!engineReady} title="Train the same configuration again and compare the losses">
+            Reproduce
+          </button>
+        )}
+        <button type="button" className="btn small" onClick={() => void makeLink()} data-testid="share-run" title="Copy a link that encodes this whole run">
+          {copied ? 'Link copied' : 'Copy run link'}
+        </button>
+        <button type="button" className="btn small" onClick={() => void exportRun(run.id)} data-testid="export-run" title="run.json + adapter weights + charts (.zip)">
+          Export
+        </button>
+        {!live && (
+          <button
+            type="button"
+            className="btn small danger"
+            data-testid="delete-run"
+            onClick={() => {
+              if (window.confirm(`Delete “${run.name}” and its history from this browser?`)) void deleteRun(run.id);
+            }}
+          >
+            Delete
+          </button>
+        )}
+        {run.message && <span className="small muted">{run.message}</span>}
+      </div>
+      {link && link.runId === run.id && (
+        <div className="share-box" style={{ marginTop: 8 }}>
+          <input readOnly value={link.url} data-testid="share-link" onFocus={(e) => e.target.select()} aria-label="Run link" />
+          <span className="small muted">{link.url.length} chars</span>
+        </div>
+      )}
+      {run.error && (
+        <p className="bad small" data-testid="run-error">
+          {run.error.message}
+        </p>
+      )}
+      {run.reproduction && (
+        <p className={`small ${run.reproduction.match ? 'ok' : run.reproduction.match === false ? 'bad' : 'muted'}`} data-testid="reproduction-result" data-match={String(run.reproduction.match)}>
+          {run.reproduction.match ? '✓ Reproduced: ' : run.reproduction.match === false ? '✗ Not identical: ' : ''}
+          {run.reproduction.detail}
+        </p>
+      )}
+    </section>
+  );
+}

@@ -1,0 +1,42 @@
+/** The right column's tabs. */
+import { useStudio } from '../store';
+import type { TabId } from '../store/viewSlice';
+import { CompareTab } from './CompareTab';
+import { GenerateTab } from './GenerateTab';
+import { IntrudersTab } from './IntrudersTab';
+import { LossTab } from './LossTab';
+import { SpectraTab } from './SpectraTab';
+import { SystemTab } from './SystemTab';
+
+const TABS: { id: TabId; label: string }[] = [
+  { id: 'loss', label: 'Loss' },
+  { id: 'spectra', label: 'Spectra' },
+  { id: 'intruders', label: 'Intruders' },
+  { id: 'generate', label: 'Generate' },
+  { id: 'compare', label: 'Compare' },
+  { id: 'system', label: 'System' },
+];
+
+export function ViewTabs() {
+  const tab = useStudio((s) => s.tab);
+  const setTab = useStudio((s) => s.setTab);
+  return (
+    <>
+      <div className="tabs" role="tablist">
+        {TABS.map((t) => (
+          <button key={t.id} type="button" role="tab" className="tab" aria-selected={tab === t.id} onClick={() => setTab(t.id)} data-testid={`tab-${t.id}`}>
+            {t.label}
+          </button>
+        ))}
+      </div>
+      <div className="tab-panel" role="tabpanel" data-testid={`panel-${tab}`}>
+        {tab === 'loss' && <LossTab />}
+        {tab === 'spectra' && <SpectraTab />}
+        {tab === 'intruders' && <IntrudersTab />}
+        {tab === 'generate' && <GenerateTab />}
+        {tab === 'compare' && <CompareTab />}
+        {tab === 'system' && <SystemTab />}
+      </div>
+    </>
+  );
+}

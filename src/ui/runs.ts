@@ -1,0 +1,270 @@
+/**
+ * Run control: start, pause, resume, stop, resume after a reload from the last checkpoint,
+ * reproduce, delete; and loading the history from IndexedDB. Everything here talks to the engine
+ * through the protocol and to the store through its actions; views only call these functions.
+ */
+import type { RunConfig } from '../engine/config';
+import { adapterName } from '../gpu/device';
+import type { Command } from '../worker/protocol';
+import { deleteRun as dbDeleteRun, getCheckpoint, listRuns, loadRunData, putRun } from './db';
+import { runName } from './draft';
+import { engineApi } from './engine';
+import { errorText } from './gpuSupport';
+import { currentDatasetFile, currentModelFiles, restoreDatasetFile, restoreModelFiles } from './localFiles';
+import { persist } from './persist';
+import { lossFingerprint, type LossFingerprint } from './share';
+import { flushMetrics } from './store/actions';
+import { applyMetricsBatch, applySpectra, emptyMetrics, emptySpectra, truncateMetrics } from './store/runData';
+import { useStudio } from './store';
+import type { RunRecord, RunStatus } from './types';
+
+const ACTIVE: RunStatus[] = ['queued', 'preparing', 'running', 'paused'];
+
+export function isActive(r: RunRecord | undefined | null): boolean {
+  return !!r && ACTIVE.includes(r.status);
+}
+
+/** The run the engine is busy with, if any. */
+export function busyRun(): RunRecord | null {
+  const st = useStudio.getState();
+  const r = st.engineRunId ? st.runs[st.engineRunId] : null;
+  return isActive(r) ? r : null;
+}
+
+function newRunId(): string {
+  const rnd = globalThis.crypto?.getRandomValues ? globalThis.crypto.getRandomValues(new Uint32Array(1))[0].toString(36) : Math.random().toString(36).slice(2, 8);
+  return `run-${Date.now().toString(36)}-${rnd}`;
+}
+
+/** Files the engine needs for a config, from memory or IndexedDB; a message when they are missing. */
+async function sourcesFor(config: RunConfig): Promise<{ cmd: Partial<Extract<Command, { type: 'run' }>>; missing: string | null }> {
+  const cmd: Partial<Extract<Command, { type: 'run' }>> = {};
+  if (config.model.source === 'local') {
+    const want = config.model.files ?? [];
+    let have = currentModelFiles();
+    const ok = (fs: typeof have) => want.length > 0 && want.every((w) => fs.some((f) => f.name === w.name && f.sha256 === w.sha256));
+    if (!ok(have) && want.length) {
+      await restoreModelFiles(config.model.id, want);
+      have = currentModelFiles();
+    }
+    if (!ok(have)) {
+      return { cmd, missing: `This run needs the model files ${want.map((w) => `${w.name} (sha256 ${w.sha256.slice(0, 12)}…)`).join(', ') || 'config.json + model.safetensors'}: choose them under Model.` };
+    }
+    cmd.modelFiles = { files: have.map((f) => ({ name: f.name, bytes: f.bytes })) };
+  }
+  if (config.dataset.source === 'upload') {
+    let f = currentDatasetFile();
+    const want = config.dataset.hash;
+    if ((!f || (want && f.sha256 !== want)) && want) {
+      await restoreDatasetFile(config.dataset.id, want);
+      f = currentDatasetFile();
+    }
+    if (!f || (want && f.sha256 !== want)) {
+      return { cmd, missing: `This run needs the dataset file ${config.dataset.id}${want ? ` (sha256 ${want.slice(0, 12)}…)` : ''}: choose it under Dataset.` };
+    }
+    cmd.datasetFile = { name: f.name, bytes: f.bytes };
+  }
+  return { cmd, missing: null };
+}
+
+export async function startRun(config: RunConfig, opts: { reproduces?: { fingerprint: LossFingerprint | null }; name?: string } = {}): Promise<string | null> {
+  const st = useStudio.getState();
+  const api = engineApi();
+  if (!api || !st.adapter) {
+    st.notify('The engine is not ready.');
+    return null;
+  }
+  const busy = busyRun();
+  if (busy) {
+    st.notify(`“${busy.name}” is still running: stop it first.`);
+    return null;
+  }
+  const { cmd, missing } = await sourcesFor(config);
+  if (missing) {
+    st.notify(missing);
+    return null;
+  }
+  const id = newRunId();
+  const now = Date.now();
+  const record: RunRecord = {
+    id,
+    name: opts.name ?? config.name ?? runName(config),
+    config,
+    createdAt: now,
+    updatedAt: now,
+    status: 'queued',
+    step: 0,
+    totalSteps: config.train.steps,
+    adapterName: adapterName(st.adapter),
+    matrices: [],
+    ...(opts.reproduces ? { reproduces: opts.reproduces } : {}),
+  };
+  st.upsertRun(record);
+  st.setRunData(id, { metrics: emptyMetrics(), spectra: emptySpectra() });
+  loaded.add(id);
+  st.selectRun(id);
+  st.setEngineRun(id);
+  persist(putRun(record), 'the run');
+  try {
+    await api.run({ type: 'run', runId: id, config, ...cmd });
+  } catch (e) {
+    failRun(id, e);
+  }
+  return id;
+}
+
+function failRun(id: string, e: unknown): void {
+  const st = useStudio.getState();
+  const message = errorText(e);
+  st.upsertRun({ id, status: 'error', error: { name: 'Error', kind: 'internal', message } });
+  const r = useStudio.getState().runs[id];
+  if (r) persist(putRun(r), 'the run');
+  st.notify(`Run could not start: ${message}`);
+}
+
+export async function pauseRun(): Promise<void> {
+  await engineApi()?.pause();
+}
+
+export async function resumeRun(): Promise<void> {
+  await engineApi()?.resume();
+}
+
+export async function stopRun(): Promise<void> {
+  await engineApi()?.stop();
+}
+
+/** Continue an interrupted run from its newest checkpoint (same run id, same history). */
+export async function resumeFromCheckpoint(runId: string): Promise<void> {
+  const st = useStudio.getState();
+  const api = engineApi();
+  const run = st.runs[runId];
+  if (!api || !run) return;
+  if (busyRun()) {
+    st.notify('Another run is in progress: stop it first.');
+    return;
+  }
+  const ckpt = await getCheckpoint(runId).catch(() => undefined);
+  if (!ckpt) {
+    st.notify('This run has no saved checkpoint; start it again instead.');
+    return;
+  }
+  const { cmd, missing } = await sourcesFor(run.config);
+  if (missing) {
+    st.notify(missing);
+    return;
+  }
+  await ensureRunData(runId);
+  flushMetrics();
+  const m = truncateMetrics(useStudio.getState().metrics[runId] ?? emptyMetrics(), ckpt.step);
+  st.setRunData(runId, { metrics: { ...m, sessionStartStep: ckpt.step, elapsedMs: 0 } });
+  st.upsertRun({ id: runId, status: 'queued', step: ckpt.step, error: undefined, message: `resuming from step ${ckpt.step}` });
+  st.selectRun(runId);
+  st.setEngineRun(runId);
+  try {
+    await api.run({ type: 'run', runId, config: run.config, resume: ckpt.resume, ...cmd });
+  } catch (e) {
+    failRun(runId, e);
+  }
+}
+
+/** Train the same configuration again, and check the losses against the original when it ends. */
+export async function reproduceRun(runId: string): Promise<string | null> {
+  await ensureRunData(runId);
+  const st = useStudio.getState();
+  const run = st.runs[runId];
+  const m = st.metrics[runId];
+  if (!run) return null;
+  const fingerprint = m && m.losses.length && run.status === 'done' ? await lossFingerprint(m.losses, run.adapterName) : null;
+  return startRun(run.config, { reproduces: { fingerprint }, name: `${run.name} (reproduction)` });
+}
+
+export async function deleteRun(runId: string): Promise<void> {
+  const st = useStudio.getState();
+  if (isActive(st.runs[runId]) && st.engineRunId === runId) {
+    st.notify('Stop the run before deleting it.');
+    return;
+  }
+  st.removeRunLocal(runId);
+  loaded.delete(runId);
+  persist(dbDeleteRun(runId), 'the deletion');
+}
+
+// ---- history -------------------------------------------------------------------------------------
+
+const loaded = new Set<string>();
+
+/** Load a run's metrics and spectra from IndexedDB into the store (once). */
+export async function ensureRunData(runId: string): Promise<void> {
+  if (loaded.has(runId)) return;
+  loaded.add(runId);
+  try {
+    const { metrics, spectra } = await loadRunData(runId);
+    let m = emptyMetrics();
+    for (const row of metrics) m = applyMetricsBatch(m, row.batch, row.elapsedMs);
+    let s = emptySpectra();
+    for (const row of spectra) s = applySpectra(s, row.snapshots);
+    // events that arrived while loading (a live run) are newer than the stored ones
+    const cur = useStudio.getState();
+    const live = cur.metrics[runId];
+    if (live && live.lastStep > m.lastStep) return;
+    cur.setRunData(runId, { metrics: m, spectra: s });
+    if (!cur.matrix) {
+      const names = Object.keys(s.latest);
+      if (names.length) cur.setMatrix(names[0]);
+    }
+  } catch (e) {
+    loaded.delete(runId);
+    useStudio.getState().notify(`Could not load the run's history: ${errorText(e)}`);
+  }
+}
+
+/** Runs from IndexedDB; runs that were active when the page went away are marked interrupted. */
+export async function loadHistory(): Promise<void> {
+  const st = useStudio.getState();
+  try {
+    const runs = await listRuns();
+    for (const r of runs) {
+      if (st.runs[r.id]) continue;
+      const rec: RunRecord = ACTIVE.includes(r.status) ? { ...r, status: 'interrupted', message: `interrupted at step ${r.step} (the page was closed or reloaded)` } : r;
+      useStudio.getState().upsertRun(rec);
+      if (rec.status !== r.status) persist(putRun(useStudio.getState().runs[r.id]!), 'the run');
+    }
+    const all = Object.values(useStudio.getState().runs).sort((a, b) => b.createdAt - a.createdAt);
+    if (!useStudio.getState().selectedRunId && all.length) {
+      useStudio.getState().selectRun(all[0].id);
+      await ensureRunData(all[0].id);
+    }
+  } catch (e) {
+    st.notify(`Run history is unavailable in this browser (IndexedDB): ${errorText(e)}`);
+  } finally {
+    useStudio.getState().setHistoryLoaded();
+  }
+}
+
+export async function selectRun(runId: string): Promise<void> {
+  useStudio.getState().selectRun(runId);
+  await ensureRunData(runId);
+}
+
+// ---- generation and on-demand analysis --------------------------------------------------------
+
+export async function generate(prompt: string, opts: { maxTokens: number; temperature: number; topK: number; seed: number }): Promise<void> {
+  const api = engineApi();
+  if (!api) return;
+  try {
+    await api.generate({ type: 'generate', prompt, ...opts });
+  } catch (e) {
+    useStudio.getState().notify(`Generation failed: ${errorText(e)}`);
+  }
+}
+
+export async function analyze(matrix?: string): Promise<void> {
+  const api = engineApi();
+  if (!api) return;
+  try {
+    await api.analyze({ type: 'analyze', ...(matrix ? { matrix } : {}) });
+  } catch (e) {
+    useStudio.getState().notify(`Analysis failed: ${errorText(e)}`);
+  }
+}

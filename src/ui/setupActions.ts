@@ -1,0 +1,90 @@
+/**
+ * Setup actions: load the catalog, choose a model (and learn its architecture), restore a whole
+ * configuration (from a link, a run, an import).
+ */
+import type { RunConfig } from '../engine/config';
+import { MODEL_PRESETS } from '../engine/model/config';
+import { builtinArch, builtinModels, datasetOptions, presetModels } from './catalog';
+import { defaultDraft } from './draft';
+import { errorText } from './gpuSupport';
+import { currentModelFiles, restoreModelFiles } from './localFiles';
+import { loadMethods } from './methods';
+import { useStudio } from './store';
+
+let catalogStarted = false;
+
+export async function loadCatalog(): Promise<void> {
+  if (catalogStarted) return;
+  catalogStarted = true;
+  const st = useStudio.getState();
+  const [methods, builtins, datasets] = await Promise.all([
+    loadMethods().catch((e: unknown) => {
+      st.setCatalog({ error: `The method registry could not be loaded: ${errorText(e)}` });
+      return [];
+    }),
+    builtinModels(),
+    datasetOptions().catch(() => []),
+  ]);
+  const models = [...builtins, ...presetModels()];
+  st.setCatalog({ methods, models, datasets, loaded: true });
+  // First visit: defaults that fit what is offered (a pretrained micro model when shipped, LoRA when registered).
+  const cur = useStudio.getState();
+  if (!cur.incoming || cur.incoming.status !== 'ok') {
+    const key = builtins.find((m) => m.id === 'micro') ? 'builtin:micro' : 'preset:micro';
+    const d = defaultDraft(methods, key);
+    if (!datasets.some((x) => x.id === d.dataset.id) && datasets[0]) d.dataset = { source: 'builtin', id: datasets[0].id };
+    cur.replaceDraft(d);
+  }
+  await syncArch();
+}
+
+/** Learn the architecture of the draft's model (presets: known; built-ins: config.json; local: the picked files). */
+export async function syncArch(): Promise<void> {
+  const st = useStudio.getState();
+  const m = st.draft.model;
+  if (m.source === 'preset') {
+    const arch = m.arch ?? MODEL_PRESETS[m.id] ?? null;
+    st.setArch(arch, arch ? null : `Unknown model preset "${m.id}".`);
+    return;
+  }
+  if (m.source === 'builtin') {
+    st.setArch(null, null);
+    try {
+      const arch = await builtinArch(m.id);
+      if (useStudio.getState().draft.model === m) useStudio.getState().setArch(arch, null);
+    } catch (e) {
+      if (useStudio.getState().draft.model === m) useStudio.getState().setArch(null, `The built-in model "${m.id}" could not be read: ${errorText(e)}`);
+    }
+    return;
+  }
+  // local
+  const want = m.files ?? [];
+  const have = currentModelFiles();
+  const ok = want.length > 0 && want.every((w) => have.some((f) => f.name === w.name && f.sha256 === w.sha256));
+  if (!ok) {
+    st.setLocalModel(null);
+    st.setArch(null, null);
+    if (want.length) await restoreModelFiles(m.id, want);
+  }
+}
+
+export async function chooseModel(key: string): Promise<void> {
+  const st = useStudio.getState();
+  if (key === 'local') {
+    // the file picker sets model + arch once files are chosen
+    st.setField('model', { source: 'local', id: st.localModel?.id ?? 'local-model', ...(st.localModel ? { files: st.localModel.files.map((f) => ({ name: f.name, sha256: f.sha256 })) } : {}) });
+  } else {
+    const [source, id] = key.split(':');
+    st.setField('model', source === 'builtin' ? { source: 'builtin', id } : { source: 'preset', id });
+  }
+  await syncArch();
+}
+
+export function modelKeyOf(c: RunConfig): string {
+  return c.model.source === 'local' ? 'local' : `${c.model.source}:${c.model.id}`;
+}
+
+export async function restoreConfig(c: RunConfig): Promise<void> {
+  useStudio.getState().replaceDraft(structuredClone(c));
+  await syncArch();
+}

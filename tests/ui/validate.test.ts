@@ -1,0 +1,92 @@
+import { describe, expect, it } from 'vitest';
+import { MODEL_PRESETS } from '../../src/engine/model/config';
+import { canonicalJson, defaultDraft, getIn, runName, setIn } from '../../src/ui/draft';
+import type { MethodInfo } from '../../src/ui/methods';
+import { checkParam, defaultParams } from '../../src/ui/methods';
+import { issuesAt, validateSetup, type SetupContext } from '../../src/ui/validate';
+
+const lora: MethodInfo = {
+  id: 'lora',
+  label: 'LoRA',
+  paper: '',
+  params: [
+    { key: 'rank', label: 'Rank r', type: 'int', default: 8, min: 1, max: 256 },
+    { key: 'alpha', label: 'α', type: 'float', default: 16, min: 0 },
+    { key: 'init', label: 'Init', type: 'enum', default: 'kaiming', options: ['kaiming', 'gaussian'] },
+  ],
+};
+const full: MethodInfo = { id: 'full', label: 'Full fine-tuning', paper: '', params: [], trainsBase: true };
+const ctx: SetupContext = { methods: [full, lora], arch: MODEL_PRESETS.micro, localModelReady: false, uploadReady: false };
+const draft = () => defaultDraft([full, lora]);
+
+describe('setup validation', () => {
+  it('the default draft is valid', () => {
+    const v = validateSetup(draft(), ctx);
+    expect(v.errors).toBe(0);
+    expect(v.config?.method.id).toBe('lora');
+  });
+  it('schema errors land on the field', () => {
+    const v = validateSetup(setIn(draft(), 'train.steps', -3), ctx);
+    expect(issuesAt(v.issues, 'train.steps')[0].message).toMatch(/>=\s*1|at least|too small/i);
+    expect(v.config).toBeNull();
+    const nan = validateSetup(setIn(draft(), 'train.lr', NaN), ctx);
+    expect(issuesAt(nan.issues, 'train.lr').length).toBe(1);
+  });
+  it('context longer than the model, layers it does not have, rank above the matrix', () => {
+    let d = setIn(draft(), 'train.contextLength', 64);
+    d = setIn(d, 'targets.layers', [0, 5]);
+    d = setIn(d, 'method.params.rank', 64);
+    const v = validateSetup(d, ctx);
+    expect(issuesAt(v.issues, 'train.contextLength')[0].message).toContain('32');
+    expect(issuesAt(v.issues, 'targets.layers')[0].message).toContain('layer 5');
+    expect(issuesAt(v.issues, 'method.params.rank')[0].message).toMatch(/exceeds/);
+    expect(validateSetup(setIn(draft(), 'targets.layers', []), ctx).errors).toBe(1);
+  });
+  it('method params are checked against their spec', () => {
+    expect(issuesAt(validateSetup(setIn(draft(), 'method.params.rank', 0), ctx).issues, 'method.params.rank')[0].message).toMatch(/at least 1/);
+    expect(issuesAt(validateSetup(setIn(draft(), 'method.params.rank', 2.5), ctx).issues, 'method.params.rank')[0].message).toMatch(/whole/);
+    expect(issuesAt(validateSetup(setIn(draft(), 'method.params.init', 'zeros'), ctx).issues, 'method.params.init')[0].message).toMatch(/one of/);
+    expect(issuesAt(validateSetup(setIn(draft(), 'method.params.bogus', 1), ctx).issues, 'method.params')[0].message).toMatch(/bogus/);
+    expect(issuesAt(validateSetup(setIn(draft(), 'method.id', 'nope'), ctx).issues, 'method.id')[0].message).toMatch(/Unknown method/);
+  });
+  it('method cross-field rules from the method file', () => {
+    const strict: MethodInfo = { ...lora, validate: (p) => (Number(p.alpha) < Number(p.rank) ? ['α below r: the update is damped'] : []) };
+    const v = validateSetup(setIn(draft(), 'method.params.alpha', 1), { ...ctx, methods: [strict] });
+    expect(issuesAt(v.issues, 'method.params')[0].message).toMatch(/damped/);
+  });
+  it('files not chosen, warmup longer than the run, measurement warnings', () => {
+    expect(issuesAt(validateSetup(setIn(draft(), 'model', { source: 'local', id: 'mine' }), { ...ctx, arch: null }).issues, 'model')[0].message).toMatch(/model files/);
+    expect(issuesAt(validateSetup(setIn(draft(), 'dataset', { source: 'upload', id: 'x.txt' }), ctx).issues, 'dataset')[0].message).toMatch(/dataset file/);
+    expect(issuesAt(validateSetup(setIn(draft(), 'train.warmupSteps', 100), ctx).issues, 'train.warmupSteps')[0].level).toBe('error');
+    const w = validateSetup(setIn(setIn(draft(), 'eval.every', 0), 'analysis.every', 0), ctx);
+    expect(w.errors).toBe(0);
+    expect(issuesAt(w.issues, 'eval.every')[0].level).toBe('warning');
+    expect(issuesAt(w.issues, 'analysis.every')[0].level).toBe('warning');
+  });
+  it('an unreadable model is explained at the model control', () => {
+    const v = validateSetup(draft(), { ...ctx, arch: null, archError: 'config.json: model_type "llama" is not supported yet' });
+    expect(issuesAt(v.issues, 'model')[0].message).toMatch(/llama/);
+  });
+});
+
+describe('draft helpers', () => {
+  it('setIn copies only the path and refuses prototype keys', () => {
+    const d = draft();
+    const e = setIn(d, 'train.lr', 0.5);
+    expect(e.train.lr).toBe(0.5);
+    expect(d.train.lr).not.toBe(0.5);
+    expect(e.model).toBe(d.model);
+    expect(() => setIn(d, '__proto__.x', 1)).toThrow();
+    expect(getIn(e, 'train.lr')).toBe(0.5);
+    expect(getIn(e, 'nope.deeper')).toBeUndefined();
+  });
+  it('canonical JSON ignores key order', () => {
+    expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe(canonicalJson({ a: [1, { c: 3, d: 2 }], b: 1 }));
+  });
+  it('names and params', () => {
+    expect(runName(draft())).toMatch(/^lora r8 · brown-news · micro · seed 0$/);
+    expect(defaultParams(lora)).toEqual({ rank: 8, alpha: 16, init: 'kaiming' });
+    expect(checkParam(lora.params[0], 300)).toMatch(/at most 256/);
+    expect(checkParam({ key: 'b', label: 'B', type: 'bool', default: false }, 'yes')).toMatch(/on or off/);
+  });
+});
