@@ -110,15 +110,20 @@ async function publish(): Promise<void> {
     ...(history.length ? { history } : {}),
   };
   const sample = await sampleText(gpu, trainer.model, inputs.tokenizer, { prompt: 'The ', maxTokens: 120, temperature: 0.8, topK: 40, seed: 1 });
-  const readme = `# ${name}\n\nA GPT-2-family byte-level language model (${arch.nLayer} layers, width ${arch.nEmbd}, ${arch.nHead} heads, context ${arch.contextLength}; ${parameterCount(arch).toLocaleString('en')} parameters), pretrained by Rankscope's own WebGPU engine (\`${command}\`) on the english train split of the \`nlp-corpus\` package (MIT).\n\n- steps: ${trainer.step} of ${steps} planned (batch ${B} × ${T} bytes)\n- tokens seen: ${card.tokensSeen.toLocaleString('en')}\n- validation loss: ${valLoss.toFixed(4)} nats per byte on ${valBatches} batches of the english val split\n- seed: ${seed}\n- adapter it was trained on: ${gpu.name}\n\nSample (prompt "The ", temperature 0.8, top-k 40, seed 1):\n\n> ${sample.replace(/[\u0000-\u001f\u007f]/g, ' ')}\n\nThe forgetting probe (a held-out english slice) was never trained on. Resume or extend with the command above; training continues from .checkpoints/${name}/.\n`;
+  const readme = `# ${name}\n\nA GPT-2-family byte-level language model (${arch.nLayer} layers, width ${arch.nEmbd}, ${arch.nHead} heads, context ${arch.contextLength}; ${parameterCount(arch).toLocaleString('en')} parameters), pretrained by Rankscope's own WebGPU engine (\`${command}\`) on the english train split of the \`nlp-corpus\` package (MIT).\n\n- steps: ${trainer.step} of ${steps} planned (batch ${B} × ${T} bytes)\n- tokens seen: ${card.tokensSeen.toLocaleString('en')}\n- validation loss: ${valLoss.toFixed(4)} nats per byte on ${valBatches} batches of the english val split\n- seed: ${seed}\n- adapter it was trained on: ${gpu.name}\n\nSample (prompt "The ", temperature 0.8, top-k 40, seed 1):\n\n> ${printable(sample)}\n\nThe forgetting probe (a held-out english slice) was never trained on. Resume or extend with the command above; training continues from .checkpoints/${name}/.\n`;
   await writeFiles(outDir, modelFiles(arch, weights, card, readme));
   await updateIndex();
   console.log(`published ${outDir}: step ${trainer.step}, val ${valLoss.toFixed(4)} nats/byte, sample: ${sample.slice(0, 80).replace(/\n/g, ' ')}`);
 }
 
+/** Control bytes (a byte-level sample can contain any) become spaces in the model card. */
+function printable(s: string): string {
+  return [...s].map((ch) => (ch.charCodeAt(0) < 32 || ch.charCodeAt(0) === 127 ? ' ' : ch)).join('');
+}
+
 async function updateIndex(): Promise<void> {
   const indexPath = path.join('public', 'models', 'index.json');
-  let list: { id: string }[] = [];
+  let list: { id: string }[];
   try {
     list = JSON.parse(await fs.readFile(indexPath, 'utf8'));
   } catch {
