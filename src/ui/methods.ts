@@ -7,16 +7,9 @@
  * (a silent fallback list would let people start runs the engine cannot do).
  */
 
-export interface ParamSpec {
-  key: string;
-  label: string;
-  type: 'int' | 'float' | 'bool' | 'enum';
-  default: number | boolean | string;
-  min?: number;
-  max?: number;
-  options?: string[];
-  help?: string;
-}
+/** One control of a method's form: the registry's own spec (a type-only import: no engine code in the page's first chunk). */
+import type { MethodParamSpec as ParamSpec } from '../engine/adapters/types';
+export type { ParamSpec };
 
 export interface MethodInfo {
   id: string;

@@ -1,25 +1,11 @@
 import { describe, it, expect } from 'vitest';
-import { testGpu, expectClose, randn } from '../helpers/gpu';
+import { testGpu, expectClose, randn, record, release, bitsEqual } from '../helpers/gpu';
 import { numericGrad } from '../helpers/fd';
-import type { Gpu, GpuTensor } from '../../src/gpu/device';
+import type { Gpu } from '../../src/gpu/device';
 import { crossEntropyForward, crossEntropyForwardBackward, softmaxRows } from '../../src/gpu/kernels/crossentropy';
 import * as R from '../../src/engine/ref/crossentropy';
 import { Rng } from '../../src/engine/rng';
 
-async function record(gpu: Gpu, fn: (enc: ReturnType<Gpu['encoder']>) => void): Promise<void> {
-  const enc = gpu.encoder('crossentropy-test');
-  fn(enc);
-  enc.submit();
-}
-
-function release(gpu: Gpu, ...ts: GpuTensor[]): void {
-  for (const t of ts) gpu.release(t);
-}
-
-function bitsEqual(a: Float32Array, b: Float32Array): boolean {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
-}
 
 /** Targets in [0, V) with the last id present, a masked row, a fractional weight and an ignore_index row. */
 function batch(N: number, V: number, seed: number) {

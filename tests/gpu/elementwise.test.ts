@@ -1,24 +1,9 @@
 import { describe, it, expect } from 'vitest';
-import { testGpu, expectClose, randn } from '../helpers/gpu';
+import { testGpu, expectClose, randn, record, release, bitsEqual } from '../helpers/gpu';
 import { numericGrad, dot } from '../helpers/fd';
-import type { Gpu, GpuTensor } from '../../src/gpu/device';
 import * as K from '../../src/gpu/kernels/elementwise';
 import * as R from '../../src/engine/ref/elementwise';
 
-async function record(gpu: Gpu, fn: (enc: ReturnType<Gpu['encoder']>) => void): Promise<void> {
-  const enc = gpu.encoder('elementwise-test');
-  fn(enc);
-  enc.submit();
-}
-
-function release(gpu: Gpu, ...ts: GpuTensor[]): void {
-  for (const t of ts) gpu.release(t);
-}
-
-function bitsEqual(a: Float32Array, b: Float32Array): boolean {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
-}
 
 /** Normal values plus the tails where a naive tanh overflows. */
 function geluInputs(n: number, seed: number): Float32Array {

@@ -1,7 +1,6 @@
 import { describe, it, expect } from 'vitest';
-import { testGpu, expectClose, randn } from '../helpers/gpu';
+import { testGpu, expectClose, randn, record, release, bitsEqual } from '../helpers/gpu';
 import { numericGrad, dot } from '../helpers/fd';
-import type { Gpu, GpuTensor } from '../../src/gpu/device';
 import {
   buildEmbeddingIndex,
   embeddingBackward,
@@ -13,20 +12,6 @@ import {
 import * as R from '../../src/engine/ref/embedding';
 import { Rng } from '../../src/engine/rng';
 
-async function record(gpu: Gpu, fn: (enc: ReturnType<Gpu['encoder']>) => void): Promise<void> {
-  const enc = gpu.encoder('embedding-test');
-  fn(enc);
-  enc.submit();
-}
-
-function release(gpu: Gpu, ...ts: GpuTensor[]): void {
-  for (const t of ts) gpu.release(t);
-}
-
-function bitsEqual(a: Float32Array, b: Float32Array): boolean {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
-}
 
 /** Ids from a small range so tokens repeat (several positions per group), as real text does. */
 function tokensFor(n: number, V: number, seed: number): Int32Array {

@@ -1,24 +1,10 @@
 import { describe, it, expect } from 'vitest';
-import { testGpu, expectClose, randn } from '../helpers/gpu';
+import { testGpu, expectClose, randn, record, release, bitsEqual } from '../helpers/gpu';
 import { numericGrad, dot } from '../helpers/fd';
-import type { Gpu, GpuTensor } from '../../src/gpu/device';
+import type { Gpu } from '../../src/gpu/device';
 import { layernormForward, layernormBackward } from '../../src/gpu/kernels/layernorm';
 import * as R from '../../src/engine/ref/layernorm';
 
-async function record(gpu: Gpu, fn: (enc: ReturnType<Gpu['encoder']>) => void): Promise<void> {
-  const enc = gpu.encoder('layernorm-test');
-  fn(enc);
-  enc.submit();
-}
-
-function release(gpu: Gpu, ...ts: GpuTensor[]): void {
-  for (const t of ts) gpu.release(t);
-}
-
-function bitsEqual(a: Float32Array, b: Float32Array): boolean {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
-  return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
-}
 
 /** Rows with a non-zero mean and varied scale, as residual streams have. */
 function inputs(N: number, C: number, seed: number) {
