@@ -131,4 +131,17 @@ describe('WorkerRunner', () => {
     const err = events.find((e) => e.type === 'error' && e.runId === 'bad') as Extract<EngineEvent, { type: 'error' }>;
     expect(err.error.message).toMatch(/rank/);
   });
+
+  it('EVA reports its per-layer rank allocation to the page (the spectra view plots it)', async () => {
+    const gpu = await testGpu();
+    const events: EngineEvent[] = [];
+    const runner = new WorkerRunner(gpu, (e) => events.push(e));
+    const end = await runToEnd(runner, events, 'eva', config({ method: { id: 'eva', params: { rank: 4, alpha: 8 } }, train: { steps: 2, batchSize: 2, contextLength: 16, lr: 1e-2 }, analysis: { every: 0, k: 4, eps: 0.5 } }));
+    expect(end.state, JSON.stringify(events.filter((e) => e.type === 'error'))).toBe('done');
+    const prepared = events.find((e) => e.type === 'prepared') as Extract<EngineEvent, { type: 'prepared' }>;
+    const alloc = prepared.rankAllocation!;
+    expect(Object.keys(alloc).length).toBeGreaterThan(0);
+    // The budget is rank × targets (4 targets × r = 4), redistributed by explained variance.
+    expect(Object.values(alloc).reduce((a, b) => a + b, 0)).toBe(16);
+  });
 });
