@@ -144,6 +144,9 @@ export class WorkerRunner {
         await this.emitSpectra();
       }
       if (performance.now() - lastCheckpoint > CHECKPOINT_INTERVAL_MS) {
+        // Metrics up to the checkpoint's step go out first, so a page that stores both never holds a
+        // checkpoint ahead of its loss history.
+        flush();
         await this.checkpoint();
         lastCheckpoint = performance.now();
       }
