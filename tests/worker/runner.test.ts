@@ -72,6 +72,12 @@ describe('WorkerRunner', () => {
     expect(last.erank).toBeGreaterThan(1);
     expect(last.overlap.length).toBe(last.intruders.k * last.overlapCols);
     expect(events.some((e) => e.type === 'checkpoint')).toBe(true);
+    // Every checkpoint arrives after the metrics of its steps (the page stores both; history must not lag).
+    let seen = 0;
+    for (const e of events) {
+      if (e.type === 'metrics') seen = Math.max(seen, ...Array.from(e.batch.step));
+      if (e.type === 'checkpoint') expect(e.resume.step).toBeLessThanOrEqual(seen);
+    }
     const done = events.find((e) => e.type === 'done') as Extract<EngineEvent, { type: 'done' }>;
     expect(Math.fround(done.summary.finalLoss as number)).toBe(l.at(-1));
     // The page's export: PEFT files for LoRA, the merged model on request.
