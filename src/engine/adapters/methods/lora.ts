@@ -5,6 +5,7 @@
 import { Rng } from '../../rng';
 import type { AdapterMethod, MethodContext, MethodInstance, TrainableTensor } from '../types';
 import { LowRankAdapter } from '../lowrank';
+import { mergedWeights } from '../merge';
 
 export const RANK_PARAM = { key: 'rank', label: 'Rank r', type: 'int', default: 8, min: 1, max: 256, help: 'Rank of the update ΔW = B·A' } as const;
 export const ALPHA_PARAM = { key: 'alpha', label: 'α', type: 'float', default: 16, min: 0, max: 4096, help: 'Scaling numerator: s = α/r (LoRA) or α/√r (rsLoRA)' } as const;
@@ -52,18 +53,7 @@ export function loraInstance(ctx: MethodContext, adapters: LowRankAdapter[], tra
     zeroGrads(enc) {
       for (const a of adapters) a.zeroGrads(enc);
     },
-    async merged() {
-      const w = await ctx.model.readWeights();
-      for (const a of adapters) {
-        const key = `${a.layer.name}.weight`;
-        const base = a.baseWeight === a.layer.weight ? w.get(key)! : await ctx.gpu.read(a.baseWeight);
-        const d = await a.delta();
-        const out = new Float32Array(base.length);
-        for (let i = 0; i < out.length; i++) out[i] = base[i] + d[i];
-        w.set(key, out);
-      }
-      return w;
-    },
+    merged: () => mergedWeights(ctx.model, adapters, async (a) => (a.baseWeight === a.layer.weight ? null : ctx.gpu.read(a.baseWeight))),
     async state() {
       const tensors = new Map<string, Float32Array>();
       for (const a of adapters) {

@@ -14,6 +14,7 @@ import { Rng } from '../../rng';
 import type { AdapterMethod, MethodInstance, TrainableTensor } from '../types';
 import { NolaAdapter } from '../nola-adapter';
 import { ALPHA_PARAM, RANK_PARAM } from './lora';
+import { mergedWeights } from '../merge';
 
 export const method: AdapterMethod = {
   id: 'nola',
@@ -52,16 +53,7 @@ export const method: AdapterMethod = {
       zeroGrads(enc) {
         for (const a of adapters) a.zeroGrads(enc);
       },
-      async merged() {
-        const w = await ctx.model.readWeights();
-        for (const a of adapters) {
-          const key = `${a.layer.name}.weight`, base = w.get(key)!, d = await a.delta();
-          const out = new Float32Array(base.length);
-          for (let i = 0; i < out.length; i++) out[i] = base[i] + d[i];
-          w.set(key, out);
-        }
-        return w;
-      },
+      merged: () => mergedWeights(ctx.model, adapters),
       /** The coefficients, plus the materialised lora_A / lora_B (a plain LoRA with the same ΔW, for export). */
       async state() {
         const tensors = new Map<string, Float32Array>();

@@ -24,6 +24,7 @@
 import { Rng } from '../../rng';
 import type { AdapterMethod, MethodInstance, TrainableTensor } from '../types';
 import { VeraAdapter, type VeraShared } from '../vera-adapter';
+import { mergedWeights } from '../merge';
 
 /** PEFT's `_kaiming_init` bound for a (rows, cols) tensor: √3·√2/√fan_in with fan_in = cols. */
 export function veraProjections(seed: number, r: number, maxIn: number, maxOut: number): { A: Float32Array; B: Float32Array } {
@@ -72,16 +73,7 @@ export const method: AdapterMethod = {
       zeroGrads(enc) {
         for (const a of adapters) a.zeroGrads(enc);
       },
-      async merged() {
-        const w = await ctx.model.readWeights();
-        for (const a of adapters) {
-          const key = `${a.layer.name}.weight`, base = w.get(key)!, d = await a.delta();
-          const out = new Float32Array(base.length);
-          for (let i = 0; i < out.length; i++) out[i] = base[i] + d[i];
-          w.set(key, out);
-        }
-        return w;
-      },
+      merged: () => mergedWeights(ctx.model, adapters),
       async state() {
         const tensors = new Map<string, Float32Array>([['vera_A', proj.A], ['vera_B', proj.B]]);
         for (const a of adapters) {
