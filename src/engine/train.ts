@@ -219,6 +219,19 @@ export class Trainer {
     return { step: this.step, tensors };
   }
 
+  /**
+   * The method's adapter state as arrays the caller owns. `MethodInstance.state()` may hand out arrays
+   * the method keeps using (the residual methods' A0/B0, VeRA's shared projections); a caller that
+   * transfers them to another thread would detach them and every later checkpoint would fail. So every
+   * snapshot copies here, in one place, rather than trusting each method to return fresh arrays.
+   */
+  async adapterSnapshot(): Promise<{ tensors: Record<string, Float32Array>; meta: Record<string, unknown> }> {
+    const st = await this.method.state();
+    const tensors: Record<string, Float32Array> = {};
+    for (const [name, t] of st.tensors) tensors[name] = t.slice();
+    return { tensors, meta: structuredClone(st.meta) };
+  }
+
   restore(s: { step: number; tensors: Record<string, Float32Array> }): void {
     for (const o of this.opt) {
       for (const [key, t] of [[o.t.name, o.t.param], [`m:${o.t.name}`, o.m], [`v:${o.t.name}`, o.v]] as const) {

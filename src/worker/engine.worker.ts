@@ -13,7 +13,7 @@ import type { EngineApi, EngineEvent, SelfTestReport } from './protocol';
 import { WorkerRunner } from './runner';
 
 let gpu: Gpu | null = null;
-let emit: (e: EngineEvent) => void = () => {};
+let emit: (e: EngineEvent) => void | Promise<void> = () => {};
 let runner: WorkerRunner | null = null;
 
 function requireGpu(): Gpu {
@@ -32,6 +32,13 @@ const api: EngineApi = {
     }
     gpu.onError((e) => emit({ type: 'error', error: serializeGpuError(e) }));
     runner = new WorkerRunner(gpu, (e, transfer) => emit(transfer?.length ? Comlink.transfer(e, dedupe(transfer)) : e));
+    // Nothing may fail only in the console: an error no caller awaited still reaches the page.
+    self.addEventListener('unhandledrejection', (ev) => {
+      void emit({ type: 'error', error: serializeGpuError((ev as PromiseRejectionEvent).reason) });
+    });
+    self.addEventListener('error', (ev) => {
+      void emit({ type: 'error', error: serializeGpuError((ev as ErrorEvent).error ?? new Error((ev as ErrorEvent).message)) });
+    });
     emit({ type: 'ready', adapter: gpu.description });
     return gpu.description;
   },

@@ -43,7 +43,8 @@ class MetricsBuffer {
 
 export class WorkerRunner {
   readonly gpu: Gpu;
-  readonly emit: (e: EngineEvent, transfer?: Transferable[]) => void;
+  /** Sends an event to the page; the promise rejects when it cannot be delivered (e.g. a DataCloneError). */
+  readonly emit: (e: EngineEvent, transfer?: Transferable[]) => void | Promise<void>;
   private trainer: Trainer | null = null;
   private inputs: RunInputs | null = null;
   private baseModel: Gpt2Model | null = null;
@@ -57,9 +58,13 @@ export class WorkerRunner {
   /** Work that must not interleave with a step (generation, analysis): run between steps. */
   private sideTasks: (() => Promise<void>)[] = [];
 
-  constructor(gpu: Gpu, emit: (e: EngineEvent, transfer?: Transferable[]) => void) {
+  /** Milliseconds between periodic checkpoints (tests use 0: a checkpoint after every step). */
+  private readonly checkpointIntervalMs: number;
+
+  constructor(gpu: Gpu, emit: (e: EngineEvent, transfer?: Transferable[]) => void | Promise<void>, opts: { checkpointIntervalMs?: number } = {}) {
     this.gpu = gpu;
     this.emit = emit;
+    this.checkpointIntervalMs = opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
   }
 
   private setState(state: RunState, message?: string): void {
@@ -143,7 +148,7 @@ export class WorkerRunner {
         flush();
         await this.emitSpectra();
       }
-      if (performance.now() - lastCheckpoint > CHECKPOINT_INTERVAL_MS) {
+      if (performance.now() - lastCheckpoint >= this.checkpointIntervalMs) {
         // Metrics up to the checkpoint's step go out first, so a page that stores both never holds a
         // checkpoint ahead of its loss history.
         flush();
@@ -183,11 +188,16 @@ export class WorkerRunner {
     const resume: ResumeState = { step: snap.step, tensors: snap.tensors };
     const transfer = Object.values(snap.tensors).map((t) => t.buffer);
     if (this.trainer.inputs.config.method.id !== 'full') {
-      const st = await this.trainer.method.state();
-      resume.adapter = { tensors: Object.fromEntries(st.tensors), meta: st.meta };
-      transfer.push(...[...st.tensors.values()].map((t) => t.buffer));
+      // Copies the method owns nothing of: safe to transfer.
+      resume.adapter = await this.trainer.adapterSnapshot();
+      transfer.push(...Object.values(resume.adapter.tensors).map((t) => t.buffer));
     }
-    this.emit({ type: 'checkpoint', runId: this.runId, resume }, transfer);
+    try {
+      // Awaited: a checkpoint that cannot reach the page must stop the run visibly, not fail in the console.
+      await this.emit({ type: 'checkpoint', runId: this.runId, resume }, transfer);
+    } catch (e) {
+      throw new Error(`checkpoint failed at step ${snap.step}: ${e instanceof Error ? e.message : String(e)}`);
+    }
   }
 
   pause(): void {

@@ -150,4 +150,41 @@ describe('WorkerRunner', () => {
     // The budget is rank × targets (4 targets × r = 4), redistributed by explained variance.
     expect(Object.values(alloc).reduce((a, b) => a + b, 0)).toBe(16);
   });
+
+  // Issue 17: methods whose state() returns arrays they keep (PiSSA/MiLoRA/LoRA-GA's A0/B0, VeRA's shared
+  // projections) detached them on the first transferred checkpoint; every later checkpoint then failed in
+  // the console only. The emit here transfers exactly as postMessage does.
+  for (const id of ['pissa', 'vera', 'lora-ga', 'milora']) {
+    it(`${id}: every checkpoint reaches the page when buffers are transferred, and the last one holds the final step`, async () => {
+      const gpu = await testGpu();
+      const events: EngineEvent[] = [];
+      const transferEmit = (e: EngineEvent, transfer?: Transferable[]) => {
+        events.push(transfer?.length ? structuredClone(e, { transfer: [...new Set(transfer)] as Transferable[] }) : e);
+      };
+      const runner = new WorkerRunner(gpu, transferEmit, { checkpointIntervalMs: 0 });
+      const cfg = config({ method: { id, params: id === 'vera' ? { rank: 4 } : { rank: 4, alpha: 8 } }, train: { steps: 3, batchSize: 2, contextLength: 16, lr: 1e-2 }, analysis: { every: 0, k: 4, eps: 0.5 }, eval: { every: 0, batches: 1 } });
+      const end = await runToEnd(runner, events, id, cfg);
+      expect(end.state, JSON.stringify(events.filter((e) => e.type === 'error'))).toBe('done');
+      const cps = events.filter((e): e is Extract<EngineEvent, { type: 'checkpoint' }> => e.type === 'checkpoint');
+      expect(cps.map((c) => c.resume.step)).toEqual([1, 2, 3, 3]);
+      const last = cps.at(-1)!.resume.adapter!;
+      for (const t of Object.values(last.tensors)) expect(t.length).toBeGreaterThan(0);
+    });
+  }
+
+  it('a checkpoint that cannot be delivered stops the run with "checkpoint failed at step N", never "done"', async () => {
+    const gpu = await testGpu();
+    const events: EngineEvent[] = [];
+    const emit = (e: EngineEvent) => {
+      if (e.type === 'checkpoint' && e.resume.step === 2) return Promise.reject(new Error('DataCloneError: ArrayBuffer is already detached'));
+      events.push(e);
+    };
+    const runner = new WorkerRunner(gpu, emit, { checkpointIntervalMs: 0 });
+    const cfg = config({ train: { steps: 4, batchSize: 2, contextLength: 16, lr: 1e-2 }, analysis: { every: 0, k: 4, eps: 0.5 }, eval: { every: 0, batches: 1 } });
+    const end = await runToEnd(runner, events, 'cpfail', cfg);
+    expect(end.state).toBe('error');
+    expect(end.message).toMatch(/checkpoint failed at step 2/);
+    const err = events.find((e) => e.type === 'error' && e.runId === 'cpfail') as Extract<EngineEvent, { type: 'error' }>;
+    expect(err.error.message).toMatch(/checkpoint failed at step 2: DataCloneError/);
+  });
 });
