@@ -44,7 +44,7 @@ class MetricsBuffer {
 export class WorkerRunner {
   readonly gpu: Gpu;
   /** Sends an event to the page; the promise rejects when it cannot be delivered (e.g. a DataCloneError). */
-  readonly emit: (e: EngineEvent, transfer?: Transferable[]) => void | Promise<void>;
+  readonly emit: (e: EngineEvent, transfer?: Transferable[]) => unknown;
   private trainer: Trainer | null = null;
   private inputs: RunInputs | null = null;
   private baseModel: Gpt2Model | null = null;
@@ -61,7 +61,7 @@ export class WorkerRunner {
   /** Milliseconds between periodic checkpoints (tests use 0: a checkpoint after every step). */
   private readonly checkpointIntervalMs: number;
 
-  constructor(gpu: Gpu, emit: (e: EngineEvent, transfer?: Transferable[]) => void | Promise<void>, opts: { checkpointIntervalMs?: number } = {}) {
+  constructor(gpu: Gpu, emit: (e: EngineEvent, transfer?: Transferable[]) => unknown, opts: { checkpointIntervalMs?: number } = {}) {
     this.gpu = gpu;
     this.emit = emit;
     this.checkpointIntervalMs = opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
@@ -196,7 +196,7 @@ export class WorkerRunner {
       // Awaited: a checkpoint that cannot reach the page must stop the run visibly, not fail in the console.
       await this.emit({ type: 'checkpoint', runId: this.runId, resume }, transfer);
     } catch (e) {
-      throw new Error(`checkpoint failed at step ${snap.step}: ${e instanceof Error ? e.message : String(e)}`);
+      throw new Error(`checkpoint failed at step ${snap.step}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
   }
 
