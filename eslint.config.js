@@ -2,9 +2,12 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['dist/**', 'node_modules/**', 'public/**', 'test-results/**', 'playwright-report/**', '.checkpoints/**'] },
+  {
+    ignores: ['dist/**', 'node_modules/**', 'public/**', 'test-results/**', 'playwright-report/**', '.checkpoints/**'],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -18,4 +21,6 @@ export default tseslint.config(
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
   },
+  // Formatting is Prettier's (`npm run format`; `npm run lint` checks it): turn off ESLint's style rules.
+  prettier,
 );

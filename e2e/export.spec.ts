@@ -35,7 +35,14 @@ test('export a run as a zip and import it in a fresh profile', async ({ page, br
   const zipPath = testInfo.outputPath('run.zip');
   await dl.saveAs(zipPath);
   const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
-  expect(Object.keys(files)).toEqual(expect.arrayContaining(['run.json', 'adapter/adapter_model.safetensors', 'adapter/adapter_config.json', 'charts/loss.svg']));
+  expect(Object.keys(files)).toEqual(
+    expect.arrayContaining([
+      'run.json',
+      'adapter/adapter_model.safetensors',
+      'adapter/adapter_config.json',
+      'charts/loss.svg',
+    ]),
+  );
   const run = JSON.parse(strFromU8(files['run.json']));
   expect(run.format).toBe('rankscope-run');
   expect(run.link).toMatch(/#run=/);
@@ -43,7 +50,12 @@ test('export a run as a zip and import it in a fresh profile', async ({ page, br
   const st = parseSafetensors(files['adapter/adapter_model.safetensors']);
   expect(st.tensors.get('base_model.model.transformer.h.0.attn.c_attn.lora_A.weight')?.shape).toEqual([4, 32]);
   expect(st.tensors.get('base_model.model.transformer.h.0.attn.c_attn.lora_B.weight')?.shape).toEqual([96, 4]);
-  expect(JSON.parse(strFromU8(files['adapter/adapter_config.json']))).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 8, fan_in_fan_out: true });
+  expect(JSON.parse(strFromU8(files['adapter/adapter_config.json']))).toMatchObject({
+    peft_type: 'LORA',
+    r: 4,
+    lora_alpha: 8,
+    fan_in_fan_out: true,
+  });
   expect(strFromU8(files['charts/loss.svg'])).toContain('<svg');
 
   // import into an empty profile
@@ -58,7 +70,13 @@ test('export a run as a zip and import it in a fresh profile', async ({ page, br
   await chartsDrawn(page2, ['sigma-w0-vs-w']);
   await snap(page2, 'imported');
   // a broken file is refused with a message, and nothing else changes
-  await page2.getByTestId('import-run').setInputFiles({ name: 'bad.json', mimeType: 'application/json', buffer: Buffer.from('{"format":"rankscope-run","version":1,"__proto__":{"x":1}}') });
+  await page2
+    .getByTestId('import-run')
+    .setInputFiles({
+      name: 'bad.json',
+      mimeType: 'application/json',
+      buffer: Buffer.from('{"format":"rankscope-run","version":1,"__proto__":{"x":1}}'),
+    });
   await expect(page2.getByTestId('notice').last()).toContainText('Import failed');
   await expect(page2.getByTestId('run-item')).toHaveCount(1);
   await ctx2.close();

@@ -35,7 +35,8 @@ test('journey: train LoRA, inspect, share, reproduce in a fresh context', async 
   await expect(page.getByTestId('spectra-stats')).toBeVisible();
   const erank = Number(await page.getByTestId('stat-erank').getAttribute('data-value'));
   expect(erank).toBeGreaterThan(1);
-  for (const id of ['sigma-w0-vs-w', 'sigma-delta', 'esd', 'ranks']) await expect(page.getByTestId(`chart-${id}`)).toHaveAttribute('data-empty', 'false');
+  for (const id of ['sigma-w0-vs-w', 'sigma-delta', 'esd', 'ranks'])
+    await expect(page.getByTestId(`chart-${id}`)).toHaveAttribute('data-empty', 'false');
   await chartsDrawn(page, ['sigma-w0-vs-w', 'sigma-delta', 'esd', 'ranks']);
   await snap(page, 'spectra');
 
@@ -45,7 +46,13 @@ test('journey: train LoRA, inspect, share, reproduce in a fresh context', async 
   await expect(count).toHaveAttribute('data-count', /^\d+$/);
   await expect(page.getByTestId('overlap-heatmap')).toBeVisible();
   await expect(page.getByTestId('intruder-table').locator('tbody tr').first()).toBeVisible();
-  await chartsDrawn(page, ['intruders-vs-eps', 'overlap-heatmap', 'intruders-on-spectrum', 'intruders-over-steps', 'intruders-per-matrix']);
+  await chartsDrawn(page, [
+    'intruders-vs-eps',
+    'overlap-heatmap',
+    'intruders-on-spectrum',
+    'intruders-over-steps',
+    'intruders-per-matrix',
+  ]);
   await snap(page, 'intruders');
 
   // generation, base and tuned side by side

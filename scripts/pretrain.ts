@@ -24,7 +24,10 @@ import { writeSafetensors, parseSafetensors, toFloat32 } from '../src/engine/io/
 import { writeFiles } from '../src/cli/fsio';
 import { sampleText } from '../src/engine/generate';
 
-const args = parseArgs(process.argv.slice(2).filter((a) => a !== '--'), ['publish-only', 'extend']);
+const args = parseArgs(
+  process.argv.slice(2).filter((a) => a !== '--'),
+  ['publish-only', 'extend'],
+);
 /** How this checkpoint's schedule came to be (extensions of --steps), recorded in the card. */
 const history: string[] = [];
 const name = flag(args, 'name') ?? 'base';
@@ -48,7 +51,18 @@ const config = parseRunConfig({
   model: { source: 'preset', id: preset },
   dataset: { source: 'builtin', id: 'english' },
   method: { id: 'full', params: {} },
-  train: { steps, batchSize: B, contextLength: T, lr, warmupSteps: warmup, weightDecay: 0.1, beta2: 0.99, gradClip: 1, schedule: 'cosine', minLrRatio: 0.1 },
+  train: {
+    steps,
+    batchSize: B,
+    contextLength: T,
+    lr,
+    warmupSteps: warmup,
+    weightDecay: 0.1,
+    beta2: 0.99,
+    gradClip: 1,
+    schedule: 'cosine',
+    minLrRatio: 0.1,
+  },
   seed,
 });
 const command = `npm run pretrain -- --name ${name} --preset ${preset} --steps ${steps} --batch ${B} --context ${T} --lr ${lr} --warmup ${warmup} --seed ${seed}`;
@@ -67,9 +81,12 @@ async function loadCheckpoint(): Promise<boolean> {
     // The same run continues only under the same command. `--extend` allows a longer (or shorter)
     // --steps: the cosine schedule is then recomputed for the new total from the current step on.
     const withoutSteps = (c: string) => c.replace(/--steps \d+ /, '');
-    const sameRun = meta.command === command || (has(args, 'extend') && withoutSteps(meta.command ?? '') === withoutSteps(command));
+    const sameRun =
+      meta.command === command || (has(args, 'extend') && withoutSteps(meta.command ?? '') === withoutSteps(command));
     if (!sameRun) {
-      console.error(`pretrain: checkpoint in ${ckptDir} was made by a different command; refusing to mix runs.\n  it: ${meta.command}\n  now: ${command}${withoutSteps(meta.command ?? '') === withoutSteps(command) ? '\n  (only --steps differs: add --extend to continue with the new total)' : ''}`);
+      console.error(
+        `pretrain: checkpoint in ${ckptDir} was made by a different command; refusing to mix runs.\n  it: ${meta.command}\n  now: ${command}${withoutSteps(meta.command ?? '') === withoutSteps(command) ? '\n  (only --steps differs: add --extend to continue with the new total)' : ''}`,
+      );
       process.exit(1);
     }
     history.push(...(meta.history ?? []));
@@ -86,7 +103,12 @@ async function loadCheckpoint(): Promise<boolean> {
 async function saveCheckpoint(): Promise<void> {
   const snap = await trainer.snapshot();
   const tensors = Object.entries(snap.tensors).map(([n, data]) => ({ name: n, shape: [data.length], data }));
-  await writeFiles(ckptDir, [{ name: 'state.safetensors', bytes: writeSafetensors(tensors, { rankscope: JSON.stringify({ step: snap.step, command, history }) }) }]);
+  await writeFiles(ckptDir, [
+    {
+      name: 'state.safetensors',
+      bytes: writeSafetensors(tensors, { rankscope: JSON.stringify({ step: snap.step, command, history }) }),
+    },
+  ]);
 }
 
 async function publish(): Promise<void> {
@@ -109,11 +131,19 @@ async function publish(): Promise<void> {
     adapter: gpu.name,
     ...(history.length ? { history } : {}),
   };
-  const sample = await sampleText(gpu, trainer.model, inputs.tokenizer, { prompt: 'The ', maxTokens: 120, temperature: 0.8, topK: 40, seed: 1 });
+  const sample = await sampleText(gpu, trainer.model, inputs.tokenizer, {
+    prompt: 'The ',
+    maxTokens: 120,
+    temperature: 0.8,
+    topK: 40,
+    seed: 1,
+  });
   const readme = `# ${name}\n\nA GPT-2-family byte-level language model (${arch.nLayer} layers, width ${arch.nEmbd}, ${arch.nHead} heads, context ${arch.contextLength}; ${parameterCount(arch).toLocaleString('en')} parameters), pretrained by Rankscope's own WebGPU engine (\`${command}\`) on the english train split of the \`nlp-corpus\` package (MIT).\n\n- steps: ${trainer.step} of ${steps} planned (batch ${B} × ${T} bytes)\n- tokens seen: ${card.tokensSeen.toLocaleString('en')}\n- validation loss: ${valLoss.toFixed(4)} nats per byte on ${valBatches} batches of the english val split\n- seed: ${seed}\n- adapter it was trained on: ${gpu.name}\n\nSample (prompt "The ", temperature 0.8, top-k 40, seed 1):\n\n> ${printable(sample)}\n\nThe forgetting probe (a held-out english slice) was never trained on. Resume or extend with the command above; training continues from .checkpoints/${name}/.\n`;
   await writeFiles(outDir, modelFiles(arch, weights, card, readme));
   await updateIndex();
-  console.log(`published ${outDir}: step ${trainer.step}, val ${valLoss.toFixed(4)} nats/byte, sample: ${sample.slice(0, 80).replace(/\n/g, ' ')}`);
+  console.log(
+    `published ${outDir}: step ${trainer.step}, val ${valLoss.toFixed(4)} nats/byte, sample: ${sample.slice(0, 80).replace(/\n/g, ' ')}`,
+  );
 }
 
 /** Control bytes (a byte-level sample can contain any) become spaces in the model card. */
@@ -129,7 +159,13 @@ async function updateIndex(): Promise<void> {
   } catch {
     list = [];
   }
-  const entry = { id: name, label: name === 'base' ? 'Rankscope base (byte-level GPT-2, pretrained)' : `${name} (byte-level GPT-2)`, description: `${arch.nLayer} layers × ${arch.nEmbd} wide, context ${arch.contextLength}, byte tokenizer`, params: parameterCount(arch), files: ['config.json', 'model.safetensors', 'card.json', 'README.md'] };
+  const entry = {
+    id: name,
+    label: name === 'base' ? 'Rankscope base (byte-level GPT-2, pretrained)' : `${name} (byte-level GPT-2)`,
+    description: `${arch.nLayer} layers × ${arch.nEmbd} wide, context ${arch.contextLength}, byte tokenizer`,
+    params: parameterCount(arch),
+    files: ['config.json', 'model.safetensors', 'card.json', 'README.md'],
+  };
   list = [...list.filter((m) => m.id !== name), entry].sort((a, b) => a.id.localeCompare(b.id));
   await fs.writeFile(indexPath, JSON.stringify(list, null, 2) + '\n');
 }
@@ -142,7 +178,10 @@ if (has(args, 'publish-only')) {
 const t0 = Date.now();
 while (trainer.step < steps) {
   const m = await trainer.trainStep();
-  if (m.step % 10 === 0) console.log(`step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)} |g| ${m.gradNorm.toFixed(3)} ${m.tokensPerSec.toFixed(0)} tok/s`);
+  if (m.step % 10 === 0)
+    console.log(
+      `step ${m.step}/${steps} loss ${m.loss.toFixed(4)} lr ${m.lr.toExponential(2)} |g| ${m.gradNorm.toFixed(3)} ${m.tokensPerSec.toFixed(0)} tok/s`,
+    );
   if (m.step % ckptEvery === 0 || m.step === steps) {
     await saveCheckpoint();
     await publish();

@@ -4,7 +4,8 @@
 import { spawnSync, spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 
-const stale = !existsSync('node_modules/.package-lock.json') ||
+const stale =
+  !existsSync('node_modules/.package-lock.json') ||
   statSync('package-lock.json').mtimeMs > statSync('node_modules/.package-lock.json').mtimeMs;
 if (stale) {
   console.log('rankscope: installing npm packages (npm ci)…');
@@ -12,6 +13,8 @@ if (stale) {
   if (r.status !== 0) process.exit(r.status ?? 1);
 }
 const port = process.env.PORT ?? '5173';
-console.log(`rankscope: starting the studio — open http://127.0.0.1:${port}/ in a browser with WebGPU (Chrome/Edge 113+)`);
+console.log(
+  `rankscope: starting the studio — open http://127.0.0.1:${port}/ in a browser with WebGPU (Chrome/Edge 113+)`,
+);
 const vite = spawn('npx', ['vite', '--host', '127.0.0.1', '--port', port], { stdio: 'inherit' });
 vite.on('exit', (code) => process.exit(code ?? 0));

@@ -10,7 +10,7 @@ if [ ! -d node_modules ] || [ package-lock.json -nt node_modules/.package-lock.j
 fi
 
 step() { echo; echo "── $* ──"; }
-step "lint"; npx eslint .
+step "lint"; npx eslint . && npx prettier --check .
 step "typecheck"; npx tsc --noEmit -p tsconfig.json
 step "unit + GPU tests (Vitest, Dawn in Node)"; npx vitest run
 if [ "${RANKSCOPE_SKIP_E2E:-0}" = 1 ]; then

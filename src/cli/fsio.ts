@@ -16,14 +16,16 @@ const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'card
 
 /** The checkpoint files in a directory (config.json + model.safetensors, optional tokenizer/card). */
 export async function readModelDir(dir: string): Promise<NamedFile[]> {
-  if (!(await isDirectory(dir))) throw new CliError(`--model ${dir}: not a directory (expected one holding config.json and model.safetensors)`);
+  if (!(await isDirectory(dir)))
+    throw new CliError(`--model ${dir}: not a directory (expected one holding config.json and model.safetensors)`);
   const files: NamedFile[] = [];
   for (const name of MODEL_FILES) {
     try {
       const buf = await fs.readFile(path.join(dir, name));
       files.push({ name, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CliError(`cannot read ${path.join(dir, name)}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new CliError(`cannot read ${path.join(dir, name)}: ${(e as Error).message}`);
     }
   }
   return files;

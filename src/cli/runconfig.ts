@@ -3,7 +3,14 @@
  * field), and shorthands `--steps`, `--method`, `--model`, `--dataset`, `--seed`.
  */
 import path from 'node:path';
-import { applyOverrides, parseRunConfig, RUN_PRESETS, ConfigError, type RunConfig, type RunConfigInput } from '../engine/config';
+import {
+  applyOverrides,
+  parseRunConfig,
+  RUN_PRESETS,
+  ConfigError,
+  type RunConfig,
+  type RunConfigInput,
+} from '../engine/config';
 import { CliError, flag, flagAll, type ParsedArgs } from './args';
 import { isDirectory, readFileBytes, readModelDir } from './fsio';
 import type { NamedFile } from '../engine/io/checkpoint';
@@ -15,7 +22,9 @@ export async function runConfigFromArgs(args: ParsedArgs): Promise<{ config: Run
   if (RUN_PRESETS[which]) base = structuredClone(RUN_PRESETS[which]);
   else {
     const bytes = await readFileBytes(which).catch(() => {
-      throw new CliError(`--config ${which}: neither a preset (${Object.keys(RUN_PRESETS).join(', ')}) nor a readable JSON file`);
+      throw new CliError(
+        `--config ${which}: neither a preset (${Object.keys(RUN_PRESETS).join(', ')}) nor a readable JSON file`,
+      );
     });
     try {
       base = JSON.parse(new TextDecoder().decode(bytes)) as RunConfigInput;
@@ -24,14 +33,21 @@ export async function runConfigFromArgs(args: ParsedArgs): Promise<{ config: Run
     }
   }
   const overrides = [...flagAll(args, 'param')];
-  const short: Record<string, string> = { steps: 'train.steps', seed: 'seed', lr: 'train.lr', batch: 'train.batchSize', context: 'train.contextLength' };
+  const short: Record<string, string> = {
+    steps: 'train.steps',
+    seed: 'seed',
+    lr: 'train.lr',
+    batch: 'train.batchSize',
+    context: 'train.contextLength',
+  };
   for (const [f, p] of Object.entries(short)) {
     const v = flag(args, f);
     if (v !== undefined) overrides.push(`${p}=${v}`);
   }
   const methodId = flag(args, 'method');
   let input: RunConfigInput = base;
-  if (methodId) input = { ...input, method: { id: methodId, params: input.method?.id === methodId ? input.method.params : {} } };
+  if (methodId)
+    input = { ...input, method: { id: methodId, params: input.method?.id === methodId ? input.method.params : {} } };
   const sources: InputSources = {};
   const model = flag(args, 'model');
   if (model) {

@@ -9,7 +9,12 @@ import type { RunConfig } from '../engine/config';
 import type { Trainer } from '../engine/train';
 import { writeFiles } from './fsio';
 
-export async function saveRunDir(dir: string, trainer: Trainer, config: RunConfig, summary: Record<string, unknown>): Promise<void> {
+export async function saveRunDir(
+  dir: string,
+  trainer: Trainer,
+  config: RunConfig,
+  summary: Record<string, unknown>,
+): Promise<void> {
   const merged = await trainer.method.merged();
   const card: ModelCard = {
     name: config.name ?? `${config.method.id}-${config.dataset.id}`,
@@ -17,7 +22,10 @@ export async function saveRunDir(dir: string, trainer: Trainer, config: RunConfi
     tokensSeen: trainer.step * trainer.B * trainer.T,
     steps: trainer.step,
     seed: config.seed,
-    command: `npm run cli -- train ${process.argv.slice(2).filter((a) => a !== '--').join(' ')}`,
+    command: `npm run cli -- train ${process.argv
+      .slice(2)
+      .filter((a) => a !== '--')
+      .join(' ')}`,
     valLoss: (summary.valLoss as number | null) ?? NaN,
     method: config.method.id,
   };
@@ -27,6 +35,9 @@ export async function saveRunDir(dir: string, trainer: Trainer, config: RunConfi
   await writeFiles(dir, [
     ...modelFiles(trainer.model.cfg, merged, card),
     { name: 'run.json', bytes: enc.encode(JSON.stringify(config, null, 2) + '\n') },
-    { name: 'adapter.safetensors', bytes: writeSafetensors(adapterTensors, { method: config.method.id, meta: JSON.stringify(st.meta) }) },
+    {
+      name: 'adapter.safetensors',
+      bytes: writeSafetensors(adapterTensors, { method: config.method.id, meta: JSON.stringify(st.meta) }),
+    },
   ]);
 }

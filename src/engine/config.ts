@@ -17,7 +17,15 @@ export const ModelRefSchema = z.discriminatedUnion('source', [
   /** A model shipped under public/models/<id>/. */
   z.strictObject({ source: z.literal('builtin'), id: z.string().regex(/^[\w.-]{1,64}$/), hash: hash.optional() }),
   /** A person's own files (page: picked files; CLI: a directory). */
-  z.strictObject({ source: z.literal('local'), id: z.string().min(1).max(256), hash: hash.optional(), files: z.array(z.object({ name: z.string().max(256), sha256: hash })).max(8).optional() }),
+  z.strictObject({
+    source: z.literal('local'),
+    id: z.string().min(1).max(256),
+    hash: hash.optional(),
+    files: z
+      .array(z.object({ name: z.string().max(256), sha256: hash }))
+      .max(8)
+      .optional(),
+  }),
 ]);
 
 export const DatasetRefSchema = z.strictObject({
@@ -76,7 +84,11 @@ export const RunConfigSchema = z
     train: TrainSchema.default(TrainSchema.parse({})),
     eval: EvalSchema.default(EvalSchema.parse({})),
     analysis: AnalysisSchema.default(AnalysisSchema.parse({})),
-    seed: z.int().min(0).max(2 ** 32 - 1).default(0),
+    seed: z
+      .int()
+      .min(0)
+      .max(2 ** 32 - 1)
+      .default(0),
   })
   .strict();
 
@@ -101,7 +113,10 @@ export function parseRunConfig(input: unknown): RunConfig {
 export function presetArchitecture(cfg: RunConfig): ModelConfig | null {
   if (cfg.model.source !== 'preset') return null;
   const arch = cfg.model.arch ?? MODEL_PRESETS[cfg.model.id];
-  if (!arch) throw new ConfigError(`model.id: unknown preset "${cfg.model.id}" (known: ${Object.keys(MODEL_PRESETS).join(', ')})`);
+  if (!arch)
+    throw new ConfigError(
+      `model.id: unknown preset "${cfg.model.id}" (known: ${Object.keys(MODEL_PRESETS).join(', ')})`,
+    );
   return arch;
 }
 
@@ -142,7 +157,7 @@ export function applyOverrides(input: RunConfigInput, overrides: string[]): RunC
     } catch {
       value = raw;
     }
-    const path = key.includes('.') ? key.split('.') : findLeaf(base, key) ?? ['method', 'params', key];
+    const path = key.includes('.') ? key.split('.') : (findLeaf(base, key) ?? ['method', 'params', key]);
     setPath(cfg, path, value);
   }
   return cfg as RunConfigInput;
@@ -161,7 +176,10 @@ function findLeaf(obj: Record<string, unknown>, leaf: string): string[] | null {
   if (hits.length > 1) {
     // Prefer the shortest (e.g. "seed" at top level over a nested seed).
     hits.sort((a, b) => a.length - b.length);
-    if (hits[0].length === hits[1].length) throw new ConfigError(`--param ${leaf}: ambiguous (${hits.map((h) => h.join('.')).join(', ')}); use the dotted path`);
+    if (hits[0].length === hits[1].length)
+      throw new ConfigError(
+        `--param ${leaf}: ambiguous (${hits.map((h) => h.join('.')).join(', ')}); use the dotted path`,
+      );
   }
   return hits[0] ?? null;
 }

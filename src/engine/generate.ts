@@ -41,7 +41,12 @@ export function pickToken(logits: Float32Array, temperature: number, topK: numbe
   return idx[idx.length - 1];
 }
 
-export async function sampleTokens(gpu: Gpu, model: Gpt2Model, promptIds: number[], o: Omit<SampleOptions, 'prompt'>): Promise<number[]> {
+export async function sampleTokens(
+  gpu: Gpu,
+  model: Gpt2Model,
+  promptIds: number[],
+  o: Omit<SampleOptions, 'prompt'>,
+): Promise<number[]> {
   const ctx = model.cfg.contextLength;
   const V = model.cfg.vocabSize;
   const rng = new Rng(o.seed, 'sample');

@@ -38,21 +38,27 @@ export class HashMismatchError extends Error {
   }
 }
 
-export async function resolveModel(config: RunConfig, sources: InputSources = {}): Promise<{ modelConfig: ModelConfig; model: LoadedModel | null }> {
+export async function resolveModel(
+  config: RunConfig,
+  sources: InputSources = {},
+): Promise<{ modelConfig: ModelConfig; model: LoadedModel | null }> {
   const ref = config.model;
   if (ref.source === 'preset') return { modelConfig: presetArchitecture(config)!, model: null };
   let model: LoadedModel;
   if (ref.source === 'builtin') model = await loadBuiltinModel(ref.id);
   else {
     if (!sources.modelFiles?.length) {
-      const need = ref.files?.map((f) => `${f.name} (sha256 ${f.sha256})`).join(', ') ?? 'config.json + model.safetensors';
+      const need =
+        ref.files?.map((f) => `${f.name} (sha256 ${f.sha256})`).join(', ') ?? 'config.json + model.safetensors';
       throw new ConfigError(`model "${ref.id}" is a local model: choose its files (${need})`);
     }
     model = await loadModelFiles(ref.id, sources.modelFiles);
   }
   if (ref.hash && ref.hash !== model.hash) {
     const want = ref.source === 'local' ? `the file model.safetensors with sha256 ${ref.hash}` : `sha256 ${ref.hash}`;
-    throw new HashMismatchError(`model "${ref.id}": this run needs ${want}, but the model.safetensors found has sha256 ${model.hash}`);
+    throw new HashMismatchError(
+      `model "${ref.id}": this run needs ${want}, but the model.safetensors found has sha256 ${model.hash}`,
+    );
   }
   return { modelConfig: model.config, model };
 }
@@ -69,19 +75,28 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
   const { modelConfig, model } = await resolveModel(config, sources);
   const tokenizer = await tokenizerFor(modelConfig, model);
   if (tokenizer.vocabSize > modelConfig.vocabSize) {
-    throw new ConfigError(`tokenizer has ${tokenizer.vocabSize} symbols but the model's vocabulary is ${modelConfig.vocabSize}`);
+    throw new ConfigError(
+      `tokenizer has ${tokenizer.vocabSize} symbols but the model's vocabulary is ${modelConfig.vocabSize}`,
+    );
   }
   if (config.train.contextLength > modelConfig.contextLength) {
-    throw new ConfigError(`train.contextLength: ${config.train.contextLength} exceeds the model's context of ${modelConfig.contextLength} tokens (allowed: 2..${modelConfig.contextLength})`);
+    throw new ConfigError(
+      `train.contextLength: ${config.train.contextLength} exceeds the model's context of ${modelConfig.contextLength} tokens (allowed: 2..${modelConfig.contextLength})`,
+    );
   }
   let prepared;
   if (config.dataset.source === 'builtin') prepared = await loadDataset(config.dataset.id, { seed: config.seed });
   else {
-    if (!sources.datasetFile) throw new ConfigError(`dataset "${config.dataset.id}" is an uploaded file: choose it again${config.dataset.hash ? ` (sha256 ${config.dataset.hash})` : ''}`);
+    if (!sources.datasetFile)
+      throw new ConfigError(
+        `dataset "${config.dataset.id}" is an uploaded file: choose it again${config.dataset.hash ? ` (sha256 ${config.dataset.hash})` : ''}`,
+      );
     prepared = await prepareUserDataset(parseUserDataset(sources.datasetFile.name, sources.datasetFile.bytes));
   }
   if (config.dataset.hash && config.dataset.hash !== prepared.hash) {
-    throw new HashMismatchError(`dataset "${config.dataset.id}": this run needs data with sha256 ${config.dataset.hash}, but the data found has sha256 ${prepared.hash}`);
+    throw new HashMismatchError(
+      `dataset "${config.dataset.id}": this run needs data with sha256 ${config.dataset.hash}, but the data found has sha256 ${prepared.hash}`,
+    );
   }
   return {
     config,

@@ -14,8 +14,14 @@ const W1 = 0xbb67ae85;
 
 function mulhilo(a: number, b: number): [number, number] {
   // 32x32 -> 64-bit product split into (hi, lo) using 16-bit halves: exact in float64.
-  const aH = a >>> 16, aL = a & 0xffff, bH = b >>> 16, bL = b & 0xffff;
-  const ll = aL * bL, lh = aL * bH, hl = aH * bL, hh = aH * bH;
+  const aH = a >>> 16,
+    aL = a & 0xffff,
+    bH = b >>> 16,
+    bL = b & 0xffff;
+  const ll = aL * bL,
+    lh = aL * bH,
+    hl = aH * bL,
+    hh = aH * bH;
   const mid = (ll >>> 16) + (lh & 0xffff) + (hl & 0xffff);
   const lo = ((mid & 0xffff) << 16) | (ll & 0xffff);
   const hi = hh + (lh >>> 16) + (hl >>> 16) + (mid >>> 16);
@@ -24,8 +30,12 @@ function mulhilo(a: number, b: number): [number, number] {
 
 /** One Philox4x32-10 block: 4 counter words, 2 key words -> 4 random u32 words. */
 export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: number, k1: number): Uint32Array {
-  let x0 = c0 >>> 0, x1 = c1 >>> 0, x2 = c2 >>> 0, x3 = c3 >>> 0;
-  let key0 = k0 >>> 0, key1 = k1 >>> 0;
+  let x0 = c0 >>> 0,
+    x1 = c1 >>> 0,
+    x2 = c2 >>> 0,
+    x3 = c3 >>> 0;
+  let key0 = k0 >>> 0,
+    key1 = k1 >>> 0;
   for (let round = 0; round < 10; round++) {
     const [hi0, lo0] = mulhilo(M0, x0);
     const [hi1, lo1] = mulhilo(M1, x2);
@@ -33,7 +43,10 @@ export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: n
     const n1 = lo1;
     const n2 = (hi0 ^ x3 ^ key1) >>> 0;
     const n3 = lo0;
-    x0 = n0; x1 = n1; x2 = n2; x3 = n3;
+    x0 = n0;
+    x1 = n1;
+    x2 = n2;
+    x3 = n3;
     key0 = (key0 + W0) >>> 0;
     key1 = (key1 + W1) >>> 0;
   }
@@ -103,7 +116,8 @@ export class Rng {
       this.spare = null;
       return s;
     }
-    const u1 = this.uniform(), u2 = this.uniform();
+    const u1 = this.uniform(),
+      u2 = this.uniform();
     const rad = Math.sqrt(-2 * Math.log(u1));
     this.spare = rad * Math.sin(2 * Math.PI * u2);
     return rad * Math.cos(2 * Math.PI * u2);
@@ -125,7 +139,9 @@ export class Rng {
     for (let i = 0; i < n; i++) p[i] = i;
     for (let i = n - 1; i > 0; i--) {
       const j = this.int(i + 1);
-      const t = p[i]; p[i] = p[j]; p[j] = t;
+      const t = p[i];
+      p[i] = p[j];
+      p[j] = t;
     }
     return p;
   }

@@ -43,7 +43,9 @@ export class NonFiniteError extends Error {
   readonly step: number;
   readonly tensor: string;
   constructor(step: number, tensor: string, what: string) {
-    super(`non-finite ${what} at step ${step} in ${tensor}; the run stopped and kept the parameters of step ${step - 1}`);
+    super(
+      `non-finite ${what} at step ${step} in ${tensor}; the run stopped and kept the parameters of step ${step - 1}`,
+    );
     this.name = 'NonFiniteError';
     this.step = step;
     this.tensor = tensor;
@@ -100,7 +102,9 @@ export class Trainer {
     const params = resolveMethodParams(m, cfg.method.params);
     const problems = m.validate?.(params, cfg) ?? [];
     if (problems.length) throw new ConfigError(problems.join('\n'));
-    const model = inputs.weights ? Gpt2Model.fromWeights(gpu, inputs.modelConfig, inputs.weights) : Gpt2Model.random(gpu, inputs.modelConfig, cfg.seed);
+    const model = inputs.weights
+      ? Gpt2Model.fromWeights(gpu, inputs.modelConfig, inputs.weights)
+      : Gpt2Model.random(gpu, inputs.modelConfig, cfg.seed);
     try {
       return await Trainer.build(gpu, inputs, model, m, params);
     } catch (e) {
@@ -109,15 +113,27 @@ export class Trainer {
     }
   }
 
-  private static async build(gpu: Gpu, inputs: RunInputs, model: Gpt2Model, m: AdapterMethod, params: Record<string, number | boolean | string>): Promise<Trainer> {
+  private static async build(
+    gpu: Gpu,
+    inputs: RunInputs,
+    model: Gpt2Model,
+    m: AdapterMethod,
+    params: Record<string, number | boolean | string>,
+  ): Promise<Trainer> {
     const cfg = inputs.config;
-    const B = cfg.train.batchSize, T = cfg.train.contextLength;
+    const B = cfg.train.batchSize,
+      T = cfg.train.contextLength;
     model.ensureActivations(B, T);
     const batcher = new Batcher(inputs.data.train, { B, T, seed: cfg.seed, purpose: 'data/train' });
     const targets = selectTargets(model, cfg.targets.modules, cfg.targets.layers);
     const rankDefault = typeof params.rank === 'number' ? params.rank : 8;
     const instance = await m.init({
-      gpu, model, config: cfg, params, targets, seed: cfg.seed,
+      gpu,
+      model,
+      config: cfg,
+      params,
+      targets,
+      seed: cfg.seed,
       rankFor(layer: Linear) {
         const o = cfg.targets.rankOverrides;
         const type = layer.name.replace(/^h\.\d+\./, '');
@@ -145,7 +161,13 @@ export class Trainer {
 
   lrAt(step: number): number {
     const t = this.inputs.config.train;
-    return learningRate(step, { lr: t.lr, warmupSteps: Math.min(t.warmupSteps, t.steps), totalSteps: t.steps, schedule: t.schedule, minLrRatio: t.minLrRatio });
+    return learningRate(step, {
+      lr: t.lr,
+      warmupSteps: Math.min(t.warmupSteps, t.steps),
+      totalSteps: t.steps,
+      schedule: t.schedule,
+      minLrRatio: t.minLrRatio,
+    });
   }
 
   /** One optimizer step. Throws NonFiniteError (parameters untouched) on NaN/Inf. */
@@ -168,8 +190,17 @@ export class Trainer {
     this.opt.forEach((o, i) => sumSquaresInto(enc, { x: o.t.grad, partials: this.partials, slot: i }));
     globalNormClip(enc, { partials: this.partials, count: this.opt.length, maxNorm: cfg.gradClip, clip: this.clip });
     for (const o of this.opt) {
-      adamwStep(enc, { param: o.t.param, grad: o.t.grad, m: o.m, v: o.v, clip: this.clip, step: this.stepScalars,
-        weightDecay: o.t.decay ? cfg.weightDecay : 0, lrScale: o.t.lrScale, label: `adamw ${o.t.name}` });
+      adamwStep(enc, {
+        param: o.t.param,
+        grad: o.t.grad,
+        m: o.m,
+        v: o.v,
+        clip: this.clip,
+        step: this.stepScalars,
+        weightDecay: o.t.decay ? cfg.weightDecay : 0,
+        lrScale: o.t.lrScale,
+        label: `adamw ${o.t.name}`,
+      });
     }
     const count = Math.max(1, this.opt.length);
     enc.copy(model.activations.losses, this.readback, N, 0, 0);
@@ -205,7 +236,12 @@ export class Trainer {
   memory(): MemoryReport {
     const u = this.gpu.pool.usage();
     const trainableParams = this.method.trainables.reduce((a, t) => a + t.param.size, 0);
-    return { ...u, trainableParams, totalParams: this.model.parameterCount + (getMethod(this.inputs.config.method.id).trainsBase ? 0 : trainableParams) };
+    return {
+      ...u,
+      trainableParams,
+      totalParams:
+        this.model.parameterCount + (getMethod(this.inputs.config.method.id).trainsBase ? 0 : trainableParams),
+    };
   }
 
   /** Trainable tensors and their AdamW moments (for resume). */
@@ -234,7 +270,11 @@ export class Trainer {
 
   restore(s: { step: number; tensors: Record<string, Float32Array> }): void {
     for (const o of this.opt) {
-      for (const [key, t] of [[o.t.name, o.t.param], [`m:${o.t.name}`, o.m], [`v:${o.t.name}`, o.v]] as const) {
+      for (const [key, t] of [
+        [o.t.name, o.t.param],
+        [`m:${o.t.name}`, o.m],
+        [`v:${o.t.name}`, o.v],
+      ] as const) {
         const data = s.tensors[key];
         if (!data || data.length !== t.size) throw new Error(`resume: checkpoint lacks ${key} or its size differs`);
         this.gpu.write(t, data);
@@ -255,8 +295,15 @@ export class Trainer {
 }
 
 /** Mean loss per counted token (nats) of a model over evaluation batches of shape (B, T); forward only. */
-export async function meanLoss(gpu: Gpu, model: Gpt2Model, batches: readonly Batch[], B: number, T: number): Promise<number> {
-  let total = 0, count = 0;
+export async function meanLoss(
+  gpu: Gpu,
+  model: Gpt2Model,
+  batches: readonly Batch[],
+  B: number,
+  T: number,
+): Promise<number> {
+  let total = 0,
+    count = 0;
   for (const b of batches) {
     model.setBatch(B, T, b.inputs, b.targets, b.mask);
     const enc = gpu.encoder('eval');
@@ -277,9 +324,15 @@ function sum(x: ArrayLike<number>): number {
 }
 
 /** Linear layers matching the config's module types and layers. */
-export function selectTargets(model: Gpt2Model, modules: readonly string[], layers: readonly number[] | null): Linear[] {
+export function selectTargets(
+  model: Gpt2Model,
+  modules: readonly string[],
+  layers: readonly number[] | null,
+): Linear[] {
   const L = model.cfg.nLayer;
-  if (layers) for (const l of layers) if (l >= L) throw new ConfigError(`targets.layers: layer ${l} does not exist (the model has layers 0..${L - 1})`);
+  if (layers)
+    for (const l of layers)
+      if (l >= L) throw new ConfigError(`targets.layers: layer ${l} does not exist (the model has layers 0..${L - 1})`);
   const out: Linear[] = [];
   for (const lin of model.linears.values()) {
     const m = /^h\.(\d+)\.(.+)$/.exec(lin.name)!;

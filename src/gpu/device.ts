@@ -3,13 +3,7 @@
  * maximum buffer limits, the buffer pool, the pipeline cache, tensors, a step encoder and readback.
  * No model knowledge lives here (see ARCHITECTURE.md, "GPU plumbing in one place").
  */
-import {
-  GpuDeviceLostError,
-  GpuError,
-  GpuNoAdapterError,
-  GpuUnavailableError,
-  GpuValidationError,
-} from './errors';
+import { GpuDeviceLostError, GpuError, GpuNoAdapterError, GpuUnavailableError, GpuValidationError } from './errors';
 import { BufferPool, type MemoryCategory } from './pool';
 import { PipelineCache, type KernelKey } from './pipelines';
 
@@ -141,7 +135,12 @@ export class Gpu {
   private uniforms = new Map<string, GPUBuffer>();
   private destroyed = false;
 
-  constructor(adapter: GPUAdapter, device: GPUDevice, description: AdapterDescription, wgslFeatures: ReadonlySet<string> = new Set()) {
+  constructor(
+    adapter: GPUAdapter,
+    device: GPUDevice,
+    description: AdapterDescription,
+    wgslFeatures: ReadonlySet<string> = new Set(),
+  ) {
     this.adapter = adapter;
     this.device = device;
     this.description = description;
@@ -154,7 +153,12 @@ export class Gpu {
     });
     device.onuncapturederror = (ev: GPUUncapturedErrorEvent) => {
       const err = ev.error;
-      const kind = err instanceof GPUOutOfMemoryError ? 'out-of-memory' : err instanceof GPUInternalError ? 'internal' : 'validation';
+      const kind =
+        err instanceof GPUOutOfMemoryError
+          ? 'out-of-memory'
+          : err instanceof GPUInternalError
+            ? 'internal'
+            : 'validation';
       this.fail(new GpuValidationError(err.message, kind));
     };
   }
@@ -195,7 +199,12 @@ export class Gpu {
     return t;
   }
 
-  upload(data: Float32Array | Int32Array | Uint32Array, shape: number[], label: string, category: MemoryCategory = 'scratch'): GpuTensor {
+  upload(
+    data: Float32Array | Int32Array | Uint32Array,
+    shape: number[],
+    label: string,
+    category: MemoryCategory = 'scratch',
+  ): GpuTensor {
     if (data.length !== numel(shape)) throw new Error(`upload ${label}: ${data.length} values for shape [${shape}]`);
     const t = this.tensor(shape, label, category);
     this.write(t, data);
@@ -319,7 +328,9 @@ export class Params {
   build(): ArrayBuffer {
     const n = Math.max(4, Math.ceil(this.words.length / 4) * 4);
     const buf = new ArrayBuffer(n * 4);
-    const u = new Uint32Array(buf), i = new Int32Array(buf), f = new Float32Array(buf);
+    const u = new Uint32Array(buf),
+      i = new Int32Array(buf),
+      f = new Float32Array(buf);
     this.words.forEach((w, k) => {
       if (this.kinds[k] === 'u') u[k] = w;
       else if (this.kinds[k] === 'i') i[k] = w;
@@ -372,7 +383,9 @@ export class StepEncoder {
     if (x === 0 || y === 0 || z === 0) return;
     const maxDim = this.gpu.description.limits.maxComputeWorkgroupsPerDimension ?? 65535;
     if (x > maxDim || y > maxDim || z > maxDim) {
-      throw new Error(`${d.kernel.shader}:${d.kernel.entry}: workgroup grid [${x},${y},${z}] exceeds ${maxDim} per dimension`);
+      throw new Error(
+        `${d.kernel.shader}:${d.kernel.entry}: workgroup grid [${x},${y},${z}] exceeds ${maxDim} per dimension`,
+      );
     }
     const pipeline = this.gpu.pipeline(d.kernel);
     const entries: GPUBindGroupEntry[] = [];

@@ -12,7 +12,10 @@ let pinnedInstance: GPU | null = null;
 
 export async function nodeGpuEntry(): Promise<GPU> {
   if (pinnedInstance) return pinnedInstance;
-  const mod = (await import('webgpu')) as unknown as { create: (opts: string[]) => GPU; globals: Record<string, unknown> };
+  const mod = (await import('webgpu')) as unknown as {
+    create: (opts: string[]) => GPU;
+    globals: Record<string, unknown>;
+  };
   // WebGPU enums (GPUBufferUsage, GPUMapMode, ...) and error classes are globals in a browser.
   Object.assign(globalThis, mod.globals);
   pinnedInstance = mod.create([]);
@@ -34,5 +37,5 @@ export function nodeGpu(): Promise<Gpu> {
 export const NODE_ADAPTER_HELP =
   'No WebGPU adapter in Node. On Debian 12 install Mesa lavapipe >= 23 from bookworm-backports: ' +
   "echo 'deb http://deb.debian.org/debian bookworm-backports main' > /etc/apt/sources.list.d/backports.list && " +
-  'apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers (Debian 12\'s own 22.3 is rejected by Dawn). ' +
+  "apt-get update && apt-get install -y -t bookworm-backports mesa-vulkan-drivers (Debian 12's own 22.3 is rejected by Dawn). " +
   'With a real GPU, install its Vulkan driver and loader (libvulkan1).';

@@ -11,7 +11,12 @@ export interface KernelKey {
 }
 
 export function kernelKeyString(k: KernelKey): string {
-  const c = k.constants ? Object.keys(k.constants).sort().map((n) => `${n}=${k.constants![n]}`).join(',') : '';
+  const c = k.constants
+    ? Object.keys(k.constants)
+        .sort()
+        .map((n) => `${n}=${k.constants![n]}`)
+        .join(',')
+    : '';
   return `${k.shader}:${k.entry}:${c}`;
 }
 

@@ -51,7 +51,16 @@ export class BufferPool {
 
   /** Live bytes by category: the numbers behind the memory panel and the CLI summary. */
   usage(): Record<MemoryCategory, number> & { total: number } {
-    const out = { weights: 0, gradients: 0, optimizer: 0, activations: 0, adapter: 0, analysis: 0, scratch: 0, total: 0 };
+    const out = {
+      weights: 0,
+      gradients: 0,
+      optimizer: 0,
+      activations: 0,
+      adapter: 0,
+      analysis: 0,
+      scratch: 0,
+      total: 0,
+    };
     for (const { category, bytes } of this.live.values()) {
       out[category] += bytes;
       out.total += bytes;

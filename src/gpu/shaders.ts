@@ -13,7 +13,10 @@ const raw = import.meta.glob('../../shaders/*.wgsl', { query: '?raw', import: 'd
 
 const byName = new Map<string, string>();
 for (const [path, text] of Object.entries(raw)) {
-  const name = path.split('/').pop()!.replace(/\.wgsl$/, '');
+  const name = path
+    .split('/')
+    .pop()!
+    .replace(/\.wgsl$/, '');
   byName.set(name, text);
 }
 

@@ -94,7 +94,9 @@ export async function builtinArch(id: string): Promise<ModelConfig> {
 export async function datasetOptions(): Promise<DatasetOption[]> {
   const manifest = await fetchJson('data/index.json');
   const byId = new Map<string, { sha256?: string; bytes?: number }>();
-  if (Array.isArray(manifest)) for (const e of manifest as { id: string; sha256?: string; bytes?: number }[]) if (e && typeof e.id === 'string') byId.set(e.id, e);
+  if (Array.isArray(manifest))
+    for (const e of manifest as { id: string; sha256?: string; bytes?: number }[])
+      if (e && typeof e.id === 'string') byId.set(e.id, e);
   return listDatasets().map((d) => ({
     id: d.id,
     label: d.label,

@@ -85,20 +85,29 @@ export async function addSpectra(runId: string, snapshots: SpectrumSnapshot[]): 
 
 export async function loadRunData(runId: string): Promise<{ metrics: StoredMetrics[]; spectra: StoredSpectra[] }> {
   const d = getDb();
-  const [metrics, spectra] = await Promise.all([d.metrics.where('runId').equals(runId).toArray(), d.spectra.where('runId').equals(runId).toArray()]);
+  const [metrics, spectra] = await Promise.all([
+    d.metrics.where('runId').equals(runId).toArray(),
+    d.spectra.where('runId').equals(runId).toArray(),
+  ]);
   metrics.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
   spectra.sort((a, b) => (a.id ?? 0) - (b.id ?? 0));
   return { metrics, spectra };
 }
 
 /** Everything buffered since the last flush, in one transaction (one commit instead of dozens). */
-export async function writeBatch(b: { metrics: StoredMetrics[]; spectra: StoredSpectra[]; runs: RunRecord[]; checkpoints: { runId: string; resume: ResumeState }[] }): Promise<void> {
+export async function writeBatch(b: {
+  metrics: StoredMetrics[];
+  spectra: StoredSpectra[];
+  runs: RunRecord[];
+  checkpoints: { runId: string; resume: ResumeState }[];
+}): Promise<void> {
   const d = getDb();
   await d.transaction('rw', [d.runs, d.metrics, d.spectra, d.checkpoints], async () => {
     if (b.runs.length) await d.runs.bulkPut(b.runs);
     if (b.metrics.length) await d.metrics.bulkAdd(b.metrics);
     if (b.spectra.length) await d.spectra.bulkAdd(b.spectra);
-    for (const c of b.checkpoints) await d.checkpoints.put({ runId: c.runId, step: c.resume.step, savedAt: Date.now(), resume: c.resume });
+    for (const c of b.checkpoints)
+      await d.checkpoints.put({ runId: c.runId, step: c.resume.step, savedAt: Date.now(), resume: c.resume });
   });
 }
 
@@ -121,7 +130,12 @@ export async function deleteRun(runId: string): Promise<void> {
 }
 
 /** Replace a run's stored data wholesale (import). */
-export async function replaceRun(r: RunRecord, metrics: StoredMetrics[], spectra: StoredSpectra[], checkpoint?: StoredCheckpoint): Promise<void> {
+export async function replaceRun(
+  r: RunRecord,
+  metrics: StoredMetrics[],
+  spectra: StoredSpectra[],
+  checkpoint?: StoredCheckpoint,
+): Promise<void> {
   const d = getDb();
   await d.transaction('rw', [d.runs, d.metrics, d.spectra, d.checkpoints], async () => {
     await d.metrics.where('runId').equals(r.id).delete();

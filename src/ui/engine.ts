@@ -23,7 +23,8 @@ export function startEngine(): Promise<void> {
 async function doStart(): Promise<void> {
   const st = useStudio.getState();
   st.setEngine('checking');
-  const nav = typeof navigator !== 'undefined' ? (navigator as unknown as Parameters<typeof preflightWebGpu>[0]) : undefined;
+  const nav =
+    typeof navigator !== 'undefined' ? (navigator as unknown as Parameters<typeof preflightWebGpu>[0]) : undefined;
   const problem = await preflightWebGpu(nav, typeof window !== 'undefined' ? window.isSecureContext : true);
   if (problem) {
     st.setEngine('failed', { problem });
@@ -32,14 +33,19 @@ async function doStart(): Promise<void> {
   st.setEngine('starting');
   try {
     client = createEngineClient((message) => {
-      useStudio.getState().setEngine('failed', { problem: { kind: 'worker', message: `The engine worker stopped: ${message}` } });
+      useStudio
+        .getState()
+        .setEngine('failed', { problem: { kind: 'worker', message: `The engine worker stopped: ${message}` } });
     });
     const adapter = await client.api.init(eventSink(applyEngineEvent));
     useStudio.getState().setEngine('ready', { adapter, problem: null });
   } catch (e) {
     const p = classifyError(e);
-    if (p.kind === 'device-lost') useStudio.getState().setDeviceLost({ name: 'GpuDeviceLostError', kind: 'device-lost', message: p.message });
-    useStudio.getState().setEngine('failed', { problem: p.kind === 'device-lost' ? { kind: 'internal', message: p.message } : p });
+    if (p.kind === 'device-lost')
+      useStudio.getState().setDeviceLost({ name: 'GpuDeviceLostError', kind: 'device-lost', message: p.message });
+    useStudio
+      .getState()
+      .setEngine('failed', { problem: p.kind === 'device-lost' ? { kind: 'internal', message: p.message } : p });
   }
 }
 

@@ -31,7 +31,15 @@ const nums = z.array(z.number().nullable()).max(2_000_000);
 const f32 = (x: (number | null)[]) => Float32Array.from(x, (v) => (v === null ? NaN : v));
 
 function batchToJson(b: MetricsBatch) {
-  return { step: Array.from(b.step), loss: arr(b.loss), lr: arr(b.lr), gradNorm: arr(b.gradNorm), tokensPerSec: arr(b.tokensPerSec), valLoss: arr(b.valLoss), probeLoss: arr(b.probeLoss) };
+  return {
+    step: Array.from(b.step),
+    loss: arr(b.loss),
+    lr: arr(b.lr),
+    gradNorm: arr(b.gradNorm),
+    tokensPerSec: arr(b.tokensPerSec),
+    valLoss: arr(b.valLoss),
+    probeLoss: arr(b.probeLoss),
+  };
 }
 
 function snapToJson(s: SpectrumSnapshot) {
@@ -128,7 +136,10 @@ function safeName(s: string): string {
 }
 
 /** Adapter files from the newest checkpoint (see peft.ts); empty when the run has none yet. */
-export async function adapterFiles(run: RunRecord, ckpt: StoredCheckpoint | undefined): Promise<Record<string, Uint8Array>> {
+export async function adapterFiles(
+  run: RunRecord,
+  ckpt: StoredCheckpoint | undefined,
+): Promise<Record<string, Uint8Array>> {
   if (!ckpt) return {};
   const arch = await archForConfig(run.config);
   return peftFiles(run.config, arch, ckpt.resume);
@@ -201,7 +212,12 @@ export async function buildExport(runId: string): Promise<{ name: string; zip: U
     spectra: spectra.map((s) => ({ snapshots: s.snapshots.map(snapToJson) })),
   };
   const files: Record<string, Uint8Array> = { 'run.json': strToU8(JSON.stringify(json)) };
-  for (const [k, v] of Object.entries(await adapterFiles(run, ckpt).catch((e: unknown) => ({ 'ERROR.txt': strToU8(`adapter export failed: ${errorText(e)}\n`) })))) files[`adapter/${k}`] = v;
+  for (const [k, v] of Object.entries(
+    await adapterFiles(run, ckpt).catch((e: unknown) => ({
+      'ERROR.txt': strToU8(`adapter export failed: ${errorText(e)}\n`),
+    })),
+  ))
+    files[`adapter/${k}`] = v;
   document.querySelectorAll<SVGSVGElement>('[data-chart-id] svg[data-exportable]').forEach((svg) => {
     const id = svg.closest('[data-chart-id]')?.getAttribute('data-chart-id') ?? 'chart';
     files[`charts/${safeName(id)}.svg`] = strToU8(chartSvg(svg));
@@ -250,12 +266,21 @@ export function parseExport(bytes: Uint8Array): z.infer<typeof ExportJson> {
 export async function importRun(file: File): Promise<ImportResult> {
   const st = useStudio.getState();
   try {
-    if (file.size > MAX_IMPORT_BYTES) throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(0)} MiB; imports up to 256 MiB are accepted`);
+    if (file.size > MAX_IMPORT_BYTES)
+      throw new Error(`the file is ${(file.size / 2 ** 20).toFixed(0)} MiB; imports up to 256 MiB are accepted`);
     const data = parseExport(new Uint8Array(await file.arrayBuffer()));
     const existing = st.runs[data.run.id];
     const id = existing ? `${data.run.id.slice(0, 60)}-imported-${Date.now().toString(36)}` : data.run.id;
-    const status = ['queued', 'preparing', 'running', 'paused'].includes(data.run.status) ? 'interrupted' : data.run.status;
-    const record: RunRecord = { ...data.run, id, status, updatedAt: Date.now(), name: existing ? `${data.run.name} (imported)` : data.run.name } as RunRecord;
+    const status = ['queued', 'preparing', 'running', 'paused'].includes(data.run.status)
+      ? 'interrupted'
+      : data.run.status;
+    const record: RunRecord = {
+      ...data.run,
+      id,
+      status,
+      updatedAt: Date.now(),
+      name: existing ? `${data.run.name} (imported)` : data.run.name,
+    } as RunRecord;
     const metrics = data.metrics.map((m) => ({
       runId: id,
       elapsedMs: m.elapsedMs,
@@ -272,23 +297,21 @@ export async function importRun(file: File): Promise<ImportResult> {
     const nn = (v: number | null) => (v === null ? NaN : v);
     const spectra = data.spectra.map((s) => ({
       runId: id,
-      snapshots: s.snapshots.map(
-        (x): SpectrumSnapshot => ({
-          ...x,
-          erank: nn(x.erank),
-          stableRank: nn(x.stableRank),
-          deltaErank: nn(x.deltaErank),
-          deltaStableRank: nn(x.deltaStableRank),
-          alpha: nn(x.alpha),
-          alphaXmin: nn(x.alphaXmin),
-          sigmaBase: f32(x.sigmaBase),
-          sigmaTuned: f32(x.sigmaTuned),
-          sigmaDelta: f32(x.sigmaDelta),
-          overlap: f32(x.overlap),
-          intruders: { ...x.intruders, maxCos: f32(x.intruders.maxCos) },
-          anglesDeg: x.anglesDeg?.map((v) => (v === null ? NaN : v)),
-        }),
-      ),
+      snapshots: s.snapshots.map((x): SpectrumSnapshot => ({
+        ...x,
+        erank: nn(x.erank),
+        stableRank: nn(x.stableRank),
+        deltaErank: nn(x.deltaErank),
+        deltaStableRank: nn(x.deltaStableRank),
+        alpha: nn(x.alpha),
+        alphaXmin: nn(x.alphaXmin),
+        sigmaBase: f32(x.sigmaBase),
+        sigmaTuned: f32(x.sigmaTuned),
+        sigmaDelta: f32(x.sigmaDelta),
+        overlap: f32(x.overlap),
+        intruders: { ...x.intruders, maxCos: f32(x.intruders.maxCos) },
+        anglesDeg: x.anglesDeg?.map((v) => (v === null ? NaN : v)),
+      })),
     }));
     await replaceRun(record, metrics, spectra);
     let m = emptyMetrics();

@@ -15,7 +15,14 @@ export interface GpuProblem {
 
 /** Problems that make the whole studio unusable: the page shows the explanation instead of the studio. */
 export function isBlocking(p: GpuProblem | null): boolean {
-  return !!p && (p.kind === 'unavailable' || p.kind === 'insecure' || p.kind === 'no-adapter' || p.kind === 'worker' || p.kind === 'internal');
+  return (
+    !!p &&
+    (p.kind === 'unavailable' ||
+      p.kind === 'insecure' ||
+      p.kind === 'no-adapter' ||
+      p.kind === 'worker' ||
+      p.kind === 'internal')
+  );
 }
 
 interface NavigatorLike {
@@ -31,8 +38,15 @@ export async function preflightWebGpu(nav: NavigatorLike | undefined, secure: bo
   const gpu = nav?.gpu;
   if (!gpu) {
     return secure
-      ? { kind: 'unavailable', message: 'navigator.gpu is undefined: this browser does not expose WebGPU (or it is switched off).' }
-      : { kind: 'insecure', message: 'This page is not a secure context (https or localhost), and browsers only expose WebGPU to secure pages.' };
+      ? {
+          kind: 'unavailable',
+          message: 'navigator.gpu is undefined: this browser does not expose WebGPU (or it is switched off).',
+        }
+      : {
+          kind: 'insecure',
+          message:
+            'This page is not a secure context (https or localhost), and browsers only expose WebGPU to secure pages.',
+        };
   }
   let adapter: unknown;
   try {
@@ -40,7 +54,11 @@ export async function preflightWebGpu(nav: NavigatorLike | undefined, secure: bo
   } catch (e) {
     return { kind: 'no-adapter', message: `requestAdapter() failed: ${errorText(e)}` };
   }
-  if (!adapter) return { kind: 'no-adapter', message: 'WebGPU is present but requestAdapter() returned null: no usable GPU adapter.' };
+  if (!adapter)
+    return {
+      kind: 'no-adapter',
+      message: 'WebGPU is present but requestAdapter() returned null: no usable GPU adapter.',
+    };
   return null;
 }
 
@@ -58,11 +76,16 @@ export function classifyError(e: unknown): GpuProblem {
       break;
   }
   // Comlink rethrows a plain Error whose name survives; match by name and text as a fallback.
-  if (/GpuUnavailableError/.test(s.name) || /navigator\.gpu is undefined/.test(s.message)) return { kind: 'unavailable', message: s.message };
-  if (/GpuNoAdapterError/.test(s.name) || /no GPU adapter|requestAdapter\(\) returned null|requestDevice\(\) failed/i.test(s.message)) {
+  if (/GpuUnavailableError/.test(s.name) || /navigator\.gpu is undefined/.test(s.message))
+    return { kind: 'unavailable', message: s.message };
+  if (
+    /GpuNoAdapterError/.test(s.name) ||
+    /no GPU adapter|requestAdapter\(\) returned null|requestDevice\(\) failed/i.test(s.message)
+  ) {
     return { kind: 'no-adapter', message: s.message };
   }
-  if (/GpuDeviceLostError/.test(s.name) || /device (was )?lost/i.test(s.message)) return { kind: 'device-lost', message: s.message };
+  if (/GpuDeviceLostError/.test(s.name) || /device (was )?lost/i.test(s.message))
+    return { kind: 'device-lost', message: s.message };
   return { kind: 'internal', message: s.message };
 }
 
@@ -135,24 +158,29 @@ export function adviceFor(b: BrowserGuess, kind: GpuProblemKind = 'unavailable')
     if ((b.name === 'chrome' || b.name === 'edge') && b.os === 'linux') {
       return 'WebGPU is switched on, but Chrome on Linux found no usable Vulkan GPU: add `--enable-features=Vulkan`, install or update the GPU driver (Mesa or the vendor driver), and check `chrome://gpu`.';
     }
-    if (b.name === 'firefox') return 'Firefox found no usable GPU: update the GPU driver, make sure hardware acceleration is on, and check `about:support` (Graphics).';
+    if (b.name === 'firefox')
+      return 'Firefox found no usable GPU: update the GPU driver, make sure hardware acceleration is on, and check `about:support` (Graphics).';
     return 'The browser found no usable GPU: update the GPU driver, make sure hardware acceleration is on, and check `chrome://gpu` for a blocklist entry.';
   }
   switch (b.name) {
     case 'chrome':
     case 'edge': {
       const label = b.name === 'edge' ? 'Edge' : 'Chrome';
-      if (b.os === 'linux') return `${label} on Linux keeps WebGPU behind a flag: start it with \`--enable-unsafe-webgpu --enable-features=Vulkan\`, or turn on \`chrome://flags/#enable-unsafe-webgpu\`.`;
+      if (b.os === 'linux')
+        return `${label} on Linux keeps WebGPU behind a flag: start it with \`--enable-unsafe-webgpu --enable-features=Vulkan\`, or turn on \`chrome://flags/#enable-unsafe-webgpu\`.`;
       if (v && v < 113) return `${label}${ver} is too old: WebGPU arrived in ${label} 113. Update the browser.`;
-      if (b.os === 'android' && v && v < 121) return `${label}${ver} on Android is too old: WebGPU arrived on Android in Chrome 121 (Android 12+).`;
+      if (b.os === 'android' && v && v < 121)
+        return `${label}${ver} on Android is too old: WebGPU arrived on Android in Chrome 121 (Android 12+).`;
       return `${label}${ver} should have WebGPU: check that hardware acceleration is on and that \`chrome://gpu\` lists WebGPU as hardware accelerated.`;
     }
     case 'firefox':
-      if (b.os === 'windows' && v >= 141) return `Firefox${ver} on Windows should have WebGPU: check that hardware acceleration is on.`;
+      if (b.os === 'windows' && v >= 141)
+        return `Firefox${ver} on Windows should have WebGPU: check that hardware acceleration is on.`;
       if (b.os === 'windows') return `Firefox${ver} is too old: WebGPU is on by default from Firefox 141 on Windows.`;
       return 'Firefox enables WebGPU by default only on Windows (141+); elsewhere use Firefox Nightly with `dom.webgpu.enabled` set to `true` in `about:config`.';
     case 'safari':
-      if (v >= 26) return `Safari${ver} should have WebGPU: check that it is not switched off under Develop → Feature Flags.`;
+      if (v >= 26)
+        return `Safari${ver} should have WebGPU: check that it is not switched off under Develop → Feature Flags.`;
       return `Safari${ver} does not have WebGPU yet: update to Safari 26, or use Safari Technology Preview.`;
     default:
       return 'Use a browser with WebGPU: Chrome or Edge 113+, Firefox 141+ on Windows, or Safari 26.';

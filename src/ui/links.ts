@@ -55,26 +55,61 @@ export async function checkLink(c: RunConfig, fp: LossFingerprint | null): Promi
   const checks: LinkCheck[] = [];
 
   const method = st.catalog.methods.find((m) => m.id === c.method.id);
-  if (!st.catalog.loaded) checks.push({ what: 'method', ok: null, message: `Method “${c.method.id}”: the method list is still loading.` });
-  else if (!method) checks.push({ what: 'method', ok: false, message: `Method “${c.method.id}” does not exist in this version of Rankscope (it has ${st.catalog.methods.map((m) => m.id).join(', ')}).` });
+  if (!st.catalog.loaded)
+    checks.push({ what: 'method', ok: null, message: `Method “${c.method.id}”: the method list is still loading.` });
+  else if (!method)
+    checks.push({
+      what: 'method',
+      ok: false,
+      message: `Method “${c.method.id}” does not exist in this version of Rankscope (it has ${st.catalog.methods.map((m) => m.id).join(', ')}).`,
+    });
   else {
-    const bad = method.params.map((p) => checkParam(p, (c.method.params as Record<string, unknown>)[p.key] ?? p.default)).filter(Boolean);
-    checks.push(bad.length ? { what: 'method', ok: false, message: `${method.label}: ${bad.join('; ')}.` } : { what: 'method', ok: true, message: `${method.label} with ${Object.keys(c.method.params).length} parameters.` });
+    const bad = method.params
+      .map((p) => checkParam(p, (c.method.params as Record<string, unknown>)[p.key] ?? p.default))
+      .filter(Boolean);
+    checks.push(
+      bad.length
+        ? { what: 'method', ok: false, message: `${method.label}: ${bad.join('; ')}.` }
+        : {
+            what: 'method',
+            ok: true,
+            message: `${method.label} with ${Object.keys(c.method.params).length} parameters.`,
+          },
+    );
   }
 
   const m = c.model;
-  if (m.source === 'preset') checks.push({ what: 'model', ok: true, message: `Architecture preset “${m.id}”, initialised from seed ${c.seed}.` });
+  if (m.source === 'preset')
+    checks.push({
+      what: 'model',
+      ok: true,
+      message: `Architecture preset “${m.id}”, initialised from seed ${c.seed}.`,
+    });
   else if (m.source === 'builtin') {
-    if (!st.catalog.models.some((x) => x.source === 'builtin' && x.id === m.id)) checks.push({ what: 'model', ok: false, message: `Built-in model “${m.id}” is not shipped with this version.` });
-    else if (!m.hash) checks.push({ what: 'model', ok: true, message: `Built-in model “${m.id}” (the link gives no hash).` });
+    if (!st.catalog.models.some((x) => x.source === 'builtin' && x.id === m.id))
+      checks.push({ what: 'model', ok: false, message: `Built-in model “${m.id}” is not shipped with this version.` });
+    else if (!m.hash)
+      checks.push({ what: 'model', ok: true, message: `Built-in model “${m.id}” (the link gives no hash).` });
     else {
       const got = await fetchSha(`models/${m.id}/model.safetensors`);
       checks.push(
         got === m.hash
-          ? { what: 'model', ok: true, message: `Built-in model “${m.id}”, model.safetensors sha256 ${m.hash.slice(0, 12)}… matches.` }
+          ? {
+              what: 'model',
+              ok: true,
+              message: `Built-in model “${m.id}”, model.safetensors sha256 ${m.hash.slice(0, 12)}… matches.`,
+            }
           : got
-            ? { what: 'model', ok: false, message: `Built-in model “${m.id}” here is different: the link needs model.safetensors with sha256 ${m.hash}, this site has ${got}.` }
-            : { what: 'model', ok: null, message: `Built-in model “${m.id}”: its hash is checked when the run starts.` },
+            ? {
+                what: 'model',
+                ok: false,
+                message: `Built-in model “${m.id}” here is different: the link needs model.safetensors with sha256 ${m.hash}, this site has ${got}.`,
+              }
+            : {
+                what: 'model',
+                ok: null,
+                message: `Built-in model “${m.id}”: its hash is checked when the run starts.`,
+              },
       );
     }
   } else {
@@ -86,13 +121,19 @@ export async function checkLink(c: RunConfig, fp: LossFingerprint | null): Promi
       if (inMem && inMem.sha256 === w.sha256) continue;
       const stored = await getBlob(w.sha256).catch(() => undefined);
       if (stored) continue;
-      missing.push(`${w.name} with sha256 ${w.sha256}${inMem ? ` (the chosen ${w.name} has sha256 ${inMem.sha256})` : ''}`);
+      missing.push(
+        `${w.name} with sha256 ${w.sha256}${inMem ? ` (the chosen ${w.name} has sha256 ${inMem.sha256})` : ''}`,
+      );
     }
     checks.push(
       want.length === 0
         ? { what: 'model', ok: false, message: `Local model “${m.id}”: the link does not say which files it needs.` }
         : missing.length
-          ? { what: 'model', ok: false, message: `Local model “${m.id}”: choose its files under Model. Needed: ${missing.join('; ')}.` }
+          ? {
+              what: 'model',
+              ok: false,
+              message: `Local model “${m.id}”: choose its files under Model. Needed: ${missing.join('; ')}.`,
+            }
           : { what: 'model', ok: true, message: `Local model “${m.id}”: all ${want.length} files found by hash.` },
     );
   }
@@ -100,10 +141,24 @@ export async function checkLink(c: RunConfig, fp: LossFingerprint | null): Promi
   const ds = c.dataset;
   if (ds.source === 'builtin') {
     const opt = st.catalog.datasets.find((x) => x.id === ds.id);
-    if (!opt) checks.push({ what: 'dataset', ok: st.catalog.loaded ? false : null, message: `Built-in dataset “${ds.id}” is not available here.` });
+    if (!opt)
+      checks.push({
+        what: 'dataset',
+        ok: st.catalog.loaded ? false : null,
+        message: `Built-in dataset “${ds.id}” is not available here.`,
+      });
     else if (ds.hash && opt.kind === 'text' && opt.sha256 && ds.hash !== opt.sha256) {
-      checks.push({ what: 'dataset', ok: false, message: `Built-in dataset “${ds.id}” here is different: the link needs sha256 ${ds.hash}, this site has ${opt.sha256}.` });
-    } else checks.push({ what: 'dataset', ok: true, message: `Built-in dataset “${ds.id}”${ds.hash ? `, sha256 ${ds.hash.slice(0, 12)}…${opt.kind === 'text' ? ' matches' : ' (checked when the run starts)'}` : ''}.` });
+      checks.push({
+        what: 'dataset',
+        ok: false,
+        message: `Built-in dataset “${ds.id}” here is different: the link needs sha256 ${ds.hash}, this site has ${opt.sha256}.`,
+      });
+    } else
+      checks.push({
+        what: 'dataset',
+        ok: true,
+        message: `Built-in dataset “${ds.id}”${ds.hash ? `, sha256 ${ds.hash.slice(0, 12)}…${opt.kind === 'text' ? ' matches' : ' (checked when the run starts)'}` : ''}.`,
+      });
   } else {
     const cur = currentDatasetFile();
     const stored = ds.hash ? await getBlob(ds.hash).catch(() => undefined) : undefined;
@@ -111,7 +166,11 @@ export async function checkLink(c: RunConfig, fp: LossFingerprint | null): Promi
     checks.push(
       ok
         ? { what: 'dataset', ok: true, message: `Uploaded dataset “${ds.id}” found by hash.` }
-        : { what: 'dataset', ok: false, message: `Uploaded dataset: choose the file ${ds.id}${ds.hash ? ` with sha256 ${ds.hash}` : ''} under Dataset.${cur && ds.hash && cur.sha256 !== ds.hash ? ` The chosen ${cur.name} has sha256 ${cur.sha256}.` : ''}` },
+        : {
+            what: 'dataset',
+            ok: false,
+            message: `Uploaded dataset: choose the file ${ds.id}${ds.hash ? ` with sha256 ${ds.hash}` : ''} under Dataset.${cur && ds.hash && cur.sha256 !== ds.hash ? ` The chosen ${cur.name} has sha256 ${cur.sha256}.` : ''}`,
+          },
     );
   }
 
@@ -119,8 +178,16 @@ export async function checkLink(c: RunConfig, fp: LossFingerprint | null): Promi
     const mine = await lossFingerprint([], adapterName(st.adapter));
     checks.push(
       mine.adapter === fp.adapter
-        ? { what: 'adapter', ok: true, message: `Trained on the same kind of GPU adapter (${adapterName(st.adapter)}): a reproduction should give bit-identical losses (${fp.steps} steps).` }
-        : { what: 'adapter', ok: null, message: `Trained on a different GPU adapter: a reproduction will be close, but not bit-identical.` },
+        ? {
+            what: 'adapter',
+            ok: true,
+            message: `Trained on the same kind of GPU adapter (${adapterName(st.adapter)}): a reproduction should give bit-identical losses (${fp.steps} steps).`,
+          }
+        : {
+            what: 'adapter',
+            ok: null,
+            message: `Trained on a different GPU adapter: a reproduction will be close, but not bit-identical.`,
+          },
     );
   }
   return checks;
@@ -137,7 +204,10 @@ export async function reproduceIncoming(): Promise<void> {
   const inc = useStudio.getState().incoming;
   if (inc?.status !== 'ok') return;
   await restoreConfig(inc.config);
-  const id = await startRun(inc.config, { reproduces: { fingerprint: inc.fingerprint }, name: `${inc.config.name ?? 'shared run'} (reproduction)` });
+  const id = await startRun(inc.config, {
+    reproduces: { fingerprint: inc.fingerprint },
+    name: `${inc.config.name ?? 'shared run'} (reproduction)`,
+  });
   if (id) useStudio.getState().setIncoming(null);
 }
 
@@ -146,7 +216,8 @@ export function sharedConfig(runId: string): RunConfig | null {
   const r = useStudio.getState().runs[runId];
   if (!r) return null;
   const c = structuredClone(r.config);
-  if ((c.model.source === 'builtin' || c.model.source === 'local') && r.modelHash && /^[0-9a-f]{64}$/.test(r.modelHash)) c.model = { ...c.model, hash: r.modelHash };
+  if ((c.model.source === 'builtin' || c.model.source === 'local') && r.modelHash && /^[0-9a-f]{64}$/.test(r.modelHash))
+    c.model = { ...c.model, hash: r.modelHash };
   if (r.datasetHash && /^[0-9a-f]{64}$/.test(r.datasetHash)) c.dataset = { ...c.dataset, hash: r.datasetHash };
   if (!c.name) c.name = r.name.slice(0, 120);
   return c;

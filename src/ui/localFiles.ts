@@ -45,7 +45,8 @@ export async function chooseModelFiles(list: FileList | File[]): Promise<string 
   const total = files.reduce((a, f) => a + f.size, 0);
   if (!files.some((f) => f.name === 'config.json')) return 'The chosen files have no config.json.';
   if (!files.some((f) => f.name === 'model.safetensors')) return 'The chosen files have no model.safetensors.';
-  if (total > MAX_MODEL_BYTES) return `The model files are ${(total / 2 ** 30).toFixed(1)} GiB; the studio takes up to 2 GiB.`;
+  if (total > MAX_MODEL_BYTES)
+    return `The model files are ${(total / 2 ** 30).toFixed(1)} GiB; the studio takes up to 2 GiB.`;
   const read = await Promise.all(files.map(readFile));
   let archError: string | null = null;
   let arch = null;
@@ -61,13 +62,16 @@ export async function chooseModelFiles(list: FileList | File[]): Promise<string 
   st.setLocalModel({ id: folder, files: read.map(meta) });
   st.setField('model', { source: 'local', id: folder, files: read.map((f) => ({ name: f.name, sha256: f.sha256 })) });
   st.setArch(arch, archError);
-  for (const f of read) persist(putBlob({ sha256: f.sha256, name: f.name, kind: 'model', bytes: f.bytes }), 'the model files');
+  for (const f of read)
+    persist(putBlob({ sha256: f.sha256, name: f.name, kind: 'model', bytes: f.bytes }), 'the model files');
   return null;
 }
 
 export async function chooseDatasetFile(f: File): Promise<string | null> {
-  if (!/\.(txt|jsonl)$/i.test(f.name)) return 'Choose a .txt file (plain text) or a .jsonl file of {"prompt", "completion"} lines.';
-  if (f.size > MAX_DATASET_BYTES) return `${f.name} is ${(f.size / 2 ** 20).toFixed(1)} MiB; datasets up to 20 MiB are accepted.`;
+  if (!/\.(txt|jsonl)$/i.test(f.name))
+    return 'Choose a .txt file (plain text) or a .jsonl file of {"prompt", "completion"} lines.';
+  if (f.size > MAX_DATASET_BYTES)
+    return `${f.name} is ${(f.size / 2 ** 20).toFixed(1)} MiB; datasets up to 20 MiB are accepted.`;
   if (f.size === 0) return `${f.name} is empty.`;
   const nb = await readFile(f);
   datasetFile = nb;
@@ -101,6 +105,8 @@ export async function restoreDatasetFile(name: string, sha256: string): Promise<
   const b = await getBlob(sha256).catch(() => undefined);
   if (!b) return false;
   datasetFile = { name, bytes: b.bytes, sha256 };
-  useStudio.getState().setUpload({ name, size: b.bytes.byteLength, sha256, kind: /\.jsonl$/i.test(name) ? 'pairs' : 'text' });
+  useStudio
+    .getState()
+    .setUpload({ name, size: b.bytes.byteLength, sha256, kind: /\.jsonl$/i.test(name) ? 'pairs' : 'text' });
   return true;
 }

@@ -50,7 +50,9 @@ export function checkParam(p: ParamSpec, v: unknown): string | null {
     case 'bool':
       return typeof v === 'boolean' ? null : `${p.label} must be on or off`;
     case 'enum':
-      return typeof v === 'string' && !!p.options?.includes(v) ? null : `${p.label} must be one of ${p.options?.join(', ')}`;
+      return typeof v === 'string' && !!p.options?.includes(v)
+        ? null
+        : `${p.label} must be one of ${p.options?.join(', ')}`;
   }
 }
 

@@ -22,15 +22,28 @@ export function peftFiles(config: RunConfig, arch: ModelConfig, resume: ResumeSt
     return Object.fromEntries(modelFiles(arch, new Map(own)).map((f) => [f.name, f.bytes]));
   }
   if (!resume.adapter) {
-    return { 'NOT-EXPORTED.txt': enc.encode('This checkpoint carries no adapter state (it was written by an older version); resume the run for a step to refresh it.\n') };
+    return {
+      'NOT-EXPORTED.txt': enc.encode(
+        'This checkpoint carries no adapter state (it was written by an older version); resume the run for a step to refresh it.\n',
+      ),
+    };
   }
   try {
-    const out = exportPeft(config, { tensors: new Map(Object.entries(resume.adapter.tensors)), meta: resume.adapter.meta }, { convert: true, nLayer: arch.nLayer });
+    const out = exportPeft(
+      config,
+      { tensors: new Map(Object.entries(resume.adapter.tensors)), meta: resume.adapter.meta },
+      { convert: true, nLayer: arch.nLayer },
+    );
     const files: Record<string, Uint8Array> = Object.fromEntries(out.files.map((f) => [f.name, f.bytes]));
     if (out.notes.length) files['NOTES.txt'] = enc.encode(out.notes.join('\n') + '\n');
     return files;
   } catch (e) {
-    if (e instanceof PeftUnsupportedError) return { 'NOT-EXPORTED.txt': enc.encode(`${e.message}\n(In the CLI: npm run cli -- export --run <dir> --merged <out>.)\n`) };
+    if (e instanceof PeftUnsupportedError)
+      return {
+        'NOT-EXPORTED.txt': enc.encode(
+          `${e.message}\n(In the CLI: npm run cli -- export --run <dir> --merged <out>.)\n`,
+        ),
+      };
     throw e;
   }
 }

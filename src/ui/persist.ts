@@ -22,7 +22,9 @@ function report(e: unknown, what: string): void {
   warned = true;
   useStudio
     .getState()
-    .notify(`Could not save ${what} in this browser (IndexedDB): ${(e as Error)?.message ?? String(e)}. Training continues; history may not survive a reload.`);
+    .notify(
+      `Could not save ${what} in this browser (IndexedDB): ${(e as Error)?.message ?? String(e)}. Training continues; history may not survive a reload.`,
+    );
 }
 
 function schedule(soon: boolean): void {

@@ -44,15 +44,23 @@ export async function checkReproduction(runId: string): Promise<void> {
       parts.push(`all ${fp.steps} losses are bit-identical to the shared run`);
     } else if (mine.adapter !== fp.adapter) {
       match = false;
-      parts.push(`losses differ from the shared run, which was trained on a different GPU adapter (bit-identical losses need the same adapter)`);
+      parts.push(
+        `losses differ from the shared run, which was trained on a different GPU adapter (bit-identical losses need the same adapter)`,
+      );
     } else {
       match = false;
-      parts.push(mine.steps !== fp.steps ? `the shared run had ${fp.steps} steps, this one ${mine.steps}` : 'losses differ from the shared run on the same adapter');
+      parts.push(
+        mine.steps !== fp.steps
+          ? `the shared run had ${fp.steps} steps, this one ${mine.steps}`
+          : 'losses differ from the shared run on the same adapter',
+      );
     }
   }
 
   const key = reproKey(run.config);
-  const peers = Object.values(st.runs).filter((r) => r.id !== runId && r.status === 'done' && r.adapterName === run.adapterName && reproKey(r.config) === key);
+  const peers = Object.values(st.runs).filter(
+    (r) => r.id !== runId && r.status === 'done' && r.adapterName === run.adapterName && reproKey(r.config) === key,
+  );
   for (const peer of peers.slice(0, 3)) {
     await ensureRunData(peer.id);
     const pm = useStudio.getState().metrics[peer.id];

@@ -32,23 +32,31 @@ export function busyRun(): RunRecord | null {
 }
 
 function newRunId(): string {
-  const rnd = globalThis.crypto?.getRandomValues ? globalThis.crypto.getRandomValues(new Uint32Array(1))[0].toString(36) : Math.random().toString(36).slice(2, 8);
+  const rnd = globalThis.crypto?.getRandomValues
+    ? globalThis.crypto.getRandomValues(new Uint32Array(1))[0].toString(36)
+    : Math.random().toString(36).slice(2, 8);
   return `run-${Date.now().toString(36)}-${rnd}`;
 }
 
 /** Files the engine needs for a config, from memory or IndexedDB; a message when they are missing. */
-async function sourcesFor(config: RunConfig): Promise<{ cmd: Partial<Extract<Command, { type: 'run' }>>; missing: string | null }> {
+async function sourcesFor(
+  config: RunConfig,
+): Promise<{ cmd: Partial<Extract<Command, { type: 'run' }>>; missing: string | null }> {
   const cmd: Partial<Extract<Command, { type: 'run' }>> = {};
   if (config.model.source === 'local') {
     const want = config.model.files ?? [];
     let have = currentModelFiles();
-    const ok = (fs: typeof have) => want.length > 0 && want.every((w) => fs.some((f) => f.name === w.name && f.sha256 === w.sha256));
+    const ok = (fs: typeof have) =>
+      want.length > 0 && want.every((w) => fs.some((f) => f.name === w.name && f.sha256 === w.sha256));
     if (!ok(have) && want.length) {
       await restoreModelFiles(config.model.id, want);
       have = currentModelFiles();
     }
     if (!ok(have)) {
-      return { cmd, missing: `This run needs the model files ${want.map((w) => `${w.name} (sha256 ${w.sha256.slice(0, 12)}…)`).join(', ') || 'config.json + model.safetensors'}: choose them under Model.` };
+      return {
+        cmd,
+        missing: `This run needs the model files ${want.map((w) => `${w.name} (sha256 ${w.sha256.slice(0, 12)}…)`).join(', ') || 'config.json + model.safetensors'}: choose them under Model.`,
+      };
     }
     cmd.modelFiles = { files: have.map((f) => ({ name: f.name, bytes: f.bytes })) };
   }
@@ -60,14 +68,20 @@ async function sourcesFor(config: RunConfig): Promise<{ cmd: Partial<Extract<Com
       f = currentDatasetFile();
     }
     if (!f || (want && f.sha256 !== want)) {
-      return { cmd, missing: `This run needs the dataset file ${config.dataset.id}${want ? ` (sha256 ${want.slice(0, 12)}…)` : ''}: choose it under Dataset.` };
+      return {
+        cmd,
+        missing: `This run needs the dataset file ${config.dataset.id}${want ? ` (sha256 ${want.slice(0, 12)}…)` : ''}: choose it under Dataset.`,
+      };
     }
     cmd.datasetFile = { name: f.name, bytes: f.bytes };
   }
   return { cmd, missing: null };
 }
 
-export async function startRun(config: RunConfig, opts: { reproduces?: { fingerprint: LossFingerprint | null }; name?: string } = {}): Promise<string | null> {
+export async function startRun(
+  config: RunConfig,
+  opts: { reproduces?: { fingerprint: LossFingerprint | null }; name?: string } = {},
+): Promise<string | null> {
   const st = useStudio.getState();
   const api = engineApi();
   if (!api || !st.adapter) {
@@ -158,7 +172,13 @@ export async function resumeFromCheckpoint(runId: string): Promise<void> {
   flushMetrics();
   const m = truncateMetrics(useStudio.getState().metrics[runId] ?? emptyMetrics(), ckpt.step);
   st.setRunData(runId, { metrics: { ...m, sessionStartStep: ckpt.step, elapsedMs: 0 } });
-  st.upsertRun({ id: runId, status: 'queued', step: ckpt.step, error: undefined, message: `resuming from step ${ckpt.step}` });
+  st.upsertRun({
+    id: runId,
+    status: 'queued',
+    step: ckpt.step,
+    error: undefined,
+    message: `resuming from step ${ckpt.step}`,
+  });
   st.selectRun(runId);
   st.setEngineRun(runId);
   try {
@@ -175,7 +195,8 @@ export async function reproduceRun(runId: string): Promise<string | null> {
   const run = st.runs[runId];
   const m = st.metrics[runId];
   if (!run) return null;
-  const fingerprint = m && m.losses.length && run.status === 'done' ? await lossFingerprint(m.losses, run.adapterName) : null;
+  const fingerprint =
+    m && m.losses.length && run.status === 'done' ? await lossFingerprint(m.losses, run.adapterName) : null;
   return startRun(run.config, { reproduces: { fingerprint }, name: `${run.name} (reproduction)` });
 }
 
@@ -226,7 +247,9 @@ export async function loadHistory(): Promise<void> {
     const runs = await listRuns();
     for (const r of runs) {
       if (st.runs[r.id]) continue;
-      const rec: RunRecord = ACTIVE.includes(r.status) ? { ...r, status: 'interrupted', message: `interrupted at step ${r.step} (the page was closed or reloaded)` } : r;
+      const rec: RunRecord = ACTIVE.includes(r.status)
+        ? { ...r, status: 'interrupted', message: `interrupted at step ${r.step} (the page was closed or reloaded)` }
+        : r;
       useStudio.getState().upsertRun(rec);
       if (rec.status !== r.status) persist(putRun(useStudio.getState().runs[r.id]!), 'the run');
     }
@@ -249,7 +272,10 @@ export async function selectRun(runId: string): Promise<void> {
 
 // ---- generation and on-demand analysis --------------------------------------------------------
 
-export async function generate(prompt: string, opts: { maxTokens: number; temperature: number; topK: number; seed: number }): Promise<void> {
+export async function generate(
+  prompt: string,
+  opts: { maxTokens: number; temperature: number; topK: number; seed: number },
+): Promise<void> {
   const api = engineApi();
   if (!api) return;
   try {

@@ -32,7 +32,8 @@ export async function loadCatalog(): Promise<void> {
   if (!cur.incoming || cur.incoming.status !== 'ok') {
     const key = builtins.find((m) => m.id === 'micro') ? 'builtin:micro' : 'preset:micro';
     const d = defaultDraft(methods, key);
-    if (!datasets.some((x) => x.id === d.dataset.id) && datasets[0]) d.dataset = { source: 'builtin', id: datasets[0].id };
+    if (!datasets.some((x) => x.id === d.dataset.id) && datasets[0])
+      d.dataset = { source: 'builtin', id: datasets[0].id };
     cur.replaceDraft(d);
   }
   await syncArch();
@@ -53,7 +54,8 @@ export async function syncArch(): Promise<void> {
       const arch = await builtinArch(m.id);
       if (useStudio.getState().draft.model === m) useStudio.getState().setArch(arch, null);
     } catch (e) {
-      if (useStudio.getState().draft.model === m) useStudio.getState().setArch(null, `The built-in model "${m.id}" could not be read: ${errorText(e)}`);
+      if (useStudio.getState().draft.model === m)
+        useStudio.getState().setArch(null, `The built-in model "${m.id}" could not be read: ${errorText(e)}`);
     }
     return;
   }
@@ -72,7 +74,11 @@ export async function chooseModel(key: string): Promise<void> {
   const st = useStudio.getState();
   if (key === 'local') {
     // the file picker sets model + arch once files are chosen
-    st.setField('model', { source: 'local', id: st.localModel?.id ?? 'local-model', ...(st.localModel ? { files: st.localModel.files.map((f) => ({ name: f.name, sha256: f.sha256 })) } : {}) });
+    st.setField('model', {
+      source: 'local',
+      id: st.localModel?.id ?? 'local-model',
+      ...(st.localModel ? { files: st.localModel.files.map((f) => ({ name: f.name, sha256: f.sha256 })) } : {}),
+    });
   } else {
     const [source, id] = key.split(':');
     st.setField('model', source === 'builtin' ? { source: 'builtin', id } : { source: 'preset', id });

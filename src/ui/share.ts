@@ -30,8 +30,7 @@ export interface LossFingerprint {
 }
 
 export type DecodedLink =
-  | { ok: true; config: RunConfig; fingerprint: LossFingerprint | null }
-  | { ok: false; error: string };
+  { ok: true; config: RunConfig; fingerprint: LossFingerprint | null } | { ok: false; error: string };
 
 export class LinkError extends Error {
   constructor(message: string) {
@@ -73,7 +72,10 @@ export function fromBase64Url(s: string): Uint8Array {
   for (let i = 0; i < s.length; i++) {
     const c = s.charCodeAt(i);
     const v = c < 128 ? B64_INDEX[c] : -1;
-    if (v < 0) throw new LinkError(`the link contains a character that does not belong in it (${JSON.stringify(s[i])} at position ${i})`);
+    if (v < 0)
+      throw new LinkError(
+        `the link contains a character that does not belong in it (${JSON.stringify(s[i])} at position ${i})`,
+      );
     acc = (acc << 6) | v;
     bits += 6;
     if (bits >= 8) {
@@ -95,13 +97,15 @@ export function inflateCapped(data: Uint8Array, maxBytes: number): Uint8Array {
   let ended = false;
   const inf = new Inflate((chunk, final) => {
     total += chunk.length;
-    if (total > maxBytes) throw new LinkError(`the link expands to more than ${maxBytes} bytes; a run link is never that large`);
+    if (total > maxBytes)
+      throw new LinkError(`the link expands to more than ${maxBytes} bytes; a run link is never that large`);
     chunks.push(chunk);
     if (final) ended = true;
   });
   try {
     const STEP = 64;
-    for (let i = 0; i < data.length; i += STEP) inf.push(data.subarray(i, Math.min(data.length, i + STEP)), i + STEP >= data.length);
+    for (let i = 0; i < data.length; i += STEP)
+      inf.push(data.subarray(i, Math.min(data.length, i + STEP)), i + STEP >= data.length);
     if (data.length === 0) inf.push(new Uint8Array(0), true);
   } catch (e) {
     if (e instanceof LinkError) throw e;
@@ -150,7 +154,10 @@ export function encodeConfig(config: RunConfig): string {
 
 export function decodeConfig(payload: string): RunConfig {
   if (payload.length === 0) throw new LinkError('the link has no run data after "run="');
-  if (payload.length > MAX_LINK_CHARS) throw new LinkError(`the link is too long (${payload.length} characters; a run link has at most ${MAX_LINK_CHARS})`);
+  if (payload.length > MAX_LINK_CHARS)
+    throw new LinkError(
+      `the link is too long (${payload.length} characters; a run link has at most ${MAX_LINK_CHARS})`,
+    );
   const bytes = inflateCapped(fromBase64Url(payload), MAX_JSON_BYTES);
   let text: string;
   try {
@@ -159,12 +166,14 @@ export function decodeConfig(payload: string): RunConfig {
     throw new LinkError('the link data is not text');
   }
   const value = safeJsonParse(text);
-  if (!value || typeof value !== 'object' || Array.isArray(value)) throw new LinkError('the link data is not a run configuration (expected an object)');
+  if (!value || typeof value !== 'object' || Array.isArray(value))
+    throw new LinkError('the link data is not a run configuration (expected an object)');
   // Links we write spell every field out; a link that leans on defaults was not made by Rankscope.
   const missing = REQUIRED_KEYS.filter((k) => !Object.prototype.hasOwnProperty.call(value, k));
   if (missing.length) throw new LinkError(`the link's run configuration is incomplete (missing ${missing.join(', ')})`);
   const r = RunConfigSchema.safeParse(value);
-  if (!r.success) throw new LinkError(`the link's run configuration is invalid:\n${z.prettifyError(r.error).slice(0, 1200)}`);
+  if (!r.success)
+    throw new LinkError(`the link's run configuration is invalid:\n${z.prettifyError(r.error).slice(0, 1200)}`);
   return r.data;
 }
 
@@ -199,7 +208,8 @@ export function isRunFragment(hash: string): boolean {
 export function decodeFragment(hash: string): DecodedLink {
   try {
     const h = hash.startsWith('#') ? hash.slice(1) : hash;
-    if (h.length > MAX_LINK_CHARS + 64) throw new LinkError(`the link is too long (${h.length} characters; a run link has at most ${MAX_LINK_CHARS})`);
+    if (h.length > MAX_LINK_CHARS + 64)
+      throw new LinkError(`the link is too long (${h.length} characters; a run link has at most ${MAX_LINK_CHARS})`);
     const parts = h.split('&');
     let payload: string | null = null;
     let fingerprint: LossFingerprint | null = null;
@@ -219,7 +229,10 @@ export function decodeFragment(hash: string): DecodedLink {
     if (payload === null) throw new LinkError('the link has no "run=" part');
     return { ok: true, config: decodeConfig(payload), fingerprint };
   } catch (e) {
-    return { ok: false, error: e instanceof LinkError ? e.message : `the link could not be read (${(e as Error)?.message ?? String(e)})` };
+    return {
+      ok: false,
+      error: e instanceof LinkError ? e.message : `the link could not be read (${(e as Error)?.message ?? String(e)})`,
+    };
   }
 }
 

@@ -50,7 +50,11 @@ export function esd(sigma: ArrayLike<number>, alpha: number, xmin: number, bins 
  * The engine's own histogram (all eigenvalues, log10 bins) as a density, with the same power-law
  * overlay as esd(). Preferred when a snapshot carries it.
  */
-export function esdFromHistogram(h: { log10Edges: number[]; counts: number[] }, alpha: number, xmin: number): EsdPoint[] {
+export function esdFromHistogram(
+  h: { log10Edges: number[]; counts: number[] },
+  alpha: number,
+  xmin: number,
+): EsdPoint[] {
   const n = h.counts.reduce((a, b) => a + b, 0);
   if (n === 0 || h.log10Edges.length !== h.counts.length + 1) return [];
   let tailCount = 0;
@@ -78,7 +82,13 @@ export interface MatrixCount {
 
 export function intruderCounts(latest: Record<string, SpectrumSnapshot>, eps: number): MatrixCount[] {
   return Object.values(latest)
-    .map((s) => ({ ...splitMatrixName(s.name), name: s.name, count: intruderIndices(s, eps).length, k: s.intruders.maxCos.length, step: s.step }))
+    .map((s) => ({
+      ...splitMatrixName(s.name),
+      name: s.name,
+      count: intruderIndices(s, eps).length,
+      k: s.intruders.maxCos.length,
+      step: s.step,
+    }))
     .sort((a, b) => (a.layer ?? -1) - (b.layer ?? -1) || cmp(a.module, b.module));
 }
 

@@ -52,7 +52,11 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
 
   // method and its parameters
   const method = ctx.methods.find((m) => m.id === d.method?.id);
-  if (d.method?.id && ctx.methods.length && !method) err('method.id', `Unknown method "${d.method.id}"; this version offers ${ctx.methods.map((m) => m.id).join(', ')}.`);
+  if (d.method?.id && ctx.methods.length && !method)
+    err(
+      'method.id',
+      `Unknown method "${d.method.id}"; this version offers ${ctx.methods.map((m) => m.id).join(', ')}.`,
+    );
   const params = (d.method?.params ?? {}) as Record<string, unknown>;
   if (method) {
     for (const p of method.params) {
@@ -60,7 +64,8 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
       if (e) err(`method.params.${p.key}`, e + '.');
     }
     const known = new Set(method.params.map((p) => p.key));
-    for (const k of Object.keys(params)) if (!known.has(k)) err('method.params', `"${k}" is not a parameter of ${method.label}.`);
+    for (const k of Object.keys(params))
+      if (!known.has(k)) err('method.params', `"${k}" is not a parameter of ${method.label}.`);
     if (cfg && method.validate) {
       try {
         for (const m of method.validate(params, cfg as never)) err('method.params', m);
@@ -71,17 +76,23 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
   }
 
   // model
-  if (d.model?.source === 'local' && !ctx.localModelReady) err('model', 'Choose the model files (config.json + model.safetensors, and tokenizer.json if the model has one).');
+  if (d.model?.source === 'local' && !ctx.localModelReady)
+    err('model', 'Choose the model files (config.json + model.safetensors, and tokenizer.json if the model has one).');
   if (ctx.archError) err('model', ctx.archError);
   const arch = ctx.arch;
   if (arch) {
     const T = d.train?.contextLength;
-    if (typeof T === 'number' && T > arch.contextLength) err('train.contextLength', `The model reads at most ${arch.contextLength} tokens; choose a context of 2…${arch.contextLength}.`);
+    if (typeof T === 'number' && T > arch.contextLength)
+      err(
+        'train.contextLength',
+        `The model reads at most ${arch.contextLength} tokens; choose a context of 2…${arch.contextLength}.`,
+      );
     const layers = d.targets?.layers;
     if (Array.isArray(layers)) {
       if (layers.length === 0) err('targets.layers', 'Choose at least one layer (or all).');
       const bad = layers.filter((l) => typeof l === 'number' && l >= arch.nLayer);
-      if (bad.length) err('targets.layers', `The model has layers 0…${arch.nLayer - 1}; layer ${bad.join(', ')} does not exist.`);
+      if (bad.length)
+        err('targets.layers', `The model has layers 0…${arch.nLayer - 1}; layer ${bad.join(', ')} does not exist.`);
     }
     const maxRank = arch.nEmbd; // every GPT-2 target matrix has min(in, out) = C
     if (method && !method.trainsBase) {
@@ -91,16 +102,25 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
         if (issues.some((i) => i.path === `method.params.${k}` && i.level === 'error')) continue;
         // wasteful rather than invalid (VeRA, for one, may want r > C); methods whose init cannot
         // take more than min(in, out) directions (SVD-based) say so through their own validate()
-        if (typeof v === 'number' && v > maxRank) warn(`method.params.${k}`, `Rank ${v} exceeds the size of the target matrices (${maxRank}): ΔW cannot have rank above ${maxRank}, so the extra rank only adds parameters.`);
+        if (typeof v === 'number' && v > maxRank)
+          warn(
+            `method.params.${k}`,
+            `Rank ${v} exceeds the size of the target matrices (${maxRank}): ΔW cannot have rank above ${maxRank}, so the extra rank only adds parameters.`,
+          );
       }
     }
     for (const [name, v] of Object.entries(d.targets?.rankOverrides ?? {})) {
-      if (typeof v === 'number' && v > maxRank) warn('targets.rankOverrides', `Rank override ${name} = ${v} exceeds the matrix size (${maxRank}).`);
+      if (typeof v === 'number' && v > maxRank)
+        warn('targets.rankOverrides', `Rank override ${name} = ${v} exceeds the matrix size (${maxRank}).`);
     }
     const k = d.analysis?.k;
     if (typeof k === 'number' && k > maxRank) err('analysis.k', `Top-k ${k} exceeds the matrix size (${maxRank}).`);
     const params_ = paramCountOf(arch);
-    if (ctx.fallbackAdapter && params_ > 20e6) warn('model', `This model has ${(params_ / 1e6).toFixed(0)}M parameters and the GPU adapter is a software fallback: expect minutes per step.`);
+    if (ctx.fallbackAdapter && params_ > 20e6)
+      warn(
+        'model',
+        `This model has ${(params_ / 1e6).toFixed(0)}M parameters and the GPU adapter is a software fallback: expect minutes per step.`,
+      );
   }
 
   // dataset
@@ -110,14 +130,19 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
   const steps = d.train?.steps;
   const warm = d.train?.warmupSteps;
   if (typeof steps === 'number' && typeof warm === 'number' && Number.isFinite(steps) && warm > steps) {
-    err('train.warmupSteps', `Warmup (${warm} steps) is longer than the run (${steps} steps): the learning rate would never reach its peak.`);
+    err(
+      'train.warmupSteps',
+      `Warmup (${warm} steps) is longer than the run (${steps} steps): the learning rate would never reach its peak.`,
+    );
   }
   const ev = d.eval?.every;
   if (ev === 0) warn('eval.every', 'Validation and forgetting losses are off (every = 0).');
-  else if (typeof ev === 'number' && typeof steps === 'number' && ev > steps) warn('eval.every', `Every ${ev} steps is longer than the run (${steps}): no validation loss will be measured.`);
+  else if (typeof ev === 'number' && typeof steps === 'number' && ev > steps)
+    warn('eval.every', `Every ${ev} steps is longer than the run (${steps}): no validation loss will be measured.`);
   const an = d.analysis?.every;
   if (an === 0) warn('analysis.every', 'Spectra are measured only when you ask (Analyze), not during training.');
-  else if (typeof an === 'number' && typeof steps === 'number' && an > steps) warn('analysis.every', `Every ${an} steps is longer than the run (${steps}): spectra only on demand.`);
+  else if (typeof an === 'number' && typeof steps === 'number' && an > steps)
+    warn('analysis.every', `Every ${an} steps is longer than the run (${steps}): spectra only on demand.`);
   if (method?.trainsBase && d.targets?.rankOverrides && Object.keys(d.targets.rankOverrides).length) {
     warn('targets.rankOverrides', 'Full fine-tuning has no rank: overrides are ignored.');
   }

@@ -19,7 +19,10 @@ export interface EngineClient {
  * A worker that fails to load (syntax error, 404) is reported through `onCrash` instead of hanging.
  */
 export function createEngineClient(onCrash?: (message: string) => void): EngineClient {
-  const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), { type: 'module', name: 'rankscope-engine' });
+  const worker = new Worker(new URL('./engine.worker.ts', import.meta.url), {
+    type: 'module',
+    name: 'rankscope-engine',
+  });
   worker.addEventListener('error', (ev) => {
     ev.preventDefault();
     onCrash?.(ev.message || 'the engine worker failed to start');

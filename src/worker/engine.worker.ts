@@ -37,7 +37,10 @@ const api: EngineApi = {
       void emit({ type: 'error', error: serializeGpuError((ev as PromiseRejectionEvent).reason) });
     });
     self.addEventListener('error', (ev) => {
-      void emit({ type: 'error', error: serializeGpuError((ev as ErrorEvent).error ?? new Error((ev as ErrorEvent).message)) });
+      void emit({
+        type: 'error',
+        error: serializeGpuError((ev as ErrorEvent).error ?? new Error((ev as ErrorEvent).message)),
+      });
     });
     emit({ type: 'ready', adapter: gpu.description });
     return gpu.description;
@@ -68,7 +71,9 @@ const api: EngineApi = {
   },
   async selfTest(): Promise<SelfTestReport> {
     const g = requireGpu();
-    const M = 33, K = 47, N = 65;
+    const M = 33,
+      K = 47,
+      N = 65;
     const rng = new Rng(1, 'selftest');
     const a = rng.fillNormal(new Float32Array(M * K));
     const b = rng.fillNormal(new Float32Array(K * N));
@@ -82,8 +87,19 @@ const api: EngineApi = {
     const out = await g.read(tc);
     const ms = performance.now() - t0;
     for (const t of [ta, tb, tc]) g.release(t);
-    const rep = compareArrays(out, matmulRef(a, b, { M, N, K }), { atol: 1e-4, rtol: 1e-4, label: 'matmul_tiled 33×47×65' });
-    return { ok: rep.ok, kernel: 'matmul_tiled', shape: [M, K, N], maxAbsDiff: rep.maxAbsDiff, message: rep.message, ms };
+    const rep = compareArrays(out, matmulRef(a, b, { M, N, K }), {
+      atol: 1e-4,
+      rtol: 1e-4,
+      label: 'matmul_tiled 33×47×65',
+    });
+    return {
+      ok: rep.ok,
+      kernel: 'matmul_tiled',
+      shape: [M, K, N],
+      maxAbsDiff: rep.maxAbsDiff,
+      message: rep.message,
+      ms,
+    };
   },
 };
 

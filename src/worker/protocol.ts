@@ -16,7 +16,14 @@ import type { SerializedGpuError } from '../gpu/errors';
 
 export type Command =
   | { type: 'init' }
-  | { type: 'run'; runId: string; config: RunConfig; resume?: ResumeState; modelFiles?: LocalFiles; datasetFile?: { name: string; bytes: Uint8Array } }
+  | {
+      type: 'run';
+      runId: string;
+      config: RunConfig;
+      resume?: ResumeState;
+      modelFiles?: LocalFiles;
+      datasetFile?: { name: string; bytes: Uint8Array };
+    }
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
@@ -102,7 +109,14 @@ export interface SpectrumSnapshot {
   deltaStableRank: number;
   alpha: number;
   alphaXmin: number;
-  intruders: { k: number; eps: number; count: number; maxCos: Float32Array /* (k) */; sweep: { eps: number; count: number }[]; indices?: number[] };
+  intruders: {
+    k: number;
+    eps: number;
+    count: number;
+    maxCos: Float32Array /* (k) */;
+    sweep: { eps: number; count: number }[];
+    indices?: number[];
+  };
   /** log10-binned eigenvalue (σ²) density of the tuned matrix, for the log-log ESD plot. */
   esd?: { log10Edges: number[]; counts: number[] };
   /** Principal angles (degrees) between ΔW's top column space and W0's top singular subspace. */
@@ -115,7 +129,16 @@ export interface SpectrumSnapshot {
 export type EngineEvent =
   | { type: 'ready'; adapter: AdapterDescription }
   | { type: 'state'; runId: string; state: RunState; step: number; message?: string }
-  | { type: 'prepared'; runId: string; totalSteps: number; memory: MemoryReport; modelHash: string; datasetHash: string; matrices: string[]; rankAllocation?: Record<string, number> }
+  | {
+      type: 'prepared';
+      runId: string;
+      totalSteps: number;
+      memory: MemoryReport;
+      modelHash: string;
+      datasetHash: string;
+      matrices: string[];
+      rankAllocation?: Record<string, number>;
+    }
   | { type: 'metrics'; runId: string; batch: MetricsBatch; memory?: MemoryReport; elapsedMs: number }
   | { type: 'spectra'; runId: string; snapshots: SpectrumSnapshot[] }
   | { type: 'checkpoint'; runId: string; resume: ResumeState }

@@ -9,7 +9,15 @@ import { resolveInputs, type RunInputs } from '../engine/inputs';
 import { NonFiniteError, Trainer } from '../engine/train';
 import { Gpt2Model } from '../engine/model/gpt2';
 import { sampleText } from '../engine/generate';
-import type { AdapterExport, Command, EngineEvent, MetricsBatch, ResumeState, RunState, SpectrumSnapshot } from './protocol';
+import type {
+  AdapterExport,
+  Command,
+  EngineEvent,
+  MetricsBatch,
+  ResumeState,
+  RunState,
+  SpectrumSnapshot,
+} from './protocol';
 import { exportPeft, PeftUnsupportedError } from '../engine/io/peft';
 import { modelFiles } from '../engine/io/checkpoint';
 import { SpectraTracker } from './spectra';
@@ -30,11 +38,22 @@ class MetricsBuffer {
   drain(): MetricsBatch {
     const n = this.rows.length;
     const b: MetricsBatch = {
-      step: new Int32Array(n), loss: new Float32Array(n), lr: new Float32Array(n), gradNorm: new Float32Array(n),
-      tokensPerSec: new Float32Array(n), valLoss: new Float32Array(n), probeLoss: new Float32Array(n),
+      step: new Int32Array(n),
+      loss: new Float32Array(n),
+      lr: new Float32Array(n),
+      gradNorm: new Float32Array(n),
+      tokensPerSec: new Float32Array(n),
+      valLoss: new Float32Array(n),
+      probeLoss: new Float32Array(n),
     };
     this.rows.forEach((r, i) => {
-      b.step[i] = r[0]; b.loss[i] = r[1]; b.lr[i] = r[2]; b.gradNorm[i] = r[3]; b.tokensPerSec[i] = r[4]; b.valLoss[i] = r[5]; b.probeLoss[i] = r[6];
+      b.step[i] = r[0];
+      b.loss[i] = r[1];
+      b.lr[i] = r[2];
+      b.gradNorm[i] = r[3];
+      b.tokensPerSec[i] = r[4];
+      b.valLoss[i] = r[5];
+      b.probeLoss[i] = r[6];
     });
     this.rows = [];
     return b;
@@ -61,7 +80,11 @@ export class WorkerRunner {
   /** Milliseconds between periodic checkpoints (tests use 0: a checkpoint after every step). */
   private readonly checkpointIntervalMs: number;
 
-  constructor(gpu: Gpu, emit: (e: EngineEvent, transfer?: Transferable[]) => unknown, opts: { checkpointIntervalMs?: number } = {}) {
+  constructor(
+    gpu: Gpu,
+    emit: (e: EngineEvent, transfer?: Transferable[]) => unknown,
+    opts: { checkpointIntervalMs?: number } = {},
+  ) {
     this.gpu = gpu;
     this.emit = emit;
     this.checkpointIntervalMs = opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
@@ -74,7 +97,11 @@ export class WorkerRunner {
 
   start(cmd: RunCmd): void {
     if (this.state === 'running' || this.state === 'paused' || this.state === 'preparing') {
-      this.emit({ type: 'error', runId: cmd.runId, error: { name: 'Error', kind: 'internal', message: 'a run is already in progress: stop it first' } });
+      this.emit({
+        type: 'error',
+        runId: cmd.runId,
+        error: { name: 'Error', kind: 'internal', message: 'a run is already in progress: stop it first' },
+      });
       return;
     }
     this.cleanup();
@@ -99,15 +126,28 @@ export class WorkerRunner {
     const inputs = await resolveInputs(cmd.config, sources);
     this.inputs = inputs;
     // The untouched base model, for side-by-side generation and as W0 of the spectra.
-    this.baseModel = inputs.weights ? Gpt2Model.fromWeights(this.gpu, inputs.modelConfig, inputs.weights) : Gpt2Model.random(this.gpu, inputs.modelConfig, cmd.config.seed);
+    this.baseModel = inputs.weights
+      ? Gpt2Model.fromWeights(this.gpu, inputs.modelConfig, inputs.weights)
+      : Gpt2Model.random(this.gpu, inputs.modelConfig, cmd.config.seed);
     const trainer = await Trainer.create(this.gpu, inputs);
     this.trainer = trainer;
     if (cmd.resume) trainer.restore(cmd.resume);
-    this.spectra = new SpectraTracker(this.gpu, trainer, this.baseModel, cmd.config.analysis.k, cmd.config.analysis.eps);
+    this.spectra = new SpectraTracker(
+      this.gpu,
+      trainer,
+      this.baseModel,
+      cmd.config.analysis.k,
+      cmd.config.analysis.eps,
+    );
     this.emit({
-      type: 'prepared', runId: this.runId, totalSteps: trainer.totalSteps, memory: trainer.memory(),
-      modelHash: inputs.modelHash ?? '', datasetHash: inputs.datasetHash,
-      matrices: this.spectra.matrices, rankAllocation: trainer.method.rankAllocation?.(),
+      type: 'prepared',
+      runId: this.runId,
+      totalSteps: trainer.totalSteps,
+      memory: trainer.memory(),
+      modelHash: inputs.modelHash ?? '',
+      datasetHash: inputs.datasetHash,
+      matrices: this.spectra.matrices,
+      rankAllocation: trainer.method.rankAllocation?.(),
     });
     this.setState('running');
     const cfg = cmd.config;
@@ -120,7 +160,10 @@ export class WorkerRunner {
       if (!buf.size) return;
       const batch = buf.drain();
       const transfer = Object.values(batch).map((a) => (a as Float32Array).buffer);
-      this.emit({ type: 'metrics', runId: this.runId, batch, memory: trainer.memory(), elapsedMs: performance.now() - t0 }, transfer);
+      this.emit(
+        { type: 'metrics', runId: this.runId, batch, memory: trainer.memory(), elapsedMs: performance.now() - t0 },
+        transfer,
+      );
       lastFlush = performance.now();
     };
     // A first spectra snapshot at step 0: W0 against itself (no intruders by construction).
@@ -136,7 +179,8 @@ export class WorkerRunner {
         this.setState('running');
       }
       const m = await trainer.trainStep();
-      let val = NaN, probe = NaN;
+      let val = NaN,
+        probe = NaN;
       if (cfg.eval.every > 0 && (m.step % cfg.eval.every === 0 || m.step === trainer.totalSteps)) {
         val = await trainer.evaluate(inputs.data.val, cfg.eval.batches);
         if (inputs.data.probe) probe = await trainer.evaluate(inputs.data.probe, cfg.eval.batches);
@@ -178,7 +222,14 @@ export class WorkerRunner {
     if (!this.spectra) return;
     const snapshots: SpectrumSnapshot[] = await this.spectra.snapshot();
     const transfer: Transferable[] = [];
-    for (const s of snapshots) transfer.push(s.sigmaBase.buffer, s.sigmaTuned.buffer, s.sigmaDelta.buffer, s.overlap.buffer, s.intruders.maxCos.buffer);
+    for (const s of snapshots)
+      transfer.push(
+        s.sigmaBase.buffer,
+        s.sigmaTuned.buffer,
+        s.sigmaDelta.buffer,
+        s.overlap.buffer,
+        s.intruders.maxCos.buffer,
+      );
     this.emit({ type: 'spectra', runId: this.runId, snapshots }, transfer);
   }
 
@@ -196,7 +247,9 @@ export class WorkerRunner {
       // Awaited: a checkpoint that cannot reach the page must stop the run visibly, not fail in the console.
       await this.emit({ type: 'checkpoint', runId: this.runId, resume }, transfer);
     } catch (e) {
-      throw new Error(`checkpoint failed at step ${snap.step}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
+      throw new Error(`checkpoint failed at step ${snap.step}: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
     }
   }
 
@@ -234,10 +287,23 @@ export class WorkerRunner {
 
   private async generateNow(cmd: Extract<Command, { type: 'generate' }>): Promise<void> {
     if (!this.trainer || !this.inputs || !this.baseModel) {
-      this.emit({ type: 'error', error: { name: 'Error', kind: 'internal', message: 'start a run first: generation compares the base and the tuned model' } });
+      this.emit({
+        type: 'error',
+        error: {
+          name: 'Error',
+          kind: 'internal',
+          message: 'start a run first: generation compares the base and the tuned model',
+        },
+      });
       return;
     }
-    const o = { prompt: cmd.prompt, maxTokens: Math.min(512, Math.max(1, cmd.maxTokens)), temperature: cmd.temperature, topK: cmd.topK, seed: cmd.seed };
+    const o = {
+      prompt: cmd.prompt,
+      maxTokens: Math.min(512, Math.max(1, cmd.maxTokens)),
+      temperature: cmd.temperature,
+      topK: cmd.topK,
+      seed: cmd.seed,
+    };
     const base = await sampleText(this.gpu, this.baseModel, this.inputs.tokenizer, o);
     const tuned = await sampleText(this.gpu, this.trainer.model, this.inputs.tokenizer, o);
     this.emit({ type: 'generated', prompt: cmd.prompt, base, tuned });
@@ -254,7 +320,11 @@ export class WorkerRunner {
     const cfg = trainer.inputs.config;
     const mergedExport = async (notes: string[]): Promise<AdapterExport> => {
       const files = modelFiles(trainer.model.cfg, await trainer.method.merged());
-      return { kind: 'merged', files, notes: [...notes, 'merged model: config.json + model.safetensors (Hugging Face GPT-2 layout)'] };
+      return {
+        kind: 'merged',
+        files,
+        notes: [...notes, 'merged model: config.json + model.safetensors (Hugging Face GPT-2 layout)'],
+      };
     };
     if (opts.merged) return mergedExport([]);
     try {

@@ -42,7 +42,18 @@ export class SpectraTracker {
         this.baseSvd.set(name, computeBaseSvd(w.data, w.M, w.N));
       }
       const tuned = merged.get(name)!;
-      const a = await analyzeMatrix(this.gpu, { name, base, tuned, rows, cols, layout: 'in-out', baseSvd: this.baseSvd.get(name), k: this.k, eps: this.eps, heatmapCols: 32 });
+      const a = await analyzeMatrix(this.gpu, {
+        name,
+        base,
+        tuned,
+        rows,
+        cols,
+        layout: 'in-out',
+        baseSvd: this.baseSvd.get(name),
+        k: this.k,
+        eps: this.eps,
+        heatmapCols: 32,
+      });
       out.push({
         step: this.trainer.step,
         name: module,
@@ -56,7 +67,14 @@ export class SpectraTracker {
         deltaStableRank: a.delta.stableRank,
         alpha: a.tuned.powerLaw?.alpha ?? NaN,
         alphaXmin: a.tuned.powerLaw?.xmin ?? NaN,
-        intruders: { k: a.intruders.k, eps: a.intruders.eps, count: a.intruders.count, maxCos: Float32Array.from(a.intruders.maxCos), sweep: a.intruders.sweep, indices: a.intruders.indices },
+        intruders: {
+          k: a.intruders.k,
+          eps: a.intruders.eps,
+          count: a.intruders.count,
+          maxCos: Float32Array.from(a.intruders.maxCos),
+          sweep: a.intruders.sweep,
+          indices: a.intruders.indices,
+        },
         overlap: Float32Array.from(a.intruders.heatmap.values),
         overlapCols: a.intruders.heatmap.cols,
         esd: a.tuned.esd,

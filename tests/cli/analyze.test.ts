@@ -23,7 +23,8 @@ interface T {
   data: Float32Array;
 }
 
-const randn = (n: number, seed: number, std: number) => new Rng(seed, 'cli-analyze').fillNormal(new Float32Array(n), std);
+const randn = (n: number, seed: number, std: number) =>
+  new Rng(seed, 'cli-analyze').fillNormal(new Float32Array(n), std);
 
 /** (out, in) view of a stored matrix; Conv1D names are stored (in, out). */
 function outIn(t: T): { data: Float32Array; M: number; N: number } {
@@ -76,7 +77,10 @@ function withUpdate(t: T, seed: number): T {
   return { ...t, data };
 }
 
-const withNoise = (t: T, seed: number): T => ({ ...t, data: Float32Array.from(t.data, (x, i) => x + 1e-5 * Math.sin(i * 7.31 + seed)) });
+const withNoise = (t: T, seed: number): T => ({
+  ...t,
+  data: Float32Array.from(t.data, (x, i) => x + 1e-5 * Math.sin(i * 7.31 + seed)),
+});
 
 const matrices: T[] = [
   { name: 'h.0.attn.c_attn.weight', shape: [48, 144], data: randn(48 * 144, 1, 0.05) },
@@ -111,7 +115,12 @@ afterAll(async () => {
   if (dir) await rm(dir, { recursive: true, force: true });
 });
 
-type Line = Record<string, unknown> & { name?: string; intruders?: { count: number; k: number; eps: number }; totals?: Record<string, unknown>; error?: string };
+type Line = Record<string, unknown> & {
+  name?: string;
+  intruders?: { count: number; k: number; eps: number };
+  totals?: Record<string, unknown>;
+  error?: string;
+};
 
 const parseLines = (text: string): Line[] =>
   text
@@ -123,7 +132,8 @@ function checkAgainstOracle(lines: Line[], tuned: T[]) {
   const expected = new Map(matrices.map((b, i) => [b.name, oracleCount(b, tuned[i])]));
   const perMatrix = lines.filter((l) => l.name && !l.error);
   expect(perMatrix.map((l) => l.name).sort()).toEqual([...expected.keys()].sort());
-  for (const l of perMatrix) expect({ name: l.name, count: l.intruders!.count }).toEqual({ name: l.name, count: expected.get(l.name!) });
+  for (const l of perMatrix)
+    expect({ name: l.name, count: l.intruders!.count }).toEqual({ name: l.name, count: expected.get(l.name!) });
   const totals = lines.find((l) => l.totals)!.totals!;
   expect(totals.matrices).toBe(matrices.length);
   expect(totals.intruders).toBe([...expected.values()].reduce((a, b) => a + b, 0));
@@ -134,7 +144,18 @@ describe('cli analyze', () => {
   it('subprocess: large rank-2 updates give intruders that match ml-matrix; bad tensors are reported, not fatal', async () => {
     const { stdout } = await exec(
       'npx',
-      ['vite-node', '--script', 'src/cli/main.ts', '--', 'analyze', '--base', join(dir, 'base.safetensors'), '--tuned', join(dir, 'big.safetensors'), '--json'],
+      [
+        'vite-node',
+        '--script',
+        'src/cli/main.ts',
+        '--',
+        'analyze',
+        '--base',
+        join(dir, 'base.safetensors'),
+        '--tuned',
+        join(dir, 'big.safetensors'),
+        '--json',
+      ],
       { cwd: process.cwd(), timeout: 90_000, maxBuffer: 16 << 20 },
     );
     const lines = parseLines(stdout);
@@ -147,10 +168,18 @@ describe('cli analyze', () => {
     expect(attn.outIn).toEqual([144, 48]);
     expect(attn.intruders).toMatchObject({ k: 10, eps: 0.5 });
     for (const key of ['erank', 'stableRank', 'alpha']) expect(typeof attn[key]).toBe('number');
-    expect(attn.delta).toMatchObject({ stableRank: expect.any(Number), erank: expect.any(Number), spectralNorm: expect.any(Number), frobenius: expect.any(Number) });
+    expect(attn.delta).toMatchObject({
+      stableRank: expect.any(Number),
+      erank: expect.any(Number),
+      spectralNorm: expect.any(Number),
+      frobenius: expect.any(Number),
+    });
     const errors = lines.filter((l) => l.error);
     expect(errors.map((l) => l.name).sort()).toEqual(['h.0.mismatch.weight', 'only.base.weight']);
-    const totals = lines.find((l) => l.totals)!.totals as { errors: number; skipped: { oneD: number; embeddingShape: string[] } };
+    const totals = lines.find((l) => l.totals)!.totals as {
+      errors: number;
+      skipped: { oneD: number; embeddingShape: string[] };
+    };
     expect(totals.errors).toBe(2);
     expect(totals.skipped.oneD).toBe(1);
     expect(totals.skipped.embeddingShape).toEqual(['wpe.weight']);
@@ -164,7 +193,17 @@ describe('cli analyze', () => {
     });
     let code: number;
     try {
-      code = await analyzeRun(['--base', join(dir, 'base.safetensors'), '--tuned', join(dir, 'quiet.safetensors'), '--json', '--k', '6', '--eps', '0.4']);
+      code = await analyzeRun([
+        '--base',
+        join(dir, 'base.safetensors'),
+        '--tuned',
+        join(dir, 'quiet.safetensors'),
+        '--json',
+        '--k',
+        '6',
+        '--eps',
+        '0.4',
+      ]);
     } finally {
       spy.mockRestore();
     }
@@ -179,6 +218,8 @@ describe('cli analyze', () => {
 
   it('missing flags and unreadable files fail with one clear message', async () => {
     await expect(analyzeRun(['--base', join(dir, 'base.safetensors')])).rejects.toThrow(/--tuned/);
-    await expect(analyzeRun(['--base', join(dir, 'nope.safetensors'), '--tuned', join(dir, 'big.safetensors')])).rejects.toThrow(/nope\.safetensors/);
+    await expect(
+      analyzeRun(['--base', join(dir, 'nope.safetensors'), '--tuned', join(dir, 'big.safetensors')]),
+    ).rejects.toThrow(/nope\.safetensors/);
   });
 });

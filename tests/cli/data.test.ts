@@ -15,12 +15,19 @@ describe('cli list / eval / sample', () => {
     expect(r.code).toBe(0);
     const o = r.lines[0] as { models: { id: string }[]; datasets: { id: string }[]; methods: { id: string }[] };
     expect(o.models.map((m) => m.id)).toEqual(expect.arrayContaining(['base', 'micro']));
-    expect(o.datasets.map((d) => d.id)).toEqual(expect.arrayContaining(['english', 'brown-fiction', 'brown-news', 'addition']));
-    expect(o.methods.map((m) => m.id)).toEqual(expect.arrayContaining(['full', 'lora', 'dora', 'pissa', 'eva', 'vera', 'dylora']));
+    expect(o.datasets.map((d) => d.id)).toEqual(
+      expect.arrayContaining(['english', 'brown-fiction', 'brown-news', 'addition']),
+    );
+    expect(o.methods.map((m) => m.id)).toEqual(
+      expect.arrayContaining(['full', 'lora', 'dora', 'pissa', 'eva', 'vera', 'dylora']),
+    );
   });
 
   it("eval on the micro model's card dataset reproduces the card's valLoss", async () => {
-    const card = JSON.parse(readFileSync(path.join(ROOT, 'public/models/micro/card.json'), 'utf8')) as { valLoss: number; datasetId: string };
+    const card = JSON.parse(readFileSync(path.join(ROOT, 'public/models/micro/card.json'), 'utf8')) as {
+      valLoss: number;
+      datasetId: string;
+    };
     const r = await runCli(['eval', '--model', 'micro', '--dataset', card.datasetId, '--json'], { strictJson: true });
     expect(r.code, r.stderr).toBe(0);
     expect((r.lines[0] as { valLoss: number }).valLoss).toBeCloseTo(card.valLoss, 5);
@@ -28,7 +35,11 @@ describe('cli list / eval / sample', () => {
 
   it('sample is reproducible by seed and differs across seeds', async () => {
     const args = ['sample', '--model', 'micro', '--prompt', 'The ', '--tokens', '24', '--json'];
-    const [a, b, c] = await Promise.all([runCli([...args, '--seed', '3']), runCli([...args, '--seed', '3']), runCli([...args, '--seed', '4'])]);
+    const [a, b, c] = await Promise.all([
+      runCli([...args, '--seed', '3']),
+      runCli([...args, '--seed', '3']),
+      runCli([...args, '--seed', '4']),
+    ]);
     const text = (r: typeof a) => (r.lines[0] as { text: string }).text;
     expect(text(a)).toBe(text(b));
     expect(text(a)).not.toBe(text(c));
@@ -37,9 +48,30 @@ describe('cli list / eval / sample', () => {
 
   it('train --model micro --dataset brown-news --out writes a checkpoint that eval reads; eval on procedural data reports accuracy', async () => {
     const out = mkdtempSync(path.join(tmpdir(), 'rankscope-run-'));
-    const t = await runCli(['train', '--model', 'micro', '--dataset', 'brown-news', '--method', 'lora', '--param', 'rank=2', '--steps', '3', '--out', out, '--json'], { strictJson: true });
+    const t = await runCli(
+      [
+        'train',
+        '--model',
+        'micro',
+        '--dataset',
+        'brown-news',
+        '--method',
+        'lora',
+        '--param',
+        'rank=2',
+        '--steps',
+        '3',
+        '--out',
+        out,
+        '--json',
+      ],
+      { strictJson: true },
+    );
     expect(t.code, t.stderr).toBe(0);
-    const e = await runCli(['eval', '--model', out, '--dataset', 'addition', '--batches', '1', '--examples', '3', '--json'], { strictJson: true });
+    const e = await runCli(
+      ['eval', '--model', out, '--dataset', 'addition', '--batches', '1', '--examples', '3', '--json'],
+      { strictJson: true },
+    );
     expect(e.code, e.stderr).toBe(0);
     const o = e.lines[0] as { valLoss: number; accuracy: number };
     expect(Number.isFinite(o.valLoss)).toBe(true);

@@ -14,7 +14,7 @@ import { parseSafetensors } from '../../src/engine/io/safetensors';
 const cli = (...args: string[]): Promise<CliRun> => runCli(args);
 
 type Summary = { method: string; memory: Record<string, number>; methodMemory: Record<string, number> };
-const summaryOf = (r: CliRun) => (r.lines.find((l) => 'summary' in l)!.summary as Summary);
+const summaryOf = (r: CliRun) => r.lines.find((l) => 'summary' in l)!.summary as Summary;
 
 describe('cli: method memory, export and import', () => {
   const tmp = mkdtempSync(path.join(tmpdir(), 'rankscope-export-'));
@@ -23,16 +23,41 @@ describe('cli: method memory, export and import', () => {
 
   beforeAll(async () => {
     const train = (method: string, steps: string, out: string) =>
-      cli('train', '--config', 'micro', '--method', method, '--param', 'rank=4', '--steps', steps, '--out', dir(out), '--json');
+      cli(
+        'train',
+        '--config',
+        'micro',
+        '--method',
+        method,
+        '--param',
+        'rank=4',
+        '--steps',
+        steps,
+        '--out',
+        dir(out),
+        '--json',
+      );
     lora = await train('lora', '3', 'lora-run');
     dora = await train('dora', '3', 'dora-run');
-    full = await cli('train', '--config', 'micro', '--method', 'full', '--steps', '1', '--out', dir('full-run'), '--json');
+    full = await cli(
+      'train',
+      '--config',
+      'micro',
+      '--method',
+      'full',
+      '--steps',
+      '1',
+      '--out',
+      dir('full-run'),
+      '--json',
+    );
   });
 
   it('train reports methodMemory: trainable parameters, AdamW state, adapter and activation bytes', () => {
     expect(lora.code, lora.stderr).toBe(0);
     expect(dora.code, dora.stderr).toBe(0);
-    const l = summaryOf(lora), d = summaryOf(dora);
+    const l = summaryOf(lora),
+      d = summaryOf(dora);
     for (const s of [l, d]) {
       expect(s.methodMemory.trainableParams).toBe(s.memory.trainableParams);
       expect(s.methodMemory.optimizerBytes).toBe(8 * s.methodMemory.trainableParams);
@@ -51,13 +76,25 @@ describe('cli: method memory, export and import', () => {
     const ex = await cli('export', '--run', dir('lora-run'), '--peft', dir('lora-peft'), '--json');
     expect(ex.code, ex.stderr).toBe(0);
     const cfg = JSON.parse(readFileSync(path.join(dir('lora-peft'), 'adapter_config.json'), 'utf8'));
-    expect(cfg).toMatchObject({ peft_type: 'LORA', r: 4, lora_alpha: 16, target_modules: ['c_attn'], fan_in_fan_out: true, use_dora: false, use_rslora: false, task_type: 'CAUSAL_LM' });
+    expect(cfg).toMatchObject({
+      peft_type: 'LORA',
+      r: 4,
+      lora_alpha: 16,
+      target_modules: ['c_attn'],
+      fan_in_fan_out: true,
+      use_dora: false,
+      use_rslora: false,
+      task_type: 'CAUSAL_LM',
+    });
     const st = parseSafetensors(new Uint8Array(readFileSync(path.join(dir('lora-peft'), 'adapter_model.safetensors'))));
     expect(st.tensors.get('base_model.model.transformer.h.1.attn.c_attn.lora_A.weight')!.shape).toEqual([4, 32]);
     expect(st.tensors.get('base_model.model.transformer.h.1.attn.c_attn.lora_B.weight')!.shape).toEqual([96, 4]);
     const im = await cli('import', '--peft', dir('lora-peft'), '--json');
     expect(im.code, im.stderr).toBe(0);
-    const found = im.lines[0].import as { modules: { module: string; r: number; scaling: number; dora: boolean }[]; totalParams: number };
+    const found = im.lines[0].import as {
+      modules: { module: string; r: number; scaling: number; dora: boolean }[];
+      totalParams: number;
+    };
     expect(found.modules.map((m) => m.module)).toEqual(['h.0.attn.c_attn', 'h.1.attn.c_attn']);
     expect(found.modules.every((m) => m.r === 4 && m.scaling === 4 && !m.dora)).toBe(true);
     expect(found.totalParams).toBe(1024);
@@ -82,7 +119,11 @@ describe('cli: method memory, export and import', () => {
     expect(existsSync(path.join(dir('full-peft'), 'adapter_config.json'))).toBe(false);
     const merged = await cli('export', '--run', dir('full-run'), '--merged', dir('full-merged'), '--json');
     expect(merged.code, merged.stderr).toBe(0);
-    expect(readFileSync(path.join(dir('full-merged'), 'model.safetensors')).equals(readFileSync(path.join(dir('full-run'), 'model.safetensors')))).toBe(true);
+    expect(
+      readFileSync(path.join(dir('full-merged'), 'model.safetensors')).equals(
+        readFileSync(path.join(dir('full-run'), 'model.safetensors')),
+      ),
+    ).toBe(true);
     expect(existsSync(path.join(dir('full-merged'), 'config.json'))).toBe(true);
   });
 });

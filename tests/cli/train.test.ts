@@ -9,7 +9,6 @@ import { describe, it, expect, beforeAll } from 'vitest';
 
 const cli = (...args: string[]): Promise<CliRun> => runCli(args, { strictJson: true });
 
-
 const STEP_ARGS = ['train', '--config', 'micro', '--steps', '6', '--json'];
 
 function steps(r: CliRun): { step: number; loss: number; lr: number; gradNorm: number; tokensPerSec: number }[] {
@@ -21,7 +20,11 @@ describe('cli train', () => {
 
   beforeAll(async () => {
     // The two error runs stop before touching the GPU; let them overlap the first training run.
-    [a, badLr, noFile] = await Promise.all([cli(...STEP_ARGS), cli(...STEP_ARGS, '--param', 'lr=-1'), cli('train', '--config', '/nonexistent.json', '--json')]);
+    [a, badLr, noFile] = await Promise.all([
+      cli(...STEP_ARGS),
+      cli(...STEP_ARGS, '--param', 'lr=-1'),
+      cli('train', '--config', '/nonexistent.json', '--json'),
+    ]);
     b = await cli(...STEP_ARGS);
     seed7 = await cli(...STEP_ARGS, '--param', 'seed=7');
   }, 120_000);
@@ -66,7 +69,8 @@ describe('cli train', () => {
     expect(seed7.code, seed7.stderr).toBe(0);
     expect(steps(b).map((r) => r.loss)).toEqual(steps(a).map((r) => r.loss));
     expect((seed7.lines.at(-1)!.summary as Record<string, unknown>).seed).toBe(7);
-    const la = steps(a).map((r) => r.loss), l7 = steps(seed7).map((r) => r.loss);
+    const la = steps(a).map((r) => r.loss),
+      l7 = steps(seed7).map((r) => r.loss);
     expect(l7).toHaveLength(6);
     for (let i = 0; i < 6; i++) expect(l7[i], `step ${i + 1}`).not.toBe(la[i]);
   });

@@ -2,7 +2,14 @@
 // and sequential evaluation windows that score every token exactly once.
 import { describe, expect, it } from 'vitest';
 import { createTokenizer } from '../../src/engine/io/tokenizers';
-import { Batcher, encodeText, evalBatches, tokenizeDataset, type Batch, type TokenStream } from '../../src/engine/data/batcher';
+import {
+  Batcher,
+  encodeText,
+  evalBatches,
+  tokenizeDataset,
+  type Batch,
+  type TokenStream,
+} from '../../src/engine/data/batcher';
 import { generateAddition } from '../../src/engine/data/procedural';
 import { DatasetError, type PreparedText } from '../../src/engine/data/types';
 
@@ -13,7 +20,11 @@ function textStream(n: number): TokenStream {
 }
 
 function same(a: Batch, b: Batch): boolean {
-  return a.inputs.every((v, i) => v === b.inputs[i]) && a.targets.every((v, i) => v === b.targets[i]) && a.mask.every((v, i) => v === b.mask[i]);
+  return (
+    a.inputs.every((v, i) => v === b.inputs[i]) &&
+    a.targets.every((v, i) => v === b.targets[i]) &&
+    a.mask.every((v, i) => v === b.mask[i])
+  );
 }
 
 describe('Batcher', () => {
@@ -77,7 +88,8 @@ describe('pairs', () => {
     expect(tok.decode(train.tokens)).toBe(text);
     // mask reconstructs the completions
     let masked = '';
-    for (let i = 0; i < train.tokens.length; i++) if (train.lossMask![i]) masked += String.fromCharCode(train.tokens[i]);
+    for (let i = 0; i < train.tokens.length; i++)
+      if (train.lossMask![i]) masked += String.fromCharCode(train.tokens[i]);
     expect(masked).toBe(examples.map((e) => e.completion + '\n').join(''));
     expect(train.starts!.length).toBe(300);
 
@@ -109,7 +121,8 @@ describe('evalBatches', () => {
     const windows = Math.ceil(999 / 30);
     expect(batches.length).toBe(Math.ceil(windows / 4));
     const seen: number[] = [];
-    for (const { targets, mask } of batches) for (let i = 0; i < targets.length; i++) if (mask[i]) seen.push(targets[i]);
+    for (const { targets, mask } of batches)
+      for (let i = 0; i < targets.length; i++) if (mask[i]) seen.push(targets[i]);
     expect(seen).toEqual(Array.from({ length: 999 }, (_, i) => i + 1));
     expect(evalBatches(s, { B: 4, T: 30 }).every((b, k) => same(b, batches[k]))).toBe(true);
     expect(evalBatches(s, { B: 4, T: 30, maxBatches: 2 })).toHaveLength(2);
@@ -117,7 +130,10 @@ describe('evalBatches', () => {
 
   it('respects the pair loss mask', async () => {
     const tok = await createTokenizer({ kind: 'byte' });
-    const ex = [{ prompt: '1+1=', completion: '2' }, { prompt: '2+3=', completion: '5' }];
+    const ex = [
+      { prompt: '1+1=', completion: '2' },
+      { prompt: '2+3=', completion: '5' },
+    ];
     const { val } = tokenizeDataset({ id: 'x', hash: 'x', kind: 'pairs', train: ex, val: ex }, tok);
     const [b] = evalBatches(val, { B: 2, T: 8 });
     const counted: string[] = [];

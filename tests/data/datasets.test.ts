@@ -6,7 +6,13 @@ import { readFileSync } from 'node:fs';
 import { gunzipSync } from 'fflate';
 import { describe, expect, it } from 'vitest';
 import { loadAsset, sha256Hex } from '../../src/engine/io/assets';
-import { DatasetError, listDatasets, loadDataset, loadForgettingProbe, loadManifest } from '../../src/engine/data/datasets';
+import {
+  DatasetError,
+  listDatasets,
+  loadDataset,
+  loadForgettingProbe,
+  loadManifest,
+} from '../../src/engine/data/datasets';
 import type { DataManifestEntry, PreparedText } from '../../src/engine/data/types';
 
 const lines = (s: string) => s.split('\n').filter((l) => l.length > 0);
@@ -18,7 +24,9 @@ function text(d: PreparedText): { train: string; val: string } {
 
 describe('public/data manifest', () => {
   it('hashes, sizes and line counts match the files', async () => {
-    const manifest = JSON.parse(readFileSync(new URL('../../public/data/index.json', import.meta.url), 'utf8')) as DataManifestEntry[];
+    const manifest = JSON.parse(
+      readFileSync(new URL('../../public/data/index.json', import.meta.url), 'utf8'),
+    ) as DataManifestEntry[];
     expect(manifest.map((m) => m.id).sort()).toEqual(['brown-fiction', 'brown-news', 'english']);
     let total = 0;
     for (const m of manifest) {
@@ -68,7 +76,9 @@ describe('english: train / val / forgetting probe', () => {
     expect(a.hash).toBe(manifest.find((m) => m.id === 'english')!.sha256);
     const { train, val } = text(a);
     const probe = a.probe!;
-    const tr = lines(train), va = lines(val), pr = lines(probe);
+    const tr = lines(train),
+      va = lines(val),
+      pr = lines(probe);
     const n = tr.length + va.length + pr.length;
     expect(n).toBe(manifest.find((m) => m.id === 'english')!.lines);
     expect(pr.length / n).toBeGreaterThan(0.04);
@@ -96,7 +106,8 @@ describe('brown', () => {
     for (const id of ['brown-fiction', 'brown-news']) {
       const d = await loadDataset(id, { seed: 0 });
       const { train, val } = text(d);
-      const tr = lines(train).length, va = lines(val).length;
+      const tr = lines(train).length,
+        va = lines(val).length;
       expect(va / (tr + va)).toBeGreaterThan(0.07);
       expect(va / (tr + va)).toBeLessThan(0.13);
       expect(train).not.toMatch(/\/[a-z]{2,4}(-tl|-hl)?\b\s/); // no POS tags left

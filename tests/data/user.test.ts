@@ -7,7 +7,11 @@ const enc = (s: string) => new TextEncoder().encode(s);
 
 function rejects(fn: () => unknown, pattern: RegExp): void {
   let err: unknown;
-  try { fn(); } catch (e) { err = e; }
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
   expect(err, 'expected a DatasetError').toBeInstanceOf(DatasetError);
   expect((err as Error).message).toMatch(pattern);
 }
@@ -27,9 +31,22 @@ describe('parseUserDataset: .txt', () => {
     // UTF-16LE text has NUL high bytes
     rejects(() => parseUserDataset('a.txt', Uint8Array.of(0xff, 0xfe, 0x68, 0, 0x69, 0)), /NUL bytes/);
     // Latin-1 bytes that are not UTF-8
-    rejects(() => parseUserDataset('a.txt', Uint8Array.from({ length: 100 }, (_, i) => (i % 2 ? 0xe9 : 0x61))), /not UTF-8 text/);
-    rejects(() => parseUserDataset('a.txt', enc('x'.repeat(2000)), { maxBytes: 1024 }), /a\.txt is 2\.0 KB; the limit is 1\.0 KB/);
-    rejects(() => parseUserDataset('big.txt', new Uint8Array(20 * 1024 * 1024 + 1)), /big\.txt is 20\.0 MB; the limit is 20\.0 MB/);
+    rejects(
+      () =>
+        parseUserDataset(
+          'a.txt',
+          Uint8Array.from({ length: 100 }, (_, i) => (i % 2 ? 0xe9 : 0x61)),
+        ),
+      /not UTF-8 text/,
+    );
+    rejects(
+      () => parseUserDataset('a.txt', enc('x'.repeat(2000)), { maxBytes: 1024 }),
+      /a\.txt is 2\.0 KB; the limit is 1\.0 KB/,
+    );
+    rejects(
+      () => parseUserDataset('big.txt', new Uint8Array(20 * 1024 * 1024 + 1)),
+      /big\.txt is 20\.0 MB; the limit is 20\.0 MB/,
+    );
     rejects(() => parseUserDataset('data.csv', enc('a,b')), /unsupported file type/);
     rejects(() => parseUserDataset('noext', enc('a')), /unsupported file type/);
   });
@@ -43,19 +60,38 @@ describe('parseUserDataset: .txt', () => {
 
 describe('parseUserDataset: .jsonl', () => {
   it('parses prompt/completion lines, skipping blank lines and ignoring extra fields', () => {
-    const ds = parseUserDataset('d.jsonl', enc('{"prompt":"2+2=","completion":"4"}\n\n{"prompt":"","completion":"x","id":7}\r\n'));
+    const ds = parseUserDataset(
+      'd.jsonl',
+      enc('{"prompt":"2+2=","completion":"4"}\n\n{"prompt":"","completion":"x","id":7}\r\n'),
+    );
     expect(ds.kind).toBe('pairs');
-    if (ds.kind === 'pairs') expect(ds.examples).toEqual([{ prompt: '2+2=', completion: '4' }, { prompt: '', completion: 'x' }]);
+    if (ds.kind === 'pairs')
+      expect(ds.examples).toEqual([
+        { prompt: '2+2=', completion: '4' },
+        { prompt: '', completion: 'x' },
+      ]);
   });
 
   it('names the line of a malformed record', () => {
     const ok = '{"prompt":"a","completion":"b"}\n';
-    rejects(() => parseUserDataset('d.jsonl', enc(ok + ok + '{"prompt": "a", "completion": \n')), /d\.jsonl line 3: not valid JSON/);
+    rejects(
+      () => parseUserDataset('d.jsonl', enc(ok + ok + '{"prompt": "a", "completion": \n')),
+      /d\.jsonl line 3: not valid JSON/,
+    );
     rejects(() => parseUserDataset('d.jsonl', enc(ok + '\n[1,2]\n')), /line 3: expected an object/);
-    rejects(() => parseUserDataset('d.jsonl', enc(ok + '{"completion":"b"}\n')), /line 2: "prompt" must be a string \(missing\)/);
-    rejects(() => parseUserDataset('d.jsonl', enc('{"prompt":"a","completion":5}\n')), /line 1: "completion" must be a string, got number/);
+    rejects(
+      () => parseUserDataset('d.jsonl', enc(ok + '{"completion":"b"}\n')),
+      /line 2: "prompt" must be a string \(missing\)/,
+    );
+    rejects(
+      () => parseUserDataset('d.jsonl', enc('{"prompt":"a","completion":5}\n')),
+      /line 1: "completion" must be a string, got number/,
+    );
     rejects(() => parseUserDataset('d.jsonl', enc('{"prompt":"a","completion":null}\n')), /got null/);
-    rejects(() => parseUserDataset('d.jsonl', enc('{"prompt":"a","completion":""}\n')), /line 1: "completion" is empty/);
+    rejects(
+      () => parseUserDataset('d.jsonl', enc('{"prompt":"a","completion":""}\n')),
+      /line 1: "completion" is empty/,
+    );
     rejects(() => parseUserDataset('d.jsonl', enc('\n\n')), /empty/);
     rejects(() => parseUserDataset('d.jsonl', new Uint8Array(0)), /d\.jsonl is empty/);
   });
@@ -84,12 +120,17 @@ describe('prepareUserDataset', () => {
     expect(one.val.length).toBeGreaterThan(0);
     expect(one.train.length).toBeGreaterThan(one.val.length);
 
-    const pairs = parseUserDataset('p.jsonl', enc(Array.from({ length: 50 }, (_, i) => JSON.stringify({ prompt: `q${i}`, completion: `a${i}` })).join('\n')));
+    const pairs = parseUserDataset(
+      'p.jsonl',
+      enc(Array.from({ length: 50 }, (_, i) => JSON.stringify({ prompt: `q${i}`, completion: `a${i}` })).join('\n')),
+    );
     const p = await prepareUserDataset(pairs, { withProbe: false, valFraction: 0.2 });
     if (p.kind !== 'pairs') throw new Error('kind');
     expect(p.val.length).toBeGreaterThan(0);
     expect(p.train.length + p.val.length).toBe(50);
 
-    await expect(prepareUserDataset(parseUserDataset('s.jsonl', enc('{"prompt":"a","completion":"b"}')), { withProbe: false })).rejects.toThrow(/at least 2 examples/);
+    await expect(
+      prepareUserDataset(parseUserDataset('s.jsonl', enc('{"prompt":"a","completion":"b"}')), { withProbe: false }),
+    ).rejects.toThrow(/at least 2 examples/);
   });
 });

@@ -31,9 +31,19 @@ import { LowRankAdapter } from '../../src/engine/adapters/lowrank';
 import { DoraAdapter } from '../../src/engine/adapters/dora-adapter';
 import { decodeConfig, encodeConfig } from '../../src/ui/share';
 
-const B = 2, T = 8;
+const B = 2,
+  T = 8;
 const STEPS = 30;
-const ARCH: ModelConfig = { arch: 'gpt2', vocabSize: 256, contextLength: T, nLayer: 1, nHead: 2, nEmbd: 16, layerNormEps: 1e-5, tokenizer: 'byte' };
+const ARCH: ModelConfig = {
+  arch: 'gpt2',
+  vocabSize: 256,
+  contextLength: T,
+  nLayer: 1,
+  nHead: 2,
+  nEmbd: 16,
+  layerNormEps: 1e-5,
+  tokenizer: 'byte',
+};
 const MODULES = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 
 /** Method params for the tiny model: rank 4 where there is a rank (every module is ≥ 16 wide), defaults otherwise. */
@@ -49,7 +59,16 @@ function configFor(m: AdapterMethod, train: Partial<RunConfigInput['train']> = {
     dataset: { source: 'builtin', id: 'english' },
     method: { id: m.id, params: tinyParams(m) },
     targets: { modules: [...MODULES], layers: null, rankOverrides: {} },
-    train: { steps: STEPS, batchSize: B, contextLength: T, lr: 1e-2, warmupSteps: 0, schedule: 'constant', gradClip: 0, ...train },
+    train: {
+      steps: STEPS,
+      batchSize: B,
+      contextLength: T,
+      lr: 1e-2,
+      warmupSteps: 0,
+      schedule: 'constant',
+      gradClip: 0,
+      ...train,
+    },
     eval: { every: 0, batches: 1 },
     seed: 3,
   });
@@ -112,7 +131,8 @@ function freezeDetached(tr: Trainer, on: boolean): void {
 async function frozenLowRank(tr: Trainer): Promise<Map<string, Float32Array>> {
   const out = new Map<string, Float32Array>();
   for (const l of tr.model.linears.values()) {
-    const a = l.adapter instanceof LowRankAdapter ? l.adapter : l.adapter instanceof DoraAdapter ? l.adapter.core : null;
+    const a =
+      l.adapter instanceof LowRankAdapter ? l.adapter : l.adapter instanceof DoraAdapter ? l.adapter.core : null;
     if (!a) continue;
     if (!a.dA) out.set(`${l.name}.lora_A`, await gpu.read(a.A));
     if (!a.dB) out.set(`${l.name}.lora_B`, await gpu.read(a.B));
@@ -123,7 +143,8 @@ async function frozenLowRank(tr: Trainer): Promise<Map<string, Float32Array>> {
 
 function sameBits(a: Float32Array, b: Float32Array): boolean {
   if (a.length !== b.length) return false;
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length),
+    ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return false;
   return true;
 }
@@ -170,13 +191,15 @@ describe('adapter conformance: every registered method', () => {
         const tr = await Trainer.create(gpu, inputsFor(config));
         try {
           const after = await logitsOf(tr.model);
-          let maxDiff = 0, maxAbs = 0;
+          let maxDiff = 0,
+            maxAbs = 0;
           for (let i = 0; i < before.length; i++) {
             maxDiff = Math.max(maxDiff, Math.abs(after[i] - before[i]));
             maxAbs = Math.max(maxAbs, Math.abs(before[i]));
           }
           expect(after.every(Number.isFinite)).toBe(true);
-          if (m.preservesFunctionAtInit) expect(maxDiff, `max |Δlogit| ${maxDiff} (logits up to ${maxAbs})`).toBeLessThan(1e-5 + 1e-4 * maxAbs);
+          if (m.preservesFunctionAtInit)
+            expect(maxDiff, `max |Δlogit| ${maxDiff} (logits up to ${maxAbs})`).toBeLessThan(1e-5 + 1e-4 * maxAbs);
         } finally {
           tr.dispose();
         }
@@ -220,11 +243,16 @@ describe('adapter conformance: every registered method', () => {
               const fd = (lp - lm) / (2 * eps);
               checked++;
               const ok = Math.abs(fd - g[idx]) <= 5e-4 + 0.05 * Math.abs(g[idx]);
-              if (!ok) failures.push(`${t.name}[${idx}]: backward ${g[idx].toExponential(4)} vs finite difference ${fd.toExponential(4)}`);
+              if (!ok)
+                failures.push(
+                  `${t.name}[${idx}]: backward ${g[idx].toExponential(4)} vs finite difference ${fd.toExponential(4)}`,
+                );
             }
           }
           expect(failures, failures.join('\n')).toEqual([]);
-          expect(checked, 'coordinates with gradients large enough to check').toBeGreaterThanOrEqual(Math.min(2, tr.method.trainables.length));
+          expect(checked, 'coordinates with gradients large enough to check').toBeGreaterThanOrEqual(
+            Math.min(2, tr.method.trainables.length),
+          );
         } finally {
           freezeDetached(tr, false);
           tr.dispose();
@@ -255,8 +283,12 @@ describe('adapter conformance: every registered method', () => {
           expect(losses.every(Number.isFinite)).toBe(true);
           const val1 = await tr.evaluate(shared.data.val, 2);
           const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-          const first = mean(losses.slice(0, 3)), last = mean(losses.slice(-5));
-          if (process.env.CONFORMANCE_VERBOSE) console.log(`${m.id}: train loss ${first.toFixed(4)} → ${last.toFixed(4)}, val ${val0.toFixed(4)} → ${val1.toFixed(4)}`);
+          const first = mean(losses.slice(0, 3)),
+            last = mean(losses.slice(-5));
+          if (process.env.CONFORMANCE_VERBOSE)
+            console.log(
+              `${m.id}: train loss ${first.toFixed(4)} → ${last.toFixed(4)}, val ${val0.toFixed(4)} → ${val1.toFixed(4)}`,
+            );
           expect(val1, `validation loss ${val0.toFixed(4)} → ${val1.toFixed(4)}`).toBeLessThan(val0 - 0.01);
         } finally {
           tr.dispose();
@@ -275,7 +307,9 @@ describe('adapter conformance: every registered method', () => {
         for (const p of m.params) expect(resolved[p.key], p.key).toEqual(given[p.key]);
         // Defaults resolve the same way from an empty params object on both sides.
         const d = parseRunConfig(JSON.parse(JSON.stringify({ ...configFor(m), method: { id: m.id, params: {} } })));
-        expect(resolveMethodParams(m, d.method.params)).toEqual(Object.fromEntries(m.params.map((p) => [p.key, p.default])));
+        expect(resolveMethodParams(m, d.method.params)).toEqual(
+          Object.fromEntries(m.params.map((p) => [p.key, p.default])),
+        );
       });
     });
   }

@@ -59,7 +59,9 @@ function addRankUpdate(w: Float32Array, M: number, N: number, rank: number, scal
   const out = Float32Array.from(w);
   const u = randn(M * rank, seed);
   const v = randn(N * rank, seed + 1);
-  for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) for (let t = 0; t < rank; t++) out[i * N + j] += scale * (rank - t) * u[i * rank + t] * v[j * rank + t];
+  for (let i = 0; i < M; i++)
+    for (let j = 0; j < N; j++)
+      for (let t = 0; t < rank; t++) out[i * N + j] += scale * (rank - t) * u[i * rank + t] * v[j * rank + t];
   return out;
 }
 
@@ -86,7 +88,8 @@ describe('float64 linear algebra (ref/rsvd.ts) vs ml-matrix', () => {
     const lowRank = new Float32Array(40 * 30);
     const u = randn(40 * 3, 1);
     const v = randn(30 * 3, 2);
-    for (let i = 0; i < 40; i++) for (let j = 0; j < 30; j++) for (let t = 0; t < 3; t++) lowRank[i * 30 + j] += u[i * 3 + t] * v[j * 3 + t];
+    for (let i = 0; i < 40; i++)
+      for (let j = 0; j < 30; j++) for (let t = 0; t < 3; t++) lowRank[i * 30 + j] += u[i * 3 + t] * v[j * 3 + t];
     const s = jacobiSvd(lowRank, 40, 30);
     expect(s.S[3]).toBeLessThan(1e-5 * s.S[0]);
     expect(orthogonalityError(s.U!, 40, 30)).toBeLessThan(1e-8);
@@ -102,7 +105,9 @@ describe('float64 linear algebra (ref/rsvd.ts) vs ml-matrix', () => {
     const b = randn(50 * 50, 5);
     for (let p = 0; p < 50; p++) for (let q = 0; q < 50; q++) sym[p * 50 + q] = b[p * 50 + q] + b[q * 50 + p];
     const ev = symmetricEigenvalues(sym, 50);
-    const mlEv = new EigenvalueDecomposition(toMl(sym, 50, 50), { assumeSymmetric: true }).realEigenvalues.sort((x, y) => x - y);
+    const mlEv = new EigenvalueDecomposition(toMl(sym, 50, 50), { assumeSymmetric: true }).realEigenvalues.sort(
+      (x, y) => x - y,
+    );
     for (let i = 0; i < 50; i++) expect(Math.abs(ev[i] - mlEv[i])).toBeLessThan(1e-10);
   });
 });
@@ -131,7 +136,9 @@ describe('power-law α (WeightWatcher WWFit)', () => {
     for (let i = 0; i < 1500; i++) evals.push(xmin * rng.uniform() ** (-1 / (alpha - 1)));
     for (let i = 0; i < 500; i++) evals.push(0.05 + 0.9 * rng.uniform() * xmin); // bulk below xmin
     const fit = fitPowerLaw(evals)!;
-    console.log(`power law: true α=${alpha}, fitted α=${fit.alpha.toFixed(3)} ± ${fit.alphaStdErr.toFixed(3)}, xmin=${fit.xmin.toFixed(3)}, D=${fit.D.toFixed(4)}, tail ${fit.nTail}/${fit.n}`);
+    console.log(
+      `power law: true α=${alpha}, fitted α=${fit.alpha.toFixed(3)} ± ${fit.alphaStdErr.toFixed(3)}, xmin=${fit.xmin.toFixed(3)}, D=${fit.D.toFixed(4)}, tail ${fit.nTail}/${fit.n}`,
+    );
     expect(Math.abs(fit.alpha - alpha)).toBeLessThan(0.15);
     expect(fit.xmin).toBeGreaterThan(0.8);
     expect(fit.xmin).toBeLessThan(1.3);
@@ -208,16 +215,30 @@ describe('analyzeMatrix', () => {
 
   it('a large rank-2 update creates 2 intruders; tiny noise none — matching ml-matrix', async () => {
     const baseSvd = computeBaseSvd(W0.data, OUT, IN);
-    const big = await analyzeMatrix(null, { name: 'h.0.mlp.c_fc.weight', base: stored, tuned: storedOf(bigUpdate), rows: IN, cols: OUT, layout: 'in-out', baseSvd });
+    const big = await analyzeMatrix(null, {
+      name: 'h.0.mlp.c_fc.weight',
+      base: stored,
+      tuned: storedOf(bigUpdate),
+      rows: IN,
+      cols: OUT,
+      layout: 'in-out',
+      baseSvd,
+    });
     const ref = mlIntruders(W0.data, bigUpdate, OUT, IN, 10, 0.5);
-    console.log(`analyzeMatrix rank-2 update: maxCos ${big.intruders.maxCos.map((c) => c.toFixed(3)).join(' ')}; ml-matrix ${ref.maxCos.map((c) => c.toFixed(3)).join(' ')}`);
+    console.log(
+      `analyzeMatrix rank-2 update: maxCos ${big.intruders.maxCos.map((c) => c.toFixed(3)).join(' ')}; ml-matrix ${ref.maxCos.map((c) => c.toFixed(3)).join(' ')}`,
+    );
     expect(big.intruders.count).toBe(2);
     expect(big.intruders.count).toBe(ref.count);
     for (let j = 0; j < 10; j++) expect(Math.abs(big.intruders.maxCos[j] - ref.maxCos[j])).toBeLessThan(1e-4);
     expect(big.shape).toEqual([OUT, IN]);
     expect(big.transposed).toBe(true);
     // ΔW is exactly rank 2: its figures follow from its two singular values (ml-matrix)
-    const dm = mlSvd(Float32Array.from(bigUpdate, (x, i) => x - W0.data[i]), OUT, IN).S;
+    const dm = mlSvd(
+      Float32Array.from(bigUpdate, (x, i) => x - W0.data[i]),
+      OUT,
+      IN,
+    ).S;
     expect(big.delta.numericalRank).toBe(2);
     expect(big.delta.spectralNorm).toBeCloseTo(dm[0], 3);
     expect(big.delta.frobenius).toBeCloseTo(Math.hypot(dm[0], dm[1]), 3);
@@ -232,7 +253,15 @@ describe('analyzeMatrix', () => {
     expect(big.tuned.powerLaw).not.toBeNull();
     expect(big.tuned.esd.counts.reduce((a, b) => a + b, 0)).toBe(big.tuned.powerLaw!.n);
 
-    const quiet = await analyzeMatrix(null, { name: 'h.0.mlp.c_fc.weight', base: stored, tuned: storedOf(noise), rows: IN, cols: OUT, layout: 'in-out', baseSvd });
+    const quiet = await analyzeMatrix(null, {
+      name: 'h.0.mlp.c_fc.weight',
+      base: stored,
+      tuned: storedOf(noise),
+      rows: IN,
+      cols: OUT,
+      layout: 'in-out',
+      baseSvd,
+    });
     const refQ = mlIntruders(W0.data, noise, OUT, IN, 10, 0.5);
     expect(quiet.intruders.count).toBe(0);
     expect(refQ.count).toBe(0);
@@ -240,20 +269,54 @@ describe('analyzeMatrix', () => {
   });
 
   it('Conv1D (in, out) with layout in-out equals the transposed (out, in) matrix with layout out-in', async () => {
-    const a = await analyzeMatrix(null, { name: 'x', base: stored, tuned: storedOf(bigUpdate), rows: IN, cols: OUT, layout: 'in-out' });
-    const b = await analyzeMatrix(null, { name: 'x', base: W0.data, tuned: bigUpdate, rows: OUT, cols: IN, layout: 'out-in' });
+    const a = await analyzeMatrix(null, {
+      name: 'x',
+      base: stored,
+      tuned: storedOf(bigUpdate),
+      rows: IN,
+      cols: OUT,
+      layout: 'in-out',
+    });
+    const b = await analyzeMatrix(null, {
+      name: 'x',
+      base: W0.data,
+      tuned: bigUpdate,
+      rows: OUT,
+      cols: IN,
+      layout: 'out-in',
+    });
     expect(a.intruders.maxCos).toEqual(b.intruders.maxCos);
     expect(a.tuned.sigma).toEqual(b.tuned.sigma);
   });
 
   it('the GPU randomized path (tunedMethod rsvd) finds the same intruders as the exact one', async () => {
     const gpu = await testGpu();
-    const exact = await analyzeMatrix(gpu, { name: 'w', base: W0.data, tuned: bigUpdate, rows: OUT, cols: IN, k: 4, tunedMethod: 'exact' });
-    const fast = await analyzeMatrix(gpu, { name: 'w', base: W0.data, tuned: bigUpdate, rows: OUT, cols: IN, k: 4, tunedMethod: 'rsvd', powerIters: 6 });
-    console.log(`rsvd vs exact maxCos: ${fast.intruders.maxCos.map((c) => c.toFixed(4)).join(' ')} | ${exact.intruders.maxCos.map((c) => c.toFixed(4)).join(' ')}`);
+    const exact = await analyzeMatrix(gpu, {
+      name: 'w',
+      base: W0.data,
+      tuned: bigUpdate,
+      rows: OUT,
+      cols: IN,
+      k: 4,
+      tunedMethod: 'exact',
+    });
+    const fast = await analyzeMatrix(gpu, {
+      name: 'w',
+      base: W0.data,
+      tuned: bigUpdate,
+      rows: OUT,
+      cols: IN,
+      k: 4,
+      tunedMethod: 'rsvd',
+      powerIters: 6,
+    });
+    console.log(
+      `rsvd vs exact maxCos: ${fast.intruders.maxCos.map((c) => c.toFixed(4)).join(' ')} | ${exact.intruders.maxCos.map((c) => c.toFixed(4)).join(' ')}`,
+    );
     expect(fast.intruders.method).toBe('rsvd');
     expect(fast.intruders.count).toBe(exact.intruders.count);
-    for (let j = 0; j < 2; j++) expect(Math.abs(fast.intruders.maxCos[j] - exact.intruders.maxCos[j])).toBeLessThan(1e-3);
+    for (let j = 0; j < 2; j++)
+      expect(Math.abs(fast.intruders.maxCos[j] - exact.intruders.maxCos[j])).toBeLessThan(1e-3);
     expect(fast.angles.degrees[0]).toBeCloseTo(exact.angles.degrees[0], 1);
   });
 

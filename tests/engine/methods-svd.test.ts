@@ -28,12 +28,18 @@ import { NolaAdapter, nolaBasisStreams } from '../../src/engine/adapters/nola-ad
 import { VeraAdapter } from '../../src/engine/adapters/vera-adapter';
 import { Rng } from '../../src/engine/rng';
 
-const B = 2, T = 16;
+const B = 2,
+  T = 16;
 
 /** Model + dataset depend only on the seed here: resolve them once per seed (it is the slow part). */
 const inputsBySeed = new Map<number, Promise<RunInputs>>();
 
-async function trainer(gpu: Gpu, id: string, params: Record<string, number | string | boolean>, extra: Partial<RunConfigInput> = {}): Promise<Trainer> {
+async function trainer(
+  gpu: Gpu,
+  id: string,
+  params: Record<string, number | string | boolean>,
+  extra: Partial<RunConfigInput> = {},
+): Promise<Trainer> {
   const config = parseRunConfig({
     ...RUN_PRESETS.micro,
     model: { source: 'builtin', id: 'micro' },
@@ -45,8 +51,8 @@ async function trainer(gpu: Gpu, id: string, params: Record<string, number | str
   return Trainer.create(gpu, { ...(await inputsBySeed.get(config.seed)!), config });
 }
 
-const fixedTokens = Int32Array.from({ length: B * T }, (_, i) => (i * 37 + 11) % 97 + 32);
-const fixedTargets = Int32Array.from({ length: B * T }, (_, i) => (i * 53 + 5) % 89 + 32);
+const fixedTokens = Int32Array.from({ length: B * T }, (_, i) => ((i * 37 + 11) % 97) + 32);
+const fixedTargets = Int32Array.from({ length: B * T }, (_, i) => ((i * 53 + 5) % 89) + 32);
 
 async function logits(t: Trainer): Promise<Float32Array> {
   const enc = t.gpu.encoder('test logits');
@@ -90,11 +96,12 @@ function sub(a: ArrayLike<number>, b: ArrayLike<number>): Float32Array {
 
 function gramRows(x: ArrayLike<number>, rows: number, cols: number): Float64Array {
   const g = new Float64Array(rows * rows);
-  for (let i = 0; i < rows; i++) for (let j = 0; j < rows; j++) {
-    let s = 0;
-    for (let c = 0; c < cols; c++) s += x[i * cols + c] * x[j * cols + c];
-    g[i * rows + j] = s;
-  }
+  for (let i = 0; i < rows; i++)
+    for (let j = 0; j < rows; j++) {
+      let s = 0;
+      for (let c = 0; c < cols; c++) s += x[i * cols + c] * x[j * cols + c];
+      g[i * rows + j] = s;
+    }
   return g;
 }
 
@@ -121,7 +128,9 @@ async function checkFd(t: Trainer, coordsPer = 3): Promise<void> {
     const g = await gpu.read(tr.grad);
     const p = await gpu.read(tr.param);
     // the largest-gradient coordinates: those FD resolves well above float32 noise
-    const order = Array.from(g.keys()).sort((a, b) => Math.abs(g[b]) - Math.abs(g[a])).slice(0, coordsPer);
+    const order = Array.from(g.keys())
+      .sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]))
+      .slice(0, coordsPer);
     for (const i of order) {
       const eps = 1e-2;
       const at = async (v: number) => {
@@ -132,7 +141,9 @@ async function checkFd(t: Trainer, coordsPer = 3): Promise<void> {
       };
       const fd = ((await at(p[i] + eps)) - (await at(p[i] - eps))) / (2 * eps);
       gpu.write(tr.param, p);
-      expect(Math.abs(fd - g[i]), `${tr.name}[${i}]: backward ${g[i]} vs FD ${fd}`).toBeLessThanOrEqual(3e-4 + 0.05 * Math.abs(fd));
+      expect(Math.abs(fd - g[i]), `${tr.name}[${i}]: backward ${g[i]} vs FD ${fd}`).toBeLessThanOrEqual(
+        3e-4 + 0.05 * Math.abs(fd),
+      );
       checked++;
     }
   }
@@ -148,19 +159,34 @@ describe('SVD-initialised methods: PiSSA, MiLoRA, LoRA-GA', () => {
   for (const niter of [0, 4]) {
     it(`PiSSA (niter=${niter}): residual + s·B·A = W, s·B·A holds the top-r spectrum, function unchanged`, async () => {
       const r = 4;
-      const t = await trainer(gpu, 'pissa', { rank: r, alpha: 8, niter }, { targets: { modules: ['attn.c_attn', 'mlp.c_fc'], layers: null, rankOverrides: {} } });
+      const t = await trainer(
+        gpu,
+        'pissa',
+        { rank: r, alpha: 8, niter },
+        { targets: { modules: ['attn.c_attn', 'mlp.c_fc'], layers: null, rankOverrides: {} } },
+      );
       try {
         const layers = targetsOf(t);
         expect(layers.length).toBe(4);
         for (const l of layers) {
           const ad = l.adapter as LowRankAdapter;
           expect(ad.baseWeight).not.toBe(l.weight);
-          const W = await gpu.read(l.weight), Wres = await gpu.read(ad.baseWeight), d = await ad.delta();
-          expectClose(Float32Array.from(Wres, (v, i) => v + d[i]), W, { atol: 2e-6, rtol: 1e-4, label: `${l.name} W_res + sBA` });
+          const W = await gpu.read(l.weight),
+            Wres = await gpu.read(ad.baseWeight),
+            d = await ad.delta();
+          expectClose(
+            Float32Array.from(Wres, (v, i) => v + d[i]),
+            W,
+            { atol: 2e-6, rtol: 1e-4, label: `${l.name} W_res + sBA` },
+          );
           const sW = exactSvd(W, l.inDim, l.outDim, { vectors: 'none' }).S;
           const sD = exactSvd(d, l.inDim, l.outDim, { vectors: 'none' }).S;
           const sR = exactSvd(Wres, l.inDim, l.outDim, { vectors: 'none' }).S;
-          expectClose(sD.slice(0, r), sW.slice(0, r), { atol: 1e-5, rtol: niter ? 2e-3 : 1e-4, label: `${l.name} top-r spectrum` });
+          expectClose(sD.slice(0, r), sW.slice(0, r), {
+            atol: 1e-5,
+            rtol: niter ? 2e-3 : 1e-4,
+            label: `${l.name} top-r spectrum`,
+          });
           // The residual keeps the rest: its largest singular value is W's (r+1)-th.
           expect(sR[0]).toBeCloseTo(sW[r], niter ? 2 : 4);
           // deltaOf is relative to the pretrained W: zero at init.
@@ -180,19 +206,34 @@ describe('SVD-initialised methods: PiSSA, MiLoRA, LoRA-GA', () => {
 
   it('MiLoRA: s·B·A holds the r smallest singular values; the residual loses them', async () => {
     const r = 3;
-    const t = await trainer(gpu, 'milora', { rank: r, alpha: 8 }, { targets: { modules: ['attn.c_proj'], layers: null, rankOverrides: {} } });
+    const t = await trainer(
+      gpu,
+      'milora',
+      { rank: r, alpha: 8 },
+      { targets: { modules: ['attn.c_proj'], layers: null, rankOverrides: {} } },
+    );
     try {
       for (const l of targetsOf(t)) {
         const ad = l.adapter as LowRankAdapter;
-        const W = await gpu.read(l.weight), Wres = await gpu.read(ad.baseWeight), d = await ad.delta();
-        expectClose(Float32Array.from(Wres, (v, i) => v + d[i]), W, { atol: 2e-6, rtol: 1e-4, label: 'W_res + sBA' });
+        const W = await gpu.read(l.weight),
+          Wres = await gpu.read(ad.baseWeight),
+          d = await ad.delta();
+        expectClose(
+          Float32Array.from(Wres, (v, i) => v + d[i]),
+          W,
+          { atol: 2e-6, rtol: 1e-4, label: 'W_res + sBA' },
+        );
         const p = Math.min(l.inDim, l.outDim);
         const sW = exactSvd(W, l.inDim, l.outDim, { vectors: 'none' }).S;
         const sD = exactSvd(d, l.inDim, l.outDim, { vectors: 'none' }).S;
         const sR = exactSvd(Wres, l.inDim, l.outDim, { vectors: 'none' }).S;
         expectClose(sD.slice(0, r), sW.slice(p - r), { atol: 1e-6, rtol: 1e-3, label: 'minor spectrum' });
         expect(sD[0]).toBeLessThan(sW[p - r - 1]); // not the principal ones
-        expectClose(sR.slice(0, p - r), sW.slice(0, p - r), { atol: 1e-5, rtol: 1e-4, label: 'residual keeps the principal part' });
+        expectClose(sR.slice(0, p - r), sW.slice(0, p - r), {
+          atol: 1e-5,
+          rtol: 1e-4,
+          label: 'residual keeps the principal part',
+        });
         for (const v of sR.slice(p - r)) expect(v).toBeLessThan(1e-5);
       }
       expectClose(await logits(t), await baseLogits(t), { atol: 1e-4, rtol: 1e-4, label: 'logits' });
@@ -202,7 +243,9 @@ describe('SVD-initialised methods: PiSSA, MiLoRA, LoRA-GA', () => {
   });
 
   it('LoRA-GA: initial product subtracted (logits unchanged), A spans the top-r right singular vectors of the mean gradient', async () => {
-    const r = 2, batches = 2, gamma = 16;
+    const r = 2,
+      batches = 2,
+      gamma = 16;
     const t = await trainer(gpu, 'lora-ga', { rank: r, alpha: 4, batches, gamma });
     try {
       expect(t.model.grads.size).toBe(0); // the base is frozen again
@@ -229,7 +272,8 @@ describe('SVD-initialised methods: PiSSA, MiLoRA, LoRA-GA', () => {
       for (const l of layers) {
         const ad = l.adapter as LowRankAdapter;
         const f = Math.pow(l.outDim, 0.25) / Math.sqrt(gamma);
-        const A = await gpu.read(ad.A), Bm = await gpu.read(ad.B);
+        const A = await gpu.read(ad.A),
+          Bm = await gpu.read(ad.B);
         // Stable scale: A's rows and B's columns are orthonormal times d_out^¼/√γ.
         expectClose(gramRows(A, r, l.inDim), eye(r, f * f), { atol: 1e-4, label: 'A·Aᵀ' });
         const Bt = new Float32Array(r * l.outDim);
@@ -257,7 +301,9 @@ describe('SVD-initialised methods: PiSSA, MiLoRA, LoRA-GA', () => {
           expect(nb).toBeGreaterThan(0.98);
         }
         // Residual: W_res = W − s·(BA)ᵀ, and the product is not zero.
-        const W = await gpu.read(l.weight), Wres = await gpu.read(ad.baseWeight), d = await ad.delta();
+        const W = await gpu.read(l.weight),
+          Wres = await gpu.read(ad.baseWeight),
+          d = await ad.delta();
         expect(Math.max(...d.map(Math.abs))).toBeGreaterThan(1e-3);
         expectClose(Wres, sub(W, d), { atol: 1e-6, rtol: 1e-5, label: 'W_res' });
       }
@@ -275,15 +321,38 @@ describe('EVA', () => {
   });
 
   it('allocateRanks keeps the budget largest ratios, ties in layer order', () => {
-    expect(allocateRanks([[0.5, 0.2, 0.1], [0.4, 0.3, 0.05]], 4)).toEqual([2, 2]);
-    expect(allocateRanks([[0.9, 0.05], [0.02, 0.01], [0.5, 0.3]], 3)).toEqual([1, 0, 2]);
+    expect(
+      allocateRanks(
+        [
+          [0.5, 0.2, 0.1],
+          [0.4, 0.3, 0.05],
+        ],
+        4,
+      ),
+    ).toEqual([2, 2]);
+    expect(
+      allocateRanks(
+        [
+          [0.9, 0.05],
+          [0.02, 0.01],
+          [0.5, 0.3],
+        ],
+        3,
+      ),
+    ).toEqual([1, 0, 2]);
     expect(allocateRanks([[0.3], [0.3]], 1)).toEqual([1, 0]);
   });
 
   it('allocation sums to the budget, caps at ρ·r, A has orthonormal rows, B = 0 keeps the function', async () => {
-    const r = 4, rho = 2;
+    const r = 4,
+      rho = 2;
     const modules = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
-    const t = await trainer(gpu, 'eva', { rank: r, alpha: 8, batches: 2, rho }, { targets: { modules: [...modules], layers: null, rankOverrides: {} } });
+    const t = await trainer(
+      gpu,
+      'eva',
+      { rank: r, alpha: 8, batches: 2, rho },
+      { targets: { modules: [...modules], layers: null, rankOverrides: {} } },
+    );
     try {
       const alloc = t.method.rankAllocation!();
       const names = [...t.model.linears.keys()];
@@ -295,7 +364,10 @@ describe('EVA', () => {
       for (const l of targetsOf(t)) {
         const ad = l.adapter as LowRankAdapter;
         expect(ad.rank).toBe(alloc[l.name]);
-        expectClose(gramRows(await gpu.read(ad.A), ad.rank, l.inDim), eye(ad.rank), { atol: 1e-4, label: `${l.name} A·Aᵀ` });
+        expectClose(gramRows(await gpu.read(ad.A), ad.rank, l.inDim), eye(ad.rank), {
+          atol: 1e-4,
+          label: `${l.name} A·Aᵀ`,
+        });
         expect(Math.max(...(await gpu.read(ad.B)).map(Math.abs))).toBe(0);
         expect(ad.scaling).toBe(8 / r); // α/r of the configured r
       }
@@ -313,7 +385,12 @@ describe('EVA', () => {
   });
 
   it('ρ = 1 keeps every layer at r', async () => {
-    const t = await trainer(gpu, 'eva', { rank: 3, alpha: 8, batches: 1, rho: 1 }, { targets: { modules: ['attn.c_attn', 'mlp.c_fc'], layers: null, rankOverrides: {} } });
+    const t = await trainer(
+      gpu,
+      'eva',
+      { rank: 3, alpha: 8, batches: 1, rho: 1 },
+      { targets: { modules: ['attn.c_attn', 'mlp.c_fc'], layers: null, rankOverrides: {} } },
+    );
     try {
       expect(Object.values(t.method.rankAllocation!())).toEqual([3, 3, 3, 3]);
     } finally {
@@ -352,7 +429,9 @@ describe('seeded bases: VeRA and NOLA', () => {
   });
 
   it('NOLA: GPU-regenerated bases equal the CPU Philox stream of basisSeed; FD gradients', async () => {
-    const r = 2, kA = 5, kB = 3;
+    const r = 2,
+      kA = 5,
+      kB = 3;
     const t1 = await trainer(gpu, 'nola', { rank: r, alpha: 4, numBasisA: kA, numBasisB: kB, basisSeed: 9 });
     const t2 = await trainer(gpu, 'nola', { rank: r, alpha: 4, numBasisA: kA, numBasisB: kB, basisSeed: 10 });
     try {
@@ -365,9 +444,12 @@ describe('seeded bases: VeRA and NOLA', () => {
         const s = nolaBasisStreams(l.name, r, l.inDim);
         const basisA = new Rng(9, s.A.purpose).fillUniform(new Float32Array(kA * r * l.inDim), -s.A.bound, s.A.bound);
         const basisB = new Rng(9, s.B.purpose).fillUniform(new Float32Array(kB * l.outDim * r), -s.B.bound, s.B.bound);
-        const refA = new Float32Array(r * l.inDim), refB = new Float32Array(l.outDim * r);
-        for (let i = 0; i < kA; i++) for (let e = 0; e < refA.length; e++) refA[e] += alpha[i] * basisA[i * refA.length + e];
-        for (let j = 0; j < kB; j++) for (let e = 0; e < refB.length; e++) refB[e] += beta[j] * basisB[j * refB.length + e];
+        const refA = new Float32Array(r * l.inDim),
+          refB = new Float32Array(l.outDim * r);
+        for (let i = 0; i < kA; i++)
+          for (let e = 0; e < refA.length; e++) refA[e] += alpha[i] * basisA[i * refA.length + e];
+        for (let j = 0; j < kB; j++)
+          for (let e = 0; e < refB.length; e++) refB[e] += beta[j] * basisB[j * refB.length + e];
         expectClose(A, refA, { atol: 1e-5, label: `${l.name} A = Σα_i·A_i` });
         expectClose(Bm, refB, { atol: 1e-5, label: `${l.name} B = Σβ_j·B_j` });
         // Another basis seed gives another A (the coefficients come from the run seed: the same).
@@ -404,7 +486,8 @@ describe('DyLoRA', () => {
   });
 
   it('trains at the sampled rank, evaluates at the evaluation rank, and is evaluable at every rank ≤ r', async () => {
-    const r = 4, alpha = 8;
+    const r = 4,
+      alpha = 8;
     const t = await trainer(gpu, 'dylora', { rank: r, alpha });
     try {
       const inst = t.method;
@@ -413,7 +496,8 @@ describe('DyLoRA', () => {
       const layers = targetsOf(t);
       // beforeStep applies the step's rank; the backward hands the adapter back at the evaluation rank.
       inst.beforeStep!(3);
-      for (const l of layers) expect((l.adapter as DyLoraAdapter).activeRank).toBe(sampleDyLoraRank(t.inputs.config.seed, 3, r));
+      for (const l of layers)
+        expect((l.adapter as DyLoraAdapter).activeRank).toBe(sampleDyLoraRank(t.inputs.config.seed, 3, r));
       const seen = new Set<number>();
       for (let s = 0; s < 6; s++) {
         seen.add(inst.rankAt(t.step));
@@ -422,11 +506,17 @@ describe('DyLoRA', () => {
       }
       expect(seen.size).toBeGreaterThan(1);
       // Every rank b ≤ r: the layer output equals x·W + b + (α/b)·x·A[:b]ᵀ·B[:, :b]ᵀ, and deltaOf matches.
-      const l = layers[0], ad = l.adapter as DyLoraAdapter;
-      const N = 3, x = randn(N * l.inDim, 41);
-      const W = await gpu.read(l.weight), bias = await gpu.read(l.bias!), A = await gpu.read(ad.A), Bm = await gpu.read(ad.B);
+      const l = layers[0],
+        ad = l.adapter as DyLoraAdapter;
+      const N = 3,
+        x = randn(N * l.inDim, 41);
+      const W = await gpu.read(l.weight),
+        bias = await gpu.read(l.bias!),
+        A = await gpu.read(ad.A),
+        Bm = await gpu.read(ad.B);
       expect(Math.max(...Bm.map(Math.abs))).toBeGreaterThan(0);
-      const tx = gpu.upload(x, [N, l.inDim], 'x'), ty = gpu.tensor([N, l.outDim], 'y');
+      const tx = gpu.upload(x, [N, l.inDim], 'x'),
+        ty = gpu.tensor([N, l.outDim], 'y');
       const outputs: Float32Array[] = [];
       for (let b = 1; b <= r; b++) {
         inst.setEvalRank(b);
@@ -435,21 +525,25 @@ describe('DyLoRA', () => {
         enc.submit();
         const y = await gpu.read(ty);
         const ref = new Float32Array(N * l.outDim);
-        for (let n = 0; n < N; n++) for (let o = 0; o < l.outDim; o++) {
-          let acc = bias[o];
-          for (let i = 0; i < l.inDim; i++) acc += x[n * l.inDim + i] * W[i * l.outDim + o];
-          let lr = 0;
-          for (let k = 0; k < b; k++) {
-            let h = 0;
-            for (let i = 0; i < l.inDim; i++) h += x[n * l.inDim + i] * A[k * l.inDim + i];
-            lr += h * Bm[o * r + k];
+        for (let n = 0; n < N; n++)
+          for (let o = 0; o < l.outDim; o++) {
+            let acc = bias[o];
+            for (let i = 0; i < l.inDim; i++) acc += x[n * l.inDim + i] * W[i * l.outDim + o];
+            let lr = 0;
+            for (let k = 0; k < b; k++) {
+              let h = 0;
+              for (let i = 0; i < l.inDim; i++) h += x[n * l.inDim + i] * A[k * l.inDim + i];
+              lr += h * Bm[o * r + k];
+            }
+            ref[n * l.outDim + o] = acc + (alpha / b) * lr;
           }
-          ref[n * l.outDim + o] = acc + (alpha / b) * lr;
-        }
         expectClose(y, ref, { atol: 1e-4, label: `rank ${b}` });
         outputs.push(y);
         const d = (await inst.deltaOf!(l.name))!;
-        expect(d[0]).toBeCloseTo((alpha / b) * Array.from({ length: b }, (_, k) => Bm[k] * A[k * l.inDim]).reduce((p, q) => p + q, 0), 5);
+        expect(d[0]).toBeCloseTo(
+          (alpha / b) * Array.from({ length: b }, (_, k) => Bm[k] * A[k * l.inDim]).reduce((p, q) => p + q, 0),
+          5,
+        );
         const st = await inst.state();
         expect(st.tensors.get(`${l.name}.lora_A`)!.length).toBe(b * l.inDim);
         const lg = await logits(t);
@@ -477,4 +571,3 @@ describe('DyLoRA', () => {
     expect(await run()).toEqual(await run());
   });
 });
-

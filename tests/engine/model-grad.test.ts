@@ -15,8 +15,19 @@ import type { ModelConfig } from '../../src/engine/model/config';
 import { gpt2ForwardBackwardRef, gpt2LossRef, type Gpt2RefBatch, type Gpt2RefResult } from '../../src/engine/ref/gpt2';
 import { Rng } from '../../src/engine/rng';
 
-const cfg: ModelConfig = { arch: 'gpt2', vocabSize: 11, contextLength: 6, nLayer: 2, nHead: 2, nEmbd: 8, layerNormEps: 1e-5, tokenizer: 'byte' };
-const B = 2, T = 5, N = B * T;
+const cfg: ModelConfig = {
+  arch: 'gpt2',
+  vocabSize: 11,
+  contextLength: 6,
+  nLayer: 2,
+  nHead: 2,
+  nEmbd: 8,
+  layerNormEps: 1e-5,
+  tokenizer: 'byte',
+};
+const B = 2,
+  T = 5,
+  N = B * T;
 
 function tinyWeights(seed: number): Map<string, Float32Array> {
   const out = new Map<string, Float32Array>();
@@ -24,7 +35,8 @@ function tinyWeights(seed: number): Map<string, Float32Array> {
     const n = s.shape.reduce((a, b) => a * b, 1);
     const r = new Rng(seed, `tiny:${s.name}`).fillNormal(new Float32Array(n), 1);
     let w: Float32Array;
-    if (s.name.endsWith('ln_1.weight') || s.name.endsWith('ln_2.weight') || s.name === 'ln_f.weight') w = r.map((x) => 1 + 0.3 * x);
+    if (s.name.endsWith('ln_1.weight') || s.name.endsWith('ln_2.weight') || s.name === 'ln_f.weight')
+      w = r.map((x) => 1 + 0.3 * x);
     else if (s.name.endsWith('.bias')) w = r.map((x) => 0.2 * x);
     else w = r.map((x) => (s.name === 'wte.weight' ? 0.5 : 0.35) * x);
     out.set(s.name, w);
@@ -33,7 +45,8 @@ function tinyWeights(seed: number): Map<string, Float32Array> {
 }
 
 const batch: Gpt2RefBatch & { tokens: Int32Array; targets: Int32Array; mask: Float32Array } = {
-  B, T,
+  B,
+  T,
   tokens: Int32Array.of(3, 7, 3, 0, 10, 5, 5, 1, 9, 3),
   targets: Int32Array.of(7, 3, 0, 10, 2, 5, 1, -100, 3, 8), // -100: PyTorch's ignore_index, contributes nothing
   mask: Float32Array.of(1, 1, 0, 1, 1, 1, 0.5, 1, 1, 1),
@@ -137,7 +150,11 @@ describe('GPT-2 whole-model gradients (GPU vs CPU ref vs finite differences)', (
       const r = ref.grads.get(s.name)!;
       const idx = [...per.keys()];
       expect(idx.length, s.name).toBeGreaterThan(0);
-      expectClose(idx.map((i) => r[i]), idx.map((i) => per.get(i)!), { atol: 1e-6 * maxAbs(r) + 1e-9, rtol: 1e-5, label: `ref vs fd ${s.name}` });
+      expectClose(
+        idx.map((i) => r[i]),
+        idx.map((i) => per.get(i)!),
+        { atol: 1e-6 * maxAbs(r) + 1e-9, rtol: 1e-5, label: `ref vs fd ${s.name}` },
+      );
     }
   });
 
@@ -146,7 +163,11 @@ describe('GPT-2 whole-model gradients (GPU vs CPU ref vs finite differences)', (
       const per = fd.get(s.name)!;
       const g = gpuGrads.get(s.name)!;
       const idx = [...per.keys()];
-      expectClose(idx.map((i) => g[i]), idx.map((i) => per.get(i)!), { atol: 1e-5 * maxAbs(ref.grads.get(s.name)!) + 1e-7, rtol: 1e-3, label: `gpu vs fd ${s.name}` });
+      expectClose(
+        idx.map((i) => g[i]),
+        idx.map((i) => per.get(i)!),
+        { atol: 1e-5 * maxAbs(ref.grads.get(s.name)!) + 1e-7, rtol: 1e-3, label: `gpu vs fd ${s.name}` },
+      );
     }
   });
 });

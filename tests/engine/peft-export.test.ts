@@ -13,7 +13,16 @@ import { Trainer } from '../../src/engine/train';
 import type { ModelConfig } from '../../src/engine/model/config';
 import { exportPeft, importPeft, loraDelta, mergeDora, mergeLora } from '../../src/engine/io/peft';
 
-const ARCH: ModelConfig = { arch: 'gpt2', vocabSize: 256, contextLength: 8, nLayer: 2, nHead: 2, nEmbd: 16, layerNormEps: 1e-5, tokenizer: 'byte' };
+const ARCH: ModelConfig = {
+  arch: 'gpt2',
+  vocabSize: 256,
+  contextLength: 8,
+  nLayer: 2,
+  nHead: 2,
+  nEmbd: 16,
+  layerNormEps: 1e-5,
+  tokenizer: 'byte',
+};
 
 let gpu: Gpu;
 let shared: RunInputs;
@@ -22,13 +31,17 @@ function config(method: string, params: Record<string, number>, layers: number[]
   return parseRunConfig({
     model: { source: 'preset', id: 'micro', arch: ARCH },
     method: { id: method, params },
-    targets: { modules: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'], layers, rankOverrides: { 'mlp.c_fc': 2 } },
+    targets: {
+      modules: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+      layers,
+      rankOverrides: { 'mlp.c_fc': 2 },
+    },
     train: { steps: 4, batchSize: 2, contextLength: 8, lr: 2e-2, warmupSteps: 0 },
     seed: 5,
   });
 }
 
-describe('PEFT export reproduces the run\'s merged model', () => {
+describe("PEFT export reproduces the run's merged model", () => {
   beforeAll(async () => {
     gpu = await testGpu();
     shared = await resolveInputs(config('lora', { rank: 4 }));
@@ -53,13 +66,19 @@ describe('PEFT export reproduces the run\'s merged model', () => {
         expect(ex.config.use_rslora).toBe(method === 'rslora');
         if (layers) expect(ex.config.target_modules.every((t) => t.startsWith('transformer.h.1.'))).toBe(true);
         // mlp.c_fc runs at rank 2 (rank override): rank_pattern carries it (×2 when converted).
-        expect(Object.values(ex.config.rank_pattern)).toEqual(im.modules.filter((m) => m.module.endsWith('mlp.c_fc')).map(() => (convert ? 4 : 2)));
+        expect(Object.values(ex.config.rank_pattern)).toEqual(
+          im.modules.filter((m) => m.module.endsWith('mlp.c_fc')).map(() => (convert ? 4 : 2)),
+        );
         expect(im.modules.length).toBe(4 * (layers ? layers.length : ARCH.nLayer));
         for (const m of im.modules) {
           const W = base.get(`${m.module}.weight`)!;
           const d = loraDelta(m.A, m.B, m.r, m.inDim, m.outDim, m.scaling);
           const peftMerged = m.magnitude ? mergeDora(W, d, m.magnitude, m.inDim, m.outDim).merged : mergeLora(W, d);
-          expectClose(peftMerged, merged.get(`${m.module}.weight`)!, { atol: 2e-5, rtol: 1e-4, label: `${method} ${m.module}` });
+          expectClose(peftMerged, merged.get(`${m.module}.weight`)!, {
+            atol: 2e-5,
+            rtol: 1e-4,
+            label: `${method} ${m.module}`,
+          });
           let moved = 0;
           for (let i = 0; i < W.length; i++) moved = Math.max(moved, Math.abs(peftMerged[i] - W[i]));
           expect(moved, `${m.module}: the adapter should have moved the weight`).toBeGreaterThan(1e-5);

@@ -45,8 +45,10 @@ async function losses(gpu: Gpu, inputs: RunInputs, steps: number): Promise<numbe
 /** Exact equality, NaN-safe and bit-level (Object.is per element); reports the first difference. */
 function sameBits(a: ArrayLike<number>, b: ArrayLike<number>): string | null {
   if (a.length !== b.length) return `length ${a.length} vs ${b.length}`;
-  const fa = Float32Array.from(a), fb = Float32Array.from(b);
-  const ua = new Uint32Array(fa.buffer), ub = new Uint32Array(fb.buffer);
+  const fa = Float32Array.from(a),
+    fb = Float32Array.from(b);
+  const ua = new Uint32Array(fa.buffer),
+    ub = new Uint32Array(fb.buffer);
   for (let i = 0; i < ua.length; i++) if (ua[i] !== ub[i]) return `[${i}] ${fa[i]} vs ${fb[i]}`;
   return null;
 }
@@ -76,7 +78,8 @@ describe('Trainer', () => {
     const l = await losses(gpu, await inputsFor('steps=30'), 30);
     expect(l.every(Number.isFinite)).toBe(true);
     const mean = (xs: number[]) => xs.reduce((s, x) => s + x, 0) / xs.length;
-    const first = mean(l.slice(0, 3)), last = mean(l.slice(-5));
+    const first = mean(l.slice(0, 3)),
+      last = mean(l.slice(-5));
     // Random init starts near ln(256) ≈ 5.55 nats; byte-level English falls well below within 30 steps.
     expect(first).toBeGreaterThan(5);
     expect(last).toBeLessThan(first - 1);
@@ -93,7 +96,10 @@ describe('Trainer', () => {
       gf[0] = 1e30;
       gpu.write(tr.model.param('ln_f.weight'), gf);
       const before = await tr.snapshot();
-      const err = await tr.trainStep().then(() => null, (e: unknown) => e);
+      const err = await tr.trainStep().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(NonFiniteError);
       const nf = err as NonFiniteError;
       expect(nf.step).toBe(3);
@@ -115,7 +121,10 @@ describe('Trainer', () => {
       w[5] = NaN;
       gpu.write(tr.model.param('h.1.mlp.c_fc.weight'), w);
       const before = await tr.snapshot();
-      const err = await tr.trainStep().then(() => null, (e: unknown) => e);
+      const err = await tr.trainStep().then(
+        () => null,
+        (e: unknown) => e,
+      );
       expect(err).toBeInstanceOf(NonFiniteError);
       expect((err as NonFiniteError).step).toBe(2);
       expect((err as NonFiniteError).tensor).toBe('loss');
@@ -137,7 +146,10 @@ describe('Trainer', () => {
       throw new Error('expected a ConfigError');
     };
     const amsg = async (f: () => Promise<unknown>) => {
-      const e = await f().then(() => null, (x: unknown) => x);
+      const e = await f().then(
+        () => null,
+        (x: unknown) => x,
+      );
       expect(e).toBeInstanceOf(ConfigError);
       return (e as Error).message;
     };
@@ -150,12 +162,17 @@ describe('Trainer', () => {
     // The context is checked against the model (micro: 32 positions).
     expect(await amsg(() => inputsFor('train.contextLength=64'))).toMatch(/train\.contextLength.*64.*2\.\.32/);
     // Unknown method and unknown method parameter: rejected by Trainer.create before any step.
-    expect(await amsg(async () => Trainer.create(gpu, await inputsFor('method.id=nosuch')))).toMatch(/method\.id: unknown method "nosuch" \(known: .*full/);
-    expect(await amsg(async () => Trainer.create(gpu, await inputsFor('bogus=3')))).toMatch(/method\.params\.bogus: not a parameter of full/);
+    expect(await amsg(async () => Trainer.create(gpu, await inputsFor('method.id=nosuch')))).toMatch(
+      /method\.id: unknown method "nosuch" \(known: .*full/,
+    );
+    expect(await amsg(async () => Trainer.create(gpu, await inputsFor('bogus=3')))).toMatch(
+      /method\.params\.bogus: not a parameter of full/,
+    );
   });
 
   it('resume: snapshot after k steps, restore into a fresh trainer, continue ⇒ the uninterrupted losses', async () => {
-    const k = 3, n = 6;
+    const k = 3,
+      n = 6;
     const full = await losses(gpu, await inputsFor(`steps=${n}`), n);
     const first = await Trainer.create(gpu, await inputsFor(`steps=${n}`));
     let snap: Snapshot;
@@ -180,6 +197,7 @@ describe('Trainer', () => {
       second.dispose();
     }
     const resumed = [...head, ...tail];
-    for (let i = 0; i < n; i++) expect(Object.is(resumed[i], full[i]), `step ${i + 1}: ${resumed[i]} vs ${full[i]}`).toBe(true);
+    for (let i = 0; i < n; i++)
+      expect(Object.is(resumed[i], full[i]), `step ${i + 1}: ${resumed[i]} vs ${full[i]}`).toBe(true);
   });
 });

@@ -14,7 +14,9 @@ describe('AdamW step', () => {
     const step = createStepScalars(gpu);
     writeStepScalars(gpu, step, { lr: 3e-4, beta1, beta2, eps, t: 3 });
     const got = await gpu.read(step);
-    expect(Array.from(got)).toEqual(Array.from(Float32Array.of(3e-4, beta1, beta2, eps, 1 - 0.9 ** 3, 1 - 0.999 ** 3, 1 - 0.9, 1 - 0.999)));
+    expect(Array.from(got)).toEqual(
+      Array.from(Float32Array.of(3e-4, beta1, beta2, eps, 1 - 0.9 ** 3, 1 - 0.999 ** 3, 1 - 0.9, 1 - 0.999)),
+    );
     expect(() => writeStepScalars(gpu, step, { lr: 1e-3, beta1, beta2, eps, t: 0 })).toThrow(/t must be/);
     gpu.release(step);
   });
@@ -24,7 +26,10 @@ describe('AdamW step', () => {
     // t = 1: m̂ = g, v̂ = g², so the Adam direction is g/(|g| + eps) ≈ sign(g).
     const p0 = Float32Array.of(1, -2, 0.5, 0);
     const grad = Float32Array.of(0.2, 0.4, -1, 0);
-    const lr = 0.01, wd = 0.1, lrScale = 2, clipScale = 0.5;
+    const lr = 0.01,
+      wd = 0.1,
+      lrScale = 2,
+      clipScale = 0.5;
     const param = gpu.upload(p0, [4], 'param');
     const g = gpu.upload(grad, [4], 'grad');
     const m = gpu.zeros([4], 'm');
@@ -56,7 +61,9 @@ describe('AdamW step', () => {
     const clip = gpu.tensor([2], 'clip');
     const step = createStepScalars(gpu);
     let ref: AdamwRefState = { param: p0, m: new Float32Array(n), v: new Float32Array(n) };
-    const wd = 0.05, lrScale = 16, clipScales = [1, 0.5, 0.25, 1, 0.75, 0.1];
+    const wd = 0.05,
+      lrScale = 16,
+      clipScales = [1, 0.5, 0.25, 1, 0.75, 0.1];
     for (let s = 0; s < sched.totalSteps; s++) {
       const grad = randn(n, 100 + s, 0.3 + s, 'grad');
       const lr = learningRate(s, sched);
@@ -66,7 +73,16 @@ describe('AdamW step', () => {
       const enc = gpu.encoder(`adamw-${s}`);
       adamwStep(enc, { param, grad: g, m, v, clip, step, weightDecay: wd, lrScale });
       enc.submit();
-      ref = adamwStepRef(ref, grad, { lr, beta1, beta2, eps, t: s + 1, weightDecay: wd, lrScale, clipScale: clipScales[s] });
+      ref = adamwStepRef(ref, grad, {
+        lr,
+        beta1,
+        beta2,
+        eps,
+        t: s + 1,
+        weightDecay: wd,
+        lrScale,
+        clipScale: clipScales[s],
+      });
       expectClose(await gpu.read(m), ref.m, { atol: 1e-7, rtol: 1e-5, label: `m step ${s + 1}` });
       expectClose(await gpu.read(v), ref.v, { atol: 1e-9, rtol: 1e-5, label: `v step ${s + 1}` });
       expectClose(await gpu.read(param), ref.param, { atol: 1e-6, rtol: 1e-5, label: `param step ${s + 1}` });
@@ -82,14 +98,24 @@ describe('AdamW step', () => {
     const param = gpu.upload(p0, [n], 'param');
     const frozen = gpu.upload(p0, [n], 'frozen');
     const g = gpu.upload(grad, [n], 'grad');
-    const m1 = gpu.zeros([n], 'm1'), v1 = gpu.zeros([n], 'v1'), m2 = gpu.zeros([n], 'm2'), v2 = gpu.zeros([n], 'v2');
+    const m1 = gpu.zeros([n], 'm1'),
+      v1 = gpu.zeros([n], 'v1'),
+      m2 = gpu.zeros([n], 'm2'),
+      v2 = gpu.zeros([n], 'v2');
     const step = createStepScalars(gpu);
     writeStepScalars(gpu, step, { lr: 1e-3, beta1, beta2, eps, t: 1 });
     const enc = gpu.encoder('adamw-noclip');
     adamwStep(enc, { param, grad: g, m: m1, v: v1, step, weightDecay: 0.01 });
     adamwStep(enc, { param: frozen, grad: g, m: m2, v: v2, step, weightDecay: 0.01, lrScale: 0 });
     enc.submit();
-    const ref = adamwStepRef({ param: p0, m: new Float32Array(n), v: new Float32Array(n) }, grad, { lr: 1e-3, beta1, beta2, eps, t: 1, weightDecay: 0.01 });
+    const ref = adamwStepRef({ param: p0, m: new Float32Array(n), v: new Float32Array(n) }, grad, {
+      lr: 1e-3,
+      beta1,
+      beta2,
+      eps,
+      t: 1,
+      weightDecay: 0.01,
+    });
     expectClose(await gpu.read(param), ref.param, { atol: 1e-6, rtol: 1e-5, label: 'no clip' });
     expect(Array.from(await gpu.read(frozen))).toEqual(Array.from(p0));
     expectClose(await gpu.read(m2), ref.m, { atol: 1e-8, rtol: 1e-5, label: 'frozen m' });
@@ -105,7 +131,8 @@ describe('AdamW step', () => {
     const grad = randn(n, 22, 1, 'grad');
     const param = gpu.upload(p0, [n], 'param');
     const g = gpu.upload(grad, [n], 'grad');
-    const m = gpu.zeros([n], 'm'), v = gpu.zeros([n], 'v');
+    const m = gpu.zeros([n], 'm'),
+      v = gpu.zeros([n], 'v');
     const step = createStepScalars(gpu);
     writeStepScalars(gpu, step, { lr: 1e-3, beta1, beta2, eps, t: 1 });
     const enc = gpu.encoder('adamw-2d');
@@ -116,7 +143,14 @@ describe('AdamW step', () => {
       limits.maxComputeWorkgroupsPerDimension = saved;
     }
     enc.submit();
-    const ref = adamwStepRef({ param: p0, m: new Float32Array(n), v: new Float32Array(n) }, grad, { lr: 1e-3, beta1, beta2, eps, t: 1, weightDecay: 0 });
+    const ref = adamwStepRef({ param: p0, m: new Float32Array(n), v: new Float32Array(n) }, grad, {
+      lr: 1e-3,
+      beta1,
+      beta2,
+      eps,
+      t: 1,
+      weightDecay: 0,
+    });
     expectClose(await gpu.read(param), ref.param, { atol: 1e-6, rtol: 1e-5, label: '2-D grid' });
     for (const t of [param, g, m, v, step]) gpu.release(t);
   });
@@ -138,15 +172,32 @@ describe('AdamW step', () => {
     const enc = gpu.encoder('opt-step');
     tg.forEach((g, i) => sumSquaresInto(enc, { x: g, partials, slot: i }));
     globalNormClip(enc, { partials, count: sizes.length, maxNorm, clip });
-    sizes.forEach((_, i) => adamwStep(enc, { param: tp[i], grad: tg[i], m: tm[i], v: tv[i], clip, step, weightDecay: 0.1, lrScale: i === 1 ? 4 : 1 }));
+    sizes.forEach((_, i) =>
+      adamwStep(enc, {
+        param: tp[i],
+        grad: tg[i],
+        m: tm[i],
+        v: tv[i],
+        clip,
+        step,
+        weightDecay: 0.1,
+        lrScale: i === 1 ? 4 : 1,
+      }),
+    );
     enc.submit();
-    const [norm, scale] = globalNormClipRef(grads.map((g) => sumSquaresRef(g)), maxNorm);
+    const [norm, scale] = globalNormClipRef(
+      grads.map((g) => sumSquaresRef(g)),
+      maxNorm,
+    );
     expect(norm).toBeGreaterThan(maxNorm); // the clip is active in this test
     const gotClip = await gpu.read(clip);
     expectClose(gotClip, [norm, scale], { atol: 1e-6, rtol: 1e-5, label: 'clip' });
     for (let i = 0; i < sizes.length; i++) {
-      const ref = adamwStepRef({ param: params0[i], m: new Float32Array(sizes[i]), v: new Float32Array(sizes[i]) }, grads[i],
-        { lr: 1e-3, beta1, beta2, eps, t: 1, weightDecay: 0.1, lrScale: i === 1 ? 4 : 1, clipScale: gotClip[1] });
+      const ref = adamwStepRef(
+        { param: params0[i], m: new Float32Array(sizes[i]), v: new Float32Array(sizes[i]) },
+        grads[i],
+        { lr: 1e-3, beta1, beta2, eps, t: 1, weightDecay: 0.1, lrScale: i === 1 ? 4 : 1, clipScale: gotClip[1] },
+      );
       expectClose(await gpu.read(tp[i]), ref.param, { atol: 1e-6, rtol: 1e-5, label: `param ${i}` });
     }
     for (const t of [...tp, ...tg, ...tm, ...tv, partials, clip, step]) gpu.release(t);

@@ -15,7 +15,8 @@ type Variant = 'fused' | 'unfused';
 const VARIANTS: Variant[] = ['fused', 'unfused'];
 
 const SHAPES: AttentionDims[] = [];
-for (const B of [1, 2]) for (const T of [1, 7, 33]) for (const C of [8, 12, 64]) for (const NH of [1, 2, 4]) SHAPES.push({ B, T, C, NH });
+for (const B of [1, 2])
+  for (const T of [1, 7, 33]) for (const C of [8, 12, 64]) for (const NH of [1, 2, 4]) SHAPES.push({ B, T, C, NH });
 const tag = (d: AttentionDims) => `B${d.B} T${d.T} C${d.C} NH${d.NH}`;
 
 /** A tensor full of NaN: whatever a kernel fails to overwrite shows up in the comparison. */
@@ -36,7 +37,14 @@ async function gpuForward(gpu: Gpu, d: AttentionDims, qkv: Float32Array, variant
   return res;
 }
 
-async function gpuBackward(gpu: Gpu, d: AttentionDims, qkv: Float32Array, att: Float32Array, dout: Float32Array, variant: Variant) {
+async function gpuBackward(
+  gpu: Gpu,
+  d: AttentionDims,
+  qkv: Float32Array,
+  att: Float32Array,
+  dout: Float32Array,
+  variant: Variant,
+) {
   const { B, T, C, NH } = d;
   const tq = gpu.upload(qkv, [B, T, 3 * C], 'qkv');
   const ta = gpu.upload(att, [B, NH, T, T], 'att');
@@ -95,13 +103,21 @@ describe('attention forward vs CPU reference', () => {
     enc.submit();
     const got = await gpu.read(preatt);
     const want = new Float32Array(B * NH * T * T);
-    for (let b = 0; b < B; b++) for (let h = 0; h < NH; h++) for (let t = 0; t < T; t++) for (let s = 0; s < T; s++) {
-      let acc = 0;
-      for (let i = 0; i < HS; i++) acc += qkv[(b * T + t) * 3 * C + h * HS + i] * qkv[(b * T + s) * 3 * C + C + h * HS + i];
-      want[((b * NH + h) * T + t) * T + s] = acc / Math.sqrt(HS);
-    }
+    for (let b = 0; b < B; b++)
+      for (let h = 0; h < NH; h++)
+        for (let t = 0; t < T; t++)
+          for (let s = 0; s < T; s++) {
+            let acc = 0;
+            for (let i = 0; i < HS; i++)
+              acc += qkv[(b * T + t) * 3 * C + h * HS + i] * qkv[(b * T + s) * 3 * C + C + h * HS + i];
+            want[((b * NH + h) * T + t) * T + s] = acc / Math.sqrt(HS);
+          }
     expectClose(got, want, { atol: 1e-5, rtol: 1e-4, label: 'preatt' });
-    expectClose(await gpu.read(att), attentionForwardRef(qkv, d).att, { atol: 1e-6, rtol: 1e-4, label: 'att with preatt' });
+    expectClose(await gpu.read(att), attentionForwardRef(qkv, d).att, {
+      atol: 1e-6,
+      rtol: 1e-4,
+      label: 'att with preatt',
+    });
     for (const t of [tq, out, att, preatt]) gpu.release(t);
   });
 });
@@ -206,11 +222,13 @@ describe('causal masking', () => {
       const r1 = await gpuForward(gpu, d, qkv, variant);
       const r2 = await gpuForward(gpu, d, changed, variant);
       let changedLater = false;
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let c = 0; c < C; c++) {
-        const i = (b * T + t) * C + c;
-        if (t < t0) expect(r2.out[i]).toBe(r1.out[i]);
-        else if (r2.out[i] !== r1.out[i]) changedLater = true;
-      }
+      for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++)
+          for (let c = 0; c < C; c++) {
+            const i = (b * T + t) * C + c;
+            if (t < t0) expect(r2.out[i]).toBe(r1.out[i]);
+            else if (r2.out[i] !== r1.out[i]) changedLater = true;
+          }
       expect(changedLater).toBe(true); // the perturbation did reach t ≥ t0
     });
 
@@ -224,13 +242,15 @@ describe('causal masking', () => {
       const { att } = await gpuForward(gpu, d, qkv, variant);
       const g = await gpuBackward(gpu, d, qkv, att, dout, variant);
       let nonzero = 0;
-      for (let b = 0; b < B; b++) for (let t = 0; t < T; t++) for (let c = 0; c < 3 * C; c++) {
-        const x = g[(b * T + t) * 3 * C + c];
-        const isQ = c < C;
-        const mustBeZero = isQ ? t !== t0 : t > t0;
-        if (mustBeZero) expect(Math.abs(x)).toBe(0);
-        else if (x !== 0) nonzero++;
-      }
+      for (let b = 0; b < B; b++)
+        for (let t = 0; t < T; t++)
+          for (let c = 0; c < 3 * C; c++) {
+            const x = g[(b * T + t) * 3 * C + c];
+            const isQ = c < C;
+            const mustBeZero = isQ ? t !== t0 : t > t0;
+            if (mustBeZero) expect(Math.abs(x)).toBe(0);
+            else if (x !== 0) nonzero++;
+          }
       expect(nonzero).toBeGreaterThan(0);
     });
   }

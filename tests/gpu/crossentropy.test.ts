@@ -6,7 +6,6 @@ import { crossEntropyForward, crossEntropyForwardBackward, softmaxRows } from '.
 import * as R from '../../src/engine/ref/crossentropy';
 import { Rng } from '../../src/engine/rng';
 
-
 /** Targets in [0, V) with the last id present, a masked row, a fractional weight and an ignore_index row. */
 function batch(N: number, V: number, seed: number) {
   const rng = new Rng(seed, 'ce');
@@ -25,18 +24,37 @@ function batch(N: number, V: number, seed: number) {
   return { logits, targets, mask, gradScale: 1 / Math.max(count, 1) };
 }
 
-interface CeRun { losses: Float32Array; dlogits: Float32Array; evalLosses: Float32Array }
+interface CeRun {
+  losses: Float32Array;
+  dlogits: Float32Array;
+  evalLosses: Float32Array;
+}
 
 async function runGpu(gpu: Gpu, N: number, V: number, b: ReturnType<typeof batch>): Promise<CeRun> {
-  const tl = gpu.upload(b.logits, [N, V], 'logits'), tt = gpu.upload(b.targets, [N], 'targets'), tm = gpu.upload(b.mask, [N], 'mask');
+  const tl = gpu.upload(b.logits, [N, V], 'logits'),
+    tt = gpu.upload(b.targets, [N], 'targets'),
+    tm = gpu.upload(b.mask, [N], 'mask');
   const losses = gpu.upload(new Float32Array(N).fill(NaN), [N], 'losses');
   const evalLosses = gpu.upload(new Float32Array(N).fill(NaN), [N], 'eval-losses');
   const dlogits = gpu.upload(new Float32Array(N * V).fill(NaN), [N, V], 'dlogits'); // overwritten everywhere
   await record(gpu, (enc) => {
-    crossEntropyForwardBackward(enc, { logits: tl, targets: tt, mask: tm, losses, dlogits, N, V, gradScale: b.gradScale });
+    crossEntropyForwardBackward(enc, {
+      logits: tl,
+      targets: tt,
+      mask: tm,
+      losses,
+      dlogits,
+      N,
+      V,
+      gradScale: b.gradScale,
+    });
     crossEntropyForward(enc, { logits: tl, targets: tt, mask: tm, losses: evalLosses, N, V });
   });
-  const r = { losses: await gpu.read(losses), dlogits: await gpu.read(dlogits), evalLosses: await gpu.read(evalLosses) };
+  const r = {
+    losses: await gpu.read(losses),
+    dlogits: await gpu.read(dlogits),
+    evalLosses: await gpu.read(evalLosses),
+  };
   release(gpu, tl, tt, tm, losses, evalLosses, dlogits);
   return r;
 }
@@ -60,7 +78,8 @@ describe('cross-entropy kernels vs CPU reference', () => {
 
   it('huge logits stay finite (max subtraction); masked rows ignore NaN logits', async () => {
     const gpu = await testGpu();
-    const N = 4, V = 300;
+    const N = 4,
+      V = 300;
     const b = batch(N, V, 17);
     for (let v = 0; v < V; v++) {
       b.logits[v] += 1e4; // row 0: large offset
@@ -81,12 +100,21 @@ describe('cross-entropy kernels vs CPU reference', () => {
 
   it('softmaxRows with temperature', async () => {
     const gpu = await testGpu();
-    for (const [N, V, temperature] of [[1, 7, 1], [5, 1000, 0.7], [2, 50257, 1.3]] as const) {
+    for (const [N, V, temperature] of [
+      [1, 7, 1],
+      [5, 1000, 0.7],
+      [2, 50257, 1.3],
+    ] as const) {
       const logits = randn(N * V, V, 4, 'logits');
-      const tl = gpu.upload(logits, [N, V], 'logits'), probs = gpu.tensor([N, V], 'probs');
+      const tl = gpu.upload(logits, [N, V], 'logits'),
+        probs = gpu.tensor([N, V], 'probs');
       await record(gpu, (enc) => softmaxRows(enc, { logits: tl, probs, N, V, temperature }));
       const got = await gpu.read(probs);
-      expectClose(got, R.softmaxRows({ logits, N, V, temperature }), { atol: 1e-7, rtol: 1e-4, label: `softmax ${N}x${V} T=${temperature}` });
+      expectClose(got, R.softmaxRows({ logits, N, V, temperature }), {
+        atol: 1e-7,
+        rtol: 1e-4,
+        label: `softmax ${N}x${V} T=${temperature}`,
+      });
       for (let n = 0; n < N; n++) {
         let s = 0;
         for (let v = 0; v < V; v++) s += got[n * V + v];
@@ -94,12 +122,21 @@ describe('cross-entropy kernels vs CPU reference', () => {
       }
       release(gpu, tl, probs);
     }
-    expect(() => softmaxRows(gpu.encoder('bad'), { logits: gpu.tensor([1], 'l'), probs: gpu.tensor([1], 'p'), N: 1, V: 1, temperature: 0 })).toThrow(/temperature/);
+    expect(() =>
+      softmaxRows(gpu.encoder('bad'), {
+        logits: gpu.tensor([1], 'l'),
+        probs: gpu.tensor([1], 'p'),
+        N: 1,
+        V: 1,
+        temperature: 0,
+      }),
+    ).toThrow(/temperature/);
   });
 });
 
 describe('cross-entropy gradient vs finite differences and determinism', () => {
-  const N = 5, V = 7;
+  const N = 5,
+    V = 7;
   const b = batch(N, V, 99);
   // f = gradScale·Σ_n losses[n]: its gradient is exactly dlogits.
   const f = (l: Float64Array | Float32Array) => {

@@ -4,7 +4,6 @@ import { numericGrad, dot } from '../helpers/fd';
 import * as K from '../../src/gpu/kernels/elementwise';
 import * as R from '../../src/engine/ref/elementwise';
 
-
 /** Normal values plus the tails where a naive tanh overflows. */
 function geluInputs(n: number, seed: number): Float32Array {
   const x = randn(n, seed, 2.5, 'gelu');
@@ -21,7 +20,8 @@ describe('elementwise kernels vs CPU reference', () => {
       const gpu = await testGpu();
       const x = geluInputs(n, n);
       const dout = randn(n, n + 1, 1, 'dout');
-      const tx = gpu.upload(x, [n], 'x'), td = gpu.upload(dout, [n], 'dout');
+      const tx = gpu.upload(x, [n], 'x'),
+        td = gpu.upload(dout, [n], 'dout');
       const out = gpu.upload(new Float32Array(n).fill(NaN), [n], 'out'); // overwrite: garbage must not matter
       const dx = gpu.upload(new Float32Array(n).fill(NaN), [n], 'dx');
       await record(gpu, (enc) => {
@@ -29,7 +29,11 @@ describe('elementwise kernels vs CPU reference', () => {
         K.geluBackward(enc, { x: tx, dout: td, dx, n });
       });
       expectClose(await gpu.read(out), R.geluForward({ x }), { atol: 1e-5, rtol: 1e-5, label: `gelu fwd n=${n}` });
-      expectClose(await gpu.read(dx), R.geluBackward({ x, dout }), { atol: 1e-5, rtol: 1e-4, label: `gelu bwd n=${n}` });
+      expectClose(await gpu.read(dx), R.geluBackward({ x, dout }), {
+        atol: 1e-5,
+        rtol: 1e-4,
+        label: `gelu bwd n=${n}`,
+      });
       release(gpu, tx, td, out, dx);
     });
   }
@@ -42,7 +46,9 @@ describe('elementwise kernels vs CPU reference', () => {
     const fd = numericGrad((xv) => dot(w, R.geluForwardF64({ x: xv })), x, 1e-3);
     const ref = R.geluBackward({ x, dout: w });
     expectClose(ref, fd, { atol: 1e-5, rtol: 1e-4, label: 'gelu ref vs FD' });
-    const tx = gpu.upload(x, [n], 'x'), tw = gpu.upload(w, [n], 'w'), dx = gpu.tensor([n], 'dx');
+    const tx = gpu.upload(x, [n], 'x'),
+      tw = gpu.upload(w, [n], 'w'),
+      dx = gpu.tensor([n], 'dx');
     await record(gpu, (enc) => K.geluBackward(enc, { x: tx, dout: tw, dx, n }));
     expectClose(await gpu.read(dx), fd, { atol: 2e-5, rtol: 2e-4, label: 'gelu GPU vs FD' });
     release(gpu, tx, tw, dx);
@@ -51,10 +57,16 @@ describe('elementwise kernels vs CPU reference', () => {
   for (const n of [1, 7, 1000]) {
     it(`add, axpy, scale, fill, copy n=${n}`, async () => {
       const gpu = await testGpu();
-      const a = randn(n, 10 + n, 1, 'a'), b = randn(n, 20 + n, 1, 'b'), y0 = randn(n, 30 + n, 1, 'y');
-      const ta = gpu.upload(a, [n], 'a'), tb = gpu.upload(b, [n], 'b'), ty = gpu.upload(y0, [n], 'y');
+      const a = randn(n, 10 + n, 1, 'a'),
+        b = randn(n, 20 + n, 1, 'b'),
+        y0 = randn(n, 30 + n, 1, 'y');
+      const ta = gpu.upload(a, [n], 'a'),
+        tb = gpu.upload(b, [n], 'b'),
+        ty = gpu.upload(y0, [n], 'y');
       const out = gpu.upload(new Float32Array(n).fill(NaN), [n], 'out');
-      const sc = gpu.upload(a, [n], 'scaled'), fl = gpu.upload(a, [n], 'filled'), cp = gpu.tensor([n], 'copied');
+      const sc = gpu.upload(a, [n], 'scaled'),
+        fl = gpu.upload(a, [n], 'filled'),
+        cp = gpu.tensor([n], 'copied');
       await record(gpu, (enc) => {
         K.add(enc, { a: ta, b: tb, out, n });
         K.axpy(enc, { x: ta, y: ty, n, alpha: -0.37 });
@@ -64,7 +76,11 @@ describe('elementwise kernels vs CPU reference', () => {
         K.copy(enc, { src: tb, dst: cp, n });
       });
       expectClose(await gpu.read(out), R.add({ a, b }), { atol: 1e-6, rtol: 1e-6, label: 'add' });
-      expectClose(await gpu.read(ty), R.axpy({ x: b, y: R.axpy({ x: a, y: y0, alpha: -0.37 }), alpha: 2 }), { atol: 1e-6, rtol: 1e-5, label: 'axpy' });
+      expectClose(await gpu.read(ty), R.axpy({ x: b, y: R.axpy({ x: a, y: y0, alpha: -0.37 }), alpha: 2 }), {
+        atol: 1e-6,
+        rtol: 1e-5,
+        label: 'axpy',
+      });
       expectClose(await gpu.read(sc), R.scale({ x: a, s: 1.75 }), { atol: 1e-6, rtol: 1e-6, label: 'scale' });
       expectClose(await gpu.read(fl), R.fill({ n, value: -2.5 }), { atol: 0, rtol: 0, label: 'fill' });
       expectClose(await gpu.read(cp), b, { atol: 0, rtol: 0, label: 'copy' });
@@ -95,7 +111,11 @@ describe('elementwise kernels vs CPU reference', () => {
     });
     const got = await gpu.read(t);
     let bad = -1;
-    for (let i = 0; i < n; i++) if (got[i] !== 3) { bad = i; break; }
+    for (let i = 0; i < n; i++)
+      if (got[i] !== 3) {
+        bad = i;
+        break;
+      }
     expect(bad, `first wrong element ${bad}: ${got[bad]}`).toBe(-1);
     release(gpu, t);
   });
@@ -112,28 +132,46 @@ describe('elementwise kernels vs CPU reference', () => {
 });
 
 describe('bias add and bias gradient', () => {
-  const shapes: [number, number][] = [[1, 7], [7, 33], [33, 128], [33, 7], [7, 128], [1, 1000]];
+  const shapes: [number, number][] = [
+    [1, 7],
+    [7, 33],
+    [33, 128],
+    [33, 7],
+    [7, 128],
+    [1, 1000],
+  ];
   for (const [N, C] of shapes) {
     it(`addBias + biasBackward (accumulating) N=${N} C=${C}`, async () => {
       const gpu = await testGpu();
-      const x = randn(N * C, N * 31 + C, 1, 'x'), bias = randn(C, C, 1, 'bias');
-      const dout = randn(N * C, N + C * 17, 1, 'dout'), db0 = randn(C, 77 + C, 1, 'db0');
-      const tx = gpu.upload(x, [N, C], 'x'), tb = gpu.upload(bias, [C], 'bias');
-      const td = gpu.upload(dout, [N, C], 'dout'), tdb = gpu.upload(db0, [C], 'dbias');
+      const x = randn(N * C, N * 31 + C, 1, 'x'),
+        bias = randn(C, C, 1, 'bias');
+      const dout = randn(N * C, N + C * 17, 1, 'dout'),
+        db0 = randn(C, 77 + C, 1, 'db0');
+      const tx = gpu.upload(x, [N, C], 'x'),
+        tb = gpu.upload(bias, [C], 'bias');
+      const td = gpu.upload(dout, [N, C], 'dout'),
+        tdb = gpu.upload(db0, [C], 'dbias');
       await record(gpu, (enc) => {
         K.addBias(enc, { x: tx, bias: tb, N, C });
         K.biasBackward(enc, { dout: td, dbias: tdb, N, C });
       });
       expectClose(await gpu.read(tx), R.addBias({ x, bias, N, C }), { atol: 1e-6, rtol: 1e-6, label: 'addBias' });
-      expectClose(await gpu.read(tdb), R.biasBackward({ dout, dbias: db0, N, C }), { atol: 1e-5, rtol: 1e-5, label: 'biasBackward +=' });
+      expectClose(await gpu.read(tdb), R.biasBackward({ dout, dbias: db0, N, C }), {
+        atol: 1e-5,
+        rtol: 1e-5,
+        label: 'biasBackward +=',
+      });
       release(gpu, tx, tb, td, tdb);
     });
   }
 
   it('biasBackward: reference and GPU agree with finite differences; two runs are bit-identical', async () => {
     const gpu = await testGpu();
-    const N = 33, C = 7;
-    const x = randn(N * C, 1), bias = randn(C, 2), w = randn(N * C, 3);
+    const N = 33,
+      C = 7;
+    const x = randn(N * C, 1),
+      bias = randn(C, 2),
+      w = randn(N * C, 3);
     const fd = numericGrad((b) => dot(w, R.addBiasF64({ x, bias: b, N, C })), bias, 1e-3);
     expectClose(R.biasBackward({ dout: w, N, C }), fd, { atol: 1e-5, rtol: 1e-5, label: 'bias ref vs FD' });
 
@@ -150,7 +188,8 @@ describe('bias add and bias gradient', () => {
     expect(bitsEqual(runs[0], runs[1]), 'biasBackward bit-identical').toBe(true);
     expectClose(runs[0], R.biasBackward({ dout, ...big }), { atol: 1e-3, rtol: 1e-5, label: 'biasBackward long sum' });
 
-    const tw = gpu.upload(w, [N, C], 'w'), db = gpu.zeros([C], 'dbias');
+    const tw = gpu.upload(w, [N, C], 'w'),
+      db = gpu.zeros([C], 'dbias');
     await record(gpu, (enc) => K.biasBackward(enc, { dout: tw, dbias: db, N, C }));
     expectClose(await gpu.read(db), fd, { atol: 1e-5, rtol: 1e-5, label: 'bias GPU vs FD' });
     release(gpu, td, tw, db);

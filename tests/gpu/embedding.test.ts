@@ -12,7 +12,6 @@ import {
 import * as R from '../../src/engine/ref/embedding';
 import { Rng } from '../../src/engine/rng';
 
-
 /** Ids from a small range so tokens repeat (several positions per group), as real text does. */
 function tokensFor(n: number, V: number, seed: number): Int32Array {
   const rng = new Rng(seed, 'tokens');
@@ -54,22 +53,31 @@ describe('embedding kernels vs CPU reference', () => {
   for (const { B, T, C, V } of cases) {
     it(`forward + accumulating backward B=${B} T=${T} C=${C} V=${V}`, async () => {
       const gpu = await testGpu();
-      const N = B * T, Tmax = T + 3; // wpe holds more positions than this batch uses
+      const N = B * T,
+        Tmax = T + 3; // wpe holds more positions than this batch uses
       const tokens = tokensFor(N, V, N + C);
-      const wte = randn(V * C, 1, 1, 'wte'), wpe = randn(Tmax * C, 2, 1, 'wpe');
+      const wte = randn(V * C, 1, 1, 'wte'),
+        wpe = randn(Tmax * C, 2, 1, 'wpe');
       const dout = randn(N * C, 3, 1, 'dout');
-      const dwte0 = randn(V * C, 4, 1, 'dwte0'), dwpe0 = randn(Tmax * C, 5, 1, 'dwpe0');
+      const dwte0 = randn(V * C, 4, 1, 'dwte0'),
+        dwpe0 = randn(Tmax * C, 5, 1, 'dwpe0');
       const tt = gpu.upload(tokens, [N], 'tokens');
-      const twte = gpu.upload(wte, [V, C], 'wte'), twpe = gpu.upload(wpe, [Tmax, C], 'wpe');
+      const twte = gpu.upload(wte, [V, C], 'wte'),
+        twpe = gpu.upload(wpe, [Tmax, C], 'wpe');
       const out = gpu.upload(new Float32Array(N * C).fill(NaN), [N, C], 'out');
       const tdo = gpu.upload(dout, [N, C], 'dout');
-      const dwte = gpu.upload(dwte0, [V, C], 'dwte'), dwpe = gpu.upload(dwpe0, [Tmax, C], 'dwpe');
+      const dwte = gpu.upload(dwte0, [V, C], 'dwte'),
+        dwpe = gpu.upload(dwpe0, [Tmax, C], 'dwpe');
       const index = buildEmbeddingIndex(gpu, tokens, { V });
       await record(gpu, (enc) => {
         embeddingForward(enc, { tokens: tt, wte: twte, wpe: twpe, out, B, T, C });
         embeddingBackward(enc, { index, dout: tdo, dwte, dwpe, B, T, C });
       });
-      expectClose(await gpu.read(out), R.embeddingForward({ tokens, wte, wpe, B, T, C }), { atol: 1e-6, rtol: 1e-6, label: 'embedding out' });
+      expectClose(await gpu.read(out), R.embeddingForward({ tokens, wte, wpe, B, T, C }), {
+        atol: 1e-6,
+        rtol: 1e-6,
+        label: 'embedding out',
+      });
       const ref = R.embeddingBackward({ tokens, dout, dwte: dwte0, dwpe: dwpe0, B, T, C });
       expectClose(await gpu.read(dwte), ref.dwte, { atol: 1e-5, rtol: 1e-5, label: 'dwte +=' });
       expectClose(await gpu.read(dwpe), ref.dwpe, { atol: 1e-5, rtol: 1e-5, label: 'dwpe +=' });
@@ -80,10 +88,16 @@ describe('embedding kernels vs CPU reference', () => {
 
   it('updateEmbeddingIndex reuses one index across steps with different batches', async () => {
     const gpu = await testGpu();
-    const B = 2, T = 9, C = 33, V = 20, N = B * T;
+    const B = 2,
+      T = 9,
+      C = 33,
+      V = 20,
+      N = B * T;
     const index = buildEmbeddingIndex(gpu, new Int32Array(N), { capacity: N }); // all id 0 at first
-    const dwte = gpu.zeros([V, C], 'dwte'), dwpe = gpu.zeros([T, C], 'dwpe');
-    let refWte: Float32Array = new Float32Array(V * C), refWpe: Float32Array = new Float32Array(T * C);
+    const dwte = gpu.zeros([V, C], 'dwte'),
+      dwpe = gpu.zeros([T, C], 'dwpe');
+    let refWte: Float32Array = new Float32Array(V * C),
+      refWpe: Float32Array = new Float32Array(T * C);
     for (let step = 0; step < 3; step++) {
       const tokens = tokensFor(N, V, 100 + step);
       const dout = randn(N * C, 200 + step, 1, 'dout');
@@ -99,17 +113,25 @@ describe('embedding kernels vs CPU reference', () => {
     updateEmbeddingIndex(gpu, index, Int32Array.of(3, 3, 1));
     expect(index.n).toBe(3);
     expect(index.unique).toBe(2);
-    expect(() => embeddingBackward(gpu.encoder('x'), { index, dout: dwte, dwte, dwpe, B, T, C })).toThrow(/holds 3 positions, B·T = 18/);
+    expect(() => embeddingBackward(gpu.encoder('x'), { index, dout: dwte, dwte, dwpe, B, T, C })).toThrow(
+      /holds 3 positions, B·T = 18/,
+    );
     releaseEmbeddingIndex(gpu, index);
     release(gpu, dwte, dwpe);
   });
 
   it('an id outside [0, V) gives a NaN row in the forward (and in the reference)', async () => {
     const gpu = await testGpu();
-    const B = 1, T = 3, C = 7, V = 5;
+    const B = 1,
+      T = 3,
+      C = 7,
+      V = 5;
     const tokens = Int32Array.of(1, 5, -2);
-    const wte = randn(V * C, 1), wpe = randn(T * C, 2);
-    const tt = gpu.upload(tokens, [3], 'tokens'), twte = gpu.upload(wte, [V, C], 'wte'), twpe = gpu.upload(wpe, [T, C], 'wpe');
+    const wte = randn(V * C, 1),
+      wpe = randn(T * C, 2);
+    const tt = gpu.upload(tokens, [3], 'tokens'),
+      twte = gpu.upload(wte, [V, C], 'wte'),
+      twpe = gpu.upload(wpe, [T, C], 'wpe');
     const out = gpu.tensor([T, C], 'out');
     await record(gpu, (enc) => embeddingForward(enc, { tokens: tt, wte: twte, wpe: twpe, out, B, T, C }));
     const got = await gpu.read(out);
@@ -122,23 +144,38 @@ describe('embedding kernels vs CPU reference', () => {
 });
 
 describe('embedding backward vs finite differences and determinism', () => {
-  const B = 2, T = 3, C = 5, V = 4, N = B * T;
+  const B = 2,
+    T = 3,
+    C = 5,
+    V = 4,
+    N = B * T;
   const tokens = Int32Array.of(1, 3, 1, 0, 1, 3); // repeats; id 2 unused (its gradient stays 0)
-  const wte = randn(V * C, 11), wpe = randn(T * C, 12);
+  const wte = randn(V * C, 11),
+    wpe = randn(T * C, 12);
   const w = randn(N * C, 13); // dout: f = Σ w ⊙ embedding(tokens)
   const fdWte = numericGrad((v) => dot(w, R.embeddingForwardF64({ tokens, wte: v, wpe, B, T, C })), wte, 1e-3);
   const fdWpe = numericGrad((v) => dot(w, R.embeddingForwardF64({ tokens, wte, wpe: v, B, T, C })), wpe, 1e-3);
   const tol = { atol: 1e-5, rtol: 1e-4 };
 
   it('reference backward matches central differences', () => {
-    const r = R.embeddingBackward({ tokens, dout: w, dwte: new Float32Array(V * C), dwpe: new Float32Array(T * C), B, T, C });
+    const r = R.embeddingBackward({
+      tokens,
+      dout: w,
+      dwte: new Float32Array(V * C),
+      dwpe: new Float32Array(T * C),
+      B,
+      T,
+      C,
+    });
     expectClose(r.dwte, fdWte, { ...tol, label: 'ref dwte vs FD' });
     expectClose(r.dwpe, fdWpe, { ...tol, label: 'ref dwpe vs FD' });
   });
 
   it('GPU backward matches central differences', async () => {
     const gpu = await testGpu();
-    const tdo = gpu.upload(w, [N, C], 'dout'), dwte = gpu.zeros([V, C], 'dwte'), dwpe = gpu.zeros([T, C], 'dwpe');
+    const tdo = gpu.upload(w, [N, C], 'dout'),
+      dwte = gpu.zeros([V, C], 'dwte'),
+      dwpe = gpu.zeros([T, C], 'dwpe');
     const index = buildEmbeddingIndex(gpu, tokens);
     await record(gpu, (enc) => embeddingBackward(enc, { index, dout: tdo, dwte, dwpe, B, T, C }));
     expectClose(await gpu.read(dwte), fdWte, { ...tol, label: 'GPU dwte vs FD' });
@@ -149,7 +186,11 @@ describe('embedding backward vs finite differences and determinism', () => {
 
   it('two backward runs are bit-identical (a hot token with hundreds of positions)', async () => {
     const gpu = await testGpu();
-    const B = 4, T = 128, C = 64, V = 16, N = B * T;
+    const B = 4,
+      T = 128,
+      C = 64,
+      V = 16,
+      N = B * T;
     const tokens = tokensFor(N, V, 5);
     for (let i = 0; i < N; i += 2) tokens[i] = 7; // half the batch is one id
     const dout = randn(N * C, 6, 5, 'dout');
@@ -157,14 +198,23 @@ describe('embedding backward vs finite differences and determinism', () => {
     const index = buildEmbeddingIndex(gpu, tokens);
     const runs: { dwte: Float32Array; dwpe: Float32Array }[] = [];
     for (let r = 0; r < 2; r++) {
-      const dwte = gpu.zeros([V, C], 'dwte'), dwpe = gpu.zeros([T, C], 'dwpe');
+      const dwte = gpu.zeros([V, C], 'dwte'),
+        dwpe = gpu.zeros([T, C], 'dwpe');
       await record(gpu, (enc) => embeddingBackward(enc, { index, dout: tdo, dwte, dwpe, B, T, C }));
       runs.push({ dwte: await gpu.read(dwte), dwpe: await gpu.read(dwpe) });
       release(gpu, dwte, dwpe);
     }
     expect(bitsEqual(runs[0].dwte, runs[1].dwte), 'dwte bit-identical').toBe(true);
     expect(bitsEqual(runs[0].dwpe, runs[1].dwpe), 'dwpe bit-identical').toBe(true);
-    const ref = R.embeddingBackward({ tokens, dout, dwte: new Float32Array(V * C), dwpe: new Float32Array(T * C), B, T, C });
+    const ref = R.embeddingBackward({
+      tokens,
+      dout,
+      dwte: new Float32Array(V * C),
+      dwpe: new Float32Array(T * C),
+      B,
+      T,
+      C,
+    });
     expectClose(runs[0].dwte, ref.dwte, { atol: 1e-3, rtol: 1e-5, label: 'dwte, hot token' });
     releaseEmbeddingIndex(gpu, index);
     gpu.release(tdo);

@@ -5,7 +5,6 @@ import type { Gpu } from '../../src/gpu/device';
 import { layernormForward, layernormBackward } from '../../src/gpu/kernels/layernorm';
 import * as R from '../../src/engine/ref/layernorm';
 
-
 /** Rows with a non-zero mean and varied scale, as residual streams have. */
 function inputs(N: number, C: number, seed: number) {
   const x = randn(N * C, seed, 1, 'x');
@@ -16,29 +15,46 @@ function inputs(N: number, C: number, seed: number) {
 }
 
 interface GpuRun {
-  out: Float32Array; mean: Float32Array; rstd: Float32Array;
-  dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array;
+  out: Float32Array;
+  mean: Float32Array;
+  rstd: Float32Array;
+  dx: Float32Array;
+  dgamma: Float32Array;
+  dbeta: Float32Array;
 }
 
 /** Forward, then backward accumulating onto the given initial gradients. */
 async function runGpu(
   gpu: Gpu,
-  N: number, C: number,
-  x: Float32Array, gamma: Float32Array, beta: Float32Array, dout: Float32Array,
+  N: number,
+  C: number,
+  x: Float32Array,
+  gamma: Float32Array,
+  beta: Float32Array,
+  dout: Float32Array,
   init: { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array },
 ): Promise<GpuRun> {
-  const tx = gpu.upload(x, [N, C], 'x'), tg = gpu.upload(gamma, [C], 'gamma'), tb = gpu.upload(beta, [C], 'beta');
+  const tx = gpu.upload(x, [N, C], 'x'),
+    tg = gpu.upload(gamma, [C], 'gamma'),
+    tb = gpu.upload(beta, [C], 'beta');
   const tdo = gpu.upload(dout, [N, C], 'dout');
   const out = gpu.upload(new Float32Array(N * C).fill(NaN), [N, C], 'out'); // overwritten
-  const mean = gpu.tensor([N], 'mean'), rstd = gpu.tensor([N], 'rstd');
-  const dx = gpu.upload(init.dx, [N, C], 'dx'), dg = gpu.upload(init.dgamma, [C], 'dgamma'), db = gpu.upload(init.dbeta, [C], 'dbeta');
+  const mean = gpu.tensor([N], 'mean'),
+    rstd = gpu.tensor([N], 'rstd');
+  const dx = gpu.upload(init.dx, [N, C], 'dx'),
+    dg = gpu.upload(init.dgamma, [C], 'dgamma'),
+    db = gpu.upload(init.dbeta, [C], 'dbeta');
   await record(gpu, (enc) => {
     layernormForward(enc, { x: tx, gamma: tg, beta: tb, out, mean, rstd, N, C });
     layernormBackward(enc, { dout: tdo, x: tx, gamma: tg, mean, rstd, dx, dgamma: dg, dbeta: db, N, C });
   });
   const r = {
-    out: await gpu.read(out), mean: await gpu.read(mean), rstd: await gpu.read(rstd),
-    dx: await gpu.read(dx), dgamma: await gpu.read(dg), dbeta: await gpu.read(db),
+    out: await gpu.read(out),
+    mean: await gpu.read(mean),
+    rstd: await gpu.read(rstd),
+    dx: await gpu.read(dx),
+    dgamma: await gpu.read(dg),
+    dbeta: await gpu.read(db),
   };
   release(gpu, tx, tg, tb, tdo, out, mean, rstd, dx, dg, db);
   return r;
@@ -70,10 +86,15 @@ describe('layernorm kernels vs CPU reference', () => {
 
   it('rows beyond 65535 workgroups (2D-folded grid)', async () => {
     const gpu = await testGpu();
-    const N = 65537, C = 3;
+    const N = 65537,
+      C = 3;
     const { x, gamma, beta } = inputs(N, C, 9);
-    const tx = gpu.upload(x, [N, C], 'x'), tg = gpu.upload(gamma, [C], 'gamma'), tb = gpu.upload(beta, [C], 'beta');
-    const out = gpu.tensor([N, C], 'out'), mean = gpu.tensor([N], 'mean'), rstd = gpu.tensor([N], 'rstd');
+    const tx = gpu.upload(x, [N, C], 'x'),
+      tg = gpu.upload(gamma, [C], 'gamma'),
+      tb = gpu.upload(beta, [C], 'beta');
+    const out = gpu.tensor([N, C], 'out'),
+      mean = gpu.tensor([N], 'mean'),
+      rstd = gpu.tensor([N], 'rstd');
     await record(gpu, (enc) => layernormForward(enc, { x: tx, gamma: tg, beta: tb, out, mean, rstd, N, C }));
     const f = R.layernormForward({ x, gamma, beta, N, C });
     expectClose(await gpu.read(out), f.out, { atol: 1e-5, rtol: 1e-4, label: 'out, 65537 rows' });
@@ -83,7 +104,8 @@ describe('layernorm kernels vs CPU reference', () => {
 });
 
 describe('layernorm backward vs finite differences', () => {
-  const N = 3, C = 7;
+  const N = 3,
+    C = 7;
   const { x, gamma, beta } = inputs(N, C, 42);
   const w = randn(N * C, 43, 1, 'w'); // dout: f = Σ w ⊙ layernorm(x)
   const fx = numericGrad((v) => dot(w, R.layernormForwardF64({ x: v, gamma, beta, N, C }).out), x, 1e-3);
@@ -112,7 +134,8 @@ describe('layernorm backward vs finite differences', () => {
 describe('layernorm determinism', () => {
   it('two backward runs are bit-identical', async () => {
     const gpu = await testGpu();
-    const N = 257, C = 128;
+    const N = 257,
+      C = 128;
     const { x, gamma, beta } = inputs(N, C, 7);
     const dout = randn(N * C, 8, 3, 'dout');
     const zeros = { dx: new Float32Array(N * C), dgamma: new Float32Array(C), dbeta: new Float32Array(C) };

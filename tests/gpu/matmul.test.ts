@@ -3,7 +3,14 @@ import { testGpu, expectClose, randn } from '../helpers/gpu';
 import { matmul, type MatmulVariant } from '../../src/gpu/kernels/matmul';
 import { matmulRef } from '../../src/engine/ref/matmul';
 
-interface Case { M: number; N: number; K: number; transA?: boolean; transB?: boolean; batch?: number }
+interface Case {
+  M: number;
+  N: number;
+  K: number;
+  transA?: boolean;
+  transB?: boolean;
+  batch?: number;
+}
 
 async function runCase(c: Case, variant: MatmulVariant, opts: { alpha?: number; beta?: 0 | 1 } = {}) {
   const gpu = await testGpu();
@@ -36,7 +43,12 @@ const awkward: Case[] = [
 describe('matmul kernels vs CPU reference', () => {
   for (const variant of ['naive', 'tiled', 'regs', 'vec4', 'auto'] as const) {
     for (const base of awkward) {
-      for (const [transA, transB] of [[false, false], [false, true], [true, false], [true, true]]) {
+      for (const [transA, transB] of [
+        [false, false],
+        [false, true],
+        [true, false],
+        [true, true],
+      ]) {
         const c = { ...base, transA, transB };
         it(`${variant} ${c.M}x${c.K}x${c.N} tA=${transA} tB=${transB}`, async () => {
           const { out, ref } = await runCase(c, variant);
@@ -75,59 +87,95 @@ describe('matmul kernels vs CPU reference', () => {
         const r0 = await runCase(c, variant);
         expectClose(r0.out, r0.ref, { atol: 1e-4, rtol: 1e-4, label: `${variant} ${JSON.stringify(c)}` });
         const r1 = await runCase({ ...c, batch: 3 }, variant, { alpha: 0.5, beta: 1 });
-        expectClose(r1.out, r1.ref, { atol: 1e-4, rtol: 1e-4, label: `${variant} batched beta=1 ${JSON.stringify(c)}` });
+        expectClose(r1.out, r1.ref, {
+          atol: 1e-4,
+          rtol: 1e-4,
+          label: `${variant} batched beta=1 ${JSON.stringify(c)}`,
+        });
       }
     });
   }
 
   it('vec4 alignment fallbacks: odd offsets and leading dimensions give the same result as naive', async () => {
     const gpu = await testGpu();
-    const M = 24, N = 20;
+    const M = 24,
+      N = 20;
     const big = randn(4096, 11);
     const t = gpu.upload(big, [4096], 'big');
     for (const K of [16, 14]) {
-    const layouts = [
-      { lda: 16, ldb: N, aOffset: 0, bOffset: 0 }, // padded rows: vec4 paths with a K%4 tail when K = 14
-      { lda: K, ldb: N, aOffset: 0, bOffset: 0 }, // aligned: vec4n
-      { lda: K, ldb: N, aOffset: 1, bOffset: 0 }, // A misaligned
-      { lda: K, ldb: N, aOffset: 0, bOffset: 2 }, // B misaligned
-      { lda: K + 1, ldb: N, aOffset: 0, bOffset: 0 }, // A row stride not a multiple of 4
-      { lda: K, ldb: N + 3, aOffset: 4, bOffset: 8 }, // B row stride not a multiple of 4
-    ];
-    for (const lay of layouts) {
-      for (const [transA, transB] of [[false, false], [true, false], [false, true]]) {
-        const ldbE = transB ? 16 : N;
-        const args = { a: t, b: t, M, N, K, transA, transB, lda: transA ? M : lay.lda, ldb: transB ? ldbE : lay.ldb,
-          aOffset: lay.aOffset, bOffset: 1500 + lay.bOffset, cOffset: 0, ldc: N + 1 };
-        const outs: Float32Array[] = [];
-        for (const variant of ['naive', 'vec4', 'regs'] as const) {
-          const c = gpu.upload(new Float32Array(M * (N + 1)).fill(NaN), [M * (N + 1)], 'C');
-          const enc = gpu.encoder('align');
-          matmul(enc, { ...args, c, variant });
-          enc.submit();
-          const got = await gpu.read(c);
-          gpu.release(c);
-          // Only the M×N view is written; the padding column must stay untouched (NaN).
-          const view = new Float32Array(M * N);
-          for (let i = 0; i < M; i++) {
-            for (let j = 0; j < N; j++) view[i * N + j] = got[i * (N + 1) + j];
-            expect(Number.isNaN(got[i * (N + 1) + N])).toBe(true);
+      const layouts = [
+        { lda: 16, ldb: N, aOffset: 0, bOffset: 0 }, // padded rows: vec4 paths with a K%4 tail when K = 14
+        { lda: K, ldb: N, aOffset: 0, bOffset: 0 }, // aligned: vec4n
+        { lda: K, ldb: N, aOffset: 1, bOffset: 0 }, // A misaligned
+        { lda: K, ldb: N, aOffset: 0, bOffset: 2 }, // B misaligned
+        { lda: K + 1, ldb: N, aOffset: 0, bOffset: 0 }, // A row stride not a multiple of 4
+        { lda: K, ldb: N + 3, aOffset: 4, bOffset: 8 }, // B row stride not a multiple of 4
+      ];
+      for (const lay of layouts) {
+        for (const [transA, transB] of [
+          [false, false],
+          [true, false],
+          [false, true],
+        ]) {
+          const ldbE = transB ? 16 : N;
+          const args = {
+            a: t,
+            b: t,
+            M,
+            N,
+            K,
+            transA,
+            transB,
+            lda: transA ? M : lay.lda,
+            ldb: transB ? ldbE : lay.ldb,
+            aOffset: lay.aOffset,
+            bOffset: 1500 + lay.bOffset,
+            cOffset: 0,
+            ldc: N + 1,
+          };
+          const outs: Float32Array[] = [];
+          for (const variant of ['naive', 'vec4', 'regs'] as const) {
+            const c = gpu.upload(new Float32Array(M * (N + 1)).fill(NaN), [M * (N + 1)], 'C');
+            const enc = gpu.encoder('align');
+            matmul(enc, { ...args, c, variant });
+            enc.submit();
+            const got = await gpu.read(c);
+            gpu.release(c);
+            // Only the M×N view is written; the padding column must stay untouched (NaN).
+            const view = new Float32Array(M * N);
+            for (let i = 0; i < M; i++) {
+              for (let j = 0; j < N; j++) view[i * N + j] = got[i * (N + 1) + j];
+              expect(Number.isNaN(got[i * (N + 1) + N])).toBe(true);
+            }
+            outs.push(view);
           }
-          outs.push(view);
+          expectClose(outs[1], outs[0], {
+            atol: 1e-4,
+            rtol: 1e-4,
+            label: `vec4 ${JSON.stringify(lay)} tA=${transA} tB=${transB}`,
+          });
+          expectClose(outs[2], outs[0], {
+            atol: 1e-4,
+            rtol: 1e-4,
+            label: `regs K=${K} ${JSON.stringify(lay)} tA=${transA} tB=${transB}`,
+          });
         }
-        expectClose(outs[1], outs[0], { atol: 1e-4, rtol: 1e-4, label: `vec4 ${JSON.stringify(lay)} tA=${transA} tB=${transB}` });
-        expectClose(outs[2], outs[0], { atol: 1e-4, rtol: 1e-4, label: `regs K=${K} ${JSON.stringify(lay)} tA=${transA} tB=${transB}` });
       }
-    }
     }
     gpu.release(t);
   });
 
   it('beta = 0 never reads C: NaN in C does not leak (every variant)', async () => {
     const gpu = await testGpu();
-    for (const c of [{ M: 37, N: 20, K: 22 }, { M: 130, N: 4, K: 36 }, { M: 33, N: 40, K: 24, transB: true }]) {
-      const a = randn(c.M * c.K, 3), b = randn(c.K * c.N, 4);
-      const ta = gpu.upload(a, [c.M * c.K], 'A'), tb = gpu.upload(b, [c.K * c.N], 'B');
+    for (const c of [
+      { M: 37, N: 20, K: 22 },
+      { M: 130, N: 4, K: 36 },
+      { M: 33, N: 40, K: 24, transB: true },
+    ]) {
+      const a = randn(c.M * c.K, 3),
+        b = randn(c.K * c.N, 4);
+      const ta = gpu.upload(a, [c.M * c.K], 'A'),
+        tb = gpu.upload(b, [c.K * c.N], 'B');
       for (const variant of ['naive', 'tiled', 'skinny', 'regs', 'vec4', 'auto'] as const) {
         if (variant === 'skinny' && Math.min(c.M, c.N) > 64) continue;
         const tc = gpu.upload(new Float32Array(c.M * c.N).fill(NaN), [c.M * c.N], 'C');
@@ -136,9 +184,14 @@ describe('matmul kernels vs CPU reference', () => {
         enc.submit();
         const out = await gpu.read(tc);
         gpu.release(tc);
-        expectClose(out, matmulRef(a, b, c), { atol: 1e-4, rtol: 1e-4, label: `nan-free ${variant} ${JSON.stringify(c)}` });
+        expectClose(out, matmulRef(a, b, c), {
+          atol: 1e-4,
+          rtol: 1e-4,
+          label: `nan-free ${variant} ${JSON.stringify(c)}`,
+        });
       }
-      gpu.release(ta); gpu.release(tb);
+      gpu.release(ta);
+      gpu.release(tb);
     }
   });
 
@@ -158,19 +211,35 @@ describe('matmul kernels vs CPU reference', () => {
 
   it('strided views: a column block of a wider matrix (one head of a fused qkv buffer)', async () => {
     const gpu = await testGpu();
-    const T = 9, C = 12, HS = 4; // qkv is (T, 3C); take q of head 1 and k of head 1
+    const T = 9,
+      C = 12,
+      HS = 4; // qkv is (T, 3C); take q of head 1 and k of head 1
     const qkv = randn(T * 3 * C, 5);
     const t = gpu.upload(qkv, [T, 3 * C], 'qkv');
     const out = gpu.tensor([T, T], 'att');
     const enc = gpu.encoder('strided');
-    matmul(enc, { a: t, b: t, c: out, M: T, N: T, K: HS, transB: true, lda: 3 * C, ldb: 3 * C, aOffset: HS, bOffset: C + HS });
+    matmul(enc, {
+      a: t,
+      b: t,
+      c: out,
+      M: T,
+      N: T,
+      K: HS,
+      transB: true,
+      lda: 3 * C,
+      ldb: 3 * C,
+      aOffset: HS,
+      bOffset: C + HS,
+    });
     enc.submit();
     const got = await gpu.read(out);
-    const q = new Float32Array(T * HS), k = new Float32Array(T * HS);
-    for (let i = 0; i < T; i++) for (let d = 0; d < HS; d++) {
-      q[i * HS + d] = qkv[i * 3 * C + HS + d];
-      k[i * HS + d] = qkv[i * 3 * C + C + HS + d];
-    }
+    const q = new Float32Array(T * HS),
+      k = new Float32Array(T * HS);
+    for (let i = 0; i < T; i++)
+      for (let d = 0; d < HS; d++) {
+        q[i * HS + d] = qkv[i * 3 * C + HS + d];
+        k[i * HS + d] = qkv[i * 3 * C + C + HS + d];
+      }
     expectClose(got, matmulRef(q, k, { M: T, N: T, K: HS, transB: true }), { label: 'strided head view' });
   });
 

@@ -1,7 +1,14 @@
 import { describe, it, expect } from 'vitest';
 import { testGpu, expectClose, randn } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/device';
-import { sumInto, sumSquaresInto, maxAbsInto, globalNormClip, reducePlan, MAX_CHUNKS } from '../../src/gpu/kernels/reduce';
+import {
+  sumInto,
+  sumSquaresInto,
+  maxAbsInto,
+  globalNormClip,
+  reducePlan,
+  MAX_CHUNKS,
+} from '../../src/gpu/kernels/reduce';
 import { sumRef, sumSquaresRef, maxAbsRef, globalNormClipRef } from '../../src/engine/ref/reduce';
 
 const SIZES = [1, 7, 1000, 300000];
@@ -47,7 +54,11 @@ describe('reductions vs CPU reference', () => {
     expect(Array.from(empty.subarray(1, 4))).toEqual([0, 0, 0]);
     const win = x.subarray(333, 333 + 1001);
     const got = await reduceAll(gpu, x, 1001, 333);
-    expectClose([got[1], got[2], got[3]], [sumRef(win), sumSquaresRef(win), maxAbsRef(win)], { atol: 1e-4, rtol: 1e-5, label: 'window' });
+    expectClose([got[1], got[2], got[3]], [sumRef(win), sumSquaresRef(win), maxAbsRef(win)], {
+      atol: 1e-4,
+      rtol: 1e-5,
+      label: 'window',
+    });
   });
 
   it('plan: ≤ MAX_CHUNKS chunks of whole workgroups covering n exactly once (40M elements)', () => {
@@ -94,7 +105,11 @@ describe('global norm clip', () => {
   it('many partials (600 tensors) vs CPU', async () => {
     const gpu = await testGpu();
     const partials = randn(600, 9, 1, 'p').map((x) => x * x);
-    expectClose(await clipOf(gpu, partials, 5), globalNormClipRef(partials, 5), { atol: 0, rtol: 1e-5, label: '600 partials' });
+    expectClose(await clipOf(gpu, partials, 5), globalNormClipRef(partials, 5), {
+      atol: 0,
+      rtol: 1e-5,
+      label: '600 partials',
+    });
   });
 
   it('rejects aliasing and out-of-range slots', async () => {

@@ -93,7 +93,9 @@ describe('random.wgsl: Philox4x32-10 streams equal src/engine/rng.ts', () => {
         if (ub[i] !== rb[i]) badU++;
         if (w[i] >>> 0 !== rw.nextU32()) badW++;
       }
-      console.log(`philox seed=${c.seed} purpose=${c.purpose} counter=${c.counter}: max |Δnormal| ${maxN.toExponential(2)}, affine ${maxA.toExponential(2)}, uniform mismatches ${badU}, word mismatches ${badW}`);
+      console.log(
+        `philox seed=${c.seed} purpose=${c.purpose} counter=${c.counter}: max |Δnormal| ${maxN.toExponential(2)}, affine ${maxA.toExponential(2)}, uniform mismatches ${badU}, word mismatches ${badW}`,
+      );
       expect(badW).toBe(0);
       expect(badU).toBe(0);
       expect(maxN).toBeLessThanOrEqual(1e-6);
@@ -159,7 +161,9 @@ describe('orthonormalize: shifted CholeskyQR2 on the GPU', () => {
     const { Q, deflated } = await orth(A, rows, l);
     const oe = orthogonalityError(Q, rows, l);
     const res = residual(A, Q, rows, l);
-    console.log(`cholqr κ=1e6: ‖QᵀQ−I‖_F ${oe.toExponential(2)}, ‖Y−QQᵀY‖/‖Y‖ ${res.toExponential(2)}, deflated per pass ${deflated}`);
+    console.log(
+      `cholqr κ=1e6: ‖QᵀQ−I‖_F ${oe.toExponential(2)}, ‖Y−QQᵀY‖/‖Y‖ ${res.toExponential(2)}, deflated per pass ${deflated}`,
+    );
     expect(oe).toBeLessThan(1e-5);
     expect(res).toBeLessThan(1e-5);
   });
@@ -177,7 +181,9 @@ describe('orthonormalize: shifted CholeskyQR2 on the GPU', () => {
     const { Q, deflated } = await orth(Y, rows, l);
     const oe = orthogonalityError(Q, rows, l);
     const res = residual(Y, Q, rows, l);
-    console.log(`cholqr rank 4 of 12: ‖QᵀQ−I‖_F ${oe.toExponential(2)}, residual ${res.toExponential(2)}, deflated per pass ${deflated}`);
+    console.log(
+      `cholqr rank 4 of 12: ‖QᵀQ−I‖_F ${oe.toExponential(2)}, residual ${res.toExponential(2)}, deflated per pass ${deflated}`,
+    );
     expect(deflated.reduce((a, b) => a + b, 0)).toBe(l - 4);
     expect(oe).toBeLessThan(1e-5);
     expect(res).toBeLessThan(1e-5);

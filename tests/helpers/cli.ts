@@ -18,8 +18,12 @@ export interface CliRun {
 
 export function runCli(args: string[], opts: { strictJson?: boolean } = {}): Promise<CliRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(VITE_NODE, ['--script', 'src/cli/main.ts', '--', ...args], { cwd: ROOT, env: { ...process.env, RANKSCOPE_DEBUG: '' } });
-    let stdout = '', stderr = '';
+    const child = spawn(VITE_NODE, ['--script', 'src/cli/main.ts', '--', ...args], {
+      cwd: ROOT,
+      env: { ...process.env, RANKSCOPE_DEBUG: '' },
+    });
+    let stdout = '',
+      stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);

@@ -16,7 +16,11 @@ export async function testGpu(): Promise<Gpu> {
   }
 }
 
-export function expectClose(gpu: ArrayLike<number>, ref: ArrayLike<number>, opts: { atol?: number; rtol?: number; label?: string } = {}): void {
+export function expectClose(
+  gpu: ArrayLike<number>,
+  ref: ArrayLike<number>,
+  opts: { atol?: number; rtol?: number; label?: string } = {},
+): void {
   const rep = compareArrays(gpu, ref, opts);
   if (!rep.ok) console.error(rep.message);
   expect(rep.ok, rep.message).toBe(true);
@@ -40,6 +44,7 @@ export function release(gpu: Gpu, ...ts: GpuTensor[]): void {
 
 /** Bit-for-bit equality of two float arrays (determinism checks). */
 export function bitsEqual(a: Float32Array, b: Float32Array): boolean {
-  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length), ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
+  const ua = new Uint32Array(a.buffer, a.byteOffset, a.length),
+    ub = new Uint32Array(b.buffer, b.byteOffset, b.length);
   return ua.length === ub.length && ua.every((v, i) => v === ub[i]);
 }

@@ -19,9 +19,17 @@ describe('loadAsset in a browser-like environment', () => {
 
   it('turns HTTP errors and network failures into AssetError', async () => {
     vi.stubGlobal('window', {});
-    vi.stubGlobal('fetch', vi.fn(async () => new Response('missing', { status: 404, statusText: 'Not Found' })));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => new Response('missing', { status: 404, statusText: 'Not Found' })),
+    );
     await expect(loadAsset('data/x.gz')).rejects.toThrow(/HTTP 404 Not Found/);
-    vi.stubGlobal('fetch', vi.fn(async () => { throw new TypeError('Failed to fetch'); }));
+    vi.stubGlobal(
+      'fetch',
+      vi.fn(async () => {
+        throw new TypeError('Failed to fetch');
+      }),
+    );
     await expect(loadAsset('data/x.gz')).rejects.toBeInstanceOf(AssetError);
   });
 });

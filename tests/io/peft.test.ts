@@ -8,18 +8,41 @@ import { randn } from '../helpers/gpu';
 import { parseRunConfig, type RunConfig } from '../../src/engine/config';
 import { parseSafetensors, writeSafetensors } from '../../src/engine/io/safetensors';
 import {
-  exportPeft, importPeft, loraDelta, mergeDora, mergeLora, parsePeftTensorName, peftTensorName, PeftError,
-  PeftUnsupportedError, unmergeDora, unmergeLora, type AdapterState,
+  exportPeft,
+  importPeft,
+  loraDelta,
+  mergeDora,
+  mergeLora,
+  parsePeftTensorName,
+  peftTensorName,
+  PeftError,
+  PeftUnsupportedError,
+  unmergeDora,
+  unmergeLora,
+  type AdapterState,
 } from '../../src/engine/io/peft';
 
-const inDim = 6, outDim = 9;
+const inDim = 6,
+  outDim = 9;
 
-function runConfig(method: string, params: Record<string, number> = {}, targets: Partial<RunConfig['targets']> = {}): RunConfig {
-  return parseRunConfig({ model: { source: 'builtin', id: 'micro' }, method: { id: method, params }, targets: { modules: ['attn.c_attn', 'attn.c_proj'], ...targets } });
+function runConfig(
+  method: string,
+  params: Record<string, number> = {},
+  targets: Partial<RunConfig['targets']> = {},
+): RunConfig {
+  return parseRunConfig({
+    model: { source: 'builtin', id: 'micro' },
+    method: { id: method, params },
+    targets: { modules: ['attn.c_attn', 'attn.c_proj'], ...targets },
+  });
 }
 
 /** A LoRA-shaped state for modules with ranks, the way loraInstance.state() writes it. */
-function loraState(ranks: Record<string, number>, scaling: (r: number) => number, extra: (name: string, r: number) => [string, Float32Array][] = () => []): AdapterState {
+function loraState(
+  ranks: Record<string, number>,
+  scaling: (r: number) => number,
+  extra: (name: string, r: number) => [string, Float32Array][] = () => [],
+): AdapterState {
   const tensors = new Map<string, Float32Array>();
   let seed = 1;
   for (const [name, r] of Object.entries(ranks)) {
@@ -27,12 +50,18 @@ function loraState(ranks: Record<string, number>, scaling: (r: number) => number
     tensors.set(`${name}.lora_B`, randn(outDim * r, seed++));
     for (const [k, v] of extra(name, r)) tensors.set(`${name}.${k}`, v);
   }
-  return { tensors, meta: { ranks, scaling: Object.fromEntries(Object.entries(ranks).map(([k, r]) => [k, scaling(r)])) } };
+  return {
+    tensors,
+    meta: { ranks, scaling: Object.fromEntries(Object.entries(ranks).map(([k, r]) => [k, scaling(r)])) },
+  };
 }
 
 describe('merge / unmerge', () => {
-  const r = 3, s = 1.7;
-  const A = randn(r * inDim, 1), B = randn(outDim * r, 2), W = randn(inDim * outDim, 3);
+  const r = 3,
+    s = 1.7;
+  const A = randn(r * inDim, 1),
+    B = randn(outDim * r, 2),
+    W = randn(inDim * outDim, 3);
 
   it('ΔW = s·(B·A)ᵀ in the (in, out) layout, and unmerge undoes merge', () => {
     const d = loraDelta(A, B, r, inDim, outDim, s);
@@ -70,8 +99,19 @@ describe('PEFT export', () => {
     const ex = exportPeft(runConfig('lora', { rank: 4, alpha: 16 }), state, { nLayer: 2 });
     const cfg = JSON.parse(new TextDecoder().decode(ex.files.find((f) => f.name === 'adapter_config.json')!.bytes));
     expect(cfg).toMatchObject({
-      peft_type: 'LORA', task_type: 'CAUSAL_LM', r: 4, lora_alpha: 16, fan_in_fan_out: true, bias: 'none', use_rslora: false, use_dora: false,
-      init_lora_weights: true, rank_pattern: {}, alpha_pattern: {}, base_model_name_or_path: 'rankscope/micro', target_modules: ['c_attn', 'attn.c_proj'],
+      peft_type: 'LORA',
+      task_type: 'CAUSAL_LM',
+      r: 4,
+      lora_alpha: 16,
+      fan_in_fan_out: true,
+      bias: 'none',
+      use_rslora: false,
+      use_dora: false,
+      init_lora_weights: true,
+      rank_pattern: {},
+      alpha_pattern: {},
+      base_model_name_or_path: 'rankscope/micro',
+      target_modules: ['c_attn', 'attn.c_proj'],
     });
     expect(typeof cfg.peft_version).toBe('string');
     const st = parseSafetensors(ex.files.find((f) => f.name === 'adapter_model.safetensors')!.bytes);
@@ -102,7 +142,11 @@ describe('PEFT export', () => {
     expect(ex.config.lora_alpha).toBe(8);
     expect(ex.config.rank_pattern).toEqual({ 'transformer.h.0.attn.c_proj': 8 });
     expect(ex.config.alpha_pattern).toEqual({});
-    expect(ex.config.target_modules).toEqual(['transformer.h.0.attn.c_attn', 'transformer.h.0.attn.c_proj', 'transformer.h.1.attn.c_attn']);
+    expect(ex.config.target_modules).toEqual([
+      'transformer.h.0.attn.c_attn',
+      'transformer.h.0.attn.c_proj',
+      'transformer.h.1.attn.c_attn',
+    ]);
     const im = importPeft(ex.files);
     const proj = im.modules.find((m) => m.module === 'h.0.attn.c_proj')!;
     expect(proj.r).toBe(8);
@@ -110,16 +154,27 @@ describe('PEFT export', () => {
   });
 
   it('"c_proj" is qualified unless both projections are targeted (PEFT matches target names by suffix)', () => {
-    const both = exportPeft(runConfig('lora', { rank: 2, alpha: 4 }, { modules: ['attn.c_proj', 'mlp.c_proj'] }),
-      loraState({ 'h.0.attn.c_proj': 2, 'h.0.mlp.c_proj': 2 }, (r) => 4 / r), { nLayer: 1 });
+    const both = exportPeft(
+      runConfig('lora', { rank: 2, alpha: 4 }, { modules: ['attn.c_proj', 'mlp.c_proj'] }),
+      loraState({ 'h.0.attn.c_proj': 2, 'h.0.mlp.c_proj': 2 }, (r) => 4 / r),
+      { nLayer: 1 },
+    );
     expect(both.config.target_modules).toEqual(['c_proj']);
-    const one = exportPeft(runConfig('lora', { rank: 2, alpha: 4 }, { modules: ['mlp.c_proj'] }), loraState({ 'h.0.mlp.c_proj': 2 }, (r) => 4 / r), { nLayer: 1 });
+    const one = exportPeft(
+      runConfig('lora', { rank: 2, alpha: 4 }, { modules: ['mlp.c_proj'] }),
+      loraState({ 'h.0.mlp.c_proj': 2 }, (r) => 4 / r),
+      { nLayer: 1 },
+    );
     expect(one.config.target_modules).toEqual(['mlp.c_proj']);
   });
 
   it('DoRA: use_dora and lora_magnitude_vector [out] without a .weight suffix; import checks it', () => {
     const ranks = { 'h.0.attn.c_attn': 2 };
-    const state = loraState(ranks, (r) => 4 / r, () => [['lora_magnitude_vector', randn(outDim, 9)]]);
+    const state = loraState(
+      ranks,
+      (r) => 4 / r,
+      () => [['lora_magnitude_vector', randn(outDim, 9)]],
+    );
     const ex = exportPeft(runConfig('dora', { rank: 2, alpha: 4 }), state, { nLayer: 1 });
     expect(ex.config.use_dora).toBe(true);
     const st = parseSafetensors(ex.files[1].bytes);
@@ -130,13 +185,31 @@ describe('PEFT export', () => {
     expect([...im.modules[0].magnitude!]).toEqual([...state.tensors.get('h.0.attn.c_attn.lora_magnitude_vector')!]);
     // use_dora without magnitudes is refused
     const cfg = JSON.parse(new TextDecoder().decode(ex.files[0].bytes));
-    const noMag = writeSafetensors([...st.tensors.values()].filter((t) => !t.name.endsWith('magnitude_vector')).map((t) => ({ name: t.name, shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) })), { format: 'pt' });
-    expect(() => importPeft([{ name: 'adapter_config.json', bytes: new TextEncoder().encode(JSON.stringify(cfg)) }, { name: 'adapter_model.safetensors', bytes: noMag }])).toThrow(/magnitude vector is missing/);
+    const noMag = writeSafetensors(
+      [...st.tensors.values()]
+        .filter((t) => !t.name.endsWith('magnitude_vector'))
+        .map((t) => ({ name: t.name, shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) })),
+      { format: 'pt' },
+    );
+    expect(() =>
+      importPeft([
+        { name: 'adapter_config.json', bytes: new TextEncoder().encode(JSON.stringify(cfg)) },
+        { name: 'adapter_model.safetensors', bytes: noMag },
+      ]),
+    ).toThrow(/magnitude vector is missing/);
   });
 
   it('residual methods need --convert, then become a rank-2r LoRA relative to the pretrained weight', () => {
-    const r = 2, s = 3;
-    const state = loraState({ 'h.0.attn.c_attn': r }, () => s, (_n, rr) => [['lora_A0', randn(rr * inDim, 20)], ['lora_B0', randn(outDim * rr, 21)]]);
+    const r = 2,
+      s = 3;
+    const state = loraState(
+      { 'h.0.attn.c_attn': r },
+      () => s,
+      (_n, rr) => [
+        ['lora_A0', randn(rr * inDim, 20)],
+        ['lora_B0', randn(outDim * rr, 21)],
+      ],
+    );
     state.meta.residualBase = true;
     const cfg = runConfig('pissa', { rank: r, alpha: 6 });
     expect(() => exportPeft(cfg, state)).toThrow(PeftUnsupportedError);
@@ -155,21 +228,44 @@ describe('PEFT export', () => {
 
   it('methods PEFT cannot load as LoRA say so and point to --merged', () => {
     for (const id of ['full', 'vera']) {
-      expect(() => exportPeft(runConfig(id), loraState({ 'h.0.attn.c_attn': 2 }, () => 1))).toThrow(/--merged/);
+      expect(() =>
+        exportPeft(
+          runConfig(id),
+          loraState({ 'h.0.attn.c_attn': 2 }, () => 1),
+        ),
+      ).toThrow(/--merged/);
     }
-    expect(() => exportPeft(runConfig('nola'), loraState({ 'h.0.attn.c_attn': 2 }, () => 1))).toThrow(/--convert.*materialised/s);
+    expect(() =>
+      exportPeft(
+        runConfig('nola'),
+        loraState({ 'h.0.attn.c_attn': 2 }, () => 1),
+      ),
+    ).toThrow(/--convert.*materialised/s);
   });
 });
 
 describe('PEFT import validation', () => {
   const enc = new TextEncoder();
-  const good = exportPeft(runConfig('lora', { rank: 2, alpha: 4 }), loraState({ 'h.0.attn.c_attn': 2 }, (r) => 4 / r), { nLayer: 1 });
-  const withConfig = (c: Record<string, unknown>) => [{ name: 'adapter_config.json', bytes: enc.encode(JSON.stringify(c)) }, good.files[1]];
+  const good = exportPeft(
+    runConfig('lora', { rank: 2, alpha: 4 }),
+    loraState({ 'h.0.attn.c_attn': 2 }, (r) => 4 / r),
+    { nLayer: 1 },
+  );
+  const withConfig = (c: Record<string, unknown>) => [
+    { name: 'adapter_config.json', bytes: enc.encode(JSON.stringify(c)) },
+    good.files[1],
+  ];
 
   it('names parse both ways', () => {
     expect(peftTensorName('h.3.mlp.c_fc', 'lora_B')).toBe('base_model.model.transformer.h.3.mlp.c_fc.lora_B.weight');
-    expect(parsePeftTensorName('base_model.model.transformer.h.3.mlp.c_fc.lora_B.weight')).toEqual({ module: 'h.3.mlp.c_fc', kind: 'lora_B' });
-    expect(parsePeftTensorName('base_model.model.transformer.h.0.attn.c_attn.lora_magnitude_vector')).toEqual({ module: 'h.0.attn.c_attn', kind: 'lora_magnitude_vector' });
+    expect(parsePeftTensorName('base_model.model.transformer.h.3.mlp.c_fc.lora_B.weight')).toEqual({
+      module: 'h.3.mlp.c_fc',
+      kind: 'lora_B',
+    });
+    expect(parsePeftTensorName('base_model.model.transformer.h.0.attn.c_attn.lora_magnitude_vector')).toEqual({
+      module: 'h.0.attn.c_attn',
+      kind: 'lora_magnitude_vector',
+    });
     expect(parsePeftTensorName('base_model.model.model.layers.0.self_attn.q_proj.lora_A.weight')).toBeNull();
   });
 
@@ -178,9 +274,17 @@ describe('PEFT import validation', () => {
     expect(() => importPeft([good.files[0]])).toThrow(/adapter_model.safetensors is missing/);
     expect(() => importPeft(withConfig({ ...good.config, peft_type: 'VERA' }))).toThrow(/only "LORA"/);
     expect(() => importPeft(withConfig({ ...good.config, r: 3 }))).toThrow(/do not match its rank 3/);
-    expect(() => importPeft([good.files[0], { name: 'adapter_model.safetensors', bytes: new Uint8Array([1, 2, 3]) }])).toThrow();
+    expect(() =>
+      importPeft([good.files[0], { name: 'adapter_model.safetensors', bytes: new Uint8Array([1, 2, 3]) }]),
+    ).toThrow();
     const st = parseSafetensors(good.files[1].bytes);
-    const half = writeSafetensors([...st.tensors.values()].filter((t) => t.name.includes('lora_A')).map((t) => ({ name: t.name, shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) })));
-    expect(() => importPeft([good.files[0], { name: 'adapter_model.safetensors', bytes: half }])).toThrow(/has lora_A but not lora_B/);
+    const half = writeSafetensors(
+      [...st.tensors.values()]
+        .filter((t) => t.name.includes('lora_A'))
+        .map((t) => ({ name: t.name, shape: t.shape, data: new Float32Array(t.bytes.slice().buffer) })),
+    );
+    expect(() => importPeft([good.files[0], { name: 'adapter_model.safetensors', bytes: half }])).toThrow(
+      /has lora_A but not lora_B/,
+    );
   });
 });

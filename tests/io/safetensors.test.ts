@@ -29,13 +29,20 @@ function build(headerJson: string, data: Uint8Array = new Uint8Array(0), headerL
 
 function u16le(values: number[]): Uint8Array {
   const b = new Uint8Array(values.length * 2);
-  values.forEach((v, i) => { b[2 * i] = v & 0xff; b[2 * i + 1] = v >> 8; });
+  values.forEach((v, i) => {
+    b[2 * i] = v & 0xff;
+    b[2 * i + 1] = v >> 8;
+  });
   return b;
 }
 
 function expectError(fn: () => unknown, pattern: RegExp): void {
   let err: unknown;
-  try { fn(); } catch (e) { err = e; }
+  try {
+    fn();
+  } catch (e) {
+    err = e;
+  }
   expect(err, 'expected a SafetensorsError').toBeInstanceOf(SafetensorsError);
   expect((err as Error).message).toMatch(pattern);
 }
@@ -48,7 +55,12 @@ describe('writeSafetensors / parseSafetensors round trip', () => {
     const scalar = Float32Array.of(3.5); // ()
     const empty = new Float32Array(0); // (0, 7)
     const bytes = writeSafetensors(
-      { 'z.weight': { shape: [3, 5], data: a }, 'a.bias': { shape: [4], data: b }, '10': { shape: [], data: scalar }, e: { shape: [0, 7], data: empty } },
+      {
+        'z.weight': { shape: [3, 5], data: a },
+        'a.bias': { shape: [4], data: b },
+        '10': { shape: [], data: scalar },
+        e: { shape: [0, 7], data: empty },
+      },
       { format: 'pt', note: 'héllo' },
     );
     const n = Number(new DataView(bytes.buffer).getBigUint64(0, true));
@@ -69,10 +81,15 @@ describe('writeSafetensors / parseSafetensors round trip', () => {
     expect(Array.from(toFloat32(f.tensors.get('10')!))).toEqual([3.5]);
     expect(toFloat32(f.tensors.get('e')!).length).toBe(0);
     // the same input gives the same bytes; the array form equals the record form
-    const again = writeSafetensors([
-      { name: 'e', shape: [0, 7], data: empty }, { name: 'z.weight', shape: [3, 5], data: a },
-      { name: '10', shape: [], data: scalar }, { name: 'a.bias', shape: [4], data: b },
-    ], { format: 'pt', note: 'héllo' });
+    const again = writeSafetensors(
+      [
+        { name: 'e', shape: [0, 7], data: empty },
+        { name: 'z.weight', shape: [3, 5], data: a },
+        { name: '10', shape: [], data: scalar },
+        { name: 'a.bias', shape: [4], data: b },
+      ],
+      { format: 'pt', note: 'héllo' },
+    );
     expect(again).toEqual(bytes);
   });
 
@@ -86,7 +103,12 @@ describe('writeSafetensors / parseSafetensors round trip', () => {
 
   it('rejects bad writer input', () => {
     expect(() => writeSafetensors([{ name: 'w', shape: [3], data: new Float32Array(2) }])).toThrow(SafetensorsError);
-    expect(() => writeSafetensors([{ name: 'w', shape: [1], data: new Float32Array(1) }, { name: 'w', shape: [1], data: new Float32Array(1) }])).toThrow(/duplicate/);
+    expect(() =>
+      writeSafetensors([
+        { name: 'w', shape: [1], data: new Float32Array(1) },
+        { name: 'w', shape: [1], data: new Float32Array(1) },
+      ]),
+    ).toThrow(/duplicate/);
     expect(() => writeSafetensors({ __metadata__: { shape: [1], data: new Float32Array(1) } })).toThrow(/reserved/);
   });
 });
@@ -94,21 +116,45 @@ describe('writeSafetensors / parseSafetensors round trip', () => {
 describe('dtype decoding', () => {
   it('decodes hand-built F16 values, including subnormals, infinities and NaN', () => {
     const halves = [0x3c00, 0xc000, 0x3800, 0x7bff, 0x0001, 0x7c00, 0xfc00, 0x8000, 0x3555, 0x7e00];
-    const f = parseSafetensors(build(JSON.stringify({ h: { dtype: 'F16', shape: [2, 5], data_offsets: [0, 20] } }), u16le(halves)));
+    const f = parseSafetensors(
+      build(JSON.stringify({ h: { dtype: 'F16', shape: [2, 5], data_offsets: [0, 20] } }), u16le(halves)),
+    );
     const v = toFloat32(f.tensors.get('h')!);
-    expect(Array.from(v.subarray(0, 9))).toEqual([1, -2, 0.5, 65504, 2 ** -24, Infinity, -Infinity, -0, Math.fround(0.333251953125)]);
+    expect(Array.from(v.subarray(0, 9))).toEqual([
+      1,
+      -2,
+      0.5,
+      65504,
+      2 ** -24,
+      Infinity,
+      -Infinity,
+      -0,
+      Math.fround(0.333251953125),
+    ]);
     expect(Number.isNaN(v[9])).toBe(true);
   });
 
   it('decodes hand-built BF16 values', () => {
     const b = [0x3f80, 0xc000, 0x4049, 0x7f80, 0x0000, 0xbf00, 0x3c23];
-    const f = parseSafetensors(build(JSON.stringify({ b: { dtype: 'BF16', shape: [7], data_offsets: [0, 14] } }), u16le(b)));
-    expect(Array.from(toFloat32(f.tensors.get('b')!))).toEqual([1, -2, 3.140625, Infinity, 0, -0.5, 1.2734375 * 2 ** -7]);
+    const f = parseSafetensors(
+      build(JSON.stringify({ b: { dtype: 'BF16', shape: [7], data_offsets: [0, 14] } }), u16le(b)),
+    );
+    expect(Array.from(toFloat32(f.tensors.get('b')!))).toEqual([
+      1,
+      -2,
+      3.140625,
+      Infinity,
+      0,
+      -0.5,
+      1.2734375 * 2 ** -7,
+    ]);
   });
 
   it('decodes F64 (rounded to float32)', () => {
     const d = new Float64Array([1 / 3, -1e10, 2.5]);
-    const f = parseSafetensors(build(JSON.stringify({ d: { dtype: 'F64', shape: [3], data_offsets: [0, 24] } }), new Uint8Array(d.buffer)));
+    const f = parseSafetensors(
+      build(JSON.stringify({ d: { dtype: 'F64', shape: [3], data_offsets: [0, 24] } }), new Uint8Array(d.buffer)),
+    );
     expect(Array.from(toFloat32(f.tensors.get('d')!))).toEqual([Math.fround(1 / 3), Math.fround(-1e10), 2.5]);
   });
 
@@ -136,7 +182,21 @@ describe('dtype decoding', () => {
   });
 
   it('accepts every dtype the format defines, with the right byte counts', () => {
-    const sizes: Record<string, number> = { BOOL: 1, U8: 1, I8: 1, I16: 2, U16: 2, I32: 4, U32: 4, I64: 8, U64: 8, F16: 2, BF16: 2, F32: 4, F64: 8 };
+    const sizes: Record<string, number> = {
+      BOOL: 1,
+      U8: 1,
+      I8: 1,
+      I16: 2,
+      U16: 2,
+      I32: 4,
+      U32: 4,
+      I64: 8,
+      U64: 8,
+      F16: 2,
+      BF16: 2,
+      F32: 4,
+      F64: 8,
+    };
     let off = 0;
     const entries: Record<string, unknown> = {};
     for (const [dt, size] of Object.entries(sizes)) {
@@ -180,7 +240,10 @@ describe('malformed files are rejected with SafetensorsError', () => {
   });
 
   it('bad entries', () => {
-    const f = (e: unknown, data = data8) => () => parseSafetensors(build(JSON.stringify({ w: e }), data));
+    const f =
+      (e: unknown, data = data8) =>
+      () =>
+        parseSafetensors(build(JSON.stringify({ w: e }), data));
     expectError(f({ dtype: 'F33', shape: [2], data_offsets: [0, 8] }), /"w": unknown dtype "F33"/);
     expectError(f({ dtype: 7, shape: [2], data_offsets: [0, 8] }), /"w": dtype must be a string/);
     expectError(f({ shape: [2], data_offsets: [0, 8] }), /dtype must be a string/);
@@ -193,7 +256,10 @@ describe('malformed files are rejected with SafetensorsError', () => {
     expectError(f({ dtype: 'F32', shape: [3], data_offsets: [0, 12] }), /run past the 8-byte data area/);
     expectError(f({ dtype: 'F32', shape: [2 ** 40, 2 ** 20], data_offsets: [0, 8] }), /too many elements/);
     expectError(f([1, 2]), /"w": entry must be an object/);
-    expectError(() => parseSafetensors(build(JSON.stringify({ __metadata__: { a: 1 } }))), /__metadata__\["a"\] must be a string/);
+    expectError(
+      () => parseSafetensors(build(JSON.stringify({ __metadata__: { a: 1 } }))),
+      /__metadata__\["a"\] must be a string/,
+    );
     expectError(() => parseSafetensors(build(JSON.stringify({ __metadata__: [] }))), /__metadata__ must be an object/);
   });
 
@@ -208,14 +274,17 @@ describe('malformed files are rejected with SafetensorsError', () => {
   });
 
   it('duplicate keys, which JSON.parse would silently merge', () => {
-    const raw = '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}';
+    const raw =
+      '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"w":{"dtype":"F32","shape":[1],"data_offsets":[0,4]}}';
     expectError(() => parseSafetensors(build(raw, data8)), /duplicate key "w"/);
-    const escaped = '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"\\u0077":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
+    const escaped =
+      '{"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]},"\\u0077":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}}';
     expectError(() => parseSafetensors(build(escaped, data8)), /duplicate key "w"/);
     const inner = '{"w":{"dtype":"F32","dtype":"F16","shape":[2],"data_offsets":[0,8]}}';
     expectError(() => parseSafetensors(build(inner, data8)), /duplicate key "dtype" in entry "w"/);
     // same key names in different objects are fine
-    const ok = '{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}';
+    const ok =
+      '{"a":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"b":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}}';
     expect(parseSafetensors(build(ok, new Uint8Array(2))).tensors.size).toBe(2);
   });
 });
@@ -225,7 +294,11 @@ describe('fuzz', () => {
   function bases(): Uint8Array[] {
     const rng = new Rng(1, 'test/fuzz-base');
     const w = writeSafetensors(
-      { 'layer.0.w': { shape: [4, 3], data: rng.fillNormal(new Float32Array(12)) }, 'layer.0.b': { shape: [3], data: rng.fillNormal(new Float32Array(3)) }, s: { shape: [], data: Float32Array.of(2) } },
+      {
+        'layer.0.w': { shape: [4, 3], data: rng.fillNormal(new Float32Array(12)) },
+        'layer.0.b': { shape: [3], data: rng.fillNormal(new Float32Array(3)) },
+        s: { shape: [], data: Float32Array.of(2) },
+      },
       { format: 'pt' },
     );
     const mixed = build(
@@ -287,14 +360,19 @@ describe('fuzz', () => {
         const nums = [...h.matchAll(/\d+/g)];
         if (nums.length) {
           const m = nums[rng.int(nums.length)];
-          const repl = [String(rng.int(64)), String(rng.nextU32()), '-1', '1e400', '0.5', '9007199254740993'][rng.int(6)];
+          const repl = [String(rng.int(64)), String(rng.nextU32()), '-1', '1e400', '0.5', '9007199254740993'][
+            rng.int(6)
+          ];
           h = h.slice(0, m.index) + repl + h.slice(m.index! + m[0].length);
         }
       } else if (op === 3) {
         const dts = [...h.matchAll(/"dtype":"([A-Z0-9_]*)"/g)];
         if (dts.length) {
           const m = dts[rng.int(dts.length)];
-          h = h.slice(0, m.index) + `"dtype":"${DTYPE_SWAPS[rng.int(DTYPE_SWAPS.length)]}"` + h.slice(m.index! + m[0].length);
+          h =
+            h.slice(0, m.index) +
+            `"dtype":"${DTYPE_SWAPS[rng.int(DTYPE_SWAPS.length)]}"` +
+            h.slice(m.index! + m[0].length);
         }
       } else if (op === 4) {
         // duplicate an entry verbatim (duplicate key) or under a new name (overlap)
@@ -316,7 +394,8 @@ describe('fuzz', () => {
     const t0 = performance.now();
     const rng = new Rng(20240607, 'test/fuzz');
     const files = bases();
-    let ok = 0, rejected = 0;
+    let ok = 0,
+      rejected = 0;
     const N = 4000;
     for (let i = 0; i < N; i++) {
       const input = mutate(files[i % files.length], rng);
@@ -324,7 +403,8 @@ describe('fuzz', () => {
       try {
         parsed = parseSafetensors(input);
       } catch (e) {
-        if (!(e instanceof SafetensorsError)) throw new Error(`mutation ${i} threw a non-SafetensorsError: ${String(e)}`, { cause: e });
+        if (!(e instanceof SafetensorsError))
+          throw new Error(`mutation ${i} threw a non-SafetensorsError: ${String(e)}`, { cause: e });
         rejected++;
         continue;
       }
@@ -337,7 +417,8 @@ describe('fuzz', () => {
           const v = toFloat32(t);
           expect(v.length).toBe(t.shape.reduce((a, b) => a * b, 1));
         } catch (e) {
-          if (!(e instanceof SafetensorsError)) throw new Error(`toFloat32 after mutation ${i} threw ${String(e)}`, { cause: e });
+          if (!(e instanceof SafetensorsError))
+            throw new Error(`toFloat32 after mutation ${i} threw ${String(e)}`, { cause: e });
         }
       }
     }

@@ -6,7 +6,14 @@ import { createTokenizer, TokenizerError } from '../../src/engine/io/tokenizers'
 
 /** Random strings over ASCII, Latin-1, CJK, emoji (surrogate pairs) and control characters. */
 function randomUnicode(rng: Rng, len: number): string {
-  const pools = [[0x20, 0x7e], [0xa0, 0xff], [0x4e00, 0x4fff], [0x1f600, 0x1f64f], [0x0, 0x1f], [0x400, 0x4ff]];
+  const pools = [
+    [0x20, 0x7e],
+    [0xa0, 0xff],
+    [0x4e00, 0x4fff],
+    [0x1f600, 0x1f64f],
+    [0x0, 0x1f],
+    [0x400, 0x4ff],
+  ];
   let s = '';
   for (let i = 0; i < len; i++) {
     const [lo, hi] = pools[rng.int(pools.length)];
@@ -72,7 +79,8 @@ function bytesToUnicode(): string[] {
   for (let b = 0xae; b <= 0xff; b++) keep.push(b);
   const table: string[] = new Array(256);
   let extra = 0;
-  for (let b = 0; b < 256; b++) table[b] = keep.includes(b) ? String.fromCharCode(b) : String.fromCharCode(256 + extra++);
+  for (let b = 0; b < 256; b++)
+    table[b] = keep.includes(b) ? String.fromCharCode(b) : String.fromCharCode(256 + extra++);
   return table;
 }
 
@@ -80,21 +88,47 @@ function bytesToUnicode(): string[] {
 function tinyTokenizerJson(mergeFormat: 'pairs' | 'strings' = 'pairs'): Record<string, unknown> {
   const table = bytesToUnicode();
   const vocab: Record<string, number> = {};
-  table.forEach((ch, i) => { vocab[ch] = i; });
-  const merges: Array<[string, string]> = [['h', 'e'], ['l', 'l'], ['he', 'll'], ['\u0120', 'w']];
-  merges.forEach(([a, b], k) => { vocab[a + b] = 256 + k; });
+  table.forEach((ch, i) => {
+    vocab[ch] = i;
+  });
+  const merges: Array<[string, string]> = [
+    ['h', 'e'],
+    ['l', 'l'],
+    ['he', 'll'],
+    ['\u0120', 'w'],
+  ];
+  merges.forEach(([a, b], k) => {
+    vocab[a + b] = 256 + k;
+  });
   return {
     version: '1.0',
     truncation: null,
     padding: null,
-    added_tokens: [{ id: 260, content: '<|endoftext|>', single_word: false, lstrip: false, rstrip: false, normalized: false, special: true }],
+    added_tokens: [
+      {
+        id: 260,
+        content: '<|endoftext|>',
+        single_word: false,
+        lstrip: false,
+        rstrip: false,
+        normalized: false,
+        special: true,
+      },
+    ],
     normalizer: null,
     pre_tokenizer: { type: 'ByteLevel', add_prefix_space: false, trim_offsets: true, use_regex: true },
     post_processor: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: false, use_regex: true },
     decoder: { type: 'ByteLevel', add_prefix_space: true, trim_offsets: true, use_regex: true },
     model: {
-      type: 'BPE', dropout: null, unk_token: null, continuing_subword_prefix: '', end_of_word_suffix: '',
-      fuse_unk: false, byte_fallback: false, ignore_merges: false, vocab,
+      type: 'BPE',
+      dropout: null,
+      unk_token: null,
+      continuing_subword_prefix: '',
+      end_of_word_suffix: '',
+      fuse_unk: false,
+      byte_fallback: false,
+      ignore_merges: false,
+      vocab,
       merges: mergeFormat === 'pairs' ? merges : merges.map(([a, b]) => `${a} ${b}`),
     },
   };
@@ -121,8 +155,14 @@ describe('hf tokenizer (tokenizer.json)', () => {
   });
 
   it('accepts the old string merge format and uses tokenizer_config eos_token', async () => {
-    const tok = await createTokenizer({ kind: 'hf', tokenizerJson: tinyTokenizerJson('strings'), tokenizerConfig: { eos_token: 'h' } });
-    expect(tok.encode('hello')).toEqual(await createTokenizer({ kind: 'hf', tokenizerJson: tinyTokenizerJson() }).then((t) => t.encode('hello')));
+    const tok = await createTokenizer({
+      kind: 'hf',
+      tokenizerJson: tinyTokenizerJson('strings'),
+      tokenizerConfig: { eos_token: 'h' },
+    });
+    expect(tok.encode('hello')).toEqual(
+      await createTokenizer({ kind: 'hf', tokenizerJson: tinyTokenizerJson() }).then((t) => t.encode('hello')),
+    );
     expect(tok.eosId).toBe(bytesToUnicode().indexOf('h'));
   });
 
@@ -137,14 +177,21 @@ describe('hf tokenizer (tokenizer.json)', () => {
     await bad({ model: { type: 'BPE', vocab: {}, merges: [] } }, /vocab must be a non-empty object/);
     await bad({ model: { type: 'BPE', vocab: { a: 0 } } }, /merges must be an array/);
     await bad({ model: { type: 'BPE', vocab: { a: 0 }, merges: [42] } }, /merges\[0\]/);
-    await bad({ model: { type: 'BPE', vocab: { a: 'zero' }, merges: [] } }, /model.vocab\["a"\] must be a non-negative integer/);
+    await bad(
+      { model: { type: 'BPE', vocab: { a: 'zero' }, merges: [] } },
+      /model.vocab\["a"\] must be a non-negative integer/,
+    );
     await bad({ model: { type: 'WordLevel', vocab: { a: 0 } } }, /unsupported tokenizer model type "WordLevel"/);
     await bad({ ...tinyTokenizerJson(), added_tokens: {} }, /added_tokens/);
     await bad({ ...tinyTokenizerJson(), pre_tokenizer: { type: 'NoSuchPreTokenizer' } }, /could not build tokenizer/);
-    await expect(createTokenizer({ kind: 'hf', tokenizerJson: tinyTokenizerJson(), tokenizerConfig: 'x' })).rejects.toThrow(/tokenizer_config/);
+    await expect(
+      createTokenizer({ kind: 'hf', tokenizerJson: tinyTokenizerJson(), tokenizerConfig: 'x' }),
+    ).rejects.toThrow(/tokenizer_config/);
   });
 
   it('an unknown tokenizer kind is an error', async () => {
-    await expect(createTokenizer({ kind: 'sentencepiece' } as never)).rejects.toThrow(/unknown tokenizer kind "sentencepiece"/);
+    await expect(createTokenizer({ kind: 'sentencepiece' } as never)).rejects.toThrow(
+      /unknown tokenizer kind "sentencepiece"/,
+    );
   });
 });

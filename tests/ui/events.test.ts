@@ -27,7 +27,21 @@ const { reproKey, sameLosses } = await import('../../src/ui/reproduce');
 
 const config = defaultDraft();
 function newRun(id: string, extra: Record<string, unknown> = {}) {
-  useStudio.getState().upsertRun({ id, name: id, config, createdAt: Date.now(), updatedAt: Date.now(), status: 'queued', step: 0, totalSteps: 20, adapterName: 'google swiftshader', matrices: [], ...extra });
+  useStudio
+    .getState()
+    .upsertRun({
+      id,
+      name: id,
+      config,
+      createdAt: Date.now(),
+      updatedAt: Date.now(),
+      status: 'queued',
+      step: 0,
+      totalSteps: 20,
+      adapterName: 'google swiftshader',
+      matrices: [],
+      ...extra,
+    });
 }
 
 describe('engine events into the store', () => {
@@ -45,7 +59,18 @@ describe('engine events into the store', () => {
       modelHash: 'a'.repeat(64),
       datasetHash: 'b'.repeat(64),
       matrices: ['h.0.attn.c_attn', 'h.1.attn.c_attn'],
-      memory: { weights: 1, gradients: 2, optimizer: 3, activations: 4, adapter: 5, analysis: 6, scratch: 7, total: 28, trainableParams: 10, totalParams: 100 },
+      memory: {
+        weights: 1,
+        gradients: 2,
+        optimizer: 3,
+        activations: 4,
+        adapter: 5,
+        analysis: 6,
+        scratch: 7,
+        total: 28,
+        trainableParams: 10,
+        totalParams: 100,
+      },
     });
     applyEngineEvent({ type: 'state', runId: 'r1', state: 'running', step: 0 });
     applyEngineEvent({ type: 'metrics', runId: 'r1', batch: batch(1, 10, undefined, 5), elapsedMs: 500 });
@@ -87,7 +112,16 @@ describe('engine events into the store', () => {
 
   it('a run error is kept on the run and shown as a notice', () => {
     newRun('r3');
-    applyEngineEvent({ type: 'error', runId: 'r3', step: 4, error: { name: 'HashMismatchError', kind: 'internal', message: 'dataset "x": this run needs data with sha256 aaa' } });
+    applyEngineEvent({
+      type: 'error',
+      runId: 'r3',
+      step: 4,
+      error: {
+        name: 'HashMismatchError',
+        kind: 'internal',
+        message: 'dataset "x": this run needs data with sha256 aaa',
+      },
+    });
     const s = useStudio.getState();
     expect(s.runs.r3.status).toBe('error');
     expect(s.runs.r3.error?.message).toMatch(/sha256/);
@@ -98,7 +132,11 @@ describe('engine events into the store', () => {
     newRun('r4');
     applyEngineEvent({ type: 'metrics', runId: 'r4', batch: batch(1, 5), elapsedMs: 10 });
     flushMetrics();
-    applyEngineEvent({ type: 'error', runId: 'r4', error: { name: 'GpuDeviceLostError', kind: 'device-lost', message: 'GPU device lost (unknown): gone' } });
+    applyEngineEvent({
+      type: 'error',
+      runId: 'r4',
+      error: { name: 'GpuDeviceLostError', kind: 'device-lost', message: 'GPU device lost (unknown): gone' },
+    });
     const s = useStudio.getState();
     expect(s.deviceLost?.kind).toBe('device-lost');
     expect(s.metrics.r4.losses.length).toBe(5);

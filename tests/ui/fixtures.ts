@@ -31,9 +31,14 @@ export function snapshot(name: string, step: number, maxCos: number[]): Spectrum
     deltaStableRank: 1.5,
     alpha: 2.5,
     alphaXmin: 1,
-    intruders: { k, eps: 0.5, count: maxCos.filter((c) => c < 0.5).length, maxCos: Float32Array.from(maxCos), sweep: [{ eps: 0.5, count: maxCos.filter((c) => c < 0.5).length }] },
+    intruders: {
+      k,
+      eps: 0.5,
+      count: maxCos.filter((c) => c < 0.5).length,
+      maxCos: Float32Array.from(maxCos),
+      sweep: [{ eps: 0.5, count: maxCos.filter((c) => c < 0.5).length }],
+    },
     overlap: new Float32Array(k * 8).fill(0.1),
     overlapCols: 8,
   };
 }
-

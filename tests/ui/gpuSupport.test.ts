@@ -1,14 +1,25 @@
 import { describe, expect, it } from 'vitest';
-import { adviceFor, classifyError, detectBrowser, isBlocking, preflightWebGpu, toSerialized } from '../../src/ui/gpuSupport';
+import {
+  adviceFor,
+  classifyError,
+  detectBrowser,
+  isBlocking,
+  preflightWebGpu,
+  toSerialized,
+} from '../../src/ui/gpuSupport';
 
 const UA = {
-  linuxChrome: 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36',
-  winChrome: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/112.0.0.0 Safari/537.36',
+  linuxChrome:
+    'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) HeadlessChrome/156.0.0.0 Safari/537.36',
+  winChrome:
+    'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/112.0.0.0 Safari/537.36',
   edge: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/130.0.0.0 Safari/537.36 Edg/130.0.0.0',
   ffWin: 'Mozilla/5.0 (Windows NT 10.0; Win64; x64; rv:140.0) Gecko/20100101 Firefox/140.0',
   ffMac: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 14.5; rv:145.0) Gecko/20100101 Firefox/145.0',
-  safari18: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15',
-  safari26: 'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/26.0 Safari/605.1.15',
+  safari18:
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/18.5 Safari/605.1.15',
+  safari26:
+    'Mozilla/5.0 (Macintosh; Intel Mac OS X 10_15_7) AppleWebKit/605.1.15 (KHTML, like Gecko) Version/26.0 Safari/605.1.15',
 };
 
 describe('preflightWebGpu', () => {
@@ -20,8 +31,19 @@ describe('preflightWebGpu', () => {
     expect(await preflightWebGpu({}, false)).toMatchObject({ kind: 'insecure' });
   });
   it('requestAdapter() null or throwing → no-adapter', async () => {
-    expect(await preflightWebGpu({ gpu: { requestAdapter: async () => null } }, true)).toMatchObject({ kind: 'no-adapter' });
-    const thrown = await preflightWebGpu({ gpu: { requestAdapter: async () => { throw new Error('boom'); } } }, true);
+    expect(await preflightWebGpu({ gpu: { requestAdapter: async () => null } }, true)).toMatchObject({
+      kind: 'no-adapter',
+    });
+    const thrown = await preflightWebGpu(
+      {
+        gpu: {
+          requestAdapter: async () => {
+            throw new Error('boom');
+          },
+        },
+      },
+      true,
+    );
     expect(thrown).toMatchObject({ kind: 'no-adapter' });
     expect(thrown!.message).toContain('boom');
   });

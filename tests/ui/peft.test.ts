@@ -15,7 +15,10 @@ import { peftFiles } from '../../src/ui/peft';
 const arch = MODEL_PRESETS.micro; // C = 32, L = 2
 const C = arch.nEmbd;
 
-async function checkpointOf(method: string, params: Record<string, number>): Promise<{ config: RunConfig; resume: ResumeState }> {
+async function checkpointOf(
+  method: string,
+  params: Record<string, number>,
+): Promise<{ config: RunConfig; resume: ResumeState }> {
   const gpu = await testGpu();
   const events: EngineEvent[] = [];
   const runner = new WorkerRunner(gpu, (e) => events.push(e));
@@ -29,8 +32,10 @@ async function checkpointOf(method: string, params: Record<string, number>): Pro
     analysis: { every: 0, k: 4, eps: 0.5 },
   });
   runner.start({ type: 'run', runId: method, config });
-  for (let i = 0; i < 400 && !events.some((e) => e.type === 'done' || e.type === 'error'); i++) await new Promise((r) => setTimeout(r, 25));
-  const ck = events.filter((e) => e.type === 'checkpoint').at(-1) as Extract<EngineEvent, { type: 'checkpoint' }> | undefined;
+  for (let i = 0; i < 400 && !events.some((e) => e.type === 'done' || e.type === 'error'); i++)
+    await new Promise((r) => setTimeout(r, 25));
+  const ck = events.filter((e) => e.type === 'checkpoint').at(-1) as
+    Extract<EngineEvent, { type: 'checkpoint' }> | undefined;
   if (!ck) throw new Error(`no checkpoint: ${JSON.stringify(events.filter((e) => e.type === 'error'))}`);
   return { config, resume: ck.resume };
 }
@@ -55,7 +60,10 @@ describe('adapter export from a stored checkpoint', () => {
     const { config, resume } = await checkpointOf('full', {});
     const files = peftFiles(config, arch, resume);
     expect(Object.keys(files).sort()).toEqual(['config.json', 'model.safetensors']);
-    expect(parseSafetensors(files['model.safetensors']).tensors.get('h.0.attn.c_attn.weight')!.shape).toEqual([C, 3 * C]);
+    expect(parseSafetensors(files['model.safetensors']).tensors.get('h.0.attn.c_attn.weight')!.shape).toEqual([
+      C,
+      3 * C,
+    ]);
   });
 
   it('VeRA → a note saying why, no files PEFT would misread', async () => {

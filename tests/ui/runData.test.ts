@@ -1,6 +1,15 @@
 import { describe, expect, it } from 'vitest';
 import { batch, snapshot } from './fixtures';
-import { applyMetricsBatch, applySpectra, emptyMetrics, emptySpectra, etaMs, intruderIndices, splitMatrixName, truncateMetrics } from '../../src/ui/store/runData';
+import {
+  applyMetricsBatch,
+  applySpectra,
+  emptyMetrics,
+  emptySpectra,
+  etaMs,
+  intruderIndices,
+  splitMatrixName,
+  truncateMetrics,
+} from '../../src/ui/store/runData';
 import { esd, intruderCounts, sweepFromMaxCos } from '../../src/ui/spectra';
 
 describe('metrics reducer', () => {
@@ -17,7 +26,10 @@ describe('metrics reducer', () => {
   });
   it('a resumed run re-sending earlier steps truncates, never duplicates', () => {
     let m = applyMetricsBatch(emptyMetrics(), batch(1, 20));
-    m = applyMetricsBatch(m, batch(16, 18, () => 1));
+    m = applyMetricsBatch(
+      m,
+      batch(16, 18, () => 1),
+    );
     expect(m.losses.length).toBe(18);
     expect(m.losses.slice(15)).toEqual([1, 1, 1]);
     expect(m.lastStep).toBe(18);
@@ -35,7 +47,10 @@ describe('metrics reducer', () => {
 
 describe('spectra reducer and helpers', () => {
   it('keeps the newest snapshot per matrix and a history', () => {
-    let s = applySpectra(emptySpectra(), [snapshot('h.0.attn.c_attn', 0, [0.9, 0.9]), snapshot('h.1.attn.c_attn', 0, [0.9, 0.9])]);
+    let s = applySpectra(emptySpectra(), [
+      snapshot('h.0.attn.c_attn', 0, [0.9, 0.9]),
+      snapshot('h.1.attn.c_attn', 0, [0.9, 0.9]),
+    ]);
     s = applySpectra(s, [snapshot('h.0.attn.c_attn', 10, [0.9, 0.2])]);
     expect(Object.keys(s.latest).sort()).toEqual(['h.0.attn.c_attn', 'h.1.attn.c_attn']);
     expect(s.latest['h.0.attn.c_attn'].step).toBe(10);
@@ -52,7 +67,10 @@ describe('spectra reducer and helpers', () => {
     expect(splitMatrixName('h.2.mlp.c_fc')).toEqual({ layer: 2, module: 'mlp.c_fc' });
     expect(splitMatrixName('lm_head')).toEqual({ layer: null, module: 'lm_head' });
     const counts = intruderCounts({ a: snapshot('h.1.attn.c_attn', 1, [0.1]), b: snap }, 0.5);
-    expect(counts.map((c) => [c.layer, c.count])).toEqual([[1, 1], [2, 2]]);
+    expect(counts.map((c) => [c.layer, c.count])).toEqual([
+      [1, 1],
+      [2, 2],
+    ]);
     const sw = sweepFromMaxCos(snap, 9);
     expect(sw[0].count).toBe(0);
     expect(sw.at(-1)!.count).toBe(3); // ε = 0.9: the 0.95 vector is not an intruder
@@ -81,7 +99,10 @@ describe('engine vocabulary', () => {
   it('the engine histogram becomes a density with the fit over the tail', () => {
     const pts = esdFromHistogram({ log10Edges: [-2, -1, 0, 1], counts: [5, 3, 2] }, 2, 0.1);
     expect(pts).toHaveLength(3);
-    const mass = pts.reduce((a, p, i) => a + (p.density ?? 0) * (Math.pow(10, [-2, -1, 0, 1][i + 1]) - Math.pow(10, [-2, -1, 0, 1][i])), 0);
+    const mass = pts.reduce(
+      (a, p, i) => a + (p.density ?? 0) * (Math.pow(10, [-2, -1, 0, 1][i + 1]) - Math.pow(10, [-2, -1, 0, 1][i])),
+      0,
+    );
     expect(mass).toBeCloseTo(1, 6);
     expect(pts[0].fit).toBeNull();
     expect(pts[2].fit).toBeGreaterThan(0);

@@ -24,7 +24,8 @@ const cfg = RunConfigSchema.parse({
   seed: 1234,
 });
 
-const enc = (obj: unknown) => toBase64Url(deflateSync(new TextEncoder().encode(typeof obj === 'string' ? obj : JSON.stringify(obj))));
+const enc = (obj: unknown) =>
+  toBase64Url(deflateSync(new TextEncoder().encode(typeof obj === 'string' ? obj : JSON.stringify(obj))));
 
 describe('base64url', () => {
   it('round-trips every length', () => {

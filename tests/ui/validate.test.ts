@@ -16,7 +16,12 @@ const lora: MethodInfo = {
   ],
 };
 const full: MethodInfo = { id: 'full', label: 'Full fine-tuning', paper: '', params: [], trainsBase: true };
-const ctx: SetupContext = { methods: [full, lora], arch: MODEL_PRESETS.micro, localModelReady: false, uploadReady: false };
+const ctx: SetupContext = {
+  methods: [full, lora],
+  arch: MODEL_PRESETS.micro,
+  localModelReady: false,
+  uploadReady: false,
+};
 const draft = () => defaultDraft([full, lora]);
 
 describe('setup validation', () => {
@@ -43,28 +48,56 @@ describe('setup validation', () => {
     expect(validateSetup(setIn(draft(), 'targets.layers', []), ctx).errors).toBe(1);
   });
   it('method params are checked against their spec', () => {
-    expect(issuesAt(validateSetup(setIn(draft(), 'method.params.rank', 0), ctx).issues, 'method.params.rank')[0].message).toMatch(/at least 1/);
-    expect(issuesAt(validateSetup(setIn(draft(), 'method.params.rank', 2.5), ctx).issues, 'method.params.rank')[0].message).toMatch(/whole/);
-    expect(issuesAt(validateSetup(setIn(draft(), 'method.params.init', 'zeros'), ctx).issues, 'method.params.init')[0].message).toMatch(/one of/);
-    expect(issuesAt(validateSetup(setIn(draft(), 'method.params.bogus', 1), ctx).issues, 'method.params')[0].message).toMatch(/bogus/);
-    expect(issuesAt(validateSetup(setIn(draft(), 'method.id', 'nope'), ctx).issues, 'method.id')[0].message).toMatch(/Unknown method/);
+    expect(
+      issuesAt(validateSetup(setIn(draft(), 'method.params.rank', 0), ctx).issues, 'method.params.rank')[0].message,
+    ).toMatch(/at least 1/);
+    expect(
+      issuesAt(validateSetup(setIn(draft(), 'method.params.rank', 2.5), ctx).issues, 'method.params.rank')[0].message,
+    ).toMatch(/whole/);
+    expect(
+      issuesAt(validateSetup(setIn(draft(), 'method.params.init', 'zeros'), ctx).issues, 'method.params.init')[0]
+        .message,
+    ).toMatch(/one of/);
+    expect(
+      issuesAt(validateSetup(setIn(draft(), 'method.params.bogus', 1), ctx).issues, 'method.params')[0].message,
+    ).toMatch(/bogus/);
+    expect(issuesAt(validateSetup(setIn(draft(), 'method.id', 'nope'), ctx).issues, 'method.id')[0].message).toMatch(
+      /Unknown method/,
+    );
   });
   it('method cross-field rules from the method file', () => {
-    const strict: MethodInfo = { ...lora, validate: (p) => (Number(p.alpha) < Number(p.rank) ? ['α below r: the update is damped'] : []) };
+    const strict: MethodInfo = {
+      ...lora,
+      validate: (p) => (Number(p.alpha) < Number(p.rank) ? ['α below r: the update is damped'] : []),
+    };
     const v = validateSetup(setIn(draft(), 'method.params.alpha', 1), { ...ctx, methods: [strict] });
     expect(issuesAt(v.issues, 'method.params')[0].message).toMatch(/damped/);
   });
   it('files not chosen, warmup longer than the run, measurement warnings', () => {
-    expect(issuesAt(validateSetup(setIn(draft(), 'model', { source: 'local', id: 'mine' }), { ...ctx, arch: null }).issues, 'model')[0].message).toMatch(/model files/);
-    expect(issuesAt(validateSetup(setIn(draft(), 'dataset', { source: 'upload', id: 'x.txt' }), ctx).issues, 'dataset')[0].message).toMatch(/dataset file/);
-    expect(issuesAt(validateSetup(setIn(draft(), 'train.warmupSteps', 100), ctx).issues, 'train.warmupSteps')[0].level).toBe('error');
+    expect(
+      issuesAt(
+        validateSetup(setIn(draft(), 'model', { source: 'local', id: 'mine' }), { ...ctx, arch: null }).issues,
+        'model',
+      )[0].message,
+    ).toMatch(/model files/);
+    expect(
+      issuesAt(validateSetup(setIn(draft(), 'dataset', { source: 'upload', id: 'x.txt' }), ctx).issues, 'dataset')[0]
+        .message,
+    ).toMatch(/dataset file/);
+    expect(
+      issuesAt(validateSetup(setIn(draft(), 'train.warmupSteps', 100), ctx).issues, 'train.warmupSteps')[0].level,
+    ).toBe('error');
     const w = validateSetup(setIn(setIn(draft(), 'eval.every', 0), 'analysis.every', 0), ctx);
     expect(w.errors).toBe(0);
     expect(issuesAt(w.issues, 'eval.every')[0].level).toBe('warning');
     expect(issuesAt(w.issues, 'analysis.every')[0].level).toBe('warning');
   });
   it('an unreadable model is explained at the model control', () => {
-    const v = validateSetup(draft(), { ...ctx, arch: null, archError: 'config.json: model_type "llama" is not supported yet' });
+    const v = validateSetup(draft(), {
+      ...ctx,
+      arch: null,
+      archError: 'config.json: model_type "llama" is not supported yet',
+    });
     expect(issuesAt(v.issues, 'model')[0].message).toMatch(/llama/);
   });
 });

@@ -26,7 +26,8 @@ function config(extra: Record<string, unknown> = {}) {
 async function runToEnd(runner: WorkerRunner, events: EngineEvent[], runId: string, cfg = config()) {
   runner.start({ type: 'run', runId, config: cfg });
   for (let i = 0; i < 600; i++) {
-    const last = events.filter((e) => e.type === 'state' && e.runId === runId).at(-1) as Extract<EngineEvent, { type: 'state' }> | undefined;
+    const last = events.filter((e) => e.type === 'state' && e.runId === runId).at(-1) as
+      Extract<EngineEvent, { type: 'state' }> | undefined;
     if (last && (last.state === 'done' || last.state === 'error' || last.state === 'stopped')) return last;
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -34,7 +35,9 @@ async function runToEnd(runner: WorkerRunner, events: EngineEvent[], runId: stri
 }
 
 function losses(events: EngineEvent[], runId: string): number[] {
-  return events.filter((e): e is Extract<EngineEvent, { type: 'metrics' }> => e.type === 'metrics' && e.runId === runId).flatMap((e) => Array.from(e.batch.loss));
+  return events
+    .filter((e): e is Extract<EngineEvent, { type: 'metrics' }> => e.type === 'metrics' && e.runId === runId)
+    .flatMap((e) => Array.from(e.batch.loss));
 }
 
 describe('WorkerRunner', () => {
@@ -58,7 +61,8 @@ describe('WorkerRunner', () => {
     expect(probe.length).toBe(2);
     const spectra = events.filter((e) => e.type === 'spectra') as Extract<EngineEvent, { type: 'spectra' }>[];
     expect(spectra.length).toBe(3); // step 0, 3, 6
-    const first = spectra[0].snapshots[0], last = spectra.at(-1)!.snapshots[0];
+    const first = spectra[0].snapshots[0],
+      last = spectra.at(-1)!.snapshots[0];
     expect(first.step).toBe(0);
     // At step 0 LoRA's B = 0: tuned = base exactly, ΔW = 0 and no intruders.
     expect(Array.from(first.sigmaTuned)).toEqual(Array.from(first.sigmaBase));
@@ -96,23 +100,34 @@ describe('WorkerRunner', () => {
     const events: EngineEvent[] = [];
     const runner = new WorkerRunner(gpu, (e) => events.push(e));
     // Long enough that the pause below lands mid-run even on a fast GPU.
-    const cfg = config({ analysis: { every: 0, k: 4, eps: 0.5 }, eval: { every: 0, batches: 1 }, train: { steps: 60, batchSize: 2, contextLength: 16, lr: 1e-2 } });
+    const cfg = config({
+      analysis: { every: 0, k: 4, eps: 0.5 },
+      eval: { every: 0, batches: 1 },
+      train: { steps: 60, batchSize: 2, contextLength: 16, lr: 1e-2 },
+    });
     await runToEnd(runner, events, 'a', cfg);
     await runToEnd(runner, events, 'b', cfg);
     expect(losses(events, 'b')).toEqual(losses(events, 'a'));
     // Pause a run of the same config mid-way: pausing checkpoints; resume a fresh run from it.
     runner.start({ type: 'run', runId: 'c', config: cfg });
-    for (let i = 0; i < 600 && !events.some((e) => e.type === 'metrics' && e.runId === 'c'); i++) await new Promise((r) => setTimeout(r, 5));
+    for (let i = 0; i < 600 && !events.some((e) => e.type === 'metrics' && e.runId === 'c'); i++)
+      await new Promise((r) => setTimeout(r, 5));
     runner.pause();
-    for (let i = 0; i < 600 && !events.some((e) => e.type === 'state' && e.runId === 'c' && e.state === 'paused'); i++) await new Promise((r) => setTimeout(r, 20));
-    const ckpt = events.filter((e) => e.type === 'checkpoint' && e.runId === 'c').at(-1) as Extract<EngineEvent, { type: 'checkpoint' }>;
+    for (let i = 0; i < 600 && !events.some((e) => e.type === 'state' && e.runId === 'c' && e.state === 'paused'); i++)
+      await new Promise((r) => setTimeout(r, 20));
+    const ckpt = events.filter((e) => e.type === 'checkpoint' && e.runId === 'c').at(-1) as Extract<
+      EngineEvent,
+      { type: 'checkpoint' }
+    >;
     const s = ckpt.resume.step;
     expect(s).toBeGreaterThan(0);
     expect(s).toBeLessThan(60);
     runner.stop();
-    for (let i = 0; i < 600 && !events.some((e) => e.type === 'state' && e.runId === 'c' && e.state === 'stopped'); i++) await new Promise((r) => setTimeout(r, 20));
+    for (let i = 0; i < 600 && !events.some((e) => e.type === 'state' && e.runId === 'c' && e.state === 'stopped'); i++)
+      await new Promise((r) => setTimeout(r, 20));
     runner.start({ type: 'run', runId: 'd', config: cfg, resume: ckpt.resume });
-    for (let i = 0; i < 600 && !events.some((e) => e.type === 'done' && e.runId === 'd'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 600 && !events.some((e) => e.type === 'done' && e.runId === 'd'); i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(losses(events, 'd')).toEqual(losses(events, 'a').slice(s));
   });
 
@@ -126,10 +141,18 @@ describe('WorkerRunner', () => {
     expect(gen.base.length).toBeGreaterThan(0);
     expect(gen.tuned.length).toBeGreaterThan(0);
 
-    runner.start({ type: 'run', runId: 's', config: config({ train: { steps: 500, batchSize: 1, contextLength: 8, lr: 1e-3 }, analysis: { every: 0, k: 4, eps: 0.5 } }) });
+    runner.start({
+      type: 'run',
+      runId: 's',
+      config: config({
+        train: { steps: 500, batchSize: 1, contextLength: 8, lr: 1e-3 },
+        analysis: { every: 0, k: 4, eps: 0.5 },
+      }),
+    });
     await new Promise((r) => setTimeout(r, 1500));
     runner.stop();
-    for (let i = 0; i < 200 && !events.some((e) => e.type === 'state' && e.runId === 's' && e.state === 'stopped'); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 200 && !events.some((e) => e.type === 'state' && e.runId === 's' && e.state === 'stopped'); i++)
+      await new Promise((r) => setTimeout(r, 50));
     expect(losses(events, 's').length).toBeLessThan(500);
 
     const end = await runToEnd(runner, events, 'bad', config({ method: { id: 'lora', params: { rank: 0 } } }));
@@ -142,7 +165,16 @@ describe('WorkerRunner', () => {
     const gpu = await testGpu();
     const events: EngineEvent[] = [];
     const runner = new WorkerRunner(gpu, (e) => events.push(e));
-    const end = await runToEnd(runner, events, 'eva', config({ method: { id: 'eva', params: { rank: 4, alpha: 8 } }, train: { steps: 2, batchSize: 2, contextLength: 16, lr: 1e-2 }, analysis: { every: 0, k: 4, eps: 0.5 } }));
+    const end = await runToEnd(
+      runner,
+      events,
+      'eva',
+      config({
+        method: { id: 'eva', params: { rank: 4, alpha: 8 } },
+        train: { steps: 2, batchSize: 2, contextLength: 16, lr: 1e-2 },
+        analysis: { every: 0, k: 4, eps: 0.5 },
+      }),
+    );
     expect(end.state, JSON.stringify(events.filter((e) => e.type === 'error'))).toBe('done');
     const prepared = events.find((e) => e.type === 'prepared') as Extract<EngineEvent, { type: 'prepared' }>;
     const alloc = prepared.rankAllocation!;
@@ -162,7 +194,12 @@ describe('WorkerRunner', () => {
         events.push(transfer?.length ? structuredClone(e, { transfer: [...new Set(transfer)] as Transferable[] }) : e);
       };
       const runner = new WorkerRunner(gpu, transferEmit, { checkpointIntervalMs: 0 });
-      const cfg = config({ method: { id, params: id === 'vera' ? { rank: 4 } : { rank: 4, alpha: 8 } }, train: { steps: 3, batchSize: 2, contextLength: 16, lr: 1e-2 }, analysis: { every: 0, k: 4, eps: 0.5 }, eval: { every: 0, batches: 1 } });
+      const cfg = config({
+        method: { id, params: id === 'vera' ? { rank: 4 } : { rank: 4, alpha: 8 } },
+        train: { steps: 3, batchSize: 2, contextLength: 16, lr: 1e-2 },
+        analysis: { every: 0, k: 4, eps: 0.5 },
+        eval: { every: 0, batches: 1 },
+      });
       const end = await runToEnd(runner, events, id, cfg);
       expect(end.state, JSON.stringify(events.filter((e) => e.type === 'error'))).toBe('done');
       const cps = events.filter((e): e is Extract<EngineEvent, { type: 'checkpoint' }> => e.type === 'checkpoint');
@@ -176,15 +213,23 @@ describe('WorkerRunner', () => {
     const gpu = await testGpu();
     const events: EngineEvent[] = [];
     const emit = (e: EngineEvent) => {
-      if (e.type === 'checkpoint' && e.resume.step === 2) return Promise.reject(new Error('DataCloneError: ArrayBuffer is already detached'));
+      if (e.type === 'checkpoint' && e.resume.step === 2)
+        return Promise.reject(new Error('DataCloneError: ArrayBuffer is already detached'));
       events.push(e);
     };
     const runner = new WorkerRunner(gpu, emit, { checkpointIntervalMs: 0 });
-    const cfg = config({ train: { steps: 4, batchSize: 2, contextLength: 16, lr: 1e-2 }, analysis: { every: 0, k: 4, eps: 0.5 }, eval: { every: 0, batches: 1 } });
+    const cfg = config({
+      train: { steps: 4, batchSize: 2, contextLength: 16, lr: 1e-2 },
+      analysis: { every: 0, k: 4, eps: 0.5 },
+      eval: { every: 0, batches: 1 },
+    });
     const end = await runToEnd(runner, events, 'cpfail', cfg);
     expect(end.state).toBe('error');
     expect(end.message).toMatch(/checkpoint failed at step 2/);
-    const err = events.find((e) => e.type === 'error' && e.runId === 'cpfail') as Extract<EngineEvent, { type: 'error' }>;
+    const err = events.find((e) => e.type === 'error' && e.runId === 'cpfail') as Extract<
+      EngineEvent,
+      { type: 'error' }
+    >;
     expect(err.error.message).toMatch(/checkpoint failed at step 2: DataCloneError/);
   });
 });

@@ -28,10 +28,15 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
   const N = numberFlag(args, 'N', 512);
   const width = numberFlag(args, 'width', 768);
   const ranks = (flag(args, 'ranks') ?? '8,64').split(',').map(Number);
-  if (!lowrankFusedSupported(gpu)) throw new CliError(`bench lowrank: this device cannot run the fused kernels (WGSL unrestricted_pointer_parameters missing on ${gpu.name})`);
-  const inDim = width, outDim = width;
+  if (!lowrankFusedSupported(gpu))
+    throw new CliError(
+      `bench lowrank: this device cannot run the fused kernels (WGSL unrestricted_pointer_parameters missing on ${gpu.name})`,
+    );
+  const inDim = width,
+    outDim = width;
   const rng = new Rng(3, 'bench-lowrank');
-  const up = (n: number, shape: number[], label: string, std = 1) => gpu.upload(rng.fillNormal(new Float32Array(n), std), shape, label);
+  const up = (n: number, shape: number[], label: string, std = 1) =>
+    gpu.upload(rng.fillNormal(new Float32Array(n), std), shape, label);
   const x = up(N * inDim, [N, inDim], 'bench:x');
   const dy = up(N * outDim, [N, outDim], 'bench:dy');
   const W = up(inDim * outDim, [inDim, outDim], 'bench:W', 0.02);
@@ -41,13 +46,16 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
   for (const r of ranks) {
     const layer: Linear = { name: 'bench', inDim, outDim, weight: W, bias, dWeight: null, dBias: null, adapter: null };
     const ad = new LowRankAdapter(gpu, layer, {
-      rank: r, scaling: 2,
+      rank: r,
+      scaling: 2,
       A: rng.fillNormal(new Float32Array(r * inDim), 0.02),
       B: rng.fillNormal(new Float32Array(outDim * r), 0.02), // non-zero: the branch does real work
-      trainA: true, trainB: true,
+      trainA: true,
+      trainB: true,
     });
     layer.adapter = ad;
-    const h = gpu.tensor([N, r], 'bench:h0'), dh = gpu.tensor([N, r], 'bench:dh0');
+    const h = gpu.tensor([N, r], 'bench:h0'),
+      dh = gpu.tensor([N, r], 'bench:dh0');
     for (const pass of ['fwd', 'fwd+bwd'] as Pass[]) {
       const bwd = pass === 'fwd+bwd';
       const time = async (record: (enc: ReturnType<Gpu['encoder']>) => void): Promise<number> => {
@@ -75,7 +83,12 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
           else linearBaseBackward(enc, layer, x, dy, dx, N);
         }
       };
-      const paths = { fused: layerPass(true), unfused: layerPass(false), fusedBase: basePass(true), unfusedBase: basePass(false) };
+      const paths = {
+        fused: layerPass(true),
+        unfused: layerPass(false),
+        fusedBase: basePass(true),
+        unfusedBase: basePass(false),
+      };
       const ms: Record<keyof typeof paths, number[]> = { fused: [], unfused: [], fusedBase: [], unfusedBase: [] };
       for (const p of Object.values(paths)) await time(p); // warm-up: pipelines, uniforms, scratch
       const keys = Object.keys(paths) as (keyof typeof paths)[];
@@ -83,16 +96,29 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
         const order = t % 2 === 0 ? keys : [...keys].reverse();
         for (const k of order) ms[k].push(await time(paths[k]));
       }
-      const fusedMs = median(ms.fused), unfusedMs = median(ms.unfused);
+      const fusedMs = median(ms.fused),
+        unfusedMs = median(ms.unfused);
       const line = {
-        bench: 'lowrank', N, in: inDim, out: outDim, r, pass,
-        fused_ms: round(fusedMs), unfused_ms: round(unfusedMs), ratio: round(unfusedMs / fusedMs),
-        fused_base_ms: round(median(ms.fusedBase)), unfused_base_ms: round(median(ms.unfusedBase)),
+        bench: 'lowrank',
+        N,
+        in: inDim,
+        out: outDim,
+        r,
+        pass,
+        fused_ms: round(fusedMs),
+        unfused_ms: round(unfusedMs),
+        ratio: round(unfusedMs / fusedMs),
+        fused_base_ms: round(median(ms.fusedBase)),
+        unfused_base_ms: round(median(ms.unfusedBase)),
         dispatches: { fused: bwd ? 4 : 2, unfused: bwd ? 9 : 4 },
-        trials, adapter: gpu.name,
+        trials,
+        adapter: gpu.name,
       };
       if (json) emit(line);
-      else console.log(`lowrank N=${N} ${inDim}→${outDim} r=${r} ${pass.padEnd(7)} fused ${line.fused_ms} ms  unfused ${line.unfused_ms} ms  ratio ${line.ratio}  (base only: fused ${line.fused_base_ms} ms, unfused ${line.unfused_base_ms} ms)`);
+      else
+        console.log(
+          `lowrank N=${N} ${inDim}→${outDim} r=${r} ${pass.padEnd(7)} fused ${line.fused_ms} ms  unfused ${line.unfused_ms} ms  ratio ${line.ratio}  (base only: fused ${line.fused_base_ms} ms, unfused ${line.unfused_base_ms} ms)`,
+        );
     }
     gpu.release(h);
     gpu.release(dh);

@@ -10,7 +10,11 @@ import { matmul, chooseVariant } from '../../gpu/kernels/matmul';
 import { Rng } from '../../engine/rng';
 import { loadTfjsWebgpu, median } from '../peers/tfjs';
 
-interface Shape { M: number; K: number; N: number }
+interface Shape {
+  M: number;
+  K: number;
+  N: number;
+}
 
 export const shapes: Shape[] = [
   { M: 256, K: 256, N: 256 },
@@ -50,7 +54,9 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
       await ours();
       oursMs.push((performance.now() - t0) / reps);
     }
-    gpu.release(ta); gpu.release(tb); gpu.release(tc);
+    gpu.release(ta);
+    gpu.release(tb);
+    gpu.release(tc);
     let tfMs = NaN;
     if (tf) {
       const A = tf.tensor2d(a, [s.M, s.K]);
@@ -73,16 +79,27 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
         await peer();
         ms.push((performance.now() - t0) / reps);
       }
-      A.dispose(); B.dispose();
+      A.dispose();
+      B.dispose();
       tfMs = median(ms);
     }
     const ourMs = median(oursMs);
     const ours_gflops = flops / ourMs / 1e6;
     const tfjs_gflops = flops / tfMs / 1e6;
     emit({
-      kernel: 'matmul', M: s.M, K: s.K, N: s.N, variant,
-      ours_gflops: round(ours_gflops), tfjs_gflops: round(tfjs_gflops), ratio: round(ours_gflops / tfjs_gflops),
-      ours_ms: round(ourMs), tfjs_ms: round(tfMs), reps, trials, adapter: gpu.name,
+      kernel: 'matmul',
+      M: s.M,
+      K: s.K,
+      N: s.N,
+      variant,
+      ours_gflops: round(ours_gflops),
+      tfjs_gflops: round(tfjs_gflops),
+      ratio: round(ours_gflops / tfjs_gflops),
+      ours_ms: round(ourMs),
+      tfjs_ms: round(tfMs),
+      reps,
+      trials,
+      adapter: gpu.name,
     });
   }
 }

@@ -19,7 +19,8 @@ import { matmul } from '../../gpu/kernels/matmul';
 import { rsvd } from '../../gpu/kernels/rsvd';
 import { Rng } from '../../engine/rng';
 
-export const help = 'randomized SVD (GPU) vs ml-matrix full SVD: 768×768, 768×3072, 3072×768, k ∈ {8, 32} (--json, --quick, --reps n)';
+export const help =
+  'randomized SVD (GPU) vs ml-matrix full SVD: 768×768, 768×3072, 3072×768, k ∈ {8, 32} (--json, --quick, --reps n)';
 
 export interface RsvdBenchOptions {
   shapes?: [number, number][];
@@ -167,7 +168,10 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
     powerIters: numberFlag(args, 'q', 2),
     oversample: numberFlag(args, 'p', 10),
   };
-  if (!json) console.log(`rsvd vs ml-matrix SVD on ${gpu.name} (spectrum ${SPECTRUM}, q=${opts.powerIters}, p=${opts.oversample})`);
+  if (!json)
+    console.log(
+      `rsvd vs ml-matrix SVD on ${gpu.name} (spectrum ${SPECTRUM}, q=${opts.powerIters}, p=${opts.oversample})`,
+    );
   for await (const line of benchRsvd(gpu, opts)) {
     if (json) emit(line);
     else {

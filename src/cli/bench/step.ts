@@ -66,15 +66,30 @@ function inputsFor(m: BenchModel, arch: ModelConfig, steps: number): RunInputs {
     model: { source: 'preset', id: m.id, arch },
     dataset: { source: 'builtin', id: 'synthetic' },
     method: { id: 'full', params: {} },
-    train: { steps, batchSize: m.B, contextLength: m.T, lr: m.lr, weightDecay: 0, warmupSteps: 0, schedule: 'constant', gradClip: 1 },
+    train: {
+      steps,
+      batchSize: m.B,
+      contextLength: m.T,
+      lr: m.lr,
+      weightDecay: 0,
+      warmupSteps: 0,
+      schedule: 'constant',
+      gradClip: 1,
+    },
     eval: { every: 0, batches: 1 },
     seed: SEED,
   });
   const stream = syntheticStream(arch.vocabSize, Math.max(4096, 32 * m.B * (m.T + 1)));
   return {
-    config, modelConfig: arch, weights: null, modelHash: null, model: null,
+    config,
+    modelConfig: arch,
+    weights: null,
+    modelHash: null,
+    model: null,
     tokenizer: createByteTokenizer(), // never used by the trainer: the stream is already tokens
-    data: { train: stream, val: stream }, datasetHash: 'synthetic', datasetKind: 'text',
+    data: { train: stream, val: stream },
+    datasetHash: 'synthetic',
+    datasetKind: 'text',
   };
 }
 
@@ -82,16 +97,20 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
   const args = parseArgs(argv, ['json', 'quick', 'no-peer']);
   const quick = has(args, 'quick');
   const only = flag(args, 'model');
-  if (only && !MODELS.some((m) => m.id === only)) throw new CliError(`bench step: --model must be one of ${MODELS.map((m) => m.id).join(', ')}`);
+  if (only && !MODELS.some((m) => m.id === only))
+    throw new CliError(`bench step: --model must be one of ${MODELS.map((m) => m.id).join(', ')}`);
   const layersFlag = flag(args, 'layers');
   const layers = layersFlag !== undefined ? numberFlag(args, 'layers', 12) : quick ? 2 : 12;
-  if (!Number.isInteger(layers) || layers < 1 || layers > 12) throw new CliError(`bench step: --layers must be an integer in 1..12, got ${layers}`);
+  if (!Number.isInteger(layers) || layers < 1 || layers > 12)
+    throw new CliError(`bench step: --layers must be an integer in 1..12, got ${layers}`);
   const warmup = numberFlag(args, 'warmup', 1);
   if (!Number.isInteger(warmup) || warmup < 1) throw new CliError('bench step: --warmup must be an integer ≥ 1');
   const stepsFlag = flag(args, 'steps') !== undefined ? numberFlag(args, 'steps', 1) : null;
-  if (stepsFlag !== null && (!Number.isInteger(stepsFlag) || stepsFlag < 1)) throw new CliError('bench step: --steps must be an integer ≥ 1');
+  if (stepsFlag !== null && (!Number.isInteger(stepsFlag) || stepsFlag < 1))
+    throw new CliError('bench step: --steps must be an integer ≥ 1');
   const vocabFlag = flag(args, 'vocab') !== undefined ? numberFlag(args, 'vocab', 0) : null;
-  if (vocabFlag !== null && (!Number.isInteger(vocabFlag) || vocabFlag < 2)) throw new CliError('bench step: --vocab must be an integer ≥ 2');
+  if (vocabFlag !== null && (!Number.isInteger(vocabFlag) || vocabFlag < 2))
+    throw new CliError('bench step: --vocab must be an integer ≥ 2');
   const maxBinding = gpu.device.limits.maxStorageBufferBindingSize;
   const tf = has(args, 'no-peer') ? null : await loadTfjsWithGradients();
 
@@ -104,7 +123,10 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
     const fullVocab = arch.vocabSize;
     const maxVocab = Math.floor(maxBinding / (4 * arch.nEmbd));
     const vocab = (m.id === 'gpt2-small' ? vocabFlag : null) ?? Math.min(fullVocab, maxVocab);
-    if (vocab > maxVocab) throw new CliError(`bench step: --vocab ${vocab} needs ${vocab * arch.nEmbd * 4} bytes for wte; this adapter binds at most ${maxBinding} (maxStorageBufferBindingSize)`);
+    if (vocab > maxVocab)
+      throw new CliError(
+        `bench step: --vocab ${vocab} needs ${vocab * arch.nEmbd * 4} bytes for wte; this adapter binds at most ${maxBinding} (maxStorageBufferBindingSize)`,
+      );
     if (vocab !== fullVocab) arch = { ...arch, vocabSize: vocab };
     const timed = stepsFlag ?? (quick ? (m.id === 'micro' ? 3 : 1) : m.timed);
     const inputs = inputsFor(m, arch, warmup + timed);
@@ -114,8 +136,10 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
     // (ours, tfjs, ours, …) so load drifting on a shared machine hits both sides alike.
     const trainer = await Trainer.create(gpu, inputs);
     let peerModel: TfGpt2 | null = null;
-    const oursMs: number[] = [], tfjsMs: number[] = [];
-    const oursLoss: number[] = [], tfjsLoss: number[] = [];
+    const oursMs: number[] = [],
+      tfjsMs: number[] = [];
+    const oursLoss: number[] = [],
+      tfjsLoss: number[] = [];
     try {
       if (tf) {
         const specs = new Map(gpt2ParamSpecs(arch).map((s) => [s.name, s]));
@@ -138,18 +162,39 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
       peerModel?.dispose();
     }
     const tfMs = tfjsMs.length ? median(tfjsMs) : NaN;
-    const oursLoss1 = oursLoss[0], oursLossLast = oursLoss.at(-1)!;
-    const tfLoss1 = tfjsLoss[0] ?? NaN, tfLossLast = tfjsLoss.at(-1) ?? NaN;
+    const oursLoss1 = oursLoss[0],
+      oursLossLast = oursLoss.at(-1)!;
+    const tfLoss1 = tfjsLoss[0] ?? NaN,
+      tfLossLast = tfjsLoss.at(-1) ?? NaN;
 
     const ourMs = median(oursMs);
-    const ours = (tokens / ourMs) * 1000, peer = (tokens / tfMs) * 1000;
+    const ours = (tokens / ourMs) * 1000,
+      peer = (tokens / tfMs) * 1000;
     emit({
-      bench: 'step', model: m.id, layers: arch.nLayer, V: arch.vocabSize, ...(arch.vocabSize !== fullVocab ? { V_reduced_from: fullVocab, V_reason: `maxStorageBufferBindingSize ${maxBinding} < wte ${fullVocab * arch.nEmbd * 4} bytes` } : {}),
-      params: parameterCount(arch), B: m.B, T: m.T,
-      ours_tokens_per_s: round(ours), tfjs_tokens_per_s: round(peer), ratio: round(ours / peer),
-      ours_ms: round(ourMs), tfjs_ms: round(tfMs),
-      loss_step1: { ours: round(oursLoss1, 6), tfjs: round(tfLoss1, 6) }, loss_last: { ours: round(oursLossLast, 6), tfjs: round(tfLossLast, 6) },
-      warmup, timed, optimizer: { ours: 'AdamW (weightDecay 0)', tfjs: 'tf.train.adam' }, gradClip: 1,
+      bench: 'step',
+      model: m.id,
+      layers: arch.nLayer,
+      V: arch.vocabSize,
+      ...(arch.vocabSize !== fullVocab
+        ? {
+            V_reduced_from: fullVocab,
+            V_reason: `maxStorageBufferBindingSize ${maxBinding} < wte ${fullVocab * arch.nEmbd * 4} bytes`,
+          }
+        : {}),
+      params: parameterCount(arch),
+      B: m.B,
+      T: m.T,
+      ours_tokens_per_s: round(ours),
+      tfjs_tokens_per_s: round(peer),
+      ratio: round(ours / peer),
+      ours_ms: round(ourMs),
+      tfjs_ms: round(tfMs),
+      loss_step1: { ours: round(oursLoss1, 6), tfjs: round(tfLoss1, 6) },
+      loss_last: { ours: round(oursLossLast, 6), tfjs: round(tfLossLast, 6) },
+      warmup,
+      timed,
+      optimizer: { ours: 'AdamW (weightDecay 0)', tfjs: 'tf.train.adam' },
+      gradClip: 1,
       adapter: gpu.name,
     });
   }

@@ -24,7 +24,8 @@ import type { Gpu } from '../../gpu/device';
 import { isFloatDtype, parseSafetensors, toFloat32, type SafetensorsFile } from '../../engine/io/safetensors';
 import { analyzeMatrix, layoutForName, type MatrixAnalysis, type WeightLayout } from '../../engine/analysis';
 
-export const help = 'spectra, effective ranks, power-law α and intruder dimensions: --base <f.safetensors> --tuned <f.safetensors> [--json] [--k 10] [--eps 0.5]';
+export const help =
+  'spectra, effective ranks, power-law α and intruder dimensions: --base <f.safetensors> --tuned <f.safetensors> [--json] [--k 10] [--eps 0.5]';
 
 const EMBEDDING = /(^|\.)(wte|wpe)\.weight$|embed/i;
 
@@ -42,7 +43,8 @@ async function load(path: string, which: string): Promise<SafetensorsFile> {
   }
 }
 
-const r4 = (x: number | null | undefined) => (x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toPrecision(5)));
+const r4 = (x: number | null | undefined) =>
+  x === null || x === undefined || !Number.isFinite(x) ? null : Number(x.toPrecision(5));
 
 /** The per-matrix JSON line: the tuned matrix's figures at top level, ΔW's under "delta". */
 export function matrixLine(a: MatrixAnalysis, full: boolean): Record<string, unknown> {
@@ -58,7 +60,13 @@ export function matrixLine(a: MatrixAnalysis, full: boolean): Record<string, unk
     frobenius: r4(a.tuned.frobenius),
     nuclear: r4(a.tuned.nuclear),
     powerLaw: a.tuned.powerLaw
-      ? { alpha: r4(a.tuned.powerLaw.alpha), xmin: r4(a.tuned.powerLaw.xmin), D: r4(a.tuned.powerLaw.D), nTail: a.tuned.powerLaw.nTail, n: a.tuned.powerLaw.n }
+      ? {
+          alpha: r4(a.tuned.powerLaw.alpha),
+          xmin: r4(a.tuned.powerLaw.xmin),
+          D: r4(a.tuned.powerLaw.D),
+          nTail: a.tuned.powerLaw.nTail,
+          n: a.tuned.powerLaw.n,
+        }
       : null,
     intruders: {
       k: a.intruders.k,
@@ -79,7 +87,12 @@ export function matrixLine(a: MatrixAnalysis, full: boolean): Record<string, unk
       numericalRank: a.delta.numericalRank,
       alpha: r4(a.delta.powerLaw?.alpha),
     },
-    base: { erank: r4(a.base.erank), stableRank: r4(a.base.stableRank), alpha: r4(a.base.powerLaw?.alpha), spectralNorm: r4(a.base.spectralNorm) },
+    base: {
+      erank: r4(a.base.erank),
+      stableRank: r4(a.base.stableRank),
+      alpha: r4(a.base.powerLaw?.alpha),
+      spectralNorm: r4(a.base.spectralNorm),
+    },
     angles: { r: a.angles.r, degrees: a.angles.degrees.map((d) => Number(d.toFixed(2))) },
     ms: Math.round(a.ms),
   };
@@ -91,16 +104,19 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json', 'full', 'cpu']);
   const basePath = flag(args, 'base');
   const tunedPath = flag(args, 'tuned');
-  if (!basePath || !tunedPath) throw new CliError('analyze needs --base <model.safetensors> and --tuned <model.safetensors>');
+  if (!basePath || !tunedPath)
+    throw new CliError('analyze needs --base <model.safetensors> and --tuned <model.safetensors>');
   const json = has(args, 'json');
   const full = has(args, 'full');
   const k = numberFlag(args, 'k', 10);
   const eps = numberFlag(args, 'eps', 0.5);
   const maxDim = numberFlag(args, 'max-dim', 4096);
   const method = flag(args, 'method') ?? 'auto';
-  if (!['auto', 'exact', 'rsvd'].includes(method)) throw new CliError(`--method must be auto, exact or rsvd, got "${method}"`);
+  if (!['auto', 'exact', 'rsvd'].includes(method))
+    throw new CliError(`--method must be auto, exact or rsvd, got "${method}"`);
   const layoutFlag = flag(args, 'layout') ?? 'auto';
-  if (!['auto', 'out-in', 'in-out'].includes(layoutFlag)) throw new CliError(`--layout must be auto, out-in or in-out, got "${layoutFlag}"`);
+  if (!['auto', 'out-in', 'in-out'].includes(layoutFlag))
+    throw new CliError(`--layout must be auto, out-in or in-out, got "${layoutFlag}"`);
   if (!(k >= 1) || !Number.isInteger(k)) throw new CliError(`--k must be a positive integer, got ${k}`);
   if (!(eps > 0 && eps <= 1)) throw new CliError(`--eps must be in (0, 1], got ${eps}`);
   const only = flag(args, 'only');
@@ -134,7 +150,10 @@ export async function run(argv: string[]): Promise<number> {
   const out = (o: Record<string, unknown>) => {
     if (json) emit(o);
   };
-  if (!json) console.log(`${'matrix'.padEnd(34)} ${'out×in'.padEnd(10)} ${'erank'.padStart(8)} ${'stable'.padStart(8)} ${'alpha'.padStart(6)} ${'intr'.padStart(4)}  ${'Δerank'.padStart(8)} ${'Δstable'.padStart(8)} ${'‖ΔW‖₂'.padStart(9)} ${'‖ΔW‖F'.padStart(9)}`);
+  if (!json)
+    console.log(
+      `${'matrix'.padEnd(34)} ${'out×in'.padEnd(10)} ${'erank'.padStart(8)} ${'stable'.padStart(8)} ${'alpha'.padStart(6)} ${'intr'.padStart(4)}  ${'Δerank'.padStart(8)} ${'Δstable'.padStart(8)} ${'‖ΔW‖₂'.padStart(9)} ${'‖ΔW‖F'.padStart(9)}`,
+    );
   for (const name of names) {
     if (onlyRe && !onlyRe.test(name)) continue;
     const bt = base.tensors.get(name);
@@ -192,7 +211,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     totals.matrices++;
     totals.intruders += a.intruders.count;
-    for (const s of a.intruders.sweep) totals.intrudersByEps.set(s.eps, (totals.intrudersByEps.get(s.eps) ?? 0) + s.count);
+    for (const s of a.intruders.sweep)
+      totals.intrudersByEps.set(s.eps, (totals.intrudersByEps.get(s.eps) ?? 0) + s.count);
     totals.erankSum += a.tuned.erank;
     totals.deltaErankSum += a.delta.erank;
     if (a.tuned.powerLaw) {
@@ -201,7 +221,8 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (json) emit(matrixLine(a, full));
     else {
-      const f = (x: number | undefined | null, w: number, d = 3) => (x === undefined || x === null ? '-' : x.toFixed(d)).padStart(w);
+      const f = (x: number | undefined | null, w: number, d = 3) =>
+        (x === undefined || x === null ? '-' : x.toFixed(d)).padStart(w);
       console.log(
         `${name.padEnd(34)} ${`${a.shape[0]}×${a.shape[1]}`.padEnd(10)} ${f(a.tuned.erank, 8, 2)} ${f(a.tuned.stableRank, 8, 2)} ${f(a.tuned.powerLaw?.alpha, 6, 2)} ${String(a.intruders.count).padStart(4)}  ` +
           `${f(a.delta.erank, 8, 2)} ${f(a.delta.stableRank, 8, 2)} ${a.delta.spectralNorm.toExponential(2).padStart(9)} ${a.delta.frobenius.toExponential(2).padStart(9)}`,

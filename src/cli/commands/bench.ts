@@ -7,8 +7,14 @@ import { CliError } from '../args';
 import { cliGpu } from '../gpu';
 import type { Gpu } from '../../gpu/device';
 
-const benches = import.meta.glob('../bench/*.ts') as Record<string, () => Promise<{ run(gpu: Gpu, argv: string[]): Promise<void> }>>;
-const names = () => Object.keys(benches).map((p) => p.split('/').pop()!.replace(/\.ts$/, '')).sort();
+const benches = import.meta.glob('../bench/*.ts') as Record<
+  string,
+  () => Promise<{ run(gpu: Gpu, argv: string[]): Promise<void> }>
+>;
+const names = () =>
+  Object.keys(benches)
+    .map((p) => p.split('/').pop()!.replace(/\.ts$/, ''))
+    .sort();
 
 export const help = `benchmarks vs peers, JSON lines: bench <${names().join('|')}> [--json] [--quick]`;
 

@@ -13,7 +13,8 @@ import { meanLoss } from '../../engine/train';
 import { sampleTokens } from '../../engine/generate';
 import { exactMatch } from '../../engine/data/procedural';
 
-export const help = 'validation loss (nats/token) of a model on a dataset: --model <dir|id> --dataset <id> [--batches N] [--json]';
+export const help =
+  'validation loss (nats/token) of a model on a dataset: --model <dir|id> --dataset <id> [--batches N] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json']);
@@ -34,19 +35,38 @@ export async function run(argv: string[]): Promise<number> {
   const batches = evalBatches(data.val, { B, T, maxBatches });
   const valLoss = await meanLoss(gpu, model, batches, B, T);
   const tokens = batches.reduce((a, b) => a + b.mask.reduce((x, y) => x + y, 0), 0);
-  const out: Record<string, unknown> = { model: loaded.id, dataset: datasetId, valLoss, tokens, B, T, batches: maxBatches };
+  const out: Record<string, unknown> = {
+    model: loaded.id,
+    dataset: datasetId,
+    valLoss,
+    tokens,
+    B,
+    T,
+    batches: maxBatches,
+  };
   if (ds.kind === 'pairs') {
     const n = Math.min(ds.val.length, numberFlag(args, 'examples', 50));
     let correct = 0;
     const newline = tokenizer.encode('\n')[0];
     for (const ex of ds.val.slice(0, n)) {
-      const ids = await sampleTokens(gpu, model, tokenizer.encode(ex.prompt), { maxTokens: tokenizer.encode(ex.completion).length + 2, temperature: 0, topK: 0, seed: 0, stopAt: newline });
+      const ids = await sampleTokens(gpu, model, tokenizer.encode(ex.prompt), {
+        maxTokens: tokenizer.encode(ex.completion).length + 2,
+        temperature: 0,
+        topK: 0,
+        seed: 0,
+        stopAt: newline,
+      });
       if (exactMatch(tokenizer.decode(ids), ex.completion)) correct++;
     }
     out.accuracy = correct / n;
     out.examples = n;
   }
   if (has(args, 'json')) emit(out);
-  else console.log(Object.entries(out).map(([k, v]) => `${k}: ${v}`).join('\n'));
+  else
+    console.log(
+      Object.entries(out)
+        .map(([k, v]) => `${k}: ${v}`)
+        .join('\n'),
+    );
   return 0;
 }

@@ -19,7 +19,8 @@ import { fromHfConfig } from '../../engine/model/config';
 import { exportPeft, PeftError, type AdapterState } from '../../engine/io/peft';
 import type { NamedFile } from '../../engine/io/checkpoint';
 
-export const help = 'export a run dir: --run <dir> [--peft <outdir> [--convert]] [--merged <outdir>] [--base-model name] [--json]';
+export const help =
+  'export a run dir: --run <dir> [--peft <outdir> [--convert]] [--merged <outdir>] [--base-model name] [--json]';
 
 const MERGED_FILES = ['config.json', 'model.safetensors', 'card.json', 'tokenizer.json'];
 
@@ -31,14 +32,16 @@ export interface RunDir {
 
 /** run.json + adapter.safetensors (flat tensors, metadata {method, meta}) + config.json of a run directory. */
 export async function readRunDir(dir: string): Promise<RunDir> {
-  if (!(await isDirectory(dir))) throw new CliError(`--run ${dir}: not a directory (expected the --out directory of \`train\`)`);
-  const json = (name: string) => readFileBytes(path.join(dir, name)).then((b) => {
-    try {
-      return JSON.parse(new TextDecoder().decode(b)) as unknown;
-    } catch (e) {
-      throw new CliError(`${path.join(dir, name)} is not valid JSON: ${(e as Error).message}`);
-    }
-  });
+  if (!(await isDirectory(dir)))
+    throw new CliError(`--run ${dir}: not a directory (expected the --out directory of \`train\`)`);
+  const json = (name: string) =>
+    readFileBytes(path.join(dir, name)).then((b) => {
+      try {
+        return JSON.parse(new TextDecoder().decode(b)) as unknown;
+      } catch (e) {
+        throw new CliError(`${path.join(dir, name)} is not valid JSON: ${(e as Error).message}`);
+      }
+    });
   let config: RunConfig;
   try {
     config = parseRunConfig(await json('run.json'));
@@ -55,7 +58,9 @@ export async function readRunDir(dir: string): Promise<RunDir> {
     throw new CliError(`${path.join(dir, 'adapter.safetensors')}: its "meta" metadata is not JSON`);
   }
   if (st.metadata.method && st.metadata.method !== config.method.id) {
-    throw new CliError(`${dir}: adapter.safetensors was written by method "${st.metadata.method}" but run.json says "${config.method.id}"`);
+    throw new CliError(
+      `${dir}: adapter.safetensors was written by method "${st.metadata.method}" but run.json says "${config.method.id}"`,
+    );
   }
   const nLayer = fromHfConfig(await json('config.json')).nLayer;
   return { config, state: { tensors, meta }, nLayer };
@@ -68,7 +73,10 @@ export async function run(argv: string[]): Promise<number> {
   const mergedOut = flag(args, 'merged');
   const json = has(args, 'json');
   if (!dir) throw new CliError('export needs --run <dir> (a directory written by `train --out <dir>`)');
-  if (!peftOut && !mergedOut) throw new CliError('export needs --peft <outdir> (PEFT adapter files) and/or --merged <outdir> (full merged checkpoint)');
+  if (!peftOut && !mergedOut)
+    throw new CliError(
+      'export needs --peft <outdir> (PEFT adapter files) and/or --merged <outdir> (full merged checkpoint)',
+    );
   const rd = await readRunDir(dir);
   const report: Record<string, unknown> = { method: rd.config.method.id, run: dir };
   if (mergedOut) {
@@ -85,14 +93,24 @@ export async function run(argv: string[]): Promise<number> {
     }
     await writeFiles(mergedOut, files);
     report.merged = { dir: mergedOut, files: files.map((f) => f.name) };
-    if (!json) console.log(`merged checkpoint (${rd.config.method.id} folded into the base weights) → ${mergedOut}: ${files.map((f) => f.name).join(', ')}`);
+    if (!json)
+      console.log(
+        `merged checkpoint (${rd.config.method.id} folded into the base weights) → ${mergedOut}: ${files.map((f) => f.name).join(', ')}`,
+      );
   }
   if (peftOut) {
     let ex;
     try {
-      ex = exportPeft(rd.config, rd.state, { convert: has(args, 'convert'), baseModel: flag(args, 'base-model'), nLayer: rd.nLayer });
+      ex = exportPeft(rd.config, rd.state, {
+        convert: has(args, 'convert'),
+        baseModel: flag(args, 'base-model'),
+        nLayer: rd.nLayer,
+      });
     } catch (e) {
-      if (e instanceof PeftError) throw new CliError(`export --peft: ${e.message}${mergedOut ? ` (the merged checkpoint was written to ${mergedOut})` : ''}`);
+      if (e instanceof PeftError)
+        throw new CliError(
+          `export --peft: ${e.message}${mergedOut ? ` (the merged checkpoint was written to ${mergedOut})` : ''}`,
+        );
       throw e;
     }
     await writeFiles(peftOut, ex.files);
@@ -100,7 +118,9 @@ export async function run(argv: string[]): Promise<number> {
     if (!json) {
       for (const n of ex.notes) console.log(n);
       console.log(`PEFT adapter → ${peftOut}: ${ex.files.map((f) => f.name).join(', ')}`);
-      console.log(`load it with: PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(<base>), "${peftOut}")`);
+      console.log(
+        `load it with: PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(<base>), "${peftOut}")`,
+      );
     }
   }
   if (json) emit({ export: report });

@@ -24,7 +24,8 @@ export async function run(argv: string[]): Promise<number> {
       const buf = await fs.readFile(path.join(dir, name));
       files.push({ name, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) });
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new CliError(`cannot read ${path.join(dir, name)}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new CliError(`cannot read ${path.join(dir, name)}: ${(e as Error).message}`);
     }
   }
   let im;
@@ -36,20 +37,41 @@ export async function run(argv: string[]): Promise<number> {
   }
   const c = im.config;
   const modules = im.modules.map((m) => ({
-    module: m.module, r: m.r, alpha: m.alpha, scaling: m.scaling, inDim: m.inDim, outDim: m.outDim, dora: m.magnitude !== null,
+    module: m.module,
+    r: m.r,
+    alpha: m.alpha,
+    scaling: m.scaling,
+    inDim: m.inDim,
+    outDim: m.outDim,
+    dora: m.magnitude !== null,
     params: m.A.length + m.B.length + (m.magnitude?.length ?? 0),
   }));
   const summary = {
-    peft_type: c.peft_type, base_model_name_or_path: c.base_model_name_or_path ?? null, r: c.r, lora_alpha: c.lora_alpha,
-    use_rslora: c.use_rslora, use_dora: c.use_dora, fan_in_fan_out: c.fan_in_fan_out ?? null, target_modules: c.target_modules ?? null,
-    rank_pattern: c.rank_pattern ?? {}, alpha_pattern: c.alpha_pattern ?? {}, peft_version: c.peft_version ?? null,
-    modules, totalParams: modules.reduce((a, m) => a + m.params, 0), ignored: im.ignored,
+    peft_type: c.peft_type,
+    base_model_name_or_path: c.base_model_name_or_path ?? null,
+    r: c.r,
+    lora_alpha: c.lora_alpha,
+    use_rslora: c.use_rslora,
+    use_dora: c.use_dora,
+    fan_in_fan_out: c.fan_in_fan_out ?? null,
+    target_modules: c.target_modules ?? null,
+    rank_pattern: c.rank_pattern ?? {},
+    alpha_pattern: c.alpha_pattern ?? {},
+    peft_version: c.peft_version ?? null,
+    modules,
+    totalParams: modules.reduce((a, m) => a + m.params, 0),
+    ignored: im.ignored,
   };
   if (has(args, 'json')) emit({ import: summary });
   else {
-    console.log(`PEFT ${c.peft_type} adapter for ${summary.base_model_name_or_path ?? '(unnamed base)'}: r = ${c.r}, lora_alpha = ${c.lora_alpha}` +
-      `${c.use_rslora ? ', rsLoRA' : ''}${c.use_dora ? ', DoRA' : ''}; ${modules.length} module(s), ${summary.totalParams} parameters`);
-    for (const m of modules) console.log(`  ${m.module.padEnd(20)} r=${m.r} α=${m.alpha} s=${+m.scaling.toFixed(6)}  A [${m.r}, ${m.inDim}]  B [${m.outDim}, ${m.r}]${m.dora ? `  m [${m.outDim}]` : ''}`);
+    console.log(
+      `PEFT ${c.peft_type} adapter for ${summary.base_model_name_or_path ?? '(unnamed base)'}: r = ${c.r}, lora_alpha = ${c.lora_alpha}` +
+        `${c.use_rslora ? ', rsLoRA' : ''}${c.use_dora ? ', DoRA' : ''}; ${modules.length} module(s), ${summary.totalParams} parameters`,
+    );
+    for (const m of modules)
+      console.log(
+        `  ${m.module.padEnd(20)} r=${m.r} α=${m.alpha} s=${+m.scaling.toFixed(6)}  A [${m.r}, ${m.inDim}]  B [${m.outDim}, ${m.r}]${m.dora ? `  m [${m.outDim}]` : ''}`,
+      );
     if (im.ignored.length) console.log(`  ignored (not LoRA tensors of GPT-2 linears): ${im.ignored.join(', ')}`);
   }
   return 0;

@@ -10,7 +10,12 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json']);
   const models = await listBuiltinModels();
   const datasets = listDatasets();
-  const methods = listMethods().map((m) => ({ id: m.id, label: m.label, paper: m.paper, params: m.params.map((p) => p.key) }));
+  const methods = listMethods().map((m) => ({
+    id: m.id,
+    label: m.label,
+    paper: m.paper,
+    params: m.params.map((p) => p.key),
+  }));
   if (has(args, 'json')) {
     emit({ models, datasets, methods });
     return 0;

@@ -6,7 +6,8 @@ import { tokenizerFor } from '../../engine/inputs';
 import { Gpt2Model } from '../../engine/model/gpt2';
 import { sampleText } from '../../engine/generate';
 
-export const help = 'generate text: --model <dir|id> --prompt "…" [--seed S] [--tokens N] [--temperature T] [--top-k K] [--json]';
+export const help =
+  'generate text: --model <dir|id> --prompt "…" [--seed S] [--tokens N] [--temperature T] [--top-k K] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json']);
@@ -17,7 +18,8 @@ export async function run(argv: string[]): Promise<number> {
   const topK = numberFlag(args, 'top-k', 40);
   const maxTokens = numberFlag(args, 'tokens', 200);
   const seed = numberFlag(args, 'seed', 0);
-  if (temperature < 0 || topK < 0 || maxTokens < 1) throw new CliError('--temperature and --top-k must be ≥ 0, --tokens ≥ 1');
+  if (temperature < 0 || topK < 0 || maxTokens < 1)
+    throw new CliError('--temperature and --top-k must be ≥ 0, --tokens ≥ 1');
   const loaded = await loadCliModel(modelRef);
   const gpu = await cliGpu();
   const tokenizer = await tokenizerFor(loaded.config, loaded);

@@ -11,7 +11,8 @@ import { resolveInputs } from '../../engine/inputs';
 import { Trainer } from '../../engine/train';
 import { saveRunDir } from '../rundir';
 
-export const help = 'train a model: --config <micro|gpt2-small|file.json> [--method id] [--param k=v]… [--steps N] [--model dir|id] [--dataset id|file] [--out dir] [--json]';
+export const help =
+  'train a model: --config <micro|gpt2-small|file.json> [--method id] [--param k=v]… [--steps N] [--model dir|id] [--dataset id|file] [--out dir] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, ['json', 'quiet']);
@@ -26,10 +27,19 @@ export async function run(argv: string[]): Promise<number> {
   const logEvery = numberFlag(args, 'log-every', 1);
   const started = performance.now();
   const last = { loss: NaN, valLoss: NaN, probeLoss: NaN };
-  if (!json) console.log(`training ${config.method.id} on ${config.dataset.id} · model ${config.model.id} · ${trainer.memory().trainableParams} trainable params · ${gpu.name}`);
+  if (!json)
+    console.log(
+      `training ${config.method.id} on ${config.dataset.id} · model ${config.model.id} · ${trainer.memory().trainableParams} trainable params · ${gpu.name}`,
+    );
   for (let s = 0; s < config.train.steps; s++) {
     const m = await trainer.trainStep();
-    const row: Record<string, number> = { step: m.step, loss: m.loss, lr: m.lr, gradNorm: m.gradNorm, tokensPerSec: m.tokensPerSec };
+    const row: Record<string, number> = {
+      step: m.step,
+      loss: m.loss,
+      lr: m.lr,
+      gradNorm: m.gradNorm,
+      tokensPerSec: m.tokensPerSec,
+    };
     last.loss = m.loss;
     if (evalEvery > 0 && (m.step % evalEvery === 0 || m.step === config.train.steps)) {
       row.valLoss = last.valLoss = await trainer.evaluate(inputs.data.val, evalBatches);
@@ -37,8 +47,11 @@ export async function run(argv: string[]): Promise<number> {
     }
     if (json) emit(row);
     else if (m.step % logEvery === 0 || m.step === config.train.steps) {
-      console.log(`step ${m.step}/${config.train.steps}  loss ${m.loss.toFixed(4)}  lr ${m.lr.toExponential(2)}  |g| ${m.gradNorm.toFixed(3)}  ${m.tokensPerSec.toFixed(0)} tok/s` +
-        (row.valLoss !== undefined ? `  val ${row.valLoss.toFixed(4)}` : '') + (row.probeLoss !== undefined ? `  probe ${row.probeLoss.toFixed(4)}` : ''));
+      console.log(
+        `step ${m.step}/${config.train.steps}  loss ${m.loss.toFixed(4)}  lr ${m.lr.toExponential(2)}  |g| ${m.gradNorm.toFixed(3)}  ${m.tokensPerSec.toFixed(0)} tok/s` +
+          (row.valLoss !== undefined ? `  val ${row.valLoss.toFixed(4)}` : '') +
+          (row.probeLoss !== undefined ? `  probe ${row.probeLoss.toFixed(4)}` : ''),
+      );
     }
   }
   const memory = trainer.memory();
@@ -60,7 +73,16 @@ export async function run(argv: string[]): Promise<number> {
     methodMemory: methodMemory(memory),
   };
   if (out) {
-    await saveRunDir(out, trainer, { ...config, model: { ...config.model, ...(inputs.modelHash ? { hash: inputs.modelHash } : {}) }, dataset: { ...config.dataset, hash: inputs.datasetHash } }, summary);
+    await saveRunDir(
+      out,
+      trainer,
+      {
+        ...config,
+        model: { ...config.model, ...(inputs.modelHash ? { hash: inputs.modelHash } : {}) },
+        dataset: { ...config.dataset, hash: inputs.datasetHash },
+      },
+      summary,
+    );
   }
   if (json) emit({ summary });
   else console.log(`done: ${JSON.stringify(summary)}`);
@@ -72,7 +94,13 @@ export async function run(argv: string[]): Promise<number> {
  * their AdamW state (two float32 moments each) and gradients, the adapter-owned tensors (factors,
  * magnitudes, replaced bases) and the activation bytes of the run (model + method scratch such as h, z).
  */
-export function methodMemory(m: ReturnType<Trainer['memory']>): { trainableParams: number; optimizerBytes: number; gradientBytes: number; adapterBytes: number; activationBytes: number } {
+export function methodMemory(m: ReturnType<Trainer['memory']>): {
+  trainableParams: number;
+  optimizerBytes: number;
+  gradientBytes: number;
+  adapterBytes: number;
+  activationBytes: number;
+} {
   return {
     trainableParams: m.trainableParams,
     optimizerBytes: 2 * 4 * m.trainableParams,

@@ -136,17 +136,29 @@ export class TfGpt2 {
   }
 
   /** One training step: forward, autograd backward, global-norm clip, Adam. Resolves once the update has run. */
-  async step(inputs: Int32Array, targets: Int32Array, mask: Float32Array, B: number, T: number): Promise<{ loss: number; gradNorm: number }> {
+  async step(
+    inputs: Int32Array,
+    targets: Int32Array,
+    mask: Float32Array,
+    B: number,
+    T: number,
+  ): Promise<{ loss: number; gradNorm: number }> {
     const tf = this.tf;
     let maskSum = 0;
     for (const m of mask) maskSum += m;
-    const tTok = tf.tensor1d(inputs, 'int32'), tTgt = tf.tensor1d(targets, 'int32'), tMask = tf.tensor1d(mask, 'float32');
+    const tTok = tf.tensor1d(inputs, 'int32'),
+      tTgt = tf.tensor1d(targets, 'int32'),
+      tMask = tf.tensor1d(mask, 'float32');
     const varList = [...this.vars.values()];
     const { value, grads } = tf.variableGrads(() => this.loss(tTok, tTgt, tMask, maskSum, B, T), varList);
     const maxNorm = this.gradClip;
     const { clipped, norm } = tf.tidy(() => {
       // A chain of adds, not addN: tfjs's addN binds every input at once and the device's limit is 8 storage buffers.
-      const norm = tf.sqrt(Object.values(grads).map((g) => tf.sum(tf.square(g))).reduce((a, b) => tf.add(a, b)));
+      const norm = tf.sqrt(
+        Object.values(grads)
+          .map((g) => tf.sum(tf.square(g)))
+          .reduce((a, b) => tf.add(a, b)),
+      );
       const scale = maxNorm > 0 ? tf.minimum(tf.div(maxNorm, tf.add(norm, 1e-6)), 1) : tf.scalar(1);
       const clipped: NamedTensorMap = {};
       for (const [k, g] of Object.entries(grads)) clipped[k] = tf.mul(g, scale);

@@ -14,7 +14,8 @@ export function loadTfjsWebgpu(): Promise<Tf> {
       const gpu = await nodeGpuEntry();
       // tfjs-backend-webgpu registers itself only when navigator.gpu exists at import time.
       const g = globalThis as unknown as { navigator?: { gpu?: GPU } };
-      if (!g.navigator) Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+      if (!g.navigator)
+        Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
       else if (!g.navigator.gpu) Object.defineProperty(g.navigator, 'gpu', { value: gpu, configurable: true });
       const tf = await import('@tensorflow/tfjs-core');
       await import('@tensorflow/tfjs-backend-webgpu');

@@ -60,7 +60,8 @@ export class DoraAdapter implements LinearAdapter {
     this.layer = layer;
     this.inner = { ...layer, bias: null, dWeight: null, dBias: null, adapter: null };
     this.core = new LowRankAdapter(gpu, this.inner, { ...init, trainA: true, trainB: true });
-    const { outDim } = layer, r = init.rank;
+    const { outDim } = layer,
+      r = init.rank;
     this.wsq = gpu.upload(wsq, [outDim], `${layer.name}.dora_wsq`, 'adapter');
     this.m = gpu.zeros([outDim], `${layer.name}.lora_magnitude_vector`, 'adapter');
     this.dm = gpu.zeros([outDim], `grad:${layer.name}.lora_magnitude_vector`, 'gradients');
@@ -101,8 +102,23 @@ export class DoraAdapter implements LinearAdapter {
 
   private recordNorm(enc: StepEncoder, holdNorm = false): void {
     const { inDim, outDim } = this.layer;
-    doraNorm(enc, { W: this.core.baseWeight, wsq: this.wsq, A: this.core.A, B: this.core.B, m: this.m, G: this.G, M: this.M,
-      norm: this.norm, mns: this.mns, inDim, outDim, r: this.core.rank, scaling: this.core.scaling, holdNorm, label: `${this.layer.name} dora norm` });
+    doraNorm(enc, {
+      W: this.core.baseWeight,
+      wsq: this.wsq,
+      A: this.core.A,
+      B: this.core.B,
+      m: this.m,
+      G: this.G,
+      M: this.M,
+      norm: this.norm,
+      mns: this.mns,
+      inDim,
+      outDim,
+      r: this.core.rank,
+      scaling: this.core.scaling,
+      holdNorm,
+      label: `${this.layer.name} dora norm`,
+    });
   }
 
   private scratch(N: number): { z: GpuTensor; dz: GpuTensor } {
@@ -125,7 +141,17 @@ export class DoraAdapter implements LinearAdapter {
 
   backward(enc: StepEncoder, l: Linear, x: GpuTensor, dy: GpuTensor, dx: GpuTensor | null, N: number): void {
     const { z, dz } = this.scratch(N);
-    doraGrad(enc, { dy, z, mns: this.mns, norm: this.norm, dz, dm: this.dm, N, outDim: l.outDim, label: `${l.name} dora grad` });
+    doraGrad(enc, {
+      dy,
+      z,
+      mns: this.mns,
+      norm: this.norm,
+      dz,
+      dm: this.dm,
+      N,
+      outDim: l.outDim,
+      label: `${l.name} dora grad`,
+    });
     this.core.backward(enc, this.inner, x, dz, dx, N);
     if (l.dBias) biasBackward(enc, { dout: dy, dbias: l.dBias, N, C: l.outDim });
   }
@@ -137,13 +163,16 @@ export class DoraAdapter implements LinearAdapter {
 
   /** The merged weight (in, out) = V ⊙ (m/‖V‖_col) (PEFT's DoRA merge), on the CPU. */
   async mergedWeight(): Promise<Float32Array> {
-    const W = await this.gpu.read(this.core.baseWeight), d = await this.core.delta(), m = await this.gpu.read(this.m);
+    const W = await this.gpu.read(this.core.baseWeight),
+      d = await this.core.delta(),
+      m = await this.gpu.read(this.m);
     return mergeDora(W, d, m, this.layer.inDim, this.layer.outDim).merged;
   }
 
   dispose(): void {
     this.core.dispose();
-    for (const t of [this.wsq, this.m, this.dm, this.G, this.M, this.norm, this.mns, this.z, this.dz]) if (t) this.gpu.release(t);
+    for (const t of [this.wsq, this.m, this.dm, this.G, this.M, this.norm, this.mns, this.z, this.dz])
+      if (t) this.gpu.release(t);
     this.layer.adapter = null;
   }
 }

@@ -74,7 +74,15 @@ export class LowRankAdapter implements LinearAdapter {
 
   private dims(N: number) {
     const l = this.layer;
-    return { N, inDim: l.inDim, outDim: l.outDim, r: this.activeRank, ldr: this.rank, scaling: this.scaling, label: `${l.name} lora` };
+    return {
+      N,
+      inDim: l.inDim,
+      outDim: l.outDim,
+      r: this.activeRank,
+      ldr: this.rank,
+      scaling: this.scaling,
+      label: `${l.name} lora`,
+    };
   }
 
   forward(enc: StepEncoder, l: Linear, x: GpuTensor, y: GpuTensor, N: number): void {
@@ -95,19 +103,57 @@ export class LowRankAdapter implements LinearAdapter {
       lowrankForward(enc, { ...this.dims(N), x, A: this.A, B: this.B, h, y, W: null, accumulate: true });
       return;
     }
-    const r = this.activeRank, R = this.rank, l = this.layer;
+    const r = this.activeRank,
+      R = this.rank,
+      l = this.layer;
     // h (N, r) = x (N, in) · A[:r]ᵀ
     matmul(enc, { a: x, b: this.A, c: h, M: N, K: l.inDim, N: r, transB: true, ldc: R, label: `${l.name} lora h` });
     // y (N, out) += s · h (N, r) · B[:, :r]ᵀ
-    matmul(enc, { a: h, b: this.B, c: y, M: N, K: r, N: l.outDim, transB: true, lda: R, ldb: R, alpha: this.scaling, beta: 1, label: `${l.name} lora up` });
+    matmul(enc, {
+      a: h,
+      b: this.B,
+      c: y,
+      M: N,
+      K: r,
+      N: l.outDim,
+      transB: true,
+      lda: R,
+      ldb: R,
+      alpha: this.scaling,
+      beta: 1,
+      label: `${l.name} lora up`,
+    });
   }
 
   backward(enc: StepEncoder, l: Linear, x: GpuTensor, dy: GpuTensor, dx: GpuTensor | null, N: number): void {
     if (this.fused) {
       // dx = dy·Wᵀ + dh·A written once; dA, dB accumulate. A trainable base (rare) keeps its own products.
       const { h, dh } = this.scratch(N);
-      lowrankBackward(enc, { ...this.dims(N), x, dy, A: this.A, B: this.B, h, dh, dx, dA: this.dA, dB: this.dB, W: this.baseWeight });
-      if (l.dWeight) matmul(enc, { a: x, b: dy, c: l.dWeight, M: l.inDim, K: N, N: l.outDim, transA: true, beta: 1, label: `${l.name} dW` });
+      lowrankBackward(enc, {
+        ...this.dims(N),
+        x,
+        dy,
+        A: this.A,
+        B: this.B,
+        h,
+        dh,
+        dx,
+        dA: this.dA,
+        dB: this.dB,
+        W: this.baseWeight,
+      });
+      if (l.dWeight)
+        matmul(enc, {
+          a: x,
+          b: dy,
+          c: l.dWeight,
+          M: l.inDim,
+          K: N,
+          N: l.outDim,
+          transA: true,
+          beta: 1,
+          label: `${l.name} dW`,
+        });
       if (l.dBias) biasBackward(enc, { dout: dy, dbias: l.dBias, N, C: l.outDim });
       return;
     }
@@ -119,15 +165,68 @@ export class LowRankAdapter implements LinearAdapter {
   recordBackward(enc: StepEncoder, x: GpuTensor, dy: GpuTensor, dx: GpuTensor | null, N: number): void {
     const { h, dh } = this.scratch(N);
     if (this.fused) {
-      lowrankBackward(enc, { ...this.dims(N), x, dy, A: this.A, B: this.B, h, dh, dx, dA: this.dA, dB: this.dB, W: null, accumulateDx: true });
+      lowrankBackward(enc, {
+        ...this.dims(N),
+        x,
+        dy,
+        A: this.A,
+        B: this.B,
+        h,
+        dh,
+        dx,
+        dA: this.dA,
+        dB: this.dB,
+        W: null,
+        accumulateDx: true,
+      });
       return;
     }
-    const r = this.activeRank, R = this.rank, l = this.layer;
-    if (this.dB) matmul(enc, { a: dy, b: h, c: this.dB, M: l.outDim, K: N, N: r, transA: true, ldb: R, ldc: R, alpha: this.scaling, beta: 1, label: `${l.name} lora dB` });
+    const r = this.activeRank,
+      R = this.rank,
+      l = this.layer;
+    if (this.dB)
+      matmul(enc, {
+        a: dy,
+        b: h,
+        c: this.dB,
+        M: l.outDim,
+        K: N,
+        N: r,
+        transA: true,
+        ldb: R,
+        ldc: R,
+        alpha: this.scaling,
+        beta: 1,
+        label: `${l.name} lora dB`,
+      });
     if (!this.dA && !dx) return;
-    matmul(enc, { a: dy, b: this.B, c: dh, M: N, K: l.outDim, N: r, ldb: R, ldc: R, alpha: this.scaling, label: `${l.name} lora dh` });
-    if (this.dA) matmul(enc, { a: dh, b: x, c: this.dA, M: r, K: N, N: l.inDim, transA: true, lda: R, beta: 1, label: `${l.name} lora dA` });
-    if (dx) matmul(enc, { a: dh, b: this.A, c: dx, M: N, K: r, N: l.inDim, lda: R, beta: 1, label: `${l.name} lora dx` });
+    matmul(enc, {
+      a: dy,
+      b: this.B,
+      c: dh,
+      M: N,
+      K: l.outDim,
+      N: r,
+      ldb: R,
+      ldc: R,
+      alpha: this.scaling,
+      label: `${l.name} lora dh`,
+    });
+    if (this.dA)
+      matmul(enc, {
+        a: dh,
+        b: x,
+        c: this.dA,
+        M: r,
+        K: N,
+        N: l.inDim,
+        transA: true,
+        lda: R,
+        beta: 1,
+        label: `${l.name} lora dA`,
+      });
+    if (dx)
+      matmul(enc, { a: dh, b: this.A, c: dx, M: N, K: r, N: l.inDim, lda: R, beta: 1, label: `${l.name} lora dx` });
   }
 
   zeroGrads(enc: StepEncoder): void {
@@ -137,8 +236,11 @@ export class LowRankAdapter implements LinearAdapter {
 
   /** ΔW in the layer's (in, out) layout: s·(B·A)ᵀ = s·Aᵀ·Bᵀ, on the CPU. */
   async delta(): Promise<Float32Array> {
-    const A = await this.gpu.read(this.A), B = await this.gpu.read(this.B);
-    const { inDim, outDim } = this.layer, R = this.rank, r = this.activeRank;
+    const A = await this.gpu.read(this.A),
+      B = await this.gpu.read(this.B);
+    const { inDim, outDim } = this.layer,
+      R = this.rank,
+      r = this.activeRank;
     const out = new Float32Array(inDim * outDim);
     for (let i = 0; i < inDim; i++) {
       for (let o = 0; o < outDim; o++) {

@@ -13,7 +13,11 @@ export interface AdditiveAdapter {
 }
 
 /** `baseOf` supplies a replaced base weight (PiSSA-style residuals); default: the model's own. */
-export async function mergedWeights<A extends AdditiveAdapter>(model: Gpt2Model, adapters: A[], baseOf?: (a: A) => Promise<Float32Array | null>): Promise<Map<string, Float32Array>> {
+export async function mergedWeights<A extends AdditiveAdapter>(
+  model: Gpt2Model,
+  adapters: A[],
+  baseOf?: (a: A) => Promise<Float32Array | null>,
+): Promise<Map<string, Float32Array>> {
   const w = await model.readWeights();
   for (const a of adapters) {
     const key = `${a.layer.name}.weight`;

@@ -28,8 +28,15 @@ export interface NolaBasisSpec {
 }
 
 /** Stream names and bounds of a layer's bases, shared by the GPU path and CPU checks. */
-export function nolaBasisStreams(layerName: string, r: number, inDim: number): { A: { purpose: string; bound: number }; B: { purpose: string; bound: number } } {
-  return { A: { purpose: `nola/A:${layerName}`, bound: 1 / Math.sqrt(inDim) }, B: { purpose: `nola/B:${layerName}`, bound: 1 / Math.sqrt(r) } };
+export function nolaBasisStreams(
+  layerName: string,
+  r: number,
+  inDim: number,
+): { A: { purpose: string; bound: number }; B: { purpose: string; bound: number } } {
+  return {
+    A: { purpose: `nola/A:${layerName}`, bound: 1 / Math.sqrt(inDim) },
+    B: { purpose: `nola/B:${layerName}`, bound: 1 / Math.sqrt(r) },
+  };
 }
 
 export class NolaAdapter implements LinearAdapter {
@@ -44,15 +51,35 @@ export class NolaAdapter implements LinearAdapter {
   /** Shared scratch for one basis (≥ max(k_A·r·in, k_B·out·r) over the layers using it). */
   private readonly basis: GpuTensor;
 
-  constructor(gpu: Gpu, layer: Linear, o: { rank: number; scaling: number; spec: NolaBasisSpec; coefA: Float32Array; coefB: Float32Array; basis: GpuTensor }) {
+  constructor(
+    gpu: Gpu,
+    layer: Linear,
+    o: {
+      rank: number;
+      scaling: number;
+      spec: NolaBasisSpec;
+      coefA: Float32Array;
+      coefB: Float32Array;
+      basis: GpuTensor;
+    },
+  ) {
     const { rank: r, spec } = o;
-    if (o.coefA.length !== spec.numBasisA || o.coefB.length !== spec.numBasisB) throw new Error(`${layer.name}: coefficient counts differ from the basis counts`);
-    if (o.basis.size < Math.max(spec.numBasisA * r * layer.inDim, spec.numBasisB * layer.outDim * r)) throw new Error(`${layer.name}: NOLA basis scratch too small`);
+    if (o.coefA.length !== spec.numBasisA || o.coefB.length !== spec.numBasisB)
+      throw new Error(`${layer.name}: coefficient counts differ from the basis counts`);
+    if (o.basis.size < Math.max(spec.numBasisA * r * layer.inDim, spec.numBasisB * layer.outDim * r))
+      throw new Error(`${layer.name}: NOLA basis scratch too small`);
     this.gpu = gpu;
     this.layer = layer;
     this.spec = spec;
     this.basis = o.basis;
-    this.inner = new LowRankAdapter(gpu, layer, { rank: r, scaling: o.scaling, A: new Float32Array(r * layer.inDim), B: new Float32Array(layer.outDim * r), trainA: true, trainB: true });
+    this.inner = new LowRankAdapter(gpu, layer, {
+      rank: r,
+      scaling: o.scaling,
+      A: new Float32Array(r * layer.inDim),
+      B: new Float32Array(layer.outDim * r),
+      trainA: true,
+      trainB: true,
+    });
     this.coefA = gpu.upload(o.coefA, [spec.numBasisA], `${layer.name}.nola_alpha`, 'adapter');
     this.coefB = gpu.upload(o.coefB, [spec.numBasisB], `${layer.name}.nola_beta`, 'adapter');
     this.dCoefA = gpu.zeros([spec.numBasisA], `grad:${layer.name}.nola_alpha`, 'gradients');
@@ -65,11 +92,18 @@ export class NolaAdapter implements LinearAdapter {
 
   /** basis ← the k bases of A (which = 'A', (k_A, r·in)) or B ((k_B, out·r)) of this layer. */
   private generate(enc: StepEncoder, which: 'A' | 'B'): number {
-    const { inDim, outDim } = this.layer, r = this.inner.rank;
+    const { inDim, outDim } = this.layer,
+      r = this.inner.rank;
     const s = nolaBasisStreams(this.layer.name, r, inDim)[which];
     const k = which === 'A' ? this.spec.numBasisA : this.spec.numBasisB;
     const size = which === 'A' ? r * inDim : outDim * r;
-    randomUniform(enc, this.basis, { seed: this.spec.seed, purpose: s.purpose, count: k * size, lo: -s.bound, hi: s.bound });
+    randomUniform(enc, this.basis, {
+      seed: this.spec.seed,
+      purpose: s.purpose,
+      count: k * size,
+      lo: -s.bound,
+      hi: s.bound,
+    });
     return size;
   }
 
@@ -77,9 +111,25 @@ export class NolaAdapter implements LinearAdapter {
   materialize(enc: StepEncoder): void {
     const name = this.layer.name;
     let size = this.generate(enc, 'A');
-    matmul(enc, { a: this.coefA, b: this.basis, c: this.inner.A, M: 1, K: this.spec.numBasisA, N: size, label: `${name} nola A = αᵀ·basis` });
+    matmul(enc, {
+      a: this.coefA,
+      b: this.basis,
+      c: this.inner.A,
+      M: 1,
+      K: this.spec.numBasisA,
+      N: size,
+      label: `${name} nola A = αᵀ·basis`,
+    });
     size = this.generate(enc, 'B');
-    matmul(enc, { a: this.coefB, b: this.basis, c: this.inner.B, M: 1, K: this.spec.numBasisB, N: size, label: `${name} nola B = βᵀ·basis` });
+    matmul(enc, {
+      a: this.coefB,
+      b: this.basis,
+      c: this.inner.B,
+      M: 1,
+      K: this.spec.numBasisB,
+      N: size,
+      label: `${name} nola B = βᵀ·basis`,
+    });
   }
 
   forward(enc: StepEncoder, l: Linear, x: GpuTensor, y: GpuTensor, N: number): void {
@@ -89,15 +139,34 @@ export class NolaAdapter implements LinearAdapter {
 
   backward(enc: StepEncoder, l: Linear, x: GpuTensor, dy: GpuTensor, dx: GpuTensor | null, N: number): void {
     const name = this.layer.name;
-    const dA = this.inner.dA!, dB = this.inner.dB!;
+    const dA = this.inner.dA!,
+      dB = this.inner.dB!;
     fill(enc, { x: dA, n: dA.size, value: 0, label: `${name} nola dA = 0` });
     fill(enc, { x: dB, n: dB.size, value: 0, label: `${name} nola dB = 0` });
     this.inner.backward(enc, l, x, dy, dx, N);
     // dα (k_A) += basis_A (k_A, r·in) · vec(dA);  dβ likewise.
     let size = this.generate(enc, 'A');
-    matmul(enc, { a: this.basis, b: dA, c: this.dCoefA, M: this.spec.numBasisA, K: size, N: 1, beta: 1, label: `${name} nola dα` });
+    matmul(enc, {
+      a: this.basis,
+      b: dA,
+      c: this.dCoefA,
+      M: this.spec.numBasisA,
+      K: size,
+      N: 1,
+      beta: 1,
+      label: `${name} nola dα`,
+    });
     size = this.generate(enc, 'B');
-    matmul(enc, { a: this.basis, b: dB, c: this.dCoefB, M: this.spec.numBasisB, K: size, N: 1, beta: 1, label: `${name} nola dβ` });
+    matmul(enc, {
+      a: this.basis,
+      b: dB,
+      c: this.dCoefB,
+      M: this.spec.numBasisB,
+      K: size,
+      N: 1,
+      beta: 1,
+      label: `${name} nola dβ`,
+    });
   }
 
   zeroGrads(enc: StepEncoder): void {

@@ -11,13 +11,30 @@ const methods = new Map<string, AdapterMethod>();
 for (const [path, mod] of Object.entries(modules)) {
   const id = path.split('/').pop()!.replace(/\.ts$/, '');
   if (!mod.method) throw new Error(`adapter file ${path} exports no \`method\``);
-  if (mod.method.id !== id) throw new Error(`adapter file ${path} declares id "${mod.method.id}"; the id must equal the file name`);
+  if (mod.method.id !== id)
+    throw new Error(`adapter file ${path} declares id "${mod.method.id}"; the id must equal the file name`);
   methods.set(id, mod.method);
 }
 
 export function listMethods(): AdapterMethod[] {
-  const order = ['full', 'lora', 'rslora', 'loraplus', 'lora-asym', 'pissa', 'milora', 'dora', 'lora-ga', 'eva', 'vera', 'nola', 'dylora'];
-  return [...methods.values()].sort((a, b) => (order.indexOf(a.id) + 1 || 99) - (order.indexOf(b.id) + 1 || 99) || a.id.localeCompare(b.id));
+  const order = [
+    'full',
+    'lora',
+    'rslora',
+    'loraplus',
+    'lora-asym',
+    'pissa',
+    'milora',
+    'dora',
+    'lora-ga',
+    'eva',
+    'vera',
+    'nola',
+    'dylora',
+  ];
+  return [...methods.values()].sort(
+    (a, b) => (order.indexOf(a.id) + 1 || 99) - (order.indexOf(b.id) + 1 || 99) || a.id.localeCompare(b.id),
+  );
 }
 
 export function getMethod(id: string): AdapterMethod {
@@ -27,11 +44,18 @@ export function getMethod(id: string): AdapterMethod {
 }
 
 /** Apply defaults and check every param against its spec; unknown keys are errors (typos must not pass silently). */
-export function resolveMethodParams(m: AdapterMethod, given: Record<string, unknown>): Record<string, number | boolean | string> {
+export function resolveMethodParams(
+  m: AdapterMethod,
+  given: Record<string, unknown>,
+): Record<string, number | boolean | string> {
   const out: Record<string, number | boolean | string> = {};
   const errors: string[] = [];
   const known = new Map(m.params.map((p) => [p.key, p]));
-  for (const k of Object.keys(given)) if (!known.has(k)) errors.push(`method.params.${k}: not a parameter of ${m.id} (allowed: ${[...known.keys()].join(', ') || 'none'})`);
+  for (const k of Object.keys(given))
+    if (!known.has(k))
+      errors.push(
+        `method.params.${k}: not a parameter of ${m.id} (allowed: ${[...known.keys()].join(', ') || 'none'})`,
+      );
   for (const p of m.params) {
     const v = given[p.key] ?? p.default;
     const err = checkParam(p, v);
@@ -55,6 +79,8 @@ export function checkParam(p: MethodParamSpec, v: unknown): string | null {
     case 'bool':
       return typeof v === 'boolean' ? null : `must be true or false, got ${JSON.stringify(v)}`;
     case 'enum':
-      return typeof v === 'string' && p.options?.includes(v) ? null : `must be one of ${p.options?.join(', ')}, got ${JSON.stringify(v)}`;
+      return typeof v === 'string' && p.options?.includes(v)
+        ? null
+        : `must be one of ${p.options?.join(', ')}, got ${JSON.stringify(v)}`;
   }
 }

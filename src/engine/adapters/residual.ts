@@ -37,8 +37,18 @@ export interface Triplets {
 }
 
 /** Columns [from, from + k) of a thin SVD as a Triplets record. */
-function sliceTriplets(U: Float32Array, S: Float32Array, Vt: Float32Array, rows: number, cols: number, p: number, from: number, k: number): Triplets {
-  const u = new Float32Array(rows * k), vt = new Float32Array(k * cols);
+function sliceTriplets(
+  U: Float32Array,
+  S: Float32Array,
+  Vt: Float32Array,
+  rows: number,
+  cols: number,
+  p: number,
+  from: number,
+  k: number,
+): Triplets {
+  const u = new Float32Array(rows * k),
+    vt = new Float32Array(k * cols);
   for (let i = 0; i < rows; i++) for (let j = 0; j < k; j++) u[i * k + j] = U[i * p + from + j];
   for (let j = 0; j < k; j++) vt.set(Vt.subarray((from + j) * cols, (from + j + 1) * cols), j * cols);
   return { k, U: u, S: S.slice(from, from + k), Vt: vt };
@@ -59,11 +69,26 @@ export interface TripletOptions {
  * Singular triplets of a (rows, cols) GPU matrix. The minor triplets always use the exact SVD: a
  * randomized sketch finds the dominant subspace only (MiLoRA, §3 of arXiv:2406.09044, uses a full SVD).
  */
-export async function matrixTriplets(gpu: Gpu, matrix: GpuTensor, rows: number, cols: number, o: TripletOptions): Promise<Triplets> {
+export async function matrixTriplets(
+  gpu: Gpu,
+  matrix: GpuTensor,
+  rows: number,
+  cols: number,
+  o: TripletOptions,
+): Promise<Triplets> {
   const p = Math.min(rows, cols);
-  if (!(o.k >= 1 && o.k <= p)) throw new ConfigError(`rank ${o.k}: must be between 1 and min(in, out) = ${p} for ${matrix.label}`);
+  if (!(o.k >= 1 && o.k <= p))
+    throw new ConfigError(`rank ${o.k}: must be between 1 and min(in, out) = ${p} for ${matrix.label}`);
   if (o.which === 'top' && o.niter > 0) {
-    const r = await rsvd(gpu, { matrix, M: rows, N: cols, k: o.k, oversample: o.oversample ?? 10, powerIters: o.niter, seed: o.seed });
+    const r = await rsvd(gpu, {
+      matrix,
+      M: rows,
+      N: cols,
+      k: o.k,
+      oversample: o.oversample ?? 10,
+      powerIters: o.niter,
+      seed: o.seed,
+    });
     return { k: r.k, U: r.U, S: r.S, Vt: r.Vt };
   }
   const svd = exactSvd(await gpu.read(matrix, rows * cols), rows, cols);
@@ -73,17 +98,29 @@ export async function matrixTriplets(gpu: Gpu, matrix: GpuTensor, rows: number, 
 /** Fail before anything is allocated when a target cannot hold its rank (k(r) triplets of min(in, out)). */
 export function checkRanks(ctx: MethodContext, need: (r: number) => number, method: string): void {
   for (const l of ctx.targets) {
-    const r = ctx.rankFor(l), p = Math.min(l.inDim, l.outDim);
-    if (need(r) > p) throw new ConfigError(`method.params.rank: ${method} needs ${need(r) === r ? 'r' : `${need(r) / r}r`} ≤ min(in, out); ${l.name} is ${l.inDim}×${l.outDim}, so r ≤ ${Math.floor(p / (need(r) / r))} (got ${r})`);
+    const r = ctx.rankFor(l),
+      p = Math.min(l.inDim, l.outDim);
+    if (need(r) > p)
+      throw new ConfigError(
+        `method.params.rank: ${method} needs ${need(r) === r ? 'r' : `${need(r) / r}r`} ≤ min(in, out); ${l.name} is ${l.inDim}×${l.outDim}, so r ≤ ${Math.floor(p / (need(r) / r))} (got ${r})`,
+      );
   }
 }
 
 /** A (r, in) and B (out, r) from the triplets of a stored (in, out) weight: A = f·Vh, B = U·g in PEFT terms. */
-export function factorsFromTriplets(t: Triplets, inDim: number, outDim: number, f: (j: number) => number, g: (j: number) => number): { A: Float32Array; B: Float32Array } {
+export function factorsFromTriplets(
+  t: Triplets,
+  inDim: number,
+  outDim: number,
+  f: (j: number) => number,
+  g: (j: number) => number,
+): { A: Float32Array; B: Float32Array } {
   const { k } = t;
-  const A = new Float32Array(k * inDim), B = new Float32Array(outDim * k);
+  const A = new Float32Array(k * inDim),
+    B = new Float32Array(outDim * k);
   for (let j = 0; j < k; j++) {
-    const fj = f(j), gj = g(j);
+    const fj = f(j),
+      gj = g(j);
     for (let i = 0; i < inDim; i++) A[j * inDim + i] = fj * t.U[i * k + j];
     for (let o = 0; o < outDim; o++) B[o * k + j] = gj * t.Vt[j * outDim + o];
   }
@@ -94,14 +131,30 @@ export function factorsFromTriplets(t: Triplets, inDim: number, outDim: number, 
  * Attach a LowRankAdapter with these initial factors to `layer` and replace its base weight by the
  * residual W − s·(B·A)ᵀ, computed on the GPU (copy W, then one rank-r matmul with alpha = −s).
  */
-export function attachResidualAdapter(gpu: Gpu, layer: Linear, init: { rank: number; scaling: number; A: Float32Array; B: Float32Array }): LowRankAdapter {
+export function attachResidualAdapter(
+  gpu: Gpu,
+  layer: Linear,
+  init: { rank: number; scaling: number; A: Float32Array; B: Float32Array },
+): LowRankAdapter {
   const ad = new LowRankAdapter(gpu, layer, { ...init, trainA: true, trainB: true });
   const { inDim, outDim } = layer;
   const wres = gpu.tensor([inDim, outDim], `${layer.name}.weight_residual`, 'adapter');
   const enc = gpu.encoder(`${layer.name} residual`);
   enc.copy(layer.weight, wres);
   // W_res (in, out) −= s · Aᵀ (in, r) · Bᵀ (r, out)
-  matmul(enc, { a: ad.A, b: ad.B, c: wres, M: inDim, K: init.rank, N: outDim, transA: true, transB: true, alpha: -init.scaling, beta: 1, label: `${layer.name} W − s·BA` });
+  matmul(enc, {
+    a: ad.A,
+    b: ad.B,
+    c: wres,
+    M: inDim,
+    K: init.rank,
+    N: outDim,
+    transA: true,
+    transB: true,
+    alpha: -init.scaling,
+    beta: 1,
+    label: `${layer.name} W − s·BA`,
+  });
   enc.submit();
   ad.baseWeight = wres;
   layer.adapter = ad;
@@ -127,8 +180,10 @@ export function residualTrainables(layers: ResidualLayer[]): TrainableTensor[] {
 /** s·(B·A − B₀·A₀) in the layer's (in, out) layout: the update relative to the pretrained weight. */
 export async function residualDelta(gpu: Gpu, l: ResidualLayer): Promise<Float32Array> {
   const a = l.adapter;
-  const A = await gpu.read(a.A), B = await gpu.read(a.B);
-  const { inDim, outDim } = a.layer, r = a.rank;
+  const A = await gpu.read(a.A),
+    B = await gpu.read(a.B);
+  const { inDim, outDim } = a.layer,
+    r = a.rank;
   const out = new Float32Array(inDim * outDim);
   for (let i = 0; i < inDim; i++) {
     for (let o = 0; o < outDim; o++) {
@@ -141,7 +196,11 @@ export async function residualDelta(gpu: Gpu, l: ResidualLayer): Promise<Float32
 }
 
 /** The MethodInstance of a residual method: LoRA's, with deltaOf relative to W and A₀/B₀ in the state. */
-export function residualInstance(ctx: MethodContext, layers: ResidualLayer[], meta: Record<string, unknown>): MethodInstance {
+export function residualInstance(
+  ctx: MethodContext,
+  layers: ResidualLayer[],
+  meta: Record<string, unknown>,
+): MethodInstance {
   const adapters = layers.map((l) => l.adapter);
   const base = loraInstance(ctx, adapters, residualTrainables(layers));
   const byName = new Map(layers.map((l) => [l.adapter.layer.name, l]));

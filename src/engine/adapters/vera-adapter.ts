@@ -43,8 +43,12 @@ export class VeraAdapter implements LinearAdapter {
 
   constructor(gpu: Gpu, layer: Linear, shared: VeraShared, init: { lambdaD: Float32Array; lambdaB: Float32Array }) {
     const { r } = shared;
-    if (layer.inDim > shared.maxIn || layer.outDim > shared.maxOut) throw new Error(`${layer.name}: ${layer.inDim}×${layer.outDim} exceeds the shared VeRA projections (${shared.maxIn}×${shared.maxOut})`);
-    if (init.lambdaD.length !== r || init.lambdaB.length !== layer.outDim) throw new Error(`${layer.name}: λ_d needs ${r} and λ_b ${layer.outDim} values`);
+    if (layer.inDim > shared.maxIn || layer.outDim > shared.maxOut)
+      throw new Error(
+        `${layer.name}: ${layer.inDim}×${layer.outDim} exceeds the shared VeRA projections (${shared.maxIn}×${shared.maxOut})`,
+      );
+    if (init.lambdaD.length !== r || init.lambdaB.length !== layer.outDim)
+      throw new Error(`${layer.name}: λ_d needs ${r} and λ_b ${layer.outDim} values`);
     this.gpu = gpu;
     this.layer = layer;
     this.shared = shared;
@@ -71,11 +75,29 @@ export class VeraAdapter implements LinearAdapter {
     linearBaseForward(enc, l, x, y, N);
     const { h } = this.scratch(N);
     const { r, maxIn, A, B } = this.shared;
-    veraScaleB(enc, { B, lb: this.lambdaB, ld: this.lambdaD, beff: this.beff, outDim: l.outDim, r, label: `${l.name} vera Beff` });
+    veraScaleB(enc, {
+      B,
+      lb: this.lambdaB,
+      ld: this.lambdaD,
+      beff: this.beff,
+      outDim: l.outDim,
+      r,
+      label: `${l.name} vera Beff`,
+    });
     // h (N, r) = x (N, in) · A[:, :in]ᵀ
     matmul(enc, { a: x, b: A, c: h, M: N, K: l.inDim, N: r, transB: true, ldb: maxIn, label: `${l.name} vera h` });
     // y (N, out) += h · Beffᵀ
-    matmul(enc, { a: h, b: this.beff, c: y, M: N, K: r, N: l.outDim, transB: true, beta: 1, label: `${l.name} vera up` });
+    matmul(enc, {
+      a: h,
+      b: this.beff,
+      c: y,
+      M: N,
+      K: r,
+      N: l.outDim,
+      transB: true,
+      beta: 1,
+      label: `${l.name} vera up`,
+    });
   }
 
   backward(enc: StepEncoder, l: Linear, x: GpuTensor, dy: GpuTensor, dx: GpuTensor | null, N: number): void {
@@ -84,8 +106,24 @@ export class VeraAdapter implements LinearAdapter {
     const { r, maxIn, A, B } = this.shared;
     // G (out, r) = dyᵀ · h, then the two λ reductions.
     matmul(enc, { a: dy, b: h, c: this.G, M: l.outDim, K: N, N: r, transA: true, label: `${l.name} vera G` });
-    veraGradB(enc, { G: this.G, B, ld: this.lambdaD, dlb: this.dLambdaB, outDim: l.outDim, r, label: `${l.name} vera dλ_b` });
-    veraGradD(enc, { G: this.G, B, lb: this.lambdaB, dld: this.dLambdaD, outDim: l.outDim, r, label: `${l.name} vera dλ_d` });
+    veraGradB(enc, {
+      G: this.G,
+      B,
+      ld: this.lambdaD,
+      dlb: this.dLambdaB,
+      outDim: l.outDim,
+      r,
+      label: `${l.name} vera dλ_b`,
+    });
+    veraGradD(enc, {
+      G: this.G,
+      B,
+      lb: this.lambdaB,
+      dld: this.dLambdaD,
+      outDim: l.outDim,
+      r,
+      label: `${l.name} vera dλ_d`,
+    });
     if (!dx) return;
     // dh (N, r) = dy · Beff;  dx (N, in) += dh · A[:, :in]
     matmul(enc, { a: dy, b: this.beff, c: dh, M: N, K: l.outDim, N: r, label: `${l.name} vera dh` });
@@ -100,7 +138,12 @@ export class VeraAdapter implements LinearAdapter {
   /** ΔW in the layer's (in, out) layout: ΔW[i, o] = λ_b[o]·Σ_k B[o,k]·λ_d[k]·A[k,i], on the CPU. */
   async delta(): Promise<Float32Array> {
     const { r, maxIn } = this.shared;
-    const [A, B, ld, lb] = await Promise.all([this.gpu.read(this.shared.A), this.gpu.read(this.shared.B, this.layer.outDim * r), this.gpu.read(this.lambdaD), this.gpu.read(this.lambdaB)]);
+    const [A, B, ld, lb] = await Promise.all([
+      this.gpu.read(this.shared.A),
+      this.gpu.read(this.shared.B, this.layer.outDim * r),
+      this.gpu.read(this.lambdaD),
+      this.gpu.read(this.lambdaB),
+    ]);
     const { inDim, outDim } = this.layer;
     const out = new Float32Array(inDim * outDim);
     for (let i = 0; i < inDim; i++) {
@@ -114,7 +157,8 @@ export class VeraAdapter implements LinearAdapter {
   }
 
   dispose(): void {
-    for (const t of [this.lambdaD, this.lambdaB, this.dLambdaD, this.dLambdaB, this.beff, this.G, this.h, this.dh]) if (t) this.gpu.release(t);
+    for (const t of [this.lambdaD, this.lambdaB, this.dLambdaD, this.dLambdaB, this.beff, this.G, this.h, this.dh])
+      if (t) this.gpu.release(t);
     this.layer.adapter = null;
   }
 }

@@ -17,10 +17,24 @@
  * 'rsvd'`, the studio's live probes); full spectra of W and ΔW are float64 values-only.
  */
 import type { Gpu } from '../../gpu/device';
-import { DEFAULT_EPS_SWEEP, intruderDimensions, principalAngles, type IntruderResult, type PrincipalAngles } from './intruders';
+import {
+  DEFAULT_EPS_SWEEP,
+  intruderDimensions,
+  principalAngles,
+  type IntruderResult,
+  type PrincipalAngles,
+} from './intruders';
 import { esdHistogram, fitPowerLaw, type EsdHistogram, type PowerLawFit } from './powerlaw';
 import { numericalRank, spectrumStats, type SpectrumStats } from './ranks';
-import { asOutIn, computeBaseSvd, singularSpectrum, topLeftSingular, type BaseSvd, type TopMethod, type WeightLayout } from './spectra';
+import {
+  asOutIn,
+  computeBaseSvd,
+  singularSpectrum,
+  topLeftSingular,
+  type BaseSvd,
+  type TopMethod,
+  type WeightLayout,
+} from './spectra';
 
 export * from './ranks';
 export * from './powerlaw';
@@ -92,11 +106,13 @@ export async function analyzeMatrix(gpu: Gpu | null, o: AnalyzeOptions): Promise
   const r = Math.min(M, N);
   const k = Math.min(o.k ?? 10, r);
   const eps = o.eps ?? 0.5;
-  const method: TopMethod = o.tunedMethod && o.tunedMethod !== 'auto' ? o.tunedMethod : r <= (o.exactLimit ?? 1024) ? 'exact' : 'rsvd';
+  const method: TopMethod =
+    o.tunedMethod && o.tunedMethod !== 'auto' ? o.tunedMethod : r <= (o.exactLimit ?? 1024) ? 'exact' : 'rsvd';
   const rsvdOpts = { method, powerIters: o.powerIters, seed: o.seed };
 
   const bsvd = o.baseSvd ?? computeBaseSvd(W0.data, M, N);
-  if (bsvd.M !== M || bsvd.N !== N) throw new Error(`${o.name}: cached base SVD is (${bsvd.M}, ${bsvd.N}), matrix is (${M}, ${N})`);
+  if (bsvd.M !== M || bsvd.N !== N)
+    throw new Error(`${o.name}: cached base SVD is (${bsvd.M}, ${bsvd.N}), matrix is (${M}, ${N})`);
 
   // Tuned: top-k left vectors (+ full spectrum).
   const top = await topLeftSingular(gpu, W.data, M, N, k, rsvdOpts);
@@ -140,7 +156,12 @@ export interface GradientStats extends SpectrumStats {
 }
 
 /** Effective rank, nuclear norm (and the other spectrum figures) of a gradient, as (out, in). */
-export function gradientStats(grad: ArrayLike<number>, rows: number, cols: number, layout: WeightLayout = 'out-in'): GradientStats {
+export function gradientStats(
+  grad: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  layout: WeightLayout = 'out-in',
+): GradientStats {
   const g = asOutIn(grad, rows, cols, layout);
   const sigma = Array.from(singularSpectrum(g.data, g.M, g.N));
   return { ...spectrumStats(sigma), sigma };

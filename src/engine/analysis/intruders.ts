@@ -83,7 +83,10 @@ export function intruderDimensions(
     bestMatch.push(arg);
   }
   const indices = maxCos.map((c, j) => (c < eps ? j : -1)).filter((j) => j >= 0);
-  const sweep = (opts.epsSweep ?? DEFAULT_EPS_SWEEP).map((e) => ({ eps: e, count: maxCos.filter((c) => c < e).length }));
+  const sweep = (opts.epsSweep ?? DEFAULT_EPS_SWEEP).map((e) => ({
+    eps: e,
+    count: maxCos.filter((c) => c < e).length,
+  }));
   const values: number[] = [];
   for (let a = 0; a < k; a++) for (let b = 0; b < K; b++) values.push(Math.abs(dots[a * r0 + b]));
   return { k, eps, count: indices.length, indices, maxCos, bestMatch, sweep, heatmap: { rows: k, cols: K, values } };
@@ -101,7 +104,14 @@ export interface PrincipalAngles {
  * Principal angles between span(U1[:, :r]) and span(U2[:, :r]) for orthonormal column sets U1 (M, c1),
  * U2 (M, c2), row-major.
  */
-export function principalAngles(U1: ArrayLike<number>, c1: number, U2: ArrayLike<number>, c2: number, M: number, r: number): PrincipalAngles {
+export function principalAngles(
+  U1: ArrayLike<number>,
+  c1: number,
+  U2: ArrayLike<number>,
+  c2: number,
+  M: number,
+  r: number,
+): PrincipalAngles {
   const rr = Math.max(0, Math.min(r, c1, c2));
   if (rr === 0) return { r: 0, cosines: [], degrees: [] };
   const C = new Float64Array(rr * rr);

@@ -42,7 +42,9 @@ export interface PowerLawOptions {
 export function fitPowerLaw(eigenvalues: ArrayLike<number>, opts: PowerLawOptions = {}): PowerLawFit | null {
   const thresh = opts.thresh ?? 1e-5;
   const minEvals = Math.max(2, opts.minEvals ?? 10);
-  const data = Array.from(eigenvalues).filter((x) => x > thresh && Number.isFinite(x)).sort((a, b) => a - b);
+  const data = Array.from(eigenvalues)
+    .filter((x) => x > thresh && Number.isFinite(x))
+    .sort((a, b) => a - b);
   const N = data.length;
   if (N < minEvals) return null;
   const logs = data.map((x) => Math.log(x));

@@ -23,9 +23,16 @@ export function layoutForName(name: string): WeightLayout {
 }
 
 /** The (out, in) matrix (M = out, N = in) of a stored (rows, cols) weight. */
-export function asOutIn(data: ArrayLike<number>, rows: number, cols: number, layout: WeightLayout): { data: Float32Array; M: number; N: number } {
-  if (data.length !== rows * cols) throw new Error(`weight has ${data.length} values, shape (${rows}, ${cols}) needs ${rows * cols}`);
-  if (layout === 'out-in') return { data: data instanceof Float32Array ? data : Float32Array.from(data), M: rows, N: cols };
+export function asOutIn(
+  data: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  layout: WeightLayout,
+): { data: Float32Array; M: number; N: number } {
+  if (data.length !== rows * cols)
+    throw new Error(`weight has ${data.length} values, shape (${rows}, ${cols}) needs ${rows * cols}`);
+  if (layout === 'out-in')
+    return { data: data instanceof Float32Array ? data : Float32Array.from(data), M: rows, N: cols };
   const out = new Float32Array(rows * cols); // (cols, rows)
   for (let i = 0; i < rows; i++) for (let j = 0; j < cols; j++) out[j * rows + i] = data[i * cols + j];
   return { data: out, M: cols, N: rows };
@@ -73,7 +80,14 @@ export interface TopLeftOptions {
  * Top-k left singular vectors of an (M, N) matrix. 'exact': Jacobi (float64, CPU). 'rsvd': randomized
  * SVD on the GPU when one is given, else the float64 CPU randomized SVD.
  */
-export async function topLeftSingular(gpu: Gpu | null, data: Float32Array, M: number, N: number, k: number, o: TopLeftOptions): Promise<TopLeft> {
+export async function topLeftSingular(
+  gpu: Gpu | null,
+  data: Float32Array,
+  M: number,
+  N: number,
+  k: number,
+  o: TopLeftOptions,
+): Promise<TopLeft> {
   const r = Math.min(M, N);
   const kk = Math.max(0, Math.min(k, r));
   if (o.method === 'exact') {

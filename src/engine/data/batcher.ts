@@ -126,7 +126,10 @@ function checkStream(stream: TokenStream): void {
   if (stream.lossMask && stream.lossMask.length !== stream.tokens.length) {
     throw new DatasetError(`lossMask has ${stream.lossMask.length} entries for ${stream.tokens.length} tokens`);
   }
-  if (stream.tokens.length < 2) throw new DatasetError(`token stream has ${stream.tokens.length} token(s); need at least 2 to form an input/target pair`);
+  if (stream.tokens.length < 2)
+    throw new DatasetError(
+      `token stream has ${stream.tokens.length} token(s); need at least 2 to form an input/target pair`,
+    );
 }
 
 /** Fill row b of a batch from the window starting at `start`, padding past the stream's end. */
@@ -175,7 +178,8 @@ export class Batcher {
     const maxStart = Math.max(0, stream.tokens.length - (opts.T + 1));
     if (stream.starts && stream.starts.length > 0) {
       // example starts are sorted; count those at or before maxStart (starts[0] = 0 always qualifies)
-      let lo = 0, hi = stream.starts.length;
+      let lo = 0,
+        hi = stream.starts.length;
       while (lo < hi) {
         const mid = (lo + hi) >> 1;
         if (stream.starts[mid] <= maxStart) lo = mid + 1;

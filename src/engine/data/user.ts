@@ -25,8 +25,7 @@ interface UserBase {
 }
 
 export type UserDataset =
-  | (UserBase & { kind: 'text'; text: string })
-  | (UserBase & { kind: 'pairs'; examples: Example[] });
+  (UserBase & { kind: 'text'; text: string }) | (UserBase & { kind: 'pairs'; examples: Example[] });
 
 export interface ParseUserOptions {
   /** Largest accepted file, in bytes (default 20 MiB). */
@@ -42,7 +41,9 @@ function size(n: number): string {
 /** Decode UTF-8, rejecting binary files; tolerate a few bad sequences (with a warning). */
 function decodeText(name: string, bytes: Uint8Array, warnings: string[]): string {
   if (bytes.indexOf(0) !== -1) {
-    throw new DatasetError(`${name} contains NUL bytes: it looks like a binary file (or UTF-16 text); save it as UTF-8 text`);
+    throw new DatasetError(
+      `${name} contains NUL bytes: it looks like a binary file (or UTF-16 text); save it as UTF-8 text`,
+    );
   }
   let text: string;
   try {
@@ -52,9 +53,12 @@ function decodeText(name: string, bytes: Uint8Array, warnings: string[]): string
     let replaced = 0;
     for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === 0xfffd) replaced++;
     // genuine U+FFFD characters in the file (EF BF BD) are not decoding errors
-    for (let i = 0; i + 2 < bytes.length; i++) if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) replaced--;
+    for (let i = 0; i + 2 < bytes.length; i++)
+      if (bytes[i] === 0xef && bytes[i + 1] === 0xbf && bytes[i + 2] === 0xbd) replaced--;
     if (replaced > MAX_INVALID_UTF8_RATIO * Math.max(1, text.length)) {
-      throw new DatasetError(`${name} is not UTF-8 text (${replaced} invalid byte sequences in ${text.length} characters); save it as UTF-8`);
+      throw new DatasetError(
+        `${name} is not UTF-8 text (${replaced} invalid byte sequences in ${text.length} characters); save it as UTF-8`,
+      );
     }
     warnings.push(`${replaced} invalid UTF-8 sequence(s) replaced with U+FFFD`);
   }
@@ -81,10 +85,14 @@ function parseJsonl(name: string, text: string): Example[] {
     }
     const { prompt, completion } = obj as Record<string, unknown>;
     if (typeof prompt !== 'string') {
-      throw new DatasetError(`${where}: "prompt" must be a string${prompt === undefined ? ' (missing)' : `, got ${prompt === null ? 'null' : typeof prompt}`}`);
+      throw new DatasetError(
+        `${where}: "prompt" must be a string${prompt === undefined ? ' (missing)' : `, got ${prompt === null ? 'null' : typeof prompt}`}`,
+      );
     }
     if (typeof completion !== 'string') {
-      throw new DatasetError(`${where}: "completion" must be a string${completion === undefined ? ' (missing)' : `, got ${completion === null ? 'null' : typeof completion}`}`);
+      throw new DatasetError(
+        `${where}: "completion" must be a string${completion === undefined ? ' (missing)' : `, got ${completion === null ? 'null' : typeof completion}`}`,
+      );
     }
     // an empty completion would train only the separator: almost certainly a broken export
     if (completion.length === 0) throw new DatasetError(`${where}: "completion" is empty`);
@@ -103,7 +111,9 @@ export function parseUserDataset(name: string, bytes: Uint8Array, opts: ParseUse
   const maxBytes = opts.maxBytes ?? DEFAULT_MAX_USER_BYTES;
   const ext = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase();
   if (ext !== 'txt' && ext !== 'jsonl') {
-    throw new DatasetError(`${name}: unsupported file type; use .txt (plain text) or .jsonl ({"prompt","completion"} per line)`);
+    throw new DatasetError(
+      `${name}: unsupported file type; use .txt (plain text) or .jsonl ({"prompt","completion"} per line)`,
+    );
   }
   if (!(bytes instanceof Uint8Array)) throw new DatasetError(`${name}: expected file bytes`);
   if (bytes.length === 0) throw new DatasetError(`${name} is empty`);
@@ -135,13 +145,14 @@ export async function prepareUserDataset(ds: UserDataset, opts: PrepareUserOptio
   const splitSeed = opts.splitSeed ?? SPLIT_SEED;
   const id = `user:${ds.name}`;
   const hash = await sha256Hex(ds.bytes);
-  const probe = opts.withProbe ?? true ? await loadForgettingProbe(splitSeed) : undefined;
+  const probe = (opts.withProbe ?? true) ? await loadForgettingProbe(splitSeed) : undefined;
   const extra = probe !== undefined ? { probe } : {};
   if (ds.kind === 'text') {
     const s = splitText(ds.text, { key: 'user', valFraction, splitSeed });
     return { id, hash, kind: 'text', train: s.train, val: s.val, ...extra };
   }
-  if (ds.examples.length < 2) throw new DatasetError(`${ds.name} needs at least 2 examples to hold one out for validation`);
+  if (ds.examples.length < 2)
+    throw new DatasetError(`${ds.name} needs at least 2 examples to hold one out for validation`);
   const s = splitExamples(ds.examples, { key: 'user', valFraction, splitSeed });
   return { id, hash, kind: 'pairs', train: s.train, val: s.val, ...extra };
 }

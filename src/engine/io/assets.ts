@@ -21,7 +21,8 @@ function isNode(): boolean {
 function cleanRelPath(relPath: string): string {
   const p = relPath.replace(/^\/+/, '');
   // assets are our own files; refuse paths that climb out of public/
-  if (p.split('/').some((seg) => seg === '..')) throw new AssetError(`asset path ${JSON.stringify(relPath)} must stay inside public/`);
+  if (p.split('/').some((seg) => seg === '..'))
+    throw new AssetError(`asset path ${JSON.stringify(relPath)} must stay inside public/`);
   return p;
 }
 
@@ -47,7 +48,8 @@ async function readNode(rel: string): Promise<Uint8Array> {
       const buf = await fs.readFile(file);
       return new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength);
     } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new AssetError(`cannot read ${file}: ${(e as Error).message}`);
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new AssetError(`cannot read ${file}: ${(e as Error).message}`);
     }
   }
   throw new AssetError(`asset ${JSON.stringify(rel)} not found (looked in ${candidates.join(', ')})`);

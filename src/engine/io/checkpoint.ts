@@ -66,8 +66,10 @@ export async function loadModelFiles(id: string, files: NamedFile[]): Promise<Lo
   const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f]));
   const cfgFile = byName.get('config.json');
   const stFile = byName.get('model.safetensors');
-  if (!cfgFile) throw new CheckpointError(`model "${id}": config.json is missing (need config.json + model.safetensors)`);
-  if (!stFile) throw new CheckpointError(`model "${id}": model.safetensors is missing (need config.json + model.safetensors)`);
+  if (!cfgFile)
+    throw new CheckpointError(`model "${id}": config.json is missing (need config.json + model.safetensors)`);
+  if (!stFile)
+    throw new CheckpointError(`model "${id}": model.safetensors is missing (need config.json + model.safetensors)`);
   let config: ModelConfig;
   try {
     config = fromHfConfig(parseJson(cfgFile, 'config.json'));
@@ -89,11 +91,14 @@ export async function loadModelFiles(id: string, files: NamedFile[]): Promise<Lo
     const w = weights.get(s.name);
     if (!w) throw new CheckpointError(`model "${id}": model.safetensors lacks ${s.name} (shape [${s.shape}])`);
     const n = s.shape.reduce((a, b) => a * b, 1);
-    if (w.length !== n) throw new CheckpointError(`model "${id}": ${s.name} has ${w.length} values, config.json implies [${s.shape}]`);
+    if (w.length !== n)
+      throw new CheckpointError(`model "${id}": ${s.name} has ${w.length} values, config.json implies [${s.shape}]`);
   }
   const expected = new Set(gpt2ParamSpecs(config).map((s) => s.name));
   for (const k of weights.keys()) if (!expected.has(k)) ignored.push(k);
-  const fileHashes = await Promise.all(files.map(async (f) => ({ name: f.name.split('/').pop()!, sha256: await sha256Hex(f.bytes) })));
+  const fileHashes = await Promise.all(
+    files.map(async (f) => ({ name: f.name.split('/').pop()!, sha256: await sha256Hex(f.bytes) })),
+  );
   return {
     id,
     config,
@@ -107,7 +112,12 @@ export async function loadModelFiles(id: string, files: NamedFile[]): Promise<Lo
 }
 
 /** The files of a checkpoint in our (HF-compatible) layout. */
-export function modelFiles(config: ModelConfig, weights: Map<string, Float32Array>, card?: ModelCard, readme?: string): NamedFile[] {
+export function modelFiles(
+  config: ModelConfig,
+  weights: Map<string, Float32Array>,
+  card?: ModelCard,
+  readme?: string,
+): NamedFile[] {
   const specs = gpt2ParamSpecs(config);
   const tensors = specs.map((s) => {
     const data = weights.get(s.name);
@@ -143,6 +153,8 @@ export async function loadBuiltinModel(id: string): Promise<LoadedModel> {
   const list = await listBuiltinModels();
   const info = list.find((m) => m.id === id);
   if (!info) throw new CheckpointError(`no built-in model "${id}" (available: ${list.map((m) => m.id).join(', ')})`);
-  const files = await Promise.all(info.files.map(async (name) => ({ name, bytes: await loadAsset(`models/${id}/${name}`) })));
+  const files = await Promise.all(
+    info.files.map(async (name) => ({ name, bytes: await loadAsset(`models/${id}/${name}`) })),
+  );
   return loadModelFiles(id, files);
 }

@@ -39,7 +39,14 @@ export const PEFT_VERSION = '0.17.1';
 // ---- merge / unmerge --------------------------------------------------------------------------------
 
 /** ΔW (in, out) = s·(B·A)ᵀ for A (r, in), B (out, r): PEFT's get_delta_weight with fan_in_fan_out. */
-export function loraDelta(A: ArrayLike<number>, B: ArrayLike<number>, r: number, inDim: number, outDim: number, scaling: number): Float32Array {
+export function loraDelta(
+  A: ArrayLike<number>,
+  B: ArrayLike<number>,
+  r: number,
+  inDim: number,
+  outDim: number,
+  scaling: number,
+): Float32Array {
   if (A.length !== r * inDim) throw new PeftError(`lora_A has ${A.length} values, expected r·in = ${r}·${inDim}`);
   if (B.length !== outDim * r) throw new PeftError(`lora_B has ${B.length} values, expected out·r = ${outDim}·${r}`);
   const out = new Float32Array(inDim * outDim);
@@ -63,7 +70,8 @@ export function mergeLora(W: ArrayLike<number>, delta: ArrayLike<number>): Float
 
 /** W' − ΔW: undoes mergeLora up to float32 rounding. */
 export function unmergeLora(merged: ArrayLike<number>, delta: ArrayLike<number>): Float32Array {
-  if (merged.length !== delta.length) throw new PeftError(`unmerge: weight has ${merged.length} values, ΔW ${delta.length}`);
+  if (merged.length !== delta.length)
+    throw new PeftError(`unmerge: weight has ${merged.length} values, ΔW ${delta.length}`);
   const out = new Float32Array(merged.length);
   for (let i = 0; i < out.length; i++) out[i] = merged[i] - delta[i];
   return out;
@@ -74,10 +82,18 @@ export function unmergeLora(merged: ArrayLike<number>, delta: ArrayLike<number>)
  * rows of PyTorch's. Returns the pre-merge norms too: unmerging needs them (PEFT caches them), since
  * ‖W'[:, o]‖ = |m[o]| no longer carries ‖W + ΔW‖.
  */
-export function mergeDora(W: ArrayLike<number>, delta: ArrayLike<number>, m: ArrayLike<number>, inDim: number, outDim: number): { merged: Float32Array; norm: Float32Array } {
-  if (W.length !== inDim * outDim || delta.length !== W.length) throw new PeftError(`DoRA merge: weight/ΔW sizes ${W.length}/${delta.length} ≠ ${inDim}·${outDim}`);
+export function mergeDora(
+  W: ArrayLike<number>,
+  delta: ArrayLike<number>,
+  m: ArrayLike<number>,
+  inDim: number,
+  outDim: number,
+): { merged: Float32Array; norm: Float32Array } {
+  if (W.length !== inDim * outDim || delta.length !== W.length)
+    throw new PeftError(`DoRA merge: weight/ΔW sizes ${W.length}/${delta.length} ≠ ${inDim}·${outDim}`);
   if (m.length !== outDim) throw new PeftError(`DoRA merge: magnitude has ${m.length} values, expected ${outDim}`);
-  const merged = new Float32Array(W.length), norm = new Float32Array(outDim);
+  const merged = new Float32Array(W.length),
+    norm = new Float32Array(outDim);
   for (let o = 0; o < outDim; o++) {
     let sq = 0;
     for (let i = 0; i < inDim; i++) sq += (W[i * outDim + o] + delta[i * outDim + o]) ** 2;
@@ -90,11 +106,20 @@ export function mergeDora(W: ArrayLike<number>, delta: ArrayLike<number>, m: Arr
 }
 
 /** Undo mergeDora given the cached pre-merge norms: W = W'·(‖W+ΔW‖/m) − ΔW. Columns with m = 0 cannot be recovered. */
-export function unmergeDora(merged: ArrayLike<number>, delta: ArrayLike<number>, m: ArrayLike<number>, norm: ArrayLike<number>, inDim: number, outDim: number): Float32Array {
-  if (merged.length !== inDim * outDim || delta.length !== merged.length) throw new PeftError(`DoRA unmerge: sizes ${merged.length}/${delta.length} ≠ ${inDim}·${outDim}`);
+export function unmergeDora(
+  merged: ArrayLike<number>,
+  delta: ArrayLike<number>,
+  m: ArrayLike<number>,
+  norm: ArrayLike<number>,
+  inDim: number,
+  outDim: number,
+): Float32Array {
+  if (merged.length !== inDim * outDim || delta.length !== merged.length)
+    throw new PeftError(`DoRA unmerge: sizes ${merged.length}/${delta.length} ≠ ${inDim}·${outDim}`);
   const out = new Float32Array(merged.length);
   for (let o = 0; o < outDim; o++) {
-    if (m[o] === 0 && norm[o] !== 0) throw new PeftError(`DoRA unmerge: magnitude of output ${o} is 0; the weight column cannot be recovered`);
+    if (m[o] === 0 && norm[o] !== 0)
+      throw new PeftError(`DoRA unmerge: magnitude of output ${o} is 0; the weight column cannot be recovered`);
     const f = m[o] === 0 ? 0 : norm[o] / m[o];
     for (let i = 0; i < inDim; i++) out[i * outDim + o] = merged[i * outDim + o] * f - delta[i * outDim + o];
   }
@@ -116,8 +141,13 @@ export function peftTensorName(module: string, kind: 'lora_A' | 'lora_B' | 'lora
 }
 
 /** PEFT tensor name → [our module name, kind], or null when it is not a LoRA tensor of a GPT-2 linear. */
-export function parsePeftTensorName(name: string): { module: string; kind: 'lora_A' | 'lora_B' | 'lora_magnitude_vector' } | null {
-  const m = /^base_model\.model\.(?:transformer\.)?(h\.\d+\.(?:attn|mlp)\.c_\w+)\.(lora_A\.weight|lora_B\.weight|lora_magnitude_vector(?:\.weight)?)$/.exec(name);
+export function parsePeftTensorName(
+  name: string,
+): { module: string; kind: 'lora_A' | 'lora_B' | 'lora_magnitude_vector' } | null {
+  const m =
+    /^base_model\.model\.(?:transformer\.)?(h\.\d+\.(?:attn|mlp)\.c_\w+)\.(lora_A\.weight|lora_B\.weight|lora_magnitude_vector(?:\.weight)?)$/.exec(
+      name,
+    );
   if (!m || !MODULE_RE.test(m[1])) return null;
   const kind = m[2].startsWith('lora_A') ? 'lora_A' : m[2].startsWith('lora_B') ? 'lora_B' : 'lora_magnitude_vector';
   return { module: m[1], kind };
@@ -140,7 +170,10 @@ export const PEFT_SUPPORT: Record<string, { kind: SupportKind; note: string }> =
   milora: { kind: 'residual', note: 'MiLoRA' },
   'lora-ga': { kind: 'residual', note: 'LoRA-GA' },
   nola: { kind: 'materialized', note: 'NOLA' },
-  vera: { kind: 'none', note: 'VeRA is PEFT\'s VERA adapter type, not LORA; its shared projections and λ vectors have no LoRA names' },
+  vera: {
+    kind: 'none',
+    note: "VeRA is PEFT's VERA adapter type, not LORA; its shared projections and λ vectors have no LoRA names",
+  },
   full: { kind: 'none', note: 'full fine-tuning has no adapter' },
 };
 
@@ -231,7 +264,10 @@ interface ModuleFactors {
 function num(meta: Record<string, unknown>, field: string, module: string): number {
   const table = meta[field] as Record<string, unknown> | undefined;
   const v = table?.[module];
-  if (typeof v !== 'number' || !Number.isFinite(v)) throw new PeftError(`adapter state: meta.${field}["${module}"] is missing (the run directory is incomplete or not a LoRA-family run)`);
+  if (typeof v !== 'number' || !Number.isFinite(v))
+    throw new PeftError(
+      `adapter state: meta.${field}["${module}"] is missing (the run directory is incomplete or not a LoRA-family run)`,
+    );
   return v;
 }
 
@@ -257,13 +293,22 @@ function factorsOf(state: AdapterState, kind: SupportKind): ModuleFactors[] {
     let A = state.tensors.get(`${module}.lora_A`)!;
     let B = state.tensors.get(`${module}.lora_B`);
     if (!B) throw new PeftError(`adapter state: ${module}.lora_A has no matching ${module}.lora_B`);
-    if (A.length % r || B.length % r) throw new PeftError(`adapter state: ${module} factors (${A.length}, ${B.length} values) do not divide by its rank ${r}`);
-    const inDim = A.length / r, outDim = B.length / r;
+    if (A.length % r || B.length % r)
+      throw new PeftError(
+        `adapter state: ${module} factors (${A.length}, ${B.length} values) do not divide by its rank ${r}`,
+      );
+    const inDim = A.length / r,
+      outDim = B.length / r;
     if (kind === 'residual') {
-      const A0 = state.tensors.get(`${module}.lora_A0`), B0 = state.tensors.get(`${module}.lora_B0`);
-      if (!A0 || !B0 || A0.length !== A.length || B0.length !== B.length) throw new PeftError(`adapter state: ${module} lacks its initial factors lora_A0/lora_B0, needed to convert a residual adapter`);
+      const A0 = state.tensors.get(`${module}.lora_A0`),
+        B0 = state.tensors.get(`${module}.lora_B0`);
+      if (!A0 || !B0 || A0.length !== A.length || B0.length !== B.length)
+        throw new PeftError(
+          `adapter state: ${module} lacks its initial factors lora_A0/lora_B0, needed to convert a residual adapter`,
+        );
       // [A; A₀] (2r, in) and [B, −B₀] (out, 2r): s·[B, −B₀]·[A; A₀] = s·(B·A − B₀·A₀), the update relative to W.
-      const A2 = new Float32Array(2 * r * inDim), B2 = new Float32Array(outDim * 2 * r);
+      const A2 = new Float32Array(2 * r * inDim),
+        B2 = new Float32Array(outDim * 2 * r);
       A2.set(A, 0);
       A2.set(A0, r * inDim);
       for (let o = 0; o < outDim; o++) {
@@ -279,7 +324,8 @@ function factorsOf(state: AdapterState, kind: SupportKind): ModuleFactors[] {
     const f: ModuleFactors = { module, r, scaling, A, B, inDim, outDim };
     if (kind === 'dora') {
       const m = state.tensors.get(`${module}.lora_magnitude_vector`);
-      if (!m || m.length !== outDim) throw new PeftError(`adapter state: ${module} lacks its DoRA magnitude vector (${outDim} values)`);
+      if (!m || m.length !== outDim)
+        throw new PeftError(`adapter state: ${module} lacks its DoRA magnitude vector (${outDim} values)`);
       f.m = m;
     }
     out.push(f);
@@ -295,14 +341,19 @@ function factorsOf(state: AdapterState, kind: SupportKind): ModuleFactors[] {
 export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExportOptions = {}): PeftExport {
   const id = config.method.id;
   const support = PEFT_SUPPORT[id] ?? { kind: 'none' as const, note: `method "${id}" has no PEFT mapping` };
-  const merged = 'export the merged model instead (--merged <dir>: config.json + model.safetensors, loadable by transformers without PEFT)';
-  if (support.kind === 'none') throw new PeftUnsupportedError(`${id}: PEFT cannot load this as a LoRA adapter — ${support.note}. ${merged[0].toUpperCase()}${merged.slice(1)}.`);
+  const merged =
+    'export the merged model instead (--merged <dir>: config.json + model.safetensors, loadable by transformers without PEFT)';
+  if (support.kind === 'none')
+    throw new PeftUnsupportedError(
+      `${id}: PEFT cannot load this as a LoRA adapter — ${support.note}. ${merged[0].toUpperCase()}${merged.slice(1)}.`,
+    );
   if ((support.kind === 'residual' || support.kind === 'materialized') && !opts.convert) {
-    const why = support.kind === 'residual'
-      ? `${support.note} trains A and B on top of a residual base W − s·B₀·A₀ that replaced the pretrained weight; as a plain LoRA on the pretrained model its factors would be misread. ` +
-        'Pass --convert to write PEFT\'s converted form (rank 2r: [A; A₀], [B, −B₀], lora_alpha ×2 — the same update relative to the pretrained weight, as PEFT\'s path_initial_model_for_weight_conversion does)'
-      : `${support.note} trains mixture coefficients of seeded random bases, which PEFT has no adapter type for. ` +
-        'Pass --convert to write its materialised A = Σαᵢ·Aᵢ and B = Σβⱼ·Bⱼ as a plain LoRA (the same ΔW; the NOLA parametrisation is not kept)';
+    const why =
+      support.kind === 'residual'
+        ? `${support.note} trains A and B on top of a residual base W − s·B₀·A₀ that replaced the pretrained weight; as a plain LoRA on the pretrained model its factors would be misread. ` +
+          "Pass --convert to write PEFT's converted form (rank 2r: [A; A₀], [B, −B₀], lora_alpha ×2 — the same update relative to the pretrained weight, as PEFT's path_initial_model_for_weight_conversion does)"
+        : `${support.note} trains mixture coefficients of seeded random bases, which PEFT has no adapter type for. ` +
+          'Pass --convert to write its materialised A = Σαᵢ·Aᵢ and B = Σβⱼ·Bⱼ as a plain LoRA (the same ΔW; the NOLA parametrisation is not kept)';
     throw new PeftUnsupportedError(`${id}: ${why}, or ${merged}.`);
   }
   const rslora = id === 'rslora';
@@ -314,7 +365,8 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
   };
   const r = mostCommon(mods.map((f) => f.r));
   const alpha = mostCommon(mods.map(alphaOf));
-  const rank_pattern: Record<string, number> = {}, alpha_pattern: Record<string, number> = {};
+  const rank_pattern: Record<string, number> = {},
+    alpha_pattern: Record<string, number> = {};
   for (const f of mods) {
     if (f.r !== r) rank_pattern[hfModulePath(f.module)] = f.r;
     if (alphaOf(f) !== alpha) alpha_pattern[hfModulePath(f.module)] = alphaOf(f);
@@ -326,7 +378,14 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
   const sameLayers = types.every((t) => mods.filter((f) => f.module.endsWith(`.${t}`)).length === layers.size);
   const allLayers = opts.nLayer !== undefined ? layers.size === opts.nLayer : config.targets.layers === null;
   const everyLayer = sameLayers && allLayers;
-  const short = (t: string) => (t === 'attn.c_attn' ? 'c_attn' : t === 'mlp.c_fc' ? 'c_fc' : types.includes('attn.c_proj') && types.includes('mlp.c_proj') ? 'c_proj' : t);
+  const short = (t: string) =>
+    t === 'attn.c_attn'
+      ? 'c_attn'
+      : t === 'mlp.c_fc'
+        ? 'c_fc'
+        : types.includes('attn.c_proj') && types.includes('mlp.c_proj')
+          ? 'c_proj'
+          : t;
   const target_modules = everyLayer ? [...new Set(types.map(short))] : mods.map((f) => hfModulePath(f.module));
   const peftConfig: PeftAdapterConfig = {
     peft_type: 'LORA',
@@ -363,8 +422,10 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
     tensors.push({ name: peftTensorName(f.module, 'lora_B'), shape: [f.outDim, f.r], data: f.B });
     if (f.m) tensors.push({ name: peftTensorName(f.module, 'lora_magnitude_vector'), shape: [f.outDim], data: f.m });
   }
-  const notes = [`${id} → PEFT ${support.note}${support.kind === 'residual' ? ' converted to a rank-2r LoRA relative to the pretrained weight' : support.kind === 'materialized' ? ' materialised as a plain LoRA' : ''}`,
-    `${mods.length} module(s), r = ${r}${Object.keys(rank_pattern).length ? ` (rank_pattern for ${Object.keys(rank_pattern).length})` : ''}, lora_alpha = ${alpha}, target_modules ${JSON.stringify(target_modules)}`];
+  const notes = [
+    `${id} → PEFT ${support.note}${support.kind === 'residual' ? ' converted to a rank-2r LoRA relative to the pretrained weight' : support.kind === 'materialized' ? ' materialised as a plain LoRA' : ''}`,
+    `${mods.length} module(s), r = ${r}${Object.keys(rank_pattern).length ? ` (rank_pattern for ${Object.keys(rank_pattern).length})` : ''}, lora_alpha = ${alpha}, target_modules ${JSON.stringify(target_modules)}`,
+  ];
   const enc = new TextEncoder();
   return {
     config: peftConfig,
@@ -417,27 +478,45 @@ export function importPeft(files: NamedFile[]): PeftImport {
   const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f]));
   const cfgFile = byName.get('adapter_config.json');
   const stFile = byName.get('adapter_model.safetensors');
-  if (!cfgFile) throw new PeftError('adapter_config.json is missing (a PEFT adapter directory holds adapter_config.json and adapter_model.safetensors)');
-  if (!stFile) throw new PeftError(byName.has('adapter_model.bin') ? 'adapter_model.bin (pickle) is not supported: save the adapter with safetensors (PEFT\'s default)' : 'adapter_model.safetensors is missing');
+  if (!cfgFile)
+    throw new PeftError(
+      'adapter_config.json is missing (a PEFT adapter directory holds adapter_config.json and adapter_model.safetensors)',
+    );
+  if (!stFile)
+    throw new PeftError(
+      byName.has('adapter_model.bin')
+        ? "adapter_model.bin (pickle) is not supported: save the adapter with safetensors (PEFT's default)"
+        : 'adapter_model.safetensors is missing',
+    );
   let raw: unknown;
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(cfgFile.bytes));
   } catch (e) {
     throw new PeftError(`adapter_config.json is not valid JSON: ${(e as Error).message}`);
   }
-  if (!raw || typeof raw !== 'object' || Array.isArray(raw)) throw new PeftError('adapter_config.json is not a JSON object');
+  if (!raw || typeof raw !== 'object' || Array.isArray(raw))
+    throw new PeftError('adapter_config.json is not a JSON object');
   const c = raw as Record<string, unknown>;
-  if (c.peft_type !== 'LORA') throw new PeftError(`adapter_config.json: peft_type ${JSON.stringify(c.peft_type)} is not supported (only "LORA")`);
-  const r = c.r ?? 8, alpha = c.lora_alpha ?? 8;
-  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1) throw new PeftError(`adapter_config.json: r must be a positive integer, got ${JSON.stringify(c.r)}`);
-  if (typeof alpha !== 'number' || !Number.isFinite(alpha)) throw new PeftError(`adapter_config.json: lora_alpha must be a number, got ${JSON.stringify(c.lora_alpha)}`);
-  const useRslora = c.use_rslora === true, useDora = c.use_dora === true;
-  if (c.bias !== undefined && c.bias !== 'none') throw new PeftError(`adapter_config.json: bias "${String(c.bias)}" is not supported (only "none")`);
+  if (c.peft_type !== 'LORA')
+    throw new PeftError(`adapter_config.json: peft_type ${JSON.stringify(c.peft_type)} is not supported (only "LORA")`);
+  const r = c.r ?? 8,
+    alpha = c.lora_alpha ?? 8;
+  if (typeof r !== 'number' || !Number.isInteger(r) || r < 1)
+    throw new PeftError(`adapter_config.json: r must be a positive integer, got ${JSON.stringify(c.r)}`);
+  if (typeof alpha !== 'number' || !Number.isFinite(alpha))
+    throw new PeftError(`adapter_config.json: lora_alpha must be a number, got ${JSON.stringify(c.lora_alpha)}`);
+  const useRslora = c.use_rslora === true,
+    useDora = c.use_dora === true;
+  if (c.bias !== undefined && c.bias !== 'none')
+    throw new PeftError(`adapter_config.json: bias "${String(c.bias)}" is not supported (only "none")`);
   if (c.lora_bias === true) throw new PeftError('adapter_config.json: lora_bias (a bias on lora_B) is not supported');
   const rankPattern = (c.rank_pattern ?? {}) as Record<string, number>;
   const alphaPattern = (c.alpha_pattern ?? {}) as Record<string, number>;
   const st = parseSafetensors(stFile.bytes);
-  const parts = new Map<string, Partial<Record<'lora_A' | 'lora_B' | 'lora_magnitude_vector', { shape: number[]; data: Float32Array }>>>();
+  const parts = new Map<
+    string,
+    Partial<Record<'lora_A' | 'lora_B' | 'lora_magnitude_vector', { shape: number[]; data: Float32Array }>>
+  >();
   const ignored: string[] = [];
   for (const t of st.tensors.values()) {
     const p = parsePeftTensorName(t.name);
@@ -451,23 +530,51 @@ export function importPeft(files: NamedFile[]): PeftImport {
   }
   const modules: PeftModuleAdapter[] = [];
   for (const [module, e] of parts) {
-    if (!e.lora_A || !e.lora_B) throw new PeftError(`adapter_model.safetensors: ${module} has ${e.lora_A ? 'lora_A' : 'lora_B'} but not ${e.lora_A ? 'lora_B' : 'lora_A'}`);
+    if (!e.lora_A || !e.lora_B)
+      throw new PeftError(
+        `adapter_model.safetensors: ${module} has ${e.lora_A ? 'lora_A' : 'lora_B'} but not ${e.lora_A ? 'lora_B' : 'lora_A'}`,
+      );
     const path = hfModulePath(module);
     const mr = patternValue(rankPattern, path) ?? r;
     const ma = patternValue(alphaPattern, path) ?? alpha;
-    const [ar, inDim] = e.lora_A.shape, [outDim, br] = e.lora_B.shape;
-    if (e.lora_A.shape.length !== 2 || e.lora_B.shape.length !== 2) throw new PeftError(`${module}: lora_A/lora_B must be 2-D, got [${e.lora_A.shape}] and [${e.lora_B.shape}]`);
-    if (ar !== mr || br !== mr) throw new PeftError(`${module}: lora_A [${e.lora_A.shape}] / lora_B [${e.lora_B.shape}] do not match its rank ${mr} (r${Object.keys(rankPattern).length ? ' / rank_pattern' : ''})`);
+    const [ar, inDim] = e.lora_A.shape,
+      [outDim, br] = e.lora_B.shape;
+    if (e.lora_A.shape.length !== 2 || e.lora_B.shape.length !== 2)
+      throw new PeftError(`${module}: lora_A/lora_B must be 2-D, got [${e.lora_A.shape}] and [${e.lora_B.shape}]`);
+    if (ar !== mr || br !== mr)
+      throw new PeftError(
+        `${module}: lora_A [${e.lora_A.shape}] / lora_B [${e.lora_B.shape}] do not match its rank ${mr} (r${Object.keys(rankPattern).length ? ' / rank_pattern' : ''})`,
+      );
     let magnitude: Float32Array | null = null;
     if (e.lora_magnitude_vector) {
       if (!useDora) throw new PeftError(`${module}: has a DoRA magnitude vector but use_dora is not set`);
-      if (e.lora_magnitude_vector.shape.length !== 1 || e.lora_magnitude_vector.shape[0] !== outDim) throw new PeftError(`${module}: lora_magnitude_vector [${e.lora_magnitude_vector.shape}] should be [${outDim}]`);
+      if (e.lora_magnitude_vector.shape.length !== 1 || e.lora_magnitude_vector.shape[0] !== outDim)
+        throw new PeftError(
+          `${module}: lora_magnitude_vector [${e.lora_magnitude_vector.shape}] should be [${outDim}]`,
+        );
       magnitude = e.lora_magnitude_vector.data;
     } else if (useDora) throw new PeftError(`${module}: use_dora is set but the magnitude vector is missing`);
-    modules.push({ module, r: mr, alpha: ma, scaling: useRslora ? ma / Math.sqrt(mr) : ma / mr, A: e.lora_A.data, B: e.lora_B.data, magnitude, inDim, outDim });
+    modules.push({
+      module,
+      r: mr,
+      alpha: ma,
+      scaling: useRslora ? ma / Math.sqrt(mr) : ma / mr,
+      A: e.lora_A.data,
+      B: e.lora_B.data,
+      magnitude,
+      inDim,
+      outDim,
+    });
   }
-  if (!modules.length) throw new PeftError(`adapter_model.safetensors holds no LoRA tensors of GPT-2 linear modules (${st.tensors.size} tensor(s)${ignored.length ? `, e.g. ${ignored[0]}` : ''})`);
+  if (!modules.length)
+    throw new PeftError(
+      `adapter_model.safetensors holds no LoRA tensors of GPT-2 linear modules (${st.tensors.size} tensor(s)${ignored.length ? `, e.g. ${ignored[0]}` : ''})`,
+    );
   const layerOf = (s: string) => Number(/^h\.(\d+)\./.exec(s)![1]);
   modules.sort((a, b) => layerOf(a.module) - layerOf(b.module) || a.module.localeCompare(b.module));
-  return { config: { ...(c as PeftAdapterConfig), r, lora_alpha: alpha, use_rslora: useRslora, use_dora: useDora }, modules, ignored };
+  return {
+    config: { ...(c as PeftAdapterConfig), r, lora_alpha: alpha, use_rslora: useRslora, use_dora: useDora },
+    modules,
+    ignored,
+  };
 }

@@ -41,10 +41,28 @@ export interface SafetensorsFile {
  * tensor of them is valid only when numel·bits is a whole number of bytes, as in the Rust crate.
  */
 const DTYPE_BITS: Readonly<Record<string, number>> = {
-  BOOL: 8, U8: 8, I8: 8, I16: 16, U16: 16, I32: 32, U32: 32, I64: 64, U64: 64,
-  F16: 16, BF16: 16, F32: 32, F64: 64, C64: 64,
-  F8_E5M2: 8, F8_E4M3: 8, F8_E8M0: 8, F8_E4M3FNUZ: 8, F8_E5M2FNUZ: 8,
-  F4: 4, F6_E2M3: 6, F6_E3M2: 6,
+  BOOL: 8,
+  U8: 8,
+  I8: 8,
+  I16: 16,
+  U16: 16,
+  I32: 32,
+  U32: 32,
+  I64: 64,
+  U64: 64,
+  F16: 16,
+  BF16: 16,
+  F32: 32,
+  F64: 64,
+  C64: 64,
+  F8_E5M2: 8,
+  F8_E4M3: 8,
+  F8_E8M0: 8,
+  F8_E4M3FNUZ: 8,
+  F8_E5M2FNUZ: 8,
+  F4: 4,
+  F6_E2M3: 6,
+  F6_E3M2: 6,
 };
 
 /** Float dtypes `toFloat32` converts. FP8/FP4/C64 are recognised by the parser but not converted. */
@@ -150,7 +168,9 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseOptions = {}): Sa
     throw new SafetensorsError(`header length ${headerLen} exceeds the ${maxHeader}-byte limit`);
   }
   if (headerLen > bytes.length - 8) {
-    throw new SafetensorsError(`header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length field (file truncated?)`);
+    throw new SafetensorsError(
+      `header length ${headerLen} exceeds the ${bytes.length - 8} bytes after the length field (file truncated?)`,
+    );
   }
   const dataStart = 8 + headerLen;
   const dataLen = bytes.length - dataStart;
@@ -201,20 +221,26 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseOptions = {}): Sa
       throw new SafetensorsError(`${label}: entry must be an object, got ${describe(entry)}`);
     }
     const { dtype, shape, data_offsets: offsets } = entry as Record<string, unknown>;
-    if (typeof dtype !== 'string') throw new SafetensorsError(`${label}: dtype must be a string, got ${describe(dtype)}`);
+    if (typeof dtype !== 'string')
+      throw new SafetensorsError(`${label}: dtype must be a string, got ${describe(dtype)}`);
     const bits = dtypeBits(dtype);
     if (bits === undefined) throw new SafetensorsError(`${label}: unknown dtype ${JSON.stringify(dtype)}`);
     if (!Array.isArray(shape)) throw new SafetensorsError(`${label}: shape must be an array, got ${describe(shape)}`);
     let numel = 1;
     for (const d of shape) {
-      if (!isNonNegInt(d)) throw new SafetensorsError(`${label}: shape ${JSON.stringify(shape)} has a dimension that is not a non-negative integer`);
+      if (!isNonNegInt(d))
+        throw new SafetensorsError(
+          `${label}: shape ${JSON.stringify(shape)} has a dimension that is not a non-negative integer`,
+        );
       numel *= d;
     }
     if (!Number.isSafeInteger(numel * bits)) {
       throw new SafetensorsError(`${label}: shape ${JSON.stringify(shape)} has too many elements`);
     }
     if (!Array.isArray(offsets) || offsets.length !== 2 || !isNonNegInt(offsets[0]) || !isNonNegInt(offsets[1])) {
-      throw new SafetensorsError(`${label}: data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets) ?? 'nothing'}`);
+      throw new SafetensorsError(
+        `${label}: data_offsets must be [begin, end] non-negative integers, got ${JSON.stringify(offsets) ?? 'nothing'}`,
+      );
     }
     const [begin, end] = offsets as [number, number];
     if (end < begin) throw new SafetensorsError(`${label}: data_offsets [${begin}, ${end}] end before begin`);
@@ -223,7 +249,9 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseOptions = {}): Sa
     }
     const nbytes = (numel * bits) / 8;
     if (end - begin !== nbytes) {
-      throw new SafetensorsError(`${label}: data_offsets [${begin}, ${end}] span ${end - begin} bytes but ${dtype}${JSON.stringify(shape)} needs ${nbytes}`);
+      throw new SafetensorsError(
+        `${label}: data_offsets [${begin}, ${end}] span ${end - begin} bytes but ${dtype}${JSON.stringify(shape)} needs ${nbytes}`,
+      );
     }
     if (end > dataLen) {
       throw new SafetensorsError(`${label}: data_offsets [${begin}, ${end}] run past the ${dataLen}-byte data area`);
@@ -239,9 +267,12 @@ export function parseSafetensors(bytes: Uint8Array, opts: ParseOptions = {}): Sa
 
   spans.sort((a, b) => a.begin - b.begin || a.end - b.end);
   for (let k = 1; k < spans.length; k++) {
-    const prev = spans[k - 1], cur = spans[k];
+    const prev = spans[k - 1],
+      cur = spans[k];
     if (cur.begin < prev.end) {
-      throw new SafetensorsError(`tensor ${JSON.stringify(cur.name)} [${cur.begin}, ${cur.end}] overlaps tensor ${JSON.stringify(prev.name)} [${prev.begin}, ${prev.end}]`);
+      throw new SafetensorsError(
+        `tensor ${JSON.stringify(cur.name)} [${cur.begin}, ${cur.end}] overlaps tensor ${JSON.stringify(prev.name)} [${prev.begin}, ${prev.end}]`,
+      );
     }
   }
   return { metadata, tensors };
@@ -257,7 +288,8 @@ function halfTable(): Float32Array {
     const sign = h & 0x8000 ? -1 : 1;
     const exp = (h >> 10) & 0x1f;
     const mant = h & 0x3ff;
-    if (exp === 0) t[h] = sign * mant * 2 ** -24; // subnormal: mant·2^-10·2^-14
+    if (exp === 0)
+      t[h] = sign * mant * 2 ** -24; // subnormal: mant·2^-10·2^-14
     else if (exp === 31) t[h] = mant ? NaN : sign * Infinity;
     else t[h] = sign * (1 + mant / 1024) * 2 ** (exp - 15);
   }
@@ -280,12 +312,16 @@ function numelOf(t: SafetensorsTensor): number {
  */
 export function toFloat32(t: SafetensorsTensor): Float32Array {
   if (!isFloatDtype(t.dtype)) {
-    throw new SafetensorsError(`tensor ${JSON.stringify(t.name)}: dtype ${t.dtype} is not a float dtype this loader converts (F32, F16, BF16, F64)`);
+    throw new SafetensorsError(
+      `tensor ${JSON.stringify(t.name)}: dtype ${t.dtype} is not a float dtype this loader converts (F32, F16, BF16, F64)`,
+    );
   }
   const bytesPer = DTYPE_BITS[t.dtype] / 8;
   const n = numelOf(t);
   if (t.bytes.length !== n * bytesPer) {
-    throw new SafetensorsError(`tensor ${JSON.stringify(t.name)}: has ${t.bytes.length} bytes, ${t.dtype}${JSON.stringify(t.shape)} needs ${n * bytesPer}`);
+    throw new SafetensorsError(
+      `tensor ${JSON.stringify(t.name)}: has ${t.bytes.length} bytes, ${t.dtype}${JSON.stringify(t.shape)} needs ${n * bytesPer}`,
+    );
   }
   const out = new Float32Array(n); // (numel,)
   const src = t.bytes;
@@ -341,18 +377,24 @@ export function writeSafetensors(tensors: WritableTensors, metadata?: Record<str
     const { name, shape, data } = list[k];
     if (name === '__metadata__') throw new SafetensorsError('"__metadata__" is reserved and cannot name a tensor');
     if (k > 0 && list[k - 1].name === name) throw new SafetensorsError(`duplicate tensor name ${JSON.stringify(name)}`);
-    if (!(data instanceof Float32Array)) throw new SafetensorsError(`tensor ${JSON.stringify(name)}: data must be a Float32Array`);
+    if (!(data instanceof Float32Array))
+      throw new SafetensorsError(`tensor ${JSON.stringify(name)}: data must be a Float32Array`);
     let numel = 1;
     for (const d of shape) {
-      if (!isNonNegInt(d)) throw new SafetensorsError(`tensor ${JSON.stringify(name)}: bad shape ${JSON.stringify(shape)}`);
+      if (!isNonNegInt(d))
+        throw new SafetensorsError(`tensor ${JSON.stringify(name)}: bad shape ${JSON.stringify(shape)}`);
       numel *= d;
     }
     if (numel !== data.length) {
-      throw new SafetensorsError(`tensor ${JSON.stringify(name)}: shape ${JSON.stringify(shape)} has ${numel} elements but data has ${data.length}`);
+      throw new SafetensorsError(
+        `tensor ${JSON.stringify(name)}: shape ${JSON.stringify(shape)} has ${numel} elements but data has ${data.length}`,
+      );
     }
     const end = offset + 4 * numel;
     // built by hand, not via an object, so integer-like names keep sorted order (JS objects hoist them)
-    parts.push(`${JSON.stringify(name)}:{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${end}]}`);
+    parts.push(
+      `${JSON.stringify(name)}:{"dtype":"F32","shape":${JSON.stringify(shape)},"data_offsets":[${offset},${end}]}`,
+    );
     offset = end;
   }
   const headerBytes = new TextEncoder().encode(`{${parts.join(',')}}`);

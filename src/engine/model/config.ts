@@ -21,14 +21,51 @@ export type ModelConfig = z.infer<typeof ModelConfigSchema>;
 
 /** Built-in architectures. `micro` is for fast tests; `gpt2-small` has GPT-2 small's shapes (124M). */
 export const MODEL_PRESETS: Record<string, ModelConfig> = {
-  micro: { arch: 'gpt2', vocabSize: 256, contextLength: 32, nLayer: 2, nHead: 2, nEmbd: 32, layerNormEps: 1e-5, tokenizer: 'byte' },
-  base: { arch: 'gpt2', vocabSize: 256, contextLength: 128, nLayer: 4, nHead: 4, nEmbd: 128, layerNormEps: 1e-5, tokenizer: 'byte' },
-  'gpt2-small': { arch: 'gpt2', vocabSize: 50257, contextLength: 1024, nLayer: 12, nHead: 12, nEmbd: 768, layerNormEps: 1e-5, tokenizer: 'gpt2' },
+  micro: {
+    arch: 'gpt2',
+    vocabSize: 256,
+    contextLength: 32,
+    nLayer: 2,
+    nHead: 2,
+    nEmbd: 32,
+    layerNormEps: 1e-5,
+    tokenizer: 'byte',
+  },
+  base: {
+    arch: 'gpt2',
+    vocabSize: 256,
+    contextLength: 128,
+    nLayer: 4,
+    nHead: 4,
+    nEmbd: 128,
+    layerNormEps: 1e-5,
+    tokenizer: 'byte',
+  },
+  'gpt2-small': {
+    arch: 'gpt2',
+    vocabSize: 50257,
+    contextLength: 1024,
+    nLayer: 12,
+    nHead: 12,
+    nEmbd: 768,
+    layerNormEps: 1e-5,
+    tokenizer: 'gpt2',
+  },
 };
 
 export function parameterCount(c: ModelConfig): number {
   const C = c.nEmbd;
-  const perLayer = 2 * C /*ln_1*/ + C * 3 * C + 3 * C /*c_attn*/ + C * C + C /*attn.c_proj*/ + 2 * C /*ln_2*/ + C * 4 * C + 4 * C /*c_fc*/ + 4 * C * C + C; /*mlp.c_proj*/
+  const perLayer =
+    2 * C /*ln_1*/ +
+    C * 3 * C +
+    3 * C /*c_attn*/ +
+    C * C +
+    C /*attn.c_proj*/ +
+    2 * C /*ln_2*/ +
+    C * 4 * C +
+    4 * C /*c_fc*/ +
+    4 * C * C +
+    C; /*mlp.c_proj*/
   return c.vocabSize * C + c.contextLength * C + c.nLayer * perLayer + 2 * C;
 }
 

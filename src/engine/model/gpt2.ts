@@ -14,7 +14,13 @@ import { matmul } from '../../gpu/kernels/matmul';
 import { add, geluBackward, geluForward } from '../../gpu/kernels/elementwise';
 import { layernormBackward, layernormForward } from '../../gpu/kernels/layernorm';
 import { attentionBackward, attentionForward } from '../../gpu/kernels/attention';
-import { buildEmbeddingIndex, embeddingBackward, embeddingForward, updateEmbeddingIndex, type EmbeddingIndex } from '../../gpu/kernels/embedding';
+import {
+  buildEmbeddingIndex,
+  embeddingBackward,
+  embeddingForward,
+  updateEmbeddingIndex,
+  type EmbeddingIndex,
+} from '../../gpu/kernels/embedding';
 import { crossEntropyForward, crossEntropyForwardBackward } from '../../gpu/kernels/crossentropy';
 import { Rng } from '../rng';
 import type { ModelConfig } from './config';
@@ -31,8 +37,10 @@ export interface ParamSpec {
 
 /** Every parameter of the model in HF GPT-2 naming, with GPT-2's initialisation (std 0.02, residual projections scaled by 1/√(2L)). */
 export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
-  const C = c.nEmbd, L = c.nLayer;
-  const std = 0.02, projStd = 0.02 / Math.sqrt(2 * L);
+  const C = c.nEmbd,
+    L = c.nLayer;
+  const std = 0.02,
+    projStd = 0.02 / Math.sqrt(2 * L);
   const specs: ParamSpec[] = [
     { name: 'wte.weight', shape: [c.vocabSize, C], init: 'normal', std, decay: true },
     { name: 'wpe.weight', shape: [c.contextLength, C], init: 'normal', std: 0.01, decay: false },
@@ -54,7 +62,10 @@ export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
       { name: `${p}.mlp.c_proj.bias`, shape: [C], init: 'zeros', std: 0, decay: false },
     );
   }
-  specs.push({ name: 'ln_f.weight', shape: [C], init: 'ones', std: 0, decay: false }, { name: 'ln_f.bias', shape: [C], init: 'zeros', std: 0, decay: false });
+  specs.push(
+    { name: 'ln_f.weight', shape: [C], init: 'ones', std: 0, decay: false },
+    { name: 'ln_f.bias', shape: [C], init: 'zeros', std: 0, decay: false },
+  );
   return specs;
 }
 
@@ -78,8 +89,10 @@ function checkBindingLimits(gpu: Gpu, cfg: ModelConfig, specs: ParamSpec[]): voi
   for (const s of specs) {
     const bytes = s.shape.reduce((a, b) => a * b, 1) * 4;
     if (bytes > limit) {
-      throw new Error(`${s.name} [${s.shape}] needs ${mb(bytes)} in one buffer, but this adapter (${gpu.name}) binds at most ${mb(limit)} per buffer; ` +
-        `use a GPU with a larger maxStorageBufferBindingSize or a model with a smaller vocabulary (here at most ${Math.floor(limit / 4 / cfg.nEmbd)} tokens)`);
+      throw new Error(
+        `${s.name} [${s.shape}] needs ${mb(bytes)} in one buffer, but this adapter (${gpu.name}) binds at most ${mb(limit)} per buffer; ` +
+          `use a GPU with a larger maxStorageBufferBindingSize or a model with a smaller vocabulary (here at most ${Math.floor(limit / 4 / cfg.nEmbd)} tokens)`,
+      );
     }
   }
 }
@@ -87,7 +100,8 @@ function checkBindingLimits(gpu: Gpu, cfg: ModelConfig, specs: ParamSpec[]): voi
 /** The linear modules adapters can target, in layer order. */
 export function linearNames(c: ModelConfig): string[] {
   const out: string[] = [];
-  for (let l = 0; l < c.nLayer; l++) out.push(`h.${l}.attn.c_attn`, `h.${l}.attn.c_proj`, `h.${l}.mlp.c_fc`, `h.${l}.mlp.c_proj`);
+  for (let l = 0; l < c.nLayer; l++)
+    out.push(`h.${l}.attn.c_attn`, `h.${l}.attn.c_proj`, `h.${l}.mlp.c_fc`, `h.${l}.mlp.c_proj`);
   return out;
 }
 
@@ -151,12 +165,22 @@ export class Gpt2Model {
     for (const s of this.specs) {
       const data = weights(s);
       const n = s.shape.reduce((a, b) => a * b, 1);
-      if (data.length !== n) throw new Error(`${s.name}: expected ${n} values for shape [${s.shape}], got ${data.length}`);
+      if (data.length !== n)
+        throw new Error(`${s.name}: expected ${n} values for shape [${s.shape}], got ${data.length}`);
       this.params.set(s.name, gpu.upload(data, s.shape, s.name, 'weights'));
     }
     for (const name of linearNames(cfg)) {
       const w = this.param(`${name}.weight`);
-      this.linears.set(name, { name, inDim: w.shape[0], outDim: w.shape[1], weight: w, bias: this.param(`${name}.bias`), dWeight: null, dBias: null, adapter: null });
+      this.linears.set(name, {
+        name,
+        inDim: w.shape[0],
+        outDim: w.shape[1],
+        weight: w,
+        bias: this.param(`${name}.bias`),
+        dWeight: null,
+        dBias: null,
+        adapter: null,
+      });
     }
   }
 
@@ -165,8 +189,13 @@ export class Gpt2Model {
   }
 
   static fromWeights(gpu: Gpu, cfg: ModelConfig, weights: Map<string, Float32Array>): Gpt2Model {
-    const missing = gpt2ParamSpecs(cfg).filter((s) => !weights.has(s.name)).map((s) => s.name);
-    if (missing.length) throw new Error(`checkpoint is missing ${missing.length} tensor(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`);
+    const missing = gpt2ParamSpecs(cfg)
+      .filter((s) => !weights.has(s.name))
+      .map((s) => s.name);
+    if (missing.length)
+      throw new Error(
+        `checkpoint is missing ${missing.length} tensor(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
+      );
     return new Gpt2Model(gpu, cfg, (s) => weights.get(s.name)!);
   }
 
@@ -205,27 +234,51 @@ export class Gpt2Model {
     const N = B * T;
     const g = this.gpu;
     const limit = g.device.limits.maxStorageBufferBindingSize;
-    if (N * V * 4 > limit) throw new Error(`logits for B·T = ${N} tokens × vocabulary ${V} need ${(N * V * 4 / 2 ** 20).toFixed(1)} MiB, above this adapter's ${(limit / 2 ** 20).toFixed(0)} MiB per buffer: use a smaller batch or context`);
+    if (N * V * 4 > limit)
+      throw new Error(
+        `logits for B·T = ${N} tokens × vocabulary ${V} need ${((N * V * 4) / 2 ** 20).toFixed(1)} MiB, above this adapter's ${(limit / 2 ** 20).toFixed(0)} MiB per buffer: use a smaller batch or context`,
+      );
     const t = (shape: number[], label: string) => g.tensor(shape, label, 'activations');
     const layers: LayerActs[] = [];
     for (let l = 0; l < this.cfg.nLayer; l++) {
       const p = `act:h.${l}`;
       layers.push({
-        ln1: t([N, C], `${p}.ln1`), ln1Mean: t([N], `${p}.ln1Mean`), ln1Rstd: t([N], `${p}.ln1Rstd`),
-        qkv: t([N, 3 * C], `${p}.qkv`), att: t([B, NH, T, T], `${p}.att`), atty: t([N, C], `${p}.atty`),
-        attProj: t([N, C], `${p}.attProj`), resid2: t([N, C], `${p}.resid2`),
-        ln2: t([N, C], `${p}.ln2`), ln2Mean: t([N], `${p}.ln2Mean`), ln2Rstd: t([N], `${p}.ln2Rstd`),
-        fch: t([N, 4 * C], `${p}.fch`), fchGelu: t([N, 4 * C], `${p}.fchGelu`), fcProj: t([N, C], `${p}.fcProj`), resid3: t([N, C], `${p}.resid3`),
+        ln1: t([N, C], `${p}.ln1`),
+        ln1Mean: t([N], `${p}.ln1Mean`),
+        ln1Rstd: t([N], `${p}.ln1Rstd`),
+        qkv: t([N, 3 * C], `${p}.qkv`),
+        att: t([B, NH, T, T], `${p}.att`),
+        atty: t([N, C], `${p}.atty`),
+        attProj: t([N, C], `${p}.attProj`),
+        resid2: t([N, C], `${p}.resid2`),
+        ln2: t([N, C], `${p}.ln2`),
+        ln2Mean: t([N], `${p}.ln2Mean`),
+        ln2Rstd: t([N], `${p}.ln2Rstd`),
+        fch: t([N, 4 * C], `${p}.fch`),
+        fchGelu: t([N, 4 * C], `${p}.fchGelu`),
+        fcProj: t([N, C], `${p}.fcProj`),
+        resid3: t([N, C], `${p}.resid3`),
       });
     }
     this.acts = {
-      B, T,
-      tokens: t([N], 'act:tokens'), targets: t([N], 'act:targets'), mask: t([N], 'act:mask'),
-      encoded: t([N, C], 'act:encoded'), layers,
-      lnf: t([N, C], 'act:lnf'), lnfMean: t([N], 'act:lnfMean'), lnfRstd: t([N], 'act:lnfRstd'),
-      logits: t([N, V], 'act:logits'), losses: t([N], 'act:losses'),
-      dlogits: t([N, V], 'act:dlogits'), dres: t([N, C], 'act:dres'), dC: t([N, C], 'act:dC'),
-      d4C: t([N, 4 * C], 'act:d4C'), d4C2: t([N, 4 * C], 'act:d4C2'), dqkv: t([N, 3 * C], 'act:dqkv'),
+      B,
+      T,
+      tokens: t([N], 'act:tokens'),
+      targets: t([N], 'act:targets'),
+      mask: t([N], 'act:mask'),
+      encoded: t([N, C], 'act:encoded'),
+      layers,
+      lnf: t([N, C], 'act:lnf'),
+      lnfMean: t([N], 'act:lnfMean'),
+      lnfRstd: t([N], 'act:lnfRstd'),
+      logits: t([N, V], 'act:logits'),
+      losses: t([N], 'act:losses'),
+      dlogits: t([N, V], 'act:dlogits'),
+      dres: t([N, C], 'act:dres'),
+      dC: t([N, C], 'act:dC'),
+      d4C: t([N, 4 * C], 'act:d4C'),
+      d4C2: t([N, 4 * C], 'act:d4C2'),
+      dqkv: t([N, 3 * C], 'act:dqkv'),
       datt: t([B, NH, T, T], 'act:datt'),
       index: buildEmbeddingIndex(g, new Int32Array(N), { capacity: N, V }),
     };
@@ -234,7 +287,8 @@ export class Gpt2Model {
   private releaseActivations(): void {
     const a = this.acts!;
     for (const [k, v] of Object.entries(a)) {
-      if (k === 'layers') for (const la of v as LayerActs[]) for (const t of Object.values(la)) this.gpu.release(t as GpuTensor);
+      if (k === 'layers')
+        for (const la of v as LayerActs[]) for (const t of Object.values(la)) this.gpu.release(t as GpuTensor);
       else if (k === 'index') this.gpu.release((v as EmbeddingIndex).data);
       else if (typeof v === 'object') this.gpu.release(v as GpuTensor);
     }
@@ -253,7 +307,8 @@ export class Gpt2Model {
     const N = B * T;
     if (inputs.length !== N) throw new Error(`batch: ${inputs.length} inputs for B·T = ${N}`);
     const V = this.cfg.vocabSize;
-    for (let i = 0; i < N; i++) if (inputs[i] < 0 || inputs[i] >= V) throw new Error(`batch: token id ${inputs[i]} at ${i} outside [0, ${V})`);
+    for (let i = 0; i < N; i++)
+      if (inputs[i] < 0 || inputs[i] >= V) throw new Error(`batch: token id ${inputs[i]} at ${i} outside [0, ${V})`);
     this.gpu.write(a.tokens, inputs);
     if (targets) this.gpu.write(a.targets, targets);
     this.gpu.write(a.mask, mask ?? new Float32Array(N).fill(1));
@@ -265,33 +320,88 @@ export class Gpt2Model {
     const a = this.activations;
     const { nEmbd: C, nHead: NH, layerNormEps: eps } = this.cfg;
     const N = B * T;
-    if (T > this.cfg.contextLength) throw new Error(`sequence length ${T} exceeds the model's context ${this.cfg.contextLength}`);
-    embeddingForward(enc, { tokens: a.tokens, wte: this.param('wte.weight'), wpe: this.param('wpe.weight'), out: a.encoded, B, T, C });
+    if (T > this.cfg.contextLength)
+      throw new Error(`sequence length ${T} exceeds the model's context ${this.cfg.contextLength}`);
+    embeddingForward(enc, {
+      tokens: a.tokens,
+      wte: this.param('wte.weight'),
+      wpe: this.param('wpe.weight'),
+      out: a.encoded,
+      B,
+      T,
+      C,
+    });
     let residual = a.encoded;
     for (let l = 0; l < this.cfg.nLayer; l++) {
       const la = a.layers[l];
       const p = `h.${l}`;
-      layernormForward(enc, { x: residual, gamma: this.param(`${p}.ln_1.weight`), beta: this.param(`${p}.ln_1.bias`), out: la.ln1, mean: la.ln1Mean, rstd: la.ln1Rstd, N, C, eps });
+      layernormForward(enc, {
+        x: residual,
+        gamma: this.param(`${p}.ln_1.weight`),
+        beta: this.param(`${p}.ln_1.bias`),
+        out: la.ln1,
+        mean: la.ln1Mean,
+        rstd: la.ln1Rstd,
+        N,
+        C,
+        eps,
+      });
       linearForward(enc, this.linears.get(`${p}.attn.c_attn`)!, la.ln1, la.qkv, N);
       attentionForward(enc, { qkv: la.qkv, out: la.atty, att: la.att, B, T, C, NH });
       linearForward(enc, this.linears.get(`${p}.attn.c_proj`)!, la.atty, la.attProj, N);
       add(enc, { a: residual, b: la.attProj, out: la.resid2, n: N * C });
-      layernormForward(enc, { x: la.resid2, gamma: this.param(`${p}.ln_2.weight`), beta: this.param(`${p}.ln_2.bias`), out: la.ln2, mean: la.ln2Mean, rstd: la.ln2Rstd, N, C, eps });
+      layernormForward(enc, {
+        x: la.resid2,
+        gamma: this.param(`${p}.ln_2.weight`),
+        beta: this.param(`${p}.ln_2.bias`),
+        out: la.ln2,
+        mean: la.ln2Mean,
+        rstd: la.ln2Rstd,
+        N,
+        C,
+        eps,
+      });
       linearForward(enc, this.linears.get(`${p}.mlp.c_fc`)!, la.ln2, la.fch, N);
       geluForward(enc, { x: la.fch, out: la.fchGelu, n: N * 4 * C });
       linearForward(enc, this.linears.get(`${p}.mlp.c_proj`)!, la.fchGelu, la.fcProj, N);
       add(enc, { a: la.resid2, b: la.fcProj, out: la.resid3, n: N * C });
       residual = la.resid3;
     }
-    layernormForward(enc, { x: residual, gamma: this.param('ln_f.weight'), beta: this.param('ln_f.bias'), out: a.lnf, mean: a.lnfMean, rstd: a.lnfRstd, N, C, eps });
+    layernormForward(enc, {
+      x: residual,
+      gamma: this.param('ln_f.weight'),
+      beta: this.param('ln_f.bias'),
+      out: a.lnf,
+      mean: a.lnfMean,
+      rstd: a.lnfRstd,
+      N,
+      C,
+      eps,
+    });
     // Tied output: logits = lnf · wteᵀ
-    matmul(enc, { a: a.lnf, b: this.param('wte.weight'), c: a.logits, M: N, K: C, N: this.cfg.vocabSize, transB: true, label: 'lm_head' });
+    matmul(enc, {
+      a: a.lnf,
+      b: this.param('wte.weight'),
+      c: a.logits,
+      M: N,
+      K: C,
+      N: this.cfg.vocabSize,
+      transB: true,
+      label: 'lm_head',
+    });
   }
 
   /** Per-token losses (N) without gradients (evaluation). */
   loss(enc: StepEncoder, B: number, T: number): void {
     const a = this.activations;
-    crossEntropyForward(enc, { logits: a.logits, targets: a.targets, mask: a.mask, losses: a.losses, N: B * T, V: this.cfg.vocabSize });
+    crossEntropyForward(enc, {
+      logits: a.logits,
+      targets: a.targets,
+      mask: a.mask,
+      losses: a.losses,
+      N: B * T,
+      V: this.cfg.vocabSize,
+    });
   }
 
   /**
@@ -302,15 +412,34 @@ export class Gpt2Model {
     const a = this.activations;
     const { nEmbd: C, nHead: NH, vocabSize: V } = this.cfg;
     const N = B * T;
-    crossEntropyForwardBackward(enc, { logits: a.logits, targets: a.targets, mask: a.mask, losses: a.losses, dlogits: a.dlogits, N, V, gradScale });
+    crossEntropyForwardBackward(enc, {
+      logits: a.logits,
+      targets: a.targets,
+      mask: a.mask,
+      losses: a.losses,
+      dlogits: a.dlogits,
+      N,
+      V,
+      gradScale,
+    });
     const dwte = this.grads.get('wte.weight') ?? null;
     // lm_head: dlnf = dlogits · wte (N, C); dwte += dlogitsᵀ · lnf (V, C)
     matmul(enc, { a: a.dlogits, b: this.param('wte.weight'), c: a.dC, M: N, K: V, N: C, label: 'lm_head dx' });
-    if (dwte) matmul(enc, { a: a.dlogits, b: a.lnf, c: dwte, M: V, K: N, N: C, transA: true, beta: 1, label: 'lm_head dW' });
+    if (dwte)
+      matmul(enc, { a: a.dlogits, b: a.lnf, c: dwte, M: V, K: N, N: C, transA: true, beta: 1, label: 'lm_head dW' });
     const lastResid = this.cfg.nLayer > 0 ? a.layers[this.cfg.nLayer - 1].resid3 : a.encoded;
     enc.clear(a.dres);
-    layernormBackward(enc, { dout: a.dC, x: lastResid, gamma: this.param('ln_f.weight'), mean: a.lnfMean, rstd: a.lnfRstd, dx: a.dres,
-      ...this.lnGrads('ln_f'), N, C });
+    layernormBackward(enc, {
+      dout: a.dC,
+      x: lastResid,
+      gamma: this.param('ln_f.weight'),
+      mean: a.lnfMean,
+      rstd: a.lnfRstd,
+      dx: a.dres,
+      ...this.lnGrads('ln_f'),
+      N,
+      C,
+    });
     for (let l = this.cfg.nLayer - 1; l >= 0; l--) {
       const la = a.layers[l];
       const p = `h.${l}`;
@@ -319,18 +448,44 @@ export class Gpt2Model {
       linearBackward(enc, this.linears.get(`${p}.mlp.c_proj`)!, la.fchGelu, a.dres, a.d4C, N);
       geluBackward(enc, { x: la.fch, dout: a.d4C, dx: a.d4C2, n: N * 4 * C });
       linearBackward(enc, this.linears.get(`${p}.mlp.c_fc`)!, la.ln2, a.d4C2, a.dC, N);
-      layernormBackward(enc, { dout: a.dC, x: la.resid2, gamma: this.param(`${p}.ln_2.weight`), mean: la.ln2Mean, rstd: la.ln2Rstd, dx: a.dres,
-        ...this.lnGrads(`${p}.ln_2`), N, C });
+      layernormBackward(enc, {
+        dout: a.dC,
+        x: la.resid2,
+        gamma: this.param(`${p}.ln_2.weight`),
+        mean: la.ln2Mean,
+        rstd: la.ln2Rstd,
+        dx: a.dres,
+        ...this.lnGrads(`${p}.ln_2`),
+        N,
+        C,
+      });
       // resid2 = residual + attProj
       linearBackward(enc, this.linears.get(`${p}.attn.c_proj`)!, la.atty, a.dres, a.dC, N);
       attentionBackward(enc, { dout: a.dC, qkv: la.qkv, att: la.att, dqkv: a.dqkv, datt: a.datt, B, T, C, NH });
       linearBackward(enc, this.linears.get(`${p}.attn.c_attn`)!, la.ln1, a.dqkv, a.dC, N);
-      layernormBackward(enc, { dout: a.dC, x: residual, gamma: this.param(`${p}.ln_1.weight`), mean: la.ln1Mean, rstd: la.ln1Rstd, dx: a.dres,
-        ...this.lnGrads(`${p}.ln_1`), N, C });
+      layernormBackward(enc, {
+        dout: a.dC,
+        x: residual,
+        gamma: this.param(`${p}.ln_1.weight`),
+        mean: la.ln1Mean,
+        rstd: la.ln1Rstd,
+        dx: a.dres,
+        ...this.lnGrads(`${p}.ln_1`),
+        N,
+        C,
+      });
     }
     const dwpe = this.grads.get('wpe.weight');
     if (dwte || dwpe) {
-      embeddingBackward(enc, { index: a.index, dout: a.dres, dwte: dwte ?? this.scratchGrad('wte.weight', 'wte'), dwpe: dwpe ?? this.scratchGrad('wpe.weight', 'wpe'), B, T, C });
+      embeddingBackward(enc, {
+        index: a.index,
+        dout: a.dres,
+        dwte: dwte ?? this.scratchGrad('wte.weight', 'wte'),
+        dwpe: dwpe ?? this.scratchGrad('wpe.weight', 'wpe'),
+        B,
+        T,
+        C,
+      });
     }
   }
 

@@ -33,15 +33,41 @@ export interface LinearAdapter {
 }
 
 /** y = x·W + b (no adapter). */
-export function linearBaseForward(enc: StepEncoder, l: Linear, x: GpuTensor, y: GpuTensor, N: number, weight = l.weight): void {
+export function linearBaseForward(
+  enc: StepEncoder,
+  l: Linear,
+  x: GpuTensor,
+  y: GpuTensor,
+  N: number,
+  weight = l.weight,
+): void {
   matmul(enc, { a: x, b: weight, c: y, M: N, K: l.inDim, N: l.outDim, label: `${l.name} fwd` });
   if (l.bias) addBias(enc, { x: y, bias: l.bias, N, C: l.outDim });
 }
 
 /** dx = dy·Wᵀ (overwrite), dW += xᵀ·dy, db += Σ dy — for the parts that are trainable. */
-export function linearBaseBackward(enc: StepEncoder, l: Linear, x: GpuTensor, dy: GpuTensor, dx: GpuTensor | null, N: number, weight = l.weight): void {
+export function linearBaseBackward(
+  enc: StepEncoder,
+  l: Linear,
+  x: GpuTensor,
+  dy: GpuTensor,
+  dx: GpuTensor | null,
+  N: number,
+  weight = l.weight,
+): void {
   if (dx) matmul(enc, { a: dy, b: weight, c: dx, M: N, K: l.outDim, N: l.inDim, transB: true, label: `${l.name} dx` });
-  if (l.dWeight) matmul(enc, { a: x, b: dy, c: l.dWeight, M: l.inDim, K: N, N: l.outDim, transA: true, beta: 1, label: `${l.name} dW` });
+  if (l.dWeight)
+    matmul(enc, {
+      a: x,
+      b: dy,
+      c: l.dWeight,
+      M: l.inDim,
+      K: N,
+      N: l.outDim,
+      transA: true,
+      beta: 1,
+      label: `${l.name} dW`,
+    });
   if (l.dBias) biasBackward(enc, { dout: dy, dbias: l.dBias, N, C: l.outDim });
 }
 
@@ -50,7 +76,14 @@ export function linearForward(enc: StepEncoder, l: Linear, x: GpuTensor, y: GpuT
   else linearBaseForward(enc, l, x, y, N);
 }
 
-export function linearBackward(enc: StepEncoder, l: Linear, x: GpuTensor, dy: GpuTensor, dx: GpuTensor | null, N: number): void {
+export function linearBackward(
+  enc: StepEncoder,
+  l: Linear,
+  x: GpuTensor,
+  dy: GpuTensor,
+  dx: GpuTensor | null,
+  N: number,
+): void {
   if (l.adapter) l.adapter.backward(enc, l, x, dy, dx, N);
   else linearBaseBackward(enc, l, x, dy, dx, N);
 }

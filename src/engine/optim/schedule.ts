@@ -25,12 +25,16 @@ export interface LrSchedule {
 }
 
 export function validateSchedule(s: LrSchedule): void {
-  if (!(Number.isFinite(s.lr) && s.lr >= 0)) throw new RangeError(`learning rate must be a finite number ≥ 0, got ${s.lr}`);
-  if (!(Number.isInteger(s.warmupSteps) && s.warmupSteps >= 0)) throw new RangeError(`warmupSteps must be an integer ≥ 0, got ${s.warmupSteps}`);
-  if (!(Number.isInteger(s.totalSteps) && s.totalSteps >= 1)) throw new RangeError(`totalSteps must be an integer ≥ 1, got ${s.totalSteps}`);
+  if (!(Number.isFinite(s.lr) && s.lr >= 0))
+    throw new RangeError(`learning rate must be a finite number ≥ 0, got ${s.lr}`);
+  if (!(Number.isInteger(s.warmupSteps) && s.warmupSteps >= 0))
+    throw new RangeError(`warmupSteps must be an integer ≥ 0, got ${s.warmupSteps}`);
+  if (!(Number.isInteger(s.totalSteps) && s.totalSteps >= 1))
+    throw new RangeError(`totalSteps must be an integer ≥ 1, got ${s.totalSteps}`);
   const r = s.minLrRatio ?? 0.1;
   if (!(r >= 0 && r <= 1)) throw new RangeError(`minLrRatio must be in [0, 1], got ${r}`);
-  if (!['cosine', 'linear', 'constant'].includes(s.schedule)) throw new RangeError(`unknown schedule "${s.schedule}" (cosine, linear, constant)`);
+  if (!['cosine', 'linear', 'constant'].includes(s.schedule))
+    throw new RangeError(`unknown schedule "${s.schedule}" (cosine, linear, constant)`);
 }
 
 /** The learning rate of 0-based `step`. */

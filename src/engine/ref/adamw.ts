@@ -32,13 +32,16 @@ export interface AdamwRefState {
 /** One AdamW step; returns new arrays (the inputs are not modified). */
 export function adamwStepRef(state: AdamwRefState, grad: Float32Array, h: AdamwRefHyper): AdamwRefState {
   const n = state.param.length;
-  if (grad.length !== n || state.m.length !== n || state.v.length !== n) throw new Error('adamwStepRef: length mismatch');
+  if (grad.length !== n || state.m.length !== n || state.v.length !== n)
+    throw new Error('adamwStepRef: length mismatch');
   if (!(h.t >= 1)) throw new Error(`adamwStepRef: step t must be ≥ 1, got ${h.t}`);
   const bc1 = 1 - Math.pow(h.beta1, h.t);
   const bc2 = 1 - Math.pow(h.beta2, h.t);
   const lr = h.lr * (h.lrScale ?? 1);
   const clip = h.clipScale ?? 1;
-  const param = new Float32Array(n), m = new Float32Array(n), v = new Float32Array(n);
+  const param = new Float32Array(n),
+    m = new Float32Array(n),
+    v = new Float32Array(n);
   for (let i = 0; i < n; i++) {
     const g = grad[i] * clip;
     const mi = h.beta1 * state.m[i] + (1 - h.beta1) * g;
@@ -46,7 +49,7 @@ export function adamwStepRef(state: AdamwRefState, grad: Float32Array, h: AdamwR
     m[i] = mi;
     v[i] = vi;
     const p = state.param[i];
-    param[i] = p - lr * ((mi / bc1) / (Math.sqrt(vi / bc2) + h.eps) + h.weightDecay * p);
+    param[i] = p - lr * (mi / bc1 / (Math.sqrt(vi / bc2) + h.eps) + h.weightDecay * p);
   }
   return { param, m, v };
 }

@@ -27,7 +27,8 @@ type Make<A extends F> = (n: number) => A;
 function check(d: AttentionDims, qkvLen: number): number {
   const { B, T, C, NH } = d;
   if (C % NH !== 0) throw new Error(`attention: C=${C} is not divisible by NH=${NH}`);
-  if (qkvLen !== B * T * 3 * C) throw new Error(`attention: qkv has ${qkvLen} values, expected B*T*3C = ${B * T * 3 * C}`);
+  if (qkvLen !== B * T * 3 * C)
+    throw new Error(`attention: qkv has ${qkvLen} values, expected B*T*3C = ${B * T * 3 * C}`);
   return C / NH;
 }
 
@@ -70,11 +71,19 @@ function forwardImpl<A extends F>(qkv: ArrayLike<number>, d: AttentionDims, make
   return { out, att };
 }
 
-function backwardImpl<A extends F>(dout: ArrayLike<number>, qkv: ArrayLike<number>, att: ArrayLike<number>, d: AttentionDims, make: Make<A>): A {
+function backwardImpl<A extends F>(
+  dout: ArrayLike<number>,
+  qkv: ArrayLike<number>,
+  att: ArrayLike<number>,
+  d: AttentionDims,
+  make: Make<A>,
+): A {
   const { B, T, C, NH } = d;
   const HS = check(d, qkv.length);
-  if (dout.length !== B * T * C) throw new Error(`attention backward: dout has ${dout.length} values, expected B*T*C = ${B * T * C}`);
-  if (att.length !== B * NH * T * T) throw new Error(`attention backward: att has ${att.length} values, expected B*NH*T*T`);
+  if (dout.length !== B * T * C)
+    throw new Error(`attention backward: dout has ${dout.length} values, expected B*T*C = ${B * T * C}`);
+  if (att.length !== B * NH * T * T)
+    throw new Error(`attention backward: att has ${att.length} values, expected B*NH*T*T`);
   const C3 = 3 * C;
   const scale = 1 / Math.sqrt(HS);
   const dqkv = new Float64Array(B * T * C3); // accumulate in float64, round once at the end
@@ -124,7 +133,12 @@ export function attentionForwardRef(qkv: Float32Array, d: AttentionDims): { out:
 }
 
 /** Backward: dqkv (B,T,3C), the gradient of Σ dout·out w.r.t. qkv given the saved att. */
-export function attentionBackwardRef(dout: Float32Array, qkv: Float32Array, att: Float32Array, d: AttentionDims): Float32Array {
+export function attentionBackwardRef(
+  dout: Float32Array,
+  qkv: Float32Array,
+  att: Float32Array,
+  d: AttentionDims,
+): Float32Array {
   return backwardImpl(dout, qkv, att, d, f32);
 }
 
@@ -134,6 +148,11 @@ export function attentionForwardRef64(qkv: Float64Array, d: AttentionDims): { ou
 }
 
 /** Float64 backward, for finite differences. */
-export function attentionBackwardRef64(dout: Float64Array, qkv: Float64Array, att: Float64Array, d: AttentionDims): Float64Array {
+export function attentionBackwardRef64(
+  dout: Float64Array,
+  qkv: Float64Array,
+  att: Float64Array,
+  d: AttentionDims,
+): Float64Array {
   return backwardImpl(dout, qkv, att, d, f64);
 }

@@ -23,13 +23,23 @@ export function compareArrays(
   const show = opts.show ?? 8;
   const label = opts.label ?? 'parity';
   if (gpu.length !== ref.length) {
-    return { ok: false, count: ref.length, mismatches: ref.length, maxAbsDiff: Infinity, maxRelDiff: Infinity, first: [],
-      message: `${label}: length ${gpu.length} ≠ reference length ${ref.length}` };
+    return {
+      ok: false,
+      count: ref.length,
+      mismatches: ref.length,
+      maxAbsDiff: Infinity,
+      maxRelDiff: Infinity,
+      first: [],
+      message: `${label}: length ${gpu.length} ≠ reference length ${ref.length}`,
+    };
   }
-  let mismatches = 0, maxAbs = 0, maxRel = 0;
+  let mismatches = 0,
+    maxAbs = 0,
+    maxRel = 0;
   const first: ParityReport['first'] = [];
   for (let i = 0; i < ref.length; i++) {
-    const g = gpu[i], r = ref[i];
+    const g = gpu[i],
+      r = ref[i];
     const d = Math.abs(g - r);
     const bad = !(d <= atol + rtol * Math.abs(r)) || Number.isNaN(g) !== Number.isNaN(r);
     if (Number.isFinite(d)) {
@@ -45,6 +55,16 @@ export function compareArrays(
   }
   const ok = mismatches === 0;
   const head = `${label}: ${ok ? 'ok' : `${mismatches}/${ref.length} mismatches`} (max |Δ| ${maxAbs.toExponential(3)}, max rel ${maxRel.toExponential(3)}, atol ${atol}, rtol ${rtol})`;
-  const detail = first.map((f) => `  [${f.index}] gpu=${f.gpu} ref=${f.ref} Δ=${Math.abs(f.gpu - f.ref).toExponential(3)}`).join('\n');
-  return { ok, count: ref.length, mismatches, maxAbsDiff: maxAbs, maxRelDiff: maxRel, first, message: ok ? head : `${head}\n${detail}` };
+  const detail = first
+    .map((f) => `  [${f.index}] gpu=${f.gpu} ref=${f.ref} Δ=${Math.abs(f.gpu - f.ref).toExponential(3)}`)
+    .join('\n');
+  return {
+    ok,
+    count: ref.length,
+    mismatches,
+    maxAbsDiff: maxAbs,
+    maxRelDiff: maxRel,
+    first,
+    message: ok ? head : `${head}\n${detail}`,
+  };
 }

@@ -49,7 +49,10 @@ export function crossEntropyForward(a: CrossEntropyRefArgs): Float32Array {
   return Float32Array.from(crossEntropyForwardF64(a));
 }
 
-export function crossEntropyForwardBackward(a: CrossEntropyRefArgs & { gradScale: number }): { losses: Float32Array; dlogits: Float32Array } {
+export function crossEntropyForwardBackward(a: CrossEntropyRefArgs & { gradScale: number }): {
+  losses: Float32Array;
+  dlogits: Float32Array;
+} {
   const { logits, targets, mask, N, V, gradScale } = a;
   const dlogits = new Float32Array(N * V);
   for (let n = 0; n < N; n++) {

@@ -32,7 +32,15 @@ export interface DoraRefArgs extends DoraRefDims {
 }
 
 /** ‖W[:, o] + s·(Aᵀ·Bᵀ)[:, o]‖ for every output column o, float64. */
-export function doraColumnNorms(W: Arr, A: Arr, B: Arr, inDim: number, outDim: number, r: number, s: number): Float64Array {
+export function doraColumnNorms(
+  W: Arr,
+  A: Arr,
+  B: Arr,
+  inDim: number,
+  outDim: number,
+  r: number,
+  s: number,
+): Float64Array {
   const out = new Float64Array(outDim);
   for (let o = 0; o < outDim; o++) {
     let sq = 0;
@@ -53,27 +61,42 @@ function forward(a: DoraRefArgs) {
   const mns = new Float64Array(outDim);
   for (let o = 0; o < outDim; o++) mns[o] = norm[o] === 0 ? 0 : m[o] / norm[o];
   const h = new Float64Array(N * r);
-  for (let n = 0; n < N; n++) for (let k = 0; k < r; k++) {
-    let acc = 0;
-    for (let i = 0; i < inDim; i++) acc += x[n * inDim + i] * A[k * inDim + i];
-    h[n * r + k] = acc;
-  }
-  const z = new Float64Array(N * outDim), y = new Float64Array(N * outDim);
-  for (let n = 0; n < N; n++) for (let o = 0; o < outDim; o++) {
-    let acc = 0;
-    for (let i = 0; i < inDim; i++) acc += x[n * inDim + i] * W[i * outDim + o];
-    let low = 0;
-    for (let k = 0; k < r; k++) low += h[n * r + k] * B[o * r + k];
-    z[n * outDim + o] = acc + s * low;
-    y[n * outDim + o] = mns[o] * z[n * outDim + o] + (bias ? bias[o] : 0);
-  }
+  for (let n = 0; n < N; n++)
+    for (let k = 0; k < r; k++) {
+      let acc = 0;
+      for (let i = 0; i < inDim; i++) acc += x[n * inDim + i] * A[k * inDim + i];
+      h[n * r + k] = acc;
+    }
+  const z = new Float64Array(N * outDim),
+    y = new Float64Array(N * outDim);
+  for (let n = 0; n < N; n++)
+    for (let o = 0; o < outDim; o++) {
+      let acc = 0;
+      for (let i = 0; i < inDim; i++) acc += x[n * inDim + i] * W[i * outDim + o];
+      let low = 0;
+      for (let k = 0; k < r; k++) low += h[n * r + k] * B[o * r + k];
+      z[n * outDim + o] = acc + s * low;
+      y[n * outDim + o] = mns[o] * z[n * outDim + o] + (bias ? bias[o] : 0);
+    }
   return { y, z, h, norm, mns };
 }
 
 /** y, and what the backward keeps (z, h, norm, mns), as float32. */
-export function doraForward(a: DoraRefArgs): { y: Float32Array; z: Float32Array; h: Float32Array; norm: Float32Array; mns: Float32Array } {
+export function doraForward(a: DoraRefArgs): {
+  y: Float32Array;
+  z: Float32Array;
+  h: Float32Array;
+  norm: Float32Array;
+  mns: Float32Array;
+} {
   const f = forward(a);
-  return { y: Float32Array.from(f.y), z: Float32Array.from(f.z), h: Float32Array.from(f.h), norm: Float32Array.from(f.norm), mns: Float32Array.from(f.mns) };
+  return {
+    y: Float32Array.from(f.y),
+    z: Float32Array.from(f.z),
+    h: Float32Array.from(f.h),
+    norm: Float32Array.from(f.norm),
+    mns: Float32Array.from(f.mns),
+  };
 }
 
 /** The forward in float64 end to end (finite differences). */
@@ -95,7 +118,12 @@ export interface DoraRefBackwardArgs extends DoraRefDims {
 }
 
 /** Gradients of Σ dy ⊙ y with the norm held constant (PEFT's detach). Fresh arrays. */
-export function doraBackward(a: DoraRefBackwardArgs): { dx: Float32Array; dA: Float32Array; dB: Float32Array; dm: Float32Array } {
+export function doraBackward(a: DoraRefBackwardArgs): {
+  dx: Float32Array;
+  dA: Float32Array;
+  dB: Float32Array;
+  dm: Float32Array;
+} {
   const { N, inDim, outDim, r, scaling: s, x, W, A, B, z, h, norm, mns, dy } = a;
   const dm = new Float32Array(outDim);
   const dz = new Float64Array(N * outDim);
@@ -108,30 +136,34 @@ export function doraBackward(a: DoraRefBackwardArgs): { dx: Float32Array; dA: Fl
     dm[o] = norm[o] === 0 ? 0 : acc / norm[o];
   }
   const dh = new Float64Array(N * r);
-  for (let n = 0; n < N; n++) for (let k = 0; k < r; k++) {
-    let acc = 0;
-    for (let o = 0; o < outDim; o++) acc += dz[n * outDim + o] * B[o * r + k];
-    dh[n * r + k] = s * acc;
-  }
+  for (let n = 0; n < N; n++)
+    for (let k = 0; k < r; k++) {
+      let acc = 0;
+      for (let o = 0; o < outDim; o++) acc += dz[n * outDim + o] * B[o * r + k];
+      dh[n * r + k] = s * acc;
+    }
   const dB = new Float32Array(outDim * r);
-  for (let o = 0; o < outDim; o++) for (let k = 0; k < r; k++) {
-    let acc = 0;
-    for (let n = 0; n < N; n++) acc += dz[n * outDim + o] * h[n * r + k];
-    dB[o * r + k] = s * acc;
-  }
+  for (let o = 0; o < outDim; o++)
+    for (let k = 0; k < r; k++) {
+      let acc = 0;
+      for (let n = 0; n < N; n++) acc += dz[n * outDim + o] * h[n * r + k];
+      dB[o * r + k] = s * acc;
+    }
   const dA = new Float32Array(r * inDim);
-  for (let k = 0; k < r; k++) for (let i = 0; i < inDim; i++) {
-    let acc = 0;
-    for (let n = 0; n < N; n++) acc += dh[n * r + k] * x[n * inDim + i];
-    dA[k * inDim + i] = acc;
-  }
+  for (let k = 0; k < r; k++)
+    for (let i = 0; i < inDim; i++) {
+      let acc = 0;
+      for (let n = 0; n < N; n++) acc += dh[n * r + k] * x[n * inDim + i];
+      dA[k * inDim + i] = acc;
+    }
   const dx = new Float32Array(N * inDim);
-  for (let n = 0; n < N; n++) for (let i = 0; i < inDim; i++) {
-    let acc = 0;
-    for (let o = 0; o < outDim; o++) acc += dz[n * outDim + o] * W[i * outDim + o];
-    for (let k = 0; k < r; k++) acc += dh[n * r + k] * A[k * inDim + i];
-    dx[n * inDim + i] = acc;
-  }
+  for (let n = 0; n < N; n++)
+    for (let i = 0; i < inDim; i++) {
+      let acc = 0;
+      for (let o = 0; o < outDim; o++) acc += dz[n * outDim + o] * W[i * outDim + o];
+      for (let k = 0; k < r; k++) acc += dh[n * r + k] * A[k * inDim + i];
+      dx[n * inDim + i] = acc;
+    }
   return { dx, dA, dB, dm };
 }
 

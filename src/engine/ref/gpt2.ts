@@ -50,7 +50,8 @@ function mm(a: Arr, b: Arr, M: number, K: number, N: number, transA = false, tra
   for (let i = 0; i < M; i++) {
     for (let j = 0; j < N; j++) {
       let acc = 0;
-      for (let k = 0; k < K; k++) acc += (transA ? a[k * M + i] : a[i * K + k]) * (transB ? b[j * K + k] : b[k * N + j]);
+      for (let k = 0; k < K; k++)
+        acc += (transA ? a[k * M + i] : a[i * K + k]) * (transB ? b[j * K + k] : b[k * N + j]);
       out[i * N + j] = acc;
     }
   }
@@ -70,12 +71,16 @@ function get(p: Gpt2RefParams, name: string, n: number): Arr {
 
 interface LayerActs {
   x: Float64Array; // (N, C) layer input (residual)
-  ln1: Float64Array; ln1Mean: Float64Array; ln1Rstd: Float64Array; // (N, C), (N), (N)
+  ln1: Float64Array;
+  ln1Mean: Float64Array;
+  ln1Rstd: Float64Array; // (N, C), (N), (N)
   qkv: Float64Array; // (N, 3C)
   att: Float64Array; // (B, NH, T, T)
   atty: Float64Array; // (N, C)
   resid2: Float64Array; // (N, C)
-  ln2: Float64Array; ln2Mean: Float64Array; ln2Rstd: Float64Array;
+  ln2: Float64Array;
+  ln2Mean: Float64Array;
+  ln2Rstd: Float64Array;
   fch: Float64Array; // (N, 4C)
   fchGelu: Float64Array; // (N, 4C)
   out: Float64Array; // (N, C) resid3
@@ -84,7 +89,9 @@ interface LayerActs {
 interface Forward {
   layers: LayerActs[];
   last: Float64Array; // (N, C) input of ln_f
-  lnf: Float64Array; lnfMean: Float64Array; lnfRstd: Float64Array;
+  lnf: Float64Array;
+  lnfMean: Float64Array;
+  lnfRstd: Float64Array;
   logits: Float64Array; // (N, V)
   losses: Float64Array; // (N)
   mask: Float64Array; // (N)
@@ -94,7 +101,8 @@ interface Forward {
 function dims(cfg: ModelConfig, b: Gpt2RefBatch) {
   const { B, T } = b;
   const N = B * T;
-  if (b.tokens.length !== N || b.targets.length !== N) throw new Error(`gpt2 ref: tokens/targets need B·T = ${N} values`);
+  if (b.tokens.length !== N || b.targets.length !== N)
+    throw new Error(`gpt2 ref: tokens/targets need B·T = ${N} values`);
   if (b.mask && b.mask.length !== N) throw new Error(`gpt2 ref: mask needs B·T = ${N} values`);
   if (T > cfg.contextLength) throw new Error(`gpt2 ref: T = ${T} exceeds the context ${cfg.contextLength}`);
   return { B, T, N, C: cfg.nEmbd, NH: cfg.nHead, V: cfg.vocabSize, L: cfg.nLayer, eps: cfg.layerNormEps };
@@ -104,24 +112,66 @@ function forward(cfg: ModelConfig, p: Gpt2RefParams, batch: Gpt2RefBatch): Forwa
   const { B, T, N, C, NH, V, L, eps } = dims(cfg, batch);
   const mask = new Float64Array(N);
   for (let i = 0; i < N; i++) mask[i] = batch.mask ? batch.mask[i] : 1;
-  let x = embeddingForwardF64({ tokens: batch.tokens, wte: get(p, 'wte.weight', V * C), wpe: get(p, 'wpe.weight', cfg.contextLength * C), B, T, C });
+  let x = embeddingForwardF64({
+    tokens: batch.tokens,
+    wte: get(p, 'wte.weight', V * C),
+    wpe: get(p, 'wpe.weight', cfg.contextLength * C),
+    B,
+    T,
+    C,
+  });
   const layers: LayerActs[] = [];
   for (let l = 0; l < L; l++) {
     const pre = `h.${l}`;
     const w = (name: string, n: number) => get(p, `${pre}.${name}`, n);
     const ln1 = layernormForwardF64({ x, gamma: w('ln_1.weight', C), beta: w('ln_1.bias', C), N, C, eps });
-    const qkv = addBiasF64({ x: mm(ln1.out, w('attn.c_attn.weight', C * 3 * C), N, C, 3 * C), bias: w('attn.c_attn.bias', 3 * C), N, C: 3 * C });
+    const qkv = addBiasF64({
+      x: mm(ln1.out, w('attn.c_attn.weight', C * 3 * C), N, C, 3 * C),
+      bias: w('attn.c_attn.bias', 3 * C),
+      N,
+      C: 3 * C,
+    });
     const { out: atty, att } = attentionForwardRef64(qkv, { B, T, C, NH });
-    const attProj = addBiasF64({ x: mm(atty, w('attn.c_proj.weight', C * C), N, C, C), bias: w('attn.c_proj.bias', C), N, C });
+    const attProj = addBiasF64({
+      x: mm(atty, w('attn.c_proj.weight', C * C), N, C, C),
+      bias: w('attn.c_proj.bias', C),
+      N,
+      C,
+    });
     const resid2 = new Float64Array(N * C);
     for (let i = 0; i < N * C; i++) resid2[i] = x[i] + attProj[i];
     const ln2 = layernormForwardF64({ x: resid2, gamma: w('ln_2.weight', C), beta: w('ln_2.bias', C), N, C, eps });
-    const fch = addBiasF64({ x: mm(ln2.out, w('mlp.c_fc.weight', C * 4 * C), N, C, 4 * C), bias: w('mlp.c_fc.bias', 4 * C), N, C: 4 * C });
+    const fch = addBiasF64({
+      x: mm(ln2.out, w('mlp.c_fc.weight', C * 4 * C), N, C, 4 * C),
+      bias: w('mlp.c_fc.bias', 4 * C),
+      N,
+      C: 4 * C,
+    });
     const fchGelu = geluForwardF64({ x: fch });
-    const fcProj = addBiasF64({ x: mm(fchGelu, w('mlp.c_proj.weight', 4 * C * C), N, 4 * C, C), bias: w('mlp.c_proj.bias', C), N, C });
+    const fcProj = addBiasF64({
+      x: mm(fchGelu, w('mlp.c_proj.weight', 4 * C * C), N, 4 * C, C),
+      bias: w('mlp.c_proj.bias', C),
+      N,
+      C,
+    });
     const out = new Float64Array(N * C);
     for (let i = 0; i < N * C; i++) out[i] = resid2[i] + fcProj[i];
-    layers.push({ x, ln1: ln1.out, ln1Mean: ln1.mean, ln1Rstd: ln1.rstd, qkv, att, atty, resid2, ln2: ln2.out, ln2Mean: ln2.mean, ln2Rstd: ln2.rstd, fch, fchGelu, out });
+    layers.push({
+      x,
+      ln1: ln1.out,
+      ln1Mean: ln1.mean,
+      ln1Rstd: ln1.rstd,
+      qkv,
+      att,
+      atty,
+      resid2,
+      ln2: ln2.out,
+      ln2Mean: ln2.mean,
+      ln2Rstd: ln2.rstd,
+      fch,
+      fchGelu,
+      out,
+    });
     x = out;
   }
   const lnf = layernormForwardF64({ x, gamma: get(p, 'ln_f.weight', C), beta: get(p, 'ln_f.bias', C), N, C, eps });
@@ -150,12 +200,27 @@ export function gpt2ForwardBackwardRef(cfg: ModelConfig, params: Gpt2RefParams, 
   const { B, T, N, C, NH, V, L } = dims(cfg, batch);
   const grads = new Map<string, Float64Array>();
   const gradScale = 1 / Math.max(1, f.maskSum);
-  const { dlogits } = crossEntropyForwardBackward({ logits: f.logits, targets: batch.targets, mask: f.mask, N, V, gradScale }); // (N, V)
+  const { dlogits } = crossEntropyForwardBackward({
+    logits: f.logits,
+    targets: batch.targets,
+    mask: f.mask,
+    N,
+    V,
+    gradScale,
+  }); // (N, V)
   const wte = get(params, 'wte.weight', V * C);
   // lm head: dlnf (N, C) = dlogits · wte;  dwte (V, C) += dlogitsᵀ · lnf
   const dlnf = mm(dlogits, wte, N, V, C);
   const dwte = mm(dlogits, f.lnf, V, N, C, true);
-  const lnfB = layernormBackward({ dout: dlnf, x: f.last, gamma: get(params, 'ln_f.weight', C), mean: f.lnfMean, rstd: f.lnfRstd, N, C });
+  const lnfB = layernormBackward({
+    dout: dlnf,
+    x: f.last,
+    gamma: get(params, 'ln_f.weight', C),
+    mean: f.lnfMean,
+    rstd: f.lnfRstd,
+    N,
+    C,
+  });
   grads.set('ln_f.weight', Float64Array.from(lnfB.dgamma));
   grads.set('ln_f.bias', Float64Array.from(lnfB.dbeta));
   const dres = Float64Array.from(lnfB.dx); // (N, C) gradient of the residual stream
@@ -173,7 +238,15 @@ export function gpt2ForwardBackwardRef(cfg: ModelConfig, params: Gpt2RefParams, 
     const dfch = new Float64Array(N * 4 * C);
     for (let i = 0; i < dfch.length; i++) dfch[i] = dfchGelu[i] * geluGradScalar(a.fch[i]);
     const dln2 = linearBack(`${pre}.mlp.c_fc`, a.ln2, dfch, C, 4 * C);
-    const ln2B = layernormBackward({ dout: dln2, x: a.resid2, gamma: get(params, `${pre}.ln_2.weight`, C), mean: a.ln2Mean, rstd: a.ln2Rstd, N, C });
+    const ln2B = layernormBackward({
+      dout: dln2,
+      x: a.resid2,
+      gamma: get(params, `${pre}.ln_2.weight`, C),
+      mean: a.ln2Mean,
+      rstd: a.ln2Rstd,
+      N,
+      C,
+    });
     grads.set(`${pre}.ln_2.weight`, Float64Array.from(ln2B.dgamma));
     grads.set(`${pre}.ln_2.bias`, Float64Array.from(ln2B.dbeta));
     addInto(dres, ln2B.dx); // now ∂L/∂resid2
@@ -181,13 +254,29 @@ export function gpt2ForwardBackwardRef(cfg: ModelConfig, params: Gpt2RefParams, 
     const datty = linearBack(`${pre}.attn.c_proj`, a.atty, dres, C, C);
     const dqkv = attentionBackwardRef64(datty, a.qkv, a.att, { B, T, C, NH });
     const dln1 = linearBack(`${pre}.attn.c_attn`, a.ln1, dqkv, C, 3 * C);
-    const ln1B = layernormBackward({ dout: dln1, x: a.x, gamma: get(params, `${pre}.ln_1.weight`, C), mean: a.ln1Mean, rstd: a.ln1Rstd, N, C });
+    const ln1B = layernormBackward({
+      dout: dln1,
+      x: a.x,
+      gamma: get(params, `${pre}.ln_1.weight`, C),
+      mean: a.ln1Mean,
+      rstd: a.ln1Rstd,
+      N,
+      C,
+    });
     grads.set(`${pre}.ln_1.weight`, Float64Array.from(ln1B.dgamma));
     grads.set(`${pre}.ln_1.bias`, Float64Array.from(ln1B.dbeta));
     addInto(dres, ln1B.dx); // now ∂L/∂x (the layer's input)
   }
   // embeddings: dwte += scatter of dres by token, dwpe[t] += Σ_b dres[b, t]
-  const emb = embeddingBackward({ tokens: batch.tokens, dout: dres, dwte: new Float64Array(V * C), dwpe: new Float64Array(cfg.contextLength * C), B, T, C });
+  const emb = embeddingBackward({
+    tokens: batch.tokens,
+    dout: dres,
+    dwte: new Float64Array(V * C),
+    dwpe: new Float64Array(cfg.contextLength * C),
+    B,
+    T,
+    C,
+  });
   addInto(dwte, emb.dwte);
   grads.set('wte.weight', dwte);
   grads.set('wpe.weight', Float64Array.from(emb.dwpe));

@@ -21,7 +21,11 @@ export interface LayernormForwardRefArgs {
 }
 
 /** Float64 forward: the finite-difference oracle's f. */
-export function layernormForwardF64(a: LayernormForwardRefArgs): { out: Float64Array; mean: Float64Array; rstd: Float64Array } {
+export function layernormForwardF64(a: LayernormForwardRefArgs): {
+  out: Float64Array;
+  mean: Float64Array;
+  rstd: Float64Array;
+} {
   const { x, gamma, beta, N, C } = a;
   const eps = a.eps ?? 1e-5;
   const out = new Float64Array(N * C); // (N, C)
@@ -42,7 +46,11 @@ export function layernormForwardF64(a: LayernormForwardRefArgs): { out: Float64A
   return { out, mean, rstd };
 }
 
-export function layernormForward(a: LayernormForwardRefArgs): { out: Float32Array; mean: Float32Array; rstd: Float32Array } {
+export function layernormForward(a: LayernormForwardRefArgs): {
+  out: Float32Array;
+  mean: Float32Array;
+  rstd: Float32Array;
+} {
   const r = layernormForwardF64(a);
   return { out: Float32Array.from(r.out), mean: Float32Array.from(r.mean), rstd: Float32Array.from(r.rstd) };
 }
@@ -62,7 +70,11 @@ export interface LayernormBackwardRefArgs {
 }
 
 /** Returns new arrays: the given accumulators plus this backward's contribution. */
-export function layernormBackward(a: LayernormBackwardRefArgs): { dx: Float32Array; dgamma: Float32Array; dbeta: Float32Array } {
+export function layernormBackward(a: LayernormBackwardRefArgs): {
+  dx: Float32Array;
+  dgamma: Float32Array;
+  dbeta: Float32Array;
+} {
   const { dout, x, gamma, mean, rstd, N, C } = a;
   const dx = new Float64Array(N * C);
   const dgamma = new Float64Array(C);
@@ -72,8 +84,10 @@ export function layernormBackward(a: LayernormBackwardRefArgs): { dx: Float32Arr
   if (a.dbeta) for (let c = 0; c < C; c++) dbeta[c] = a.dbeta[c];
   for (let n = 0; n < N; n++) {
     const o = n * C;
-    const m = mean[n], r = rstd[n];
-    let sd = 0, sdx = 0;
+    const m = mean[n],
+      r = rstd[n];
+    let sd = 0,
+      sdx = 0;
     for (let c = 0; c < C; c++) {
       const xhat = (x[o + c] - m) * r;
       const dnorm = gamma[c] * dout[o + c];

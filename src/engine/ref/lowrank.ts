@@ -25,7 +25,10 @@ export interface LowrankRefForwardArgs extends LowrankRefDims {
   B: Arr;
 }
 
-function forward(a: LowrankRefForwardArgs, out: { y: Float32Array | Float64Array; h: Float32Array | Float64Array }): void {
+function forward(
+  a: LowrankRefForwardArgs,
+  out: { y: Float32Array | Float64Array; h: Float32Array | Float64Array },
+): void {
   const { N, inDim, outDim, r, scaling: s, x, W, bias, A, B } = a;
   const { y, h } = out;
   for (let n = 0; n < N; n++) {
@@ -70,7 +73,12 @@ export interface LowrankRefBackwardArgs extends LowrankRefDims {
 }
 
 /** dx (N, in), dA (r, in), dB (out, r): the gradients of Σ dy ⊙ y (fresh arrays, nothing accumulated). */
-export function lowrankBackward(a: LowrankRefBackwardArgs): { dx: Float32Array; dA: Float32Array; dB: Float32Array; dh: Float32Array } {
+export function lowrankBackward(a: LowrankRefBackwardArgs): {
+  dx: Float32Array;
+  dA: Float32Array;
+  dB: Float32Array;
+  dh: Float32Array;
+} {
   const { N, inDim, outDim, r, scaling: s, x, W, A, B, h, dy } = a;
   const dh = new Float64Array(N * r);
   for (let n = 0; n < N; n++) {

@@ -22,7 +22,9 @@ export function matmulRef(a: Float32Array, b: Float32Array, args: MatmulRefArgs,
   const beta = args.beta ?? 0;
   const out = new Float32Array(batch * M * N);
   for (let z = 0; z < batch; z++) {
-    const ao = z * M * K, bo = z * K * N, co = z * M * N;
+    const ao = z * M * K,
+      bo = z * K * N,
+      co = z * M * N;
     for (let i = 0; i < M; i++) {
       for (let j = 0; j < N; j++) {
         let acc = 0;

@@ -445,7 +445,12 @@ function tql1(d: Float64Array, e: Float64Array, n: number): void {
  * 4n³/3 flops instead of ~8·m·n² per Jacobi sweep). The Gram route squares the condition number, so
  * singular values below ~1e-8·σ₁ are not resolved — far below the float32 noise floor of the data.
  */
-export function singularValues(a: ArrayLike<number>, M: number, N: number, opts: { method?: 'auto' | 'jacobi' | 'gram' } = {}): Float64Array {
+export function singularValues(
+  a: ArrayLike<number>,
+  M: number,
+  N: number,
+  opts: { method?: 'auto' | 'jacobi' | 'gram' } = {},
+): Float64Array {
   const n = Math.min(M, N);
   const method = opts.method ?? 'auto';
   if (method === 'jacobi' || (method === 'auto' && n <= 160)) return jacobiSvd(a, M, N, { vectors: 'none' }).S;
@@ -491,7 +496,15 @@ export interface RsvdRefResult {
 }
 
 /** C (m, n) = A (m, K) · B (K, n), float64, row-major; transA/transB read the stored transposes. */
-function gemm(a: ArrayLike<number>, b: ArrayLike<number>, m: number, n: number, K: number, transA = false, transB = false): Float64Array {
+function gemm(
+  a: ArrayLike<number>,
+  b: ArrayLike<number>,
+  m: number,
+  n: number,
+  K: number,
+  transA = false,
+  transB = false,
+): Float64Array {
   const out = new Float64Array(m * n);
   for (let i = 0; i < m; i++) {
     const o = i * n;
@@ -555,7 +568,12 @@ export function rsvdRef(a: ArrayLike<number>, M: number, N: number, opts: RsvdOp
  * A test matrix with a prescribed spectrum: A = U diag(σ) Vᵀ with U, V random orthonormal (QR of
  * Gaussian matrices from the given seed). Returns A (M, N) row-major in float32 plus the factors.
  */
-export function matrixWithSpectrum(M: number, N: number, sigma: ArrayLike<number>, seed: number): { A: Float32Array; U: Float64Array; V: Float64Array } {
+export function matrixWithSpectrum(
+  M: number,
+  N: number,
+  sigma: ArrayLike<number>,
+  seed: number,
+): { A: Float32Array; U: Float64Array; V: Float64Array } {
   const r = sigma.length;
   const g1 = new Rng(seed, 'test.spectrum.U').fillNormal(new Float32Array(M * r));
   const g2 = new Rng(seed, 'test.spectrum.V').fillNormal(new Float32Array(N * r));

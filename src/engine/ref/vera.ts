@@ -8,14 +8,27 @@
  */
 
 /** Beff (outDim, r) = diag(λ_b)·B[:outDim]·diag(λ_d). */
-export function veraScaleB(B: ArrayLike<number>, lb: ArrayLike<number>, ld: ArrayLike<number>, outDim: number, r: number): Float32Array {
+export function veraScaleB(
+  B: ArrayLike<number>,
+  lb: ArrayLike<number>,
+  ld: ArrayLike<number>,
+  outDim: number,
+  r: number,
+): Float32Array {
   const out = new Float32Array(outDim * r);
   for (let o = 0; o < outDim; o++) for (let k = 0; k < r; k++) out[o * r + k] = lb[o] * B[o * r + k] * ld[k];
   return out;
 }
 
 /** dλ_b[o] += Σ_k G[o,k]·B[o,k]·λ_d[k]. Returns a new array (dlb + the sum). */
-export function veraGradB(G: ArrayLike<number>, B: ArrayLike<number>, ld: ArrayLike<number>, dlb: ArrayLike<number>, outDim: number, r: number): Float32Array {
+export function veraGradB(
+  G: ArrayLike<number>,
+  B: ArrayLike<number>,
+  ld: ArrayLike<number>,
+  dlb: ArrayLike<number>,
+  outDim: number,
+  r: number,
+): Float32Array {
   const out = Float32Array.from(dlb);
   for (let o = 0; o < outDim; o++) {
     let acc = 0;
@@ -26,7 +39,14 @@ export function veraGradB(G: ArrayLike<number>, B: ArrayLike<number>, ld: ArrayL
 }
 
 /** dλ_d[k] += Σ_o G[o,k]·B[o,k]·λ_b[o]. Returns a new array. */
-export function veraGradD(G: ArrayLike<number>, B: ArrayLike<number>, lb: ArrayLike<number>, dld: ArrayLike<number>, outDim: number, r: number): Float32Array {
+export function veraGradD(
+  G: ArrayLike<number>,
+  B: ArrayLike<number>,
+  lb: ArrayLike<number>,
+  dld: ArrayLike<number>,
+  outDim: number,
+  r: number,
+): Float32Array {
   const out = Float32Array.from(dld);
   for (let k = 0; k < r; k++) {
     let acc = 0;
@@ -70,10 +90,17 @@ export function veraBranchForwardF64(v: VeraBranch, x: ArrayLike<number>): Float
 }
 
 /** Gradients of Σ dy ⊙ branch(x) w.r.t. λ_b (outDim), λ_d (r) and x (N, inDim), in float64. */
-export function veraBranchBackwardF64(v: VeraBranch, x: ArrayLike<number>, dy: ArrayLike<number>): { dlb: Float64Array; dld: Float64Array; dx: Float64Array } {
+export function veraBranchBackwardF64(
+  v: VeraBranch,
+  x: ArrayLike<number>,
+  dy: ArrayLike<number>,
+): { dlb: Float64Array; dld: Float64Array; dx: Float64Array } {
   const { N, inDim, outDim, r, lda } = v;
-  const dlb = new Float64Array(outDim), dld = new Float64Array(r), dx = new Float64Array(N * inDim);
-  const h = new Float64Array(r), dh2 = new Float64Array(r);
+  const dlb = new Float64Array(outDim),
+    dld = new Float64Array(r),
+    dx = new Float64Array(N * inDim);
+  const h = new Float64Array(r),
+    dh2 = new Float64Array(r);
   for (let n = 0; n < N; n++) {
     for (let k = 0; k < r; k++) {
       let acc = 0;

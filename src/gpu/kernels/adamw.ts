@@ -19,7 +19,8 @@ export function createStepScalars(gpu: Gpu, label = 'adamw-step-scalars'): GpuTe
 
 /** Compute bc1 = 1−β1^t, bc2 = 1−β2^t on the CPU (float64) and write the step scalars. */
 export function writeStepScalars(gpu: Gpu, step: GpuTensor, h: AdamwHyper): void {
-  if (step.size < STEP_SCALARS) throw new Error(`writeStepScalars: ${step.label} has ${step.size} elements, needs ${STEP_SCALARS}`);
+  if (step.size < STEP_SCALARS)
+    throw new Error(`writeStepScalars: ${step.label} has ${step.size} elements, needs ${STEP_SCALARS}`);
   gpu.write(step, stepScalars(h));
 }
 
@@ -55,7 +56,11 @@ export interface AdamwStepArgs {
 export function adamwStep(enc: StepEncoder, a: AdamwStepArgs): void {
   const n = a.n ?? a.param.size;
   const name = a.label ?? a.param.label;
-  for (const [k, t] of [['grad', a.grad], ['m', a.m], ['v', a.v]] as const) {
+  for (const [k, t] of [
+    ['grad', a.grad],
+    ['m', a.m],
+    ['v', a.v],
+  ] as const) {
     if (t.size < n) throw new Error(`adamwStep ${name}: ${k} (${t.label}) has ${t.size} elements, needs ${n}`);
   }
   if (a.param.size < n) throw new Error(`adamwStep ${name}: param has ${a.param.size} elements, needs ${n}`);
@@ -63,11 +68,14 @@ export function adamwStep(enc: StepEncoder, a: AdamwStepArgs): void {
   const max = enc.gpu.description.limits.maxStorageBufferBindingSize;
   for (const t of [a.param, a.grad, a.m, a.v]) {
     if (max !== undefined && t.buffer.size > max) {
-      throw new Error(`adamwStep ${name}: ${t.label} is ${t.buffer.size} bytes, over this adapter's ${max}-byte storage binding limit; split the tensor`);
+      throw new Error(
+        `adamwStep ${name}: ${t.label} is ${t.buffer.size} bytes, over this adapter's ${max}-byte storage binding limit; split the tensor`,
+      );
     }
   }
   const lrScale = a.lrScale ?? 1;
-  if (!Number.isFinite(a.weightDecay) || !Number.isFinite(lrScale)) throw new Error(`adamwStep ${name}: weightDecay and lrScale must be finite`);
+  if (!Number.isFinite(a.weightDecay) || !Number.isFinite(lrScale))
+    throw new Error(`adamwStep ${name}: weightDecay and lrScale must be finite`);
   const clip = a.clip ?? noClip(enc.gpu);
   if (clip.size < 2) throw new Error(`adamwStep ${name}: clip needs 2 elements [norm, scale]`);
   const groups = Math.ceil(n / WG);

@@ -101,13 +101,16 @@ function need(enc: StepEncoder, t: GpuTensor, n: number, name: string): void {
   if (t.size < n) throw new Error(`attention: ${name} (${t.label}) has ${t.size} elements, needs ${n}`);
   const max = enc.gpu.description.limits.maxStorageBufferBindingSize;
   if (max !== undefined && t.buffer.size > max) {
-    throw new Error(`attention: ${name} (${t.label}) is ${t.buffer.size} bytes, over this adapter's ${max}-byte storage binding limit; use a smaller batch B or context T`);
+    throw new Error(
+      `attention: ${name} (${t.label}) is ${t.buffer.size} bytes, over this adapter's ${max}-byte storage binding limit; use a smaller batch B or context T`,
+    );
   }
 }
 
 function pickVariant(v: AttentionVariant | undefined, HS: number): 'fused' | 'unfused' {
   const want = v ?? 'auto';
-  if (want === 'fused' && HS > FUSED_MAX_HS) throw new Error(`attention: fused path needs HS ≤ ${FUSED_MAX_HS}, got ${HS}`);
+  if (want === 'fused' && HS > FUSED_MAX_HS)
+    throw new Error(`attention: fused path needs HS ≤ ${FUSED_MAX_HS}, got ${HS}`);
   if (want === 'auto') return HS <= FUSED_MAX_HS ? 'fused' : 'unfused';
   return want;
 }
@@ -153,10 +156,23 @@ export function attentionForward(enc: StepEncoder, x: AttentionForwardArgs): voi
   for (let b = 0; b < B; b++) {
     // scores[b,h] = q[b,:,h]·k[b,:,h]ᵀ/√HS   (T, HS)·(HS, T), one dispatch over the NH heads
     matmul(enc, {
-      a: x.qkv, b: x.qkv, c: scores, M: T, N: T, K: HS, transB: true, batch: NH, alpha: d.scale,
-      lda: C3, aOffset: b * T * C3, aBatchStride: HS,
-      ldb: C3, bOffset: b * T * C3 + C, bBatchStride: HS,
-      cOffset: b * NH * TT, cBatchStride: TT,
+      a: x.qkv,
+      b: x.qkv,
+      c: scores,
+      M: T,
+      N: T,
+      K: HS,
+      transB: true,
+      batch: NH,
+      alpha: d.scale,
+      lda: C3,
+      aOffset: b * T * C3,
+      aBatchStride: HS,
+      ldb: C3,
+      bOffset: b * T * C3 + C,
+      bBatchStride: HS,
+      cOffset: b * NH * TT,
+      cBatchStride: TT,
       label: `attention q·kᵀ b${b}`,
     });
   }
@@ -171,10 +187,22 @@ export function attentionForward(enc: StepEncoder, x: AttentionForwardArgs): voi
   for (let b = 0; b < B; b++) {
     // out[b,:,h] = att[b,h]·v[b,:,h]   (T, T)·(T, HS)
     matmul(enc, {
-      a: x.att, b: x.qkv, c: x.out, M: T, N: HS, K: T, batch: NH,
-      lda: T, aOffset: b * NH * TT, aBatchStride: TT,
-      ldb: C3, bOffset: b * T * C3 + 2 * C, bBatchStride: HS,
-      ldc: C, cOffset: b * T * C, cBatchStride: HS,
+      a: x.att,
+      b: x.qkv,
+      c: x.out,
+      M: T,
+      N: HS,
+      K: T,
+      batch: NH,
+      lda: T,
+      aOffset: b * NH * TT,
+      aBatchStride: TT,
+      ldb: C3,
+      bOffset: b * T * C3 + 2 * C,
+      bBatchStride: HS,
+      ldc: C,
+      cOffset: b * T * C,
+      cBatchStride: HS,
       label: `attention att·v b${b}`,
     });
   }
@@ -218,18 +246,43 @@ export function attentionBackward(enc: StepEncoder, x: AttentionBackwardArgs): v
     const a0 = b * NH * TT;
     // datt[b,h] = dout[b,:,h]·v[b,:,h]ᵀ   (T, HS)·(HS, T)
     matmul(enc, {
-      a: x.dout, b: x.qkv, c: scratch, M: T, N: T, K: HS, transB: true, batch: NH,
-      lda: C, aOffset: b * T * C, aBatchStride: HS,
-      ldb: C3, bOffset: q0 + 2 * C, bBatchStride: HS,
-      cOffset: a0, cBatchStride: TT,
+      a: x.dout,
+      b: x.qkv,
+      c: scratch,
+      M: T,
+      N: T,
+      K: HS,
+      transB: true,
+      batch: NH,
+      lda: C,
+      aOffset: b * T * C,
+      aBatchStride: HS,
+      ldb: C3,
+      bOffset: q0 + 2 * C,
+      bBatchStride: HS,
+      cOffset: a0,
+      cBatchStride: TT,
       label: `attention datt b${b}`,
     });
     // dv[b,:,h] = att[b,h]ᵀ·dout[b,:,h]   (T, T)ᵀ·(T, HS)
     matmul(enc, {
-      a: x.att, b: x.dout, c: x.dqkv, M: T, N: HS, K: T, transA: true, batch: NH,
-      lda: T, aOffset: a0, aBatchStride: TT,
-      ldb: C, bOffset: b * T * C, bBatchStride: HS,
-      ldc: C3, cOffset: q0 + 2 * C, cBatchStride: HS,
+      a: x.att,
+      b: x.dout,
+      c: x.dqkv,
+      M: T,
+      N: HS,
+      K: T,
+      transA: true,
+      batch: NH,
+      lda: T,
+      aOffset: a0,
+      aBatchStride: TT,
+      ldb: C,
+      bOffset: b * T * C,
+      bBatchStride: HS,
+      ldc: C3,
+      cOffset: q0 + 2 * C,
+      cBatchStride: HS,
       label: `attention dv b${b}`,
     });
   }
@@ -246,18 +299,45 @@ export function attentionBackward(enc: StepEncoder, x: AttentionBackwardArgs): v
     const a0 = b * NH * TT;
     // dq[b,:,h] = dpre[b,h]·k[b,:,h]/√HS   (T, T)·(T, HS)
     matmul(enc, {
-      a: scratch, b: x.qkv, c: x.dqkv, M: T, N: HS, K: T, batch: NH, alpha: d.scale,
-      lda: T, aOffset: a0, aBatchStride: TT,
-      ldb: C3, bOffset: q0 + C, bBatchStride: HS,
-      ldc: C3, cOffset: q0, cBatchStride: HS,
+      a: scratch,
+      b: x.qkv,
+      c: x.dqkv,
+      M: T,
+      N: HS,
+      K: T,
+      batch: NH,
+      alpha: d.scale,
+      lda: T,
+      aOffset: a0,
+      aBatchStride: TT,
+      ldb: C3,
+      bOffset: q0 + C,
+      bBatchStride: HS,
+      ldc: C3,
+      cOffset: q0,
+      cBatchStride: HS,
       label: `attention dq b${b}`,
     });
     // dk[b,:,h] = dpre[b,h]ᵀ·q[b,:,h]/√HS   (T, T)ᵀ·(T, HS)
     matmul(enc, {
-      a: scratch, b: x.qkv, c: x.dqkv, M: T, N: HS, K: T, transA: true, batch: NH, alpha: d.scale,
-      lda: T, aOffset: a0, aBatchStride: TT,
-      ldb: C3, bOffset: q0, bBatchStride: HS,
-      ldc: C3, cOffset: q0 + C, cBatchStride: HS,
+      a: scratch,
+      b: x.qkv,
+      c: x.dqkv,
+      M: T,
+      N: HS,
+      K: T,
+      transA: true,
+      batch: NH,
+      alpha: d.scale,
+      lda: T,
+      aOffset: a0,
+      aBatchStride: TT,
+      ldb: C3,
+      bOffset: q0,
+      bBatchStride: HS,
+      ldc: C3,
+      cOffset: q0 + C,
+      cBatchStride: HS,
       label: `attention dk b${b}`,
     });
   }

@@ -46,7 +46,10 @@ export function crossEntropyForward(enc: StepEncoder, a: CrossEntropyArgs): void
  * Losses as in `crossEntropyForward`, and dlogits[n,v] = gradScale·mask[n]·(softmax[n,v] − [v = target])
  * (overwrite). gradScale is typically 1/Σmask (mean loss over counted positions).
  */
-export function crossEntropyForwardBackward(enc: StepEncoder, a: CrossEntropyArgs & { dlogits: GpuTensor; gradScale: number }): void {
+export function crossEntropyForwardBackward(
+  enc: StepEncoder,
+  a: CrossEntropyArgs & { dlogits: GpuTensor; gradScale: number },
+): void {
   check('crossEntropyForwardBackward', a);
   checkSize('crossEntropyForwardBackward', 'dlogits', a.dlogits, a.N * a.V);
   if (a.N === 0) return;
@@ -61,16 +64,23 @@ export function crossEntropyForwardBackward(enc: StepEncoder, a: CrossEntropyArg
 }
 
 /** probs[n,:] = softmax(logits[n,:] / temperature). logits, probs (N, V); temperature > 0 (default 1). */
-export function softmaxRows(enc: StepEncoder, a: { logits: GpuTensor; probs: GpuTensor; N: number; V: number; temperature?: number; label?: string }): void {
+export function softmaxRows(
+  enc: StepEncoder,
+  a: { logits: GpuTensor; probs: GpuTensor; N: number; V: number; temperature?: number; label?: string },
+): void {
   checkSize('softmaxRows', 'logits', a.logits, a.N * a.V);
   checkSize('softmaxRows', 'probs', a.probs, a.N * a.V);
   const temperature = a.temperature ?? 1;
-  if (!(temperature > 0) || !Number.isFinite(temperature)) throw new Error(`softmaxRows: temperature must be a positive number, got ${temperature}`);
+  if (!(temperature > 0) || !Number.isFinite(temperature))
+    throw new Error(`softmaxRows: temperature must be a positive number, got ${temperature}`);
   if (a.N === 0 || a.V === 0) return;
   enc.dispatch({
     kernel: { shader: SHADER, entry: 'softmax_rows' },
     bindings: { 1: a.logits, 6: a.probs },
-    params: new Params().u32(a.N, a.V).f32(0, 1 / temperature).build(),
+    params: new Params()
+      .u32(a.N, a.V)
+      .f32(0, 1 / temperature)
+      .build(),
     workgroups: flatGrid(a.N),
     label: a.label ?? `softmax_rows ${a.N}x${a.V}`,
   });

@@ -51,14 +51,45 @@ export function doraNorm(enc: StepEncoder, a: DoraNormArgs): void {
   if (outDim === 0) return;
   const label = a.label ?? `dora norm ${inDim}x${outDim} r=${r}`;
   if (a.holdNorm) {
-    enc.dispatch({ kernel: { shader: SHADER, entry: 'dora_norm' }, bindings: { 1: a.wsq, 2: a.G, 3: a.M, 4: a.B, 5: a.m, 6: a.norm, 7: a.mns },
-      params: params(0, inDim, outDim, r, a.scaling, 2), workgroups: flatGrid(Math.ceil(outDim / 64)), label: `${label} (held)` });
+    enc.dispatch({
+      kernel: { shader: SHADER, entry: 'dora_norm' },
+      bindings: { 1: a.wsq, 2: a.G, 3: a.M, 4: a.B, 5: a.m, 6: a.norm, 7: a.mns },
+      params: params(0, inDim, outDim, r, a.scaling, 2),
+      workgroups: flatGrid(Math.ceil(outDim / 64)),
+      label: `${label} (held)`,
+    });
     return;
   }
   // G (r, out) = A (r, in) · W (in, out);  M (r, r) = A · Aᵀ
   if (lowrankFusedSupported(enc.gpu)) {
-    lowrankGemm(enc, { a: a.A, b: a.W, c: a.G, M: r, N: outDim, K: inDim, aRow: inDim, aCol: 1, bRow: outDim, bCol: 1, label: `${label} A·W`, tiling: a.tiling });
-    lowrankGemm(enc, { a: a.A, b: a.A, c: a.M, M: r, N: r, K: inDim, aRow: inDim, aCol: 1, bRow: 1, bCol: inDim, label: `${label} A·Aᵀ`, tiling: a.tiling });
+    lowrankGemm(enc, {
+      a: a.A,
+      b: a.W,
+      c: a.G,
+      M: r,
+      N: outDim,
+      K: inDim,
+      aRow: inDim,
+      aCol: 1,
+      bRow: outDim,
+      bCol: 1,
+      label: `${label} A·W`,
+      tiling: a.tiling,
+    });
+    lowrankGemm(enc, {
+      a: a.A,
+      b: a.A,
+      c: a.M,
+      M: r,
+      N: r,
+      K: inDim,
+      aRow: inDim,
+      aCol: 1,
+      bRow: 1,
+      bCol: inDim,
+      label: `${label} A·Aᵀ`,
+      tiling: a.tiling,
+    });
   } else {
     matmul(enc, { a: a.A, b: a.W, c: a.G, M: r, N: outDim, K: inDim, label: `${label} A·W` });
     matmul(enc, { a: a.A, b: a.A, c: a.M, M: r, N: r, K: inDim, transB: true, label: `${label} A·Aᵀ` });
@@ -73,7 +104,10 @@ export function doraNorm(enc: StepEncoder, a: DoraNormArgs): void {
 }
 
 /** y (N, out) = mns ⊙ z (+ bias), column-wise. z and y distinct. */
-export function doraScale(enc: StepEncoder, a: { z: GpuTensor; mns: GpuTensor; bias: GpuTensor | null; y: GpuTensor; N: number; outDim: number; label?: string }): void {
+export function doraScale(
+  enc: StepEncoder,
+  a: { z: GpuTensor; mns: GpuTensor; bias: GpuTensor | null; y: GpuTensor; N: number; outDim: number; label?: string },
+): void {
   const n = a.N * a.outDim;
   checkSize('doraScale', 'z', a.z, n);
   checkSize('doraScale', 'mns', a.mns, a.outDim);
@@ -90,9 +124,30 @@ export function doraScale(enc: StepEncoder, a: { z: GpuTensor; mns: GpuTensor; b
 }
 
 /** dz = mns ⊙ dy (overwritten); dm[o] += Σ_n dy[n,o]·z[n,o] / norm[o]. */
-export function doraGrad(enc: StepEncoder, a: { dy: GpuTensor; z: GpuTensor; mns: GpuTensor; norm: GpuTensor; dz: GpuTensor; dm: GpuTensor; N: number; outDim: number; label?: string }): void {
+export function doraGrad(
+  enc: StepEncoder,
+  a: {
+    dy: GpuTensor;
+    z: GpuTensor;
+    mns: GpuTensor;
+    norm: GpuTensor;
+    dz: GpuTensor;
+    dm: GpuTensor;
+    N: number;
+    outDim: number;
+    label?: string;
+  },
+): void {
   const n = a.N * a.outDim;
-  for (const [k, t, c] of [['dy', a.dy, n], ['z', a.z, n], ['dz', a.dz, n], ['mns', a.mns, a.outDim], ['norm', a.norm, a.outDim], ['dm', a.dm, a.outDim]] as const) checkSize('doraGrad', k, t, c);
+  for (const [k, t, c] of [
+    ['dy', a.dy, n],
+    ['z', a.z, n],
+    ['dz', a.dz, n],
+    ['mns', a.mns, a.outDim],
+    ['norm', a.norm, a.outDim],
+    ['dm', a.dm, a.outDim],
+  ] as const)
+    checkSize('doraGrad', k, t, c);
   if (a.outDim === 0) return;
   enc.dispatch({
     kernel: { shader: SHADER, entry: 'dora_grad' },

@@ -27,7 +27,8 @@ export function flatGrid(count: number): [number, number] {
 /** Throws when `t` holds fewer than `count` elements (the GPU would clamp silently). */
 export function checkSize(op: string, name: string, t: GpuTensor, count: number): void {
   if (!Number.isInteger(count) || count < 0) throw new Error(`${op}: bad element count ${count} for ${name}`);
-  if (t.size < count) throw new Error(`${op}: ${name} (${t.label}, ${t.size} elements) is smaller than the ${count} elements needed`);
+  if (t.size < count)
+    throw new Error(`${op}: ${name} (${t.label}, ${t.size} elements) is smaller than the ${count} elements needed`);
 }
 
 function params(n: number, rows = 0, cols = 0, s = 0): ArrayBuffer {
@@ -43,7 +44,13 @@ function elementwise(
   label?: string,
 ): void {
   if (n === 0) return;
-  enc.dispatch({ kernel: { shader: SHADER, entry }, bindings, params: p, workgroups: flatGrid(Math.ceil(n / WG)), label: label ?? `${entry} n=${n}` });
+  enc.dispatch({
+    kernel: { shader: SHADER, entry },
+    bindings,
+    params: p,
+    workgroups: flatGrid(Math.ceil(n / WG)),
+    label: label ?? `${entry} n=${n}`,
+  });
 }
 
 /** out = gelu(x), tanh form. x, out (n). */
@@ -54,7 +61,10 @@ export function geluForward(enc: StepEncoder, a: { x: GpuTensor; out: GpuTensor;
 }
 
 /** dx = dout·gelu'(x) (overwrites dx; dx may not alias dout). x, dout, dx (n). */
-export function geluBackward(enc: StepEncoder, a: { x: GpuTensor; dout: GpuTensor; dx: GpuTensor; n: number; label?: string }): void {
+export function geluBackward(
+  enc: StepEncoder,
+  a: { x: GpuTensor; dout: GpuTensor; dx: GpuTensor; n: number; label?: string },
+): void {
   checkSize('geluBackward', 'x', a.x, a.n);
   checkSize('geluBackward', 'dout', a.dout, a.n);
   checkSize('geluBackward', 'dx', a.dx, a.n);
@@ -62,7 +72,10 @@ export function geluBackward(enc: StepEncoder, a: { x: GpuTensor; dout: GpuTenso
 }
 
 /** out = a + b. a, b, out (n); out must be a distinct buffer. */
-export function add(enc: StepEncoder, x: { a: GpuTensor; b: GpuTensor; out: GpuTensor; n: number; label?: string }): void {
+export function add(
+  enc: StepEncoder,
+  x: { a: GpuTensor; b: GpuTensor; out: GpuTensor; n: number; label?: string },
+): void {
   checkSize('add', 'a', x.a, x.n);
   checkSize('add', 'b', x.b, x.n);
   checkSize('add', 'out', x.out, x.n);
@@ -70,7 +83,10 @@ export function add(enc: StepEncoder, x: { a: GpuTensor; b: GpuTensor; out: GpuT
 }
 
 /** y += alpha·x. x, y (n). */
-export function axpy(enc: StepEncoder, a: { x: GpuTensor; y: GpuTensor; n: number; alpha: number; label?: string }): void {
+export function axpy(
+  enc: StepEncoder,
+  a: { x: GpuTensor; y: GpuTensor; n: number; alpha: number; label?: string },
+): void {
   checkSize('axpy', 'x', a.x, a.n);
   checkSize('axpy', 'y', a.y, a.n);
   elementwise(enc, 'axpy', a.n, { 1: a.x, 3: a.y }, params(a.n, 0, 0, a.alpha), a.label);
@@ -99,7 +115,10 @@ export function copy(enc: StepEncoder, a: { src: GpuTensor; dst: GpuTensor; n: n
 }
 
 /** x[n,c] += bias[c]. x (N, C), bias (C). */
-export function addBias(enc: StepEncoder, a: { x: GpuTensor; bias: GpuTensor; N: number; C: number; label?: string }): void {
+export function addBias(
+  enc: StepEncoder,
+  a: { x: GpuTensor; bias: GpuTensor; N: number; C: number; label?: string },
+): void {
   checkSize('addBias', 'x', a.x, a.N * a.C);
   checkSize('addBias', 'bias', a.bias, a.C);
   elementwise(enc, 'add_bias', a.N * a.C, { 2: a.bias, 3: a.x }, params(a.N * a.C, a.N, a.C), a.label);
@@ -109,7 +128,10 @@ export function addBias(enc: StepEncoder, a: { x: GpuTensor; bias: GpuTensor; N:
  * dbias[c] += Σ_n dout[n,c], rows summed in a fixed order (bit-identical run to run).
  * dout (N, C), dbias (C).
  */
-export function biasBackward(enc: StepEncoder, a: { dout: GpuTensor; dbias: GpuTensor; N: number; C: number; label?: string }): void {
+export function biasBackward(
+  enc: StepEncoder,
+  a: { dout: GpuTensor; dbias: GpuTensor; N: number; C: number; label?: string },
+): void {
   checkSize('biasBackward', 'dout', a.dout, a.N * a.C);
   checkSize('biasBackward', 'dbias', a.dbias, a.C);
   if (a.C === 0) return;

@@ -38,7 +38,11 @@ function embeddingParams(p: Partial<Record<'N' | 'T' | 'C' | 'V' | 'U' | 'cap' |
  * [unique ids ascending (cap) | offsets (cap+1) | positions grouped by id, ascending (cap)].
  * Throws on ids that are not integers in [0, V) (V optional).
  */
-export function embeddingIndexWords(tokens: ArrayLike<number>, capacity = tokens.length, V?: number): { words: Uint32Array; unique: number } {
+export function embeddingIndexWords(
+  tokens: ArrayLike<number>,
+  capacity = tokens.length,
+  V?: number,
+): { words: Uint32Array; unique: number } {
   const N = tokens.length;
   if (N > capacity) throw new Error(`embedding index: ${N} tokens exceed its capacity ${capacity}`);
   for (let i = 0; i < N; i++) {
@@ -51,7 +55,8 @@ export function embeddingIndexWords(tokens: ArrayLike<number>, capacity = tokens
   for (let i = 0; i < N; i++) order[i] = i;
   order.sort((p, q) => tokens[p] - tokens[q] || p - q);
   const words = new Uint32Array(3 * capacity + 1);
-  const offBase = capacity, posBase = 2 * capacity + 1;
+  const offBase = capacity,
+    posBase = 2 * capacity + 1;
   let u = 0;
   for (let k = 0; k < N; k++) {
     const p = order[k];
@@ -71,7 +76,11 @@ export function embeddingIndexWords(tokens: ArrayLike<number>, capacity = tokens
  * `capacity` (default tokens.length) lets later `updateEmbeddingIndex` calls take up to that many ids;
  * `V` (optional) rejects ids ≥ V on the CPU with a clear message.
  */
-export function buildEmbeddingIndex(gpu: Gpu, tokens: Int32Array, opts: { capacity?: number; V?: number } = {}): EmbeddingIndex {
+export function buildEmbeddingIndex(
+  gpu: Gpu,
+  tokens: Int32Array,
+  opts: { capacity?: number; V?: number } = {},
+): EmbeddingIndex {
   const capacity = opts.capacity ?? tokens.length;
   const { words, unique } = embeddingIndexWords(tokens, capacity, opts.V);
   const data = gpu.upload(words, [words.length], 'embedding-index', 'activations');
@@ -79,7 +88,12 @@ export function buildEmbeddingIndex(gpu: Gpu, tokens: Int32Array, opts: { capaci
 }
 
 /** Rebuild an existing index in place for a new batch (no allocation on the GPU). */
-export function updateEmbeddingIndex(gpu: Gpu, idx: EmbeddingIndex, tokens: Int32Array, opts: { V?: number } = {}): void {
+export function updateEmbeddingIndex(
+  gpu: Gpu,
+  idx: EmbeddingIndex,
+  tokens: Int32Array,
+  opts: { V?: number } = {},
+): void {
   const { words, unique } = embeddingIndexWords(tokens, idx.capacity, opts.V);
   // Only the used parts matter, but one write of the whole (small) array is simplest and cheapest.
   gpu.write(idx.data, words);
@@ -143,7 +157,14 @@ export function embeddingBackward(enc: StepEncoder, a: EmbeddingBackwardArgs): v
   enc.dispatch({
     kernel: { shader: SHADER, entry: 'embedding_backward_wte' },
     bindings: { 5: a.index.data, 6: a.dout, 7: a.dwte },
-    params: embeddingParams({ N, T: a.T, C: a.C, V: Math.floor(a.dwte.size / a.C), U: a.index.unique, cap: a.index.capacity }),
+    params: embeddingParams({
+      N,
+      T: a.T,
+      C: a.C,
+      V: Math.floor(a.dwte.size / a.C),
+      U: a.index.unique,
+      cap: a.index.capacity,
+    }),
     workgroups: flatGrid(a.index.unique),
     label: `${label} dwte`,
   });

@@ -34,7 +34,11 @@ export function layernormForward(enc: StepEncoder, a: LayernormForwardArgs): voi
   enc.dispatch({
     kernel: { shader: SHADER, entry: 'layernorm_forward' },
     bindings: { 1: a.x, 2: a.gamma, 3: a.beta, 4: a.out, 5: a.mean, 6: a.rstd },
-    params: new Params().u32(a.N, a.C).f32(a.eps ?? 1e-5).u32(0).build(),
+    params: new Params()
+      .u32(a.N, a.C)
+      .f32(a.eps ?? 1e-5)
+      .u32(0)
+      .build(),
     workgroups: flatGrid(a.N),
     label: a.label ?? `layernorm_forward ${a.N}x${a.C}`,
   });

@@ -38,7 +38,10 @@ export function lowrankFusedSupported(gpu: Gpu): boolean {
 /** CPU Vulkan drivers (llvmpipe/lavapipe, SwiftShader) run a workgroup as SIMD lanes on one core. */
 export function isCpuAdapter(gpu: Gpu): boolean {
   const d = gpu.description;
-  return d.isFallbackAdapter || /llvmpipe|lavapipe|swiftshader|software/i.test(`${d.description} ${d.device} ${d.architecture} ${d.vendor}`);
+  return (
+    d.isFallbackAdapter ||
+    /llvmpipe|lavapipe|swiftshader|software/i.test(`${d.description} ${d.device} ${d.architecture} ${d.vendor}`)
+  );
 }
 
 export type TilingClass = 'cpu' | 'gpu';
@@ -49,7 +52,11 @@ export type TilingClass = 'cpu' | 'gpu';
  * (two warps / one wavefront) along the columns, CN = 2, 8 rows; narrow (rank-wide) outputs use as few
  * lanes as cover them.
  */
-export function lowrankTiling(gpu: Gpu, width: number, kind: TilingClass = isCpuAdapter(gpu) ? 'cpu' : 'gpu'): LowrankTiling {
+export function lowrankTiling(
+  gpu: Gpu,
+  width: number,
+  kind: TilingClass = isCpuAdapter(gpu) ? 'cpu' : 'gpu',
+): LowrankTiling {
   if (kind === 'cpu') return { R: 8, WG: 8, CN: Math.max(1, Math.min(CMAX, Math.ceil(width / 8))) };
   if (width <= 32) return { R: 8, WG: 32, CN: 1 };
   if (width <= 64) return { R: 8, WG: 64, CN: 1 };
@@ -57,7 +64,11 @@ export function lowrankTiling(gpu: Gpu, width: number, kind: TilingClass = isCpu
 }
 
 /** Tiling of lowrank_gemm4 (4 adjacent columns per invocation, G quads each): R rows × 4·WG·G columns. */
-export function lowrankTiling4(gpu: Gpu, width: number, kind: TilingClass = isCpuAdapter(gpu) ? 'cpu' : 'gpu'): { R: number; G: number; WG: number } {
+export function lowrankTiling4(
+  gpu: Gpu,
+  width: number,
+  kind: TilingClass = isCpuAdapter(gpu) ? 'cpu' : 'gpu',
+): { R: number; G: number; WG: number } {
   if (kind === 'cpu') return { R: 8, WG: 8, G: width > 32 ? 2 : 1 };
   return { R: 8, WG: Math.min(64, Math.max(8, 2 ** Math.ceil(Math.log2(Math.ceil(width / 4))))), G: 1 };
 }
@@ -88,24 +99,54 @@ const NONE: Segment = { K: 0, aRow: 0, aCol: 0, bRow: 0, bCol: 0, alpha: 0 };
 
 function jobWords(p: Params, j: Job | null, rowBlocks: number): void {
   const J = j ?? { M: 0, N: 0, s1: null, s2: null, cRow: 0, accumulate: false };
-  const s1 = J.s1 ?? NONE, s2 = J.s2 ?? NONE;
-  p.u32(J.M, J.N, s1.K, s2.K,
-    s1.aOff ?? 0, s1.aRow, s1.aCol, s1.bOff ?? 0,
-    s1.bRow, s1.bCol, s2.aOff ?? 0, s2.aRow,
-    s2.aCol, s2.bOff ?? 0, s2.bRow, s2.bCol,
-    0, J.cRow, rowBlocks, (J.accumulate ? 1 : 0) | (J.bias ? 2 : 0))
-    .f32(s1.alpha, s2.alpha).u32(0, 0);
+  const s1 = J.s1 ?? NONE,
+    s2 = J.s2 ?? NONE;
+  p.u32(
+    J.M,
+    J.N,
+    s1.K,
+    s2.K,
+    s1.aOff ?? 0,
+    s1.aRow,
+    s1.aCol,
+    s1.bOff ?? 0,
+    s1.bRow,
+    s1.bCol,
+    s2.aOff ?? 0,
+    s2.aRow,
+    s2.aCol,
+    s2.bOff ?? 0,
+    s2.bRow,
+    s2.bCol,
+    0,
+    J.cRow,
+    rowBlocks,
+    (J.accumulate ? 1 : 0) | (J.bias ? 2 : 0),
+  )
+    .f32(s1.alpha, s2.alpha)
+    .u32(0, 0);
 }
 
 const live = (j: Job | null): j is Job => !!j && j.M > 0 && j.N > 0;
 
 /** Record one dispatch of `entry` running job0 (→ binding 6) and job1 (→ binding 7). */
-function dispatch(enc: StepEncoder, entry: string, j0: Job | null, j1: Job | null, bindings: Record<number, GpuTensor>, width: number, label: string, kind?: TilingClass): void {
-  const J0 = live(j0) ? j0 : null, J1 = live(j1) ? j1 : null;
+function dispatch(
+  enc: StepEncoder,
+  entry: string,
+  j0: Job | null,
+  j1: Job | null,
+  bindings: Record<number, GpuTensor>,
+  width: number,
+  label: string,
+  kind?: TilingClass,
+): void {
+  const J0 = live(j0) ? j0 : null,
+    J1 = live(j1) ? j1 : null;
   if (!J0 && !J1) return;
   const t = lowrankTiling(enc.gpu, width, kind);
   if (t.R > RMAX || t.CN > CMAX) throw new Error(`lowrank tiling ${JSON.stringify(t)} exceeds RMAX/CMAX`);
-  const rb0 = J0 ? Math.ceil(J0.M / t.R) : 0, rb1 = J1 ? Math.ceil(J1.M / t.R) : 0;
+  const rb0 = J0 ? Math.ceil(J0.M / t.R) : 0,
+    rb1 = J1 ? Math.ceil(J1.M / t.R) : 0;
   const cols = t.WG * t.CN;
   const gx = Math.max(J0 ? Math.ceil(J0.N / cols) : 0, J1 ? Math.ceil(J1.N / cols) : 0);
   const p = new Params();
@@ -123,11 +164,21 @@ function dispatch(enc: StepEncoder, entry: string, j0: Job | null, j1: Job | nul
 /** The vec4 variant's layout rules: B1 row-contiguous and every vec4-addressed quantity 4-aligned. */
 function gemm4Eligible(j: Job): boolean {
   const s1 = j.s1;
-  return j.N % 4 === 0 && j.cRow % 4 === 0 && (!s1 || s1.K === 0 || (s1.bCol === 1 && s1.bRow % 4 === 0 && (s1.bOff ?? 0) % 4 === 0));
+  return (
+    j.N % 4 === 0 &&
+    j.cRow % 4 === 0 &&
+    (!s1 || s1.K === 0 || (s1.bCol === 1 && s1.bRow % 4 === 0 && (s1.bOff ?? 0) % 4 === 0))
+  );
 }
 
 /** Record lowrank_gemm (or its vec4 form when the layout allows) for one job writing binding 6. */
-function dispatchGemm(enc: StepEncoder, j: Job, bindings: Record<number, GpuTensor>, label: string, kind?: TilingClass): void {
+function dispatchGemm(
+  enc: StepEncoder,
+  j: Job,
+  bindings: Record<number, GpuTensor>,
+  label: string,
+  kind?: TilingClass,
+): void {
   if (!live(j)) return;
   if (!gemm4Eligible(j)) {
     dispatch(enc, 'lowrank_gemm', j, null, bindings, j.N, label, kind);
@@ -152,7 +203,10 @@ const dummies = new WeakMap<Gpu, { read: GpuTensor; write: GpuTensor }>();
 function dummy(gpu: Gpu): { read: GpuTensor; write: GpuTensor } {
   let d = dummies.get(gpu);
   if (!d) {
-    d = { read: gpu.zeros([4], 'lowrank-unused-read', 'scratch'), write: gpu.zeros([4], 'lowrank-unused-write', 'scratch') };
+    d = {
+      read: gpu.zeros([4], 'lowrank-unused-read', 'scratch'),
+      write: gpu.zeros([4], 'lowrank-unused-write', 'scratch'),
+    };
     dummies.set(gpu, d);
   }
   return d;
@@ -210,17 +264,40 @@ export function lowrankForward(enc: StepEncoder, a: LowrankForwardArgs): void {
   const d = dummy(enc.gpu);
   const label = a.label ?? `lowrank ${N}x${inDim}x${outDim} r=${r}`;
   // h (N, r) = x (N, in) · Aᵀ:  B-operand Aᵀ[k][j] = A[j·in + k]
-  dispatch(enc, 'lowrank_gemm', {
-    M: N, N: r, cRow: ldr, accumulate: false,
-    s1: { K: inDim, aRow: inDim, aCol: 1, bRow: 1, bCol: inDim, alpha: 1 }, s2: null,
-  }, null, { 1: a.x, 2: a.A, 3: d.read, 4: d.read, 5: d.read, 6: a.h }, r, `${label} h`, a.tiling);
+  dispatch(
+    enc,
+    'lowrank_gemm',
+    {
+      M: N,
+      N: r,
+      cRow: ldr,
+      accumulate: false,
+      s1: { K: inDim, aRow: inDim, aCol: 1, bRow: 1, bCol: inDim, alpha: 1 },
+      s2: null,
+    },
+    null,
+    { 1: a.x, 2: a.A, 3: d.read, 4: d.read, 5: d.read, 6: a.h },
+    r,
+    `${label} h`,
+    a.tiling,
+  );
   // y (N, out) = x·W + s·h·Bᵀ + bias:  Bᵀ[k][j] = B[j·ldr + k]
   const hasLowRank = r > 0 && inDim > 0;
-  dispatchGemm(enc, {
-    M: N, N: outDim, cRow: outDim, accumulate: !!a.accumulate, bias: !!a.bias,
-    s1: a.W ? { K: inDim, aRow: inDim, aCol: 1, bRow: outDim, bCol: 1, alpha: 1 } : null,
-    s2: hasLowRank ? { K: r, aRow: ldr, aCol: 1, bRow: 1, bCol: ldr, alpha: a.scaling } : null,
-  }, { 1: a.x, 2: a.W ?? d.read, 3: a.h, 4: a.B, 5: a.bias ?? d.read, 6: a.y }, `${label} y`, a.tiling);
+  dispatchGemm(
+    enc,
+    {
+      M: N,
+      N: outDim,
+      cRow: outDim,
+      accumulate: !!a.accumulate,
+      bias: !!a.bias,
+      s1: a.W ? { K: inDim, aRow: inDim, aCol: 1, bRow: outDim, bCol: 1, alpha: 1 } : null,
+      s2: hasLowRank ? { K: r, aRow: ldr, aCol: 1, bRow: 1, bCol: ldr, alpha: a.scaling } : null,
+    },
+    { 1: a.x, 2: a.W ?? d.read, 3: a.h, 4: a.B, 5: a.bias ?? d.read, 6: a.y },
+    `${label} y`,
+    a.tiling,
+  );
 }
 
 export interface LowrankBackwardArgs extends LowrankDims {
@@ -258,20 +335,65 @@ export function lowrankBackward(enc: StepEncoder, a: LowrankBackwardArgs): void 
   const label = a.label ?? `lowrank bwd ${N}x${inDim}x${outDim} r=${r}`;
   const needDh = !!(a.dA || a.dx) && r > 0;
   // dh (N, r) = s·dy (N, out)·B (out, r)          ‖  dB (out, r) += s·dyᵀ·h:  dyᵀ[i][k] = dy[k·out + i]
-  dispatch(enc, 'lowrank_bwd_h',
-    needDh ? { M: N, N: r, cRow: ldr, accumulate: false, s1: { K: outDim, aRow: outDim, aCol: 1, bRow: ldr, bCol: 1, alpha: s }, s2: null } : null,
-    a.dB ? { M: outDim, N: r, cRow: ldr, accumulate: true, s1: { K: N, aRow: 1, aCol: outDim, bRow: ldr, bCol: 1, alpha: s }, s2: null } : null,
-    { 1: a.dy, 2: a.B, 4: a.h, 6: needDh ? a.dh : d.write, 7: a.dB ?? d.write }, r, `${label} dh|dB`, a.tiling);
+  dispatch(
+    enc,
+    'lowrank_bwd_h',
+    needDh
+      ? {
+          M: N,
+          N: r,
+          cRow: ldr,
+          accumulate: false,
+          s1: { K: outDim, aRow: outDim, aCol: 1, bRow: ldr, bCol: 1, alpha: s },
+          s2: null,
+        }
+      : null,
+    a.dB
+      ? {
+          M: outDim,
+          N: r,
+          cRow: ldr,
+          accumulate: true,
+          s1: { K: N, aRow: 1, aCol: outDim, bRow: ldr, bCol: 1, alpha: s },
+          s2: null,
+        }
+      : null,
+    { 1: a.dy, 2: a.B, 4: a.h, 6: needDh ? a.dh : d.write, 7: a.dB ?? d.write },
+    r,
+    `${label} dh|dB`,
+    a.tiling,
+  );
   // dx (N, in) = dy·Wᵀ + dh·A:  Wᵀ[k][j] = W[j·out + k]   ‖  dA (r, in) += dhᵀ·x:  dhᵀ[i][k] = dh[k·ldr + i]
-  const dxJob: Job | null = a.dx ? {
-    M: N, N: inDim, cRow: inDim, accumulate: !!a.accumulateDx,
-    s1: a.W ? { K: outDim, aRow: outDim, aCol: 1, bRow: 1, bCol: outDim, alpha: 1 } : null,
-    s2: needDh ? { K: r, aRow: ldr, aCol: 1, bRow: inDim, bCol: 1, alpha: 1 } : null,
-  } : null;
+  const dxJob: Job | null = a.dx
+    ? {
+        M: N,
+        N: inDim,
+        cRow: inDim,
+        accumulate: !!a.accumulateDx,
+        s1: a.W ? { K: outDim, aRow: outDim, aCol: 1, bRow: 1, bCol: outDim, alpha: 1 } : null,
+        s2: needDh ? { K: r, aRow: ldr, aCol: 1, bRow: inDim, bCol: 1, alpha: 1 } : null,
+      }
+    : null;
   // dx with neither term (no W, r = 0) must still be overwritten with zeros: the job runs with K = 0.
-  dispatch(enc, 'lowrank_bwd_x', dxJob,
-    a.dA && r > 0 ? { M: r, N: inDim, cRow: inDim, accumulate: true, s1: { K: N, aRow: 1, aCol: ldr, bRow: inDim, bCol: 1, alpha: 1 }, s2: null } : null,
-    { 1: a.dy, 2: a.W ?? d.read, 3: a.dh, 4: a.A, 5: a.x, 6: a.dx ?? d.write, 7: a.dA ?? d.write }, inDim, `${label} dx|dA`, a.tiling);
+  dispatch(
+    enc,
+    'lowrank_bwd_x',
+    dxJob,
+    a.dA && r > 0
+      ? {
+          M: r,
+          N: inDim,
+          cRow: inDim,
+          accumulate: true,
+          s1: { K: N, aRow: 1, aCol: ldr, bRow: inDim, bCol: 1, alpha: 1 },
+          s2: null,
+        }
+      : null,
+    { 1: a.dy, 2: a.W ?? d.read, 3: a.dh, 4: a.A, 5: a.x, 6: a.dx ?? d.write, 7: a.dA ?? d.write },
+    inDim,
+    `${label} dx|dA`,
+    a.tiling,
+  );
 }
 
 export interface LowrankGemmArgs {
@@ -299,13 +421,24 @@ export interface LowrankGemmArgs {
  */
 export function lowrankGemm(enc: StepEncoder, g: LowrankGemmArgs): void {
   const cRow = g.cRow ?? g.N;
-  const last = (rows: number, cols: number, rs: number, cs: number) => (rows && cols ? (rows - 1) * rs + (cols - 1) * cs + 1 : 0);
+  const last = (rows: number, cols: number, rs: number, cs: number) =>
+    rows && cols ? (rows - 1) * rs + (cols - 1) * cs + 1 : 0;
   checkSize('lowrankGemm', 'a', g.a, last(g.M, g.K, g.aRow, g.aCol));
   checkSize('lowrankGemm', 'b', g.b, last(g.K, g.N, g.bRow, g.bCol));
   checkSize('lowrankGemm', 'c', g.c, last(g.M, g.N, cRow, 1));
   const d = dummy(enc.gpu);
-  dispatchGemm(enc, {
-    M: g.M, N: g.N, cRow, accumulate: !!g.accumulate,
-    s1: { K: g.K, aRow: g.aRow, aCol: g.aCol, bRow: g.bRow, bCol: g.bCol, alpha: g.alpha ?? 1 }, s2: null,
-  }, { 1: g.a, 2: g.b, 3: d.read, 4: d.read, 5: d.read, 6: g.c }, g.label ?? `lowrank gemm ${g.M}x${g.K}x${g.N}`, g.tiling);
+  dispatchGemm(
+    enc,
+    {
+      M: g.M,
+      N: g.N,
+      cRow,
+      accumulate: !!g.accumulate,
+      s1: { K: g.K, aRow: g.aRow, aCol: g.aCol, bRow: g.bRow, bCol: g.bCol, alpha: g.alpha ?? 1 },
+      s2: null,
+    },
+    { 1: g.a, 2: g.b, 3: d.read, 4: d.read, 5: d.read, 6: g.c },
+    g.label ?? `lowrank gemm ${g.M}x${g.K}x${g.N}`,
+    g.tiling,
+  );
 }

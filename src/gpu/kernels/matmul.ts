@@ -47,9 +47,21 @@ export interface MatmulArgs {
 }
 
 interface Layout {
-  M: number; N: number; K: number;
-  aRow: number; aCol: number; bRow: number; bCol: number; cRow: number; cCol: number;
-  aBatch: number; bBatch: number; cBatch: number; aOff: number; bOff: number; cOff: number;
+  M: number;
+  N: number;
+  K: number;
+  aRow: number;
+  aCol: number;
+  bRow: number;
+  bCol: number;
+  cRow: number;
+  cCol: number;
+  aBatch: number;
+  bBatch: number;
+  cBatch: number;
+  aOff: number;
+  bOff: number;
+  cOff: number;
 }
 
 const SKINNY_WIDTHS = [4, 8, 16, 32, 64];
@@ -61,7 +73,9 @@ function layoutOf(x: MatmulArgs): Layout {
   const ldb = x.ldb ?? (x.transB ? K : N);
   const ldc = x.ldc ?? N;
   return {
-    M, N, K,
+    M,
+    N,
+    K,
     aRow: x.transA ? 1 : lda,
     aCol: x.transA ? lda : 1,
     bRow: x.transB ? 1 : ldb,
@@ -80,9 +94,21 @@ function layoutOf(x: MatmulArgs): Layout {
 /** The same product seen as Cᵀ = Bᵀ·Aᵀ: swaps the roles of A and B so a narrow M becomes a narrow N. */
 function transposed(l: Layout): Layout {
   return {
-    M: l.N, N: l.M, K: l.K,
-    aRow: l.bCol, aCol: l.bRow, bRow: l.aCol, bCol: l.aRow, cRow: l.cCol, cCol: l.cRow,
-    aBatch: l.bBatch, bBatch: l.aBatch, cBatch: l.cBatch, aOff: l.bOff, bOff: l.aOff, cOff: l.cOff,
+    M: l.N,
+    N: l.M,
+    K: l.K,
+    aRow: l.bCol,
+    aCol: l.bRow,
+    bRow: l.aCol,
+    bCol: l.aRow,
+    cRow: l.cCol,
+    cCol: l.cRow,
+    aBatch: l.bBatch,
+    bBatch: l.aBatch,
+    cBatch: l.cBatch,
+    aOff: l.bOff,
+    bOff: l.aOff,
+    cOff: l.cOff,
   };
 }
 
@@ -91,7 +117,8 @@ function transposed(l: Layout): Layout {
  * picks its kernel and orientation from the layout and falls back to `regs` for unaligned views.
  */
 export function chooseVariant(M: number, N: number): Exclude<MatmulVariant, 'auto'> {
-  void M; void N;
+  void M;
+  void N;
   return 'vec4';
 }
 
@@ -105,7 +132,12 @@ function aMode(l: Layout, batch: number, aBuf: GpuTensor): 'k' | 'm' | null {
   return null;
 }
 
-interface Plan { entry: 'matmul_vec4n' | 'matmul_vec4n_c4' | 'matmul_vec4k' | 'matmul_regs'; l: Layout; swap: boolean; aRows: boolean }
+interface Plan {
+  entry: 'matmul_vec4n' | 'matmul_vec4n_c4' | 'matmul_vec4k' | 'matmul_regs';
+  l: Layout;
+  swap: boolean;
+  aRows: boolean;
+}
 
 /** Pick the register-blocked kernel for a layout, trying the product as given and as Cᵀ = Bᵀ·Aᵀ. */
 function planVec4(l0: Layout, batch: number, a: GpuTensor, b: GpuTensor): Plan {
@@ -124,12 +156,22 @@ function planVec4(l0: Layout, batch: number, a: GpuTensor, b: GpuTensor): Plan {
   const t = transposed(l0);
   // A narrow C (N ≤ 8) is better as Cᵀ: its few columns become the uniform rows of each workgroup.
   const order: [Layout, GpuTensor, GpuTensor, boolean][] =
-    l0.N <= 8 && l0.M > l0.N ? [[t, b, a, true], [l0, a, b, false]] : [[l0, a, b, false], [t, b, a, true]];
+    l0.N <= 8 && l0.M > l0.N
+      ? [
+          [t, b, a, true],
+          [l0, a, b, false],
+        ]
+      : [
+          [l0, a, b, false],
+          [t, b, a, true],
+        ];
   for (const [l, aBuf, bBuf, swap] of order) {
     const p = tryLayout(l, aBuf, bBuf);
     if (p) return { ...p, swap };
   }
-  return l0.N >= l0.M || l0.N > 8 ? { entry: 'matmul_regs', l: l0, swap: false, aRows: false } : { entry: 'matmul_regs', l: t, swap: true, aRows: false };
+  return l0.N >= l0.M || l0.N > 8
+    ? { entry: 'matmul_regs', l: l0, swap: false, aRows: false }
+    : { entry: 'matmul_regs', l: t, swap: true, aRows: false };
 }
 
 /** Smallest power of two ≥ n, clamped to [8, 64]: invocations per workgroup along the columns. */
@@ -141,7 +183,8 @@ export function matmul(enc: StepEncoder, x: MatmulArgs): void {
   let variant = x.variant ?? 'auto';
   if (variant === 'auto') variant = chooseVariant(x.M, x.N);
   let l = layoutOf(x);
-  let aBuf = x.a, bBuf = x.b;
+  let aBuf = x.a,
+    bBuf = x.b;
   if (variant === 'skinny' && l.N > SKINNY_MAX) {
     if (l.M > SKINNY_MAX) throw new Error(`matmul_skinny needs M or N ≤ ${SKINNY_MAX}, got ${x.M}×${x.N}`);
     l = transposed(l);
@@ -150,19 +193,47 @@ export function matmul(enc: StepEncoder, x: MatmulArgs): void {
   let entry: Plan['entry'] | null = null;
   let aRows = false;
   if (variant === 'vec4' || variant === 'regs') {
-    const plan: Plan = variant === 'vec4' ? planVec4(l, batch, x.a, x.b)
-      : l.N >= l.M || l.N > 8 ? { entry: 'matmul_regs', l, swap: false, aRows: false }
-      : { entry: 'matmul_regs', l: transposed(l), swap: true, aRows: false };
+    const plan: Plan =
+      variant === 'vec4'
+        ? planVec4(l, batch, x.a, x.b)
+        : l.N >= l.M || l.N > 8
+          ? { entry: 'matmul_regs', l, swap: false, aRows: false }
+          : { entry: 'matmul_regs', l: transposed(l), swap: true, aRows: false };
     entry = plan.entry;
     l = plan.l;
     aRows = plan.aRows;
     if (plan.swap) [aBuf, bBuf] = [bBuf, aBuf];
     // vec4 stores of C when its rows are whole, aligned vec4s.
-    if (entry === 'matmul_vec4n' && l.cCol === 1 && m4(l.N) && m4(l.cRow) && m4(l.cOff) &&
-        (batch === 1 || m4(l.cBatch)) && m4(x.c.buffer.size)) entry = 'matmul_vec4n_c4';
+    if (
+      entry === 'matmul_vec4n' &&
+      l.cCol === 1 &&
+      m4(l.N) &&
+      m4(l.cRow) &&
+      m4(l.cOff) &&
+      (batch === 1 || m4(l.cBatch)) &&
+      m4(x.c.buffer.size)
+    )
+      entry = 'matmul_vec4n_c4';
   }
   const params = new Params()
-    .u32(l.M, l.N, l.K, batch, l.aRow, l.aCol, l.bRow, l.bCol, l.cRow, l.cCol, l.aBatch, l.bBatch, l.cBatch, l.aOff, l.bOff, l.cOff)
+    .u32(
+      l.M,
+      l.N,
+      l.K,
+      batch,
+      l.aRow,
+      l.aCol,
+      l.bRow,
+      l.bCol,
+      l.cRow,
+      l.cCol,
+      l.aBatch,
+      l.bBatch,
+      l.cBatch,
+      l.aOff,
+      l.bOff,
+      l.cOff,
+    )
     .f32(x.alpha ?? 1, x.beta ?? 0)
     .u32(0, 0)
     .build();
@@ -176,17 +247,37 @@ export function matmul(enc: StepEncoder, x: MatmulArgs): void {
     const perGroup = entry === 'matmul_regs' ? 2 * wg : quads ? 4 * wg : wg;
     const constants: Record<string, number> = { RB_WG: wg, RB_ROWS: rows };
     if (entry !== 'matmul_regs') constants.A_MROWS = aRows ? 1 : 0;
-    enc.dispatch({ kernel: { shader: 'matmul', entry, constants }, bindings, params, label,
-      workgroups: [Math.ceil(l.N / perGroup), Math.ceil(l.M / rows), batch] });
+    enc.dispatch({
+      kernel: { shader: 'matmul', entry, constants },
+      bindings,
+      params,
+      label,
+      workgroups: [Math.ceil(l.N / perGroup), Math.ceil(l.M / rows), batch],
+    });
   } else if (variant === 'naive') {
-    enc.dispatch({ kernel: { shader: 'matmul', entry: 'matmul_naive' }, bindings, params, label,
-      workgroups: [Math.ceil(l.N / 8), Math.ceil(l.M / 8), batch] });
+    enc.dispatch({
+      kernel: { shader: 'matmul', entry: 'matmul_naive' },
+      bindings,
+      params,
+      label,
+      workgroups: [Math.ceil(l.N / 8), Math.ceil(l.M / 8), batch],
+    });
   } else if (variant === 'tiled') {
-    enc.dispatch({ kernel: { shader: 'matmul', entry: 'matmul_tiled' }, bindings, params, label,
-      workgroups: [Math.ceil(l.N / 64), Math.ceil(l.M / 64), batch] });
+    enc.dispatch({
+      kernel: { shader: 'matmul', entry: 'matmul_tiled' },
+      bindings,
+      params,
+      label,
+      workgroups: [Math.ceil(l.N / 64), Math.ceil(l.M / 64), batch],
+    });
   } else {
     const nt = SKINNY_WIDTHS.find((w) => w >= l.N) ?? 64;
-    enc.dispatch({ kernel: { shader: 'matmul', entry: 'matmul_skinny', constants: { SK_NT: nt } }, bindings, params, label,
-      workgroups: [Math.ceil(l.M / 64), Math.ceil(l.N / nt), batch] });
+    enc.dispatch({
+      kernel: { shader: 'matmul', entry: 'matmul_skinny', constants: { SK_NT: nt } },
+      bindings,
+      params,
+      label,
+      workgroups: [Math.ceil(l.M / 64), Math.ceil(l.N / nt), batch],
+    });
   }
 }

@@ -51,7 +51,8 @@ function params(n: number, chunk: number, outIndex: number, off: number, maxNorm
 function checkInto(name: string, x: GpuTensor, n: number, off: number, out: GpuTensor, slot: number): void {
   if (!(Number.isInteger(n) && n >= 0)) throw new Error(`${name}: n must be an integer ≥ 0, got ${n}`);
   if (off + n > x.size) throw new Error(`${name}: ${x.label} has ${x.size} elements, needs offset ${off} + n ${n}`);
-  if (!(Number.isInteger(slot) && slot >= 0 && slot < out.size)) throw new Error(`${name}: slot ${slot} outside ${out.label} (${out.size} elements)`);
+  if (!(Number.isInteger(slot) && slot >= 0 && slot < out.size))
+    throw new Error(`${name}: slot ${slot} outside ${out.label} (${out.size} elements)`);
   if (x.buffer === out.buffer) throw new Error(`${name}: input and output must be different buffers`);
 }
 
@@ -59,24 +60,53 @@ function checkInto(name: string, x: GpuTensor, n: number, off: number, out: GpuT
 function bindable(enc: StepEncoder, name: string, t: GpuTensor): void {
   const max = enc.gpu.description.limits.maxStorageBufferBindingSize;
   if (max !== undefined && t.buffer.size > max) {
-    throw new Error(`${name}: ${t.label} is ${t.buffer.size} bytes, over this adapter's ${max}-byte storage binding limit; split the tensor`);
+    throw new Error(
+      `${name}: ${t.label} is ${t.buffer.size} bytes, over this adapter's ${max}-byte storage binding limit; split the tensor`,
+    );
   }
 }
 
-function reduceInto(enc: StepEncoder, op: ReduceOp, x: GpuTensor, n: number, off: number, out: GpuTensor, slot: number, name: string): void {
+function reduceInto(
+  enc: StepEncoder,
+  op: ReduceOp,
+  x: GpuTensor,
+  n: number,
+  off: number,
+  out: GpuTensor,
+  slot: number,
+  name: string,
+): void {
   checkInto(name, x, n, off, out, slot);
   bindable(enc, name, x);
   const plan = reducePlan(n);
   const kernel = { shader: 'reduce', entry: 'reduce_chunks', constants: { OP: OP[op] } };
   if (plan.chunks === 1) {
-    enc.dispatch({ kernel, bindings: { 1: x, 2: out }, params: params(n, plan.chunk, slot, off), workgroups: [1], label: `${name} n=${n}` });
+    enc.dispatch({
+      kernel,
+      bindings: { 1: x, 2: out },
+      params: params(n, plan.chunk, slot, off),
+      workgroups: [1],
+      label: `${name} n=${n}`,
+    });
     return;
   }
   const partials = scratch(enc.gpu);
-  enc.dispatch({ kernel, bindings: { 1: x, 2: partials }, params: params(n, plan.chunk, 0, off), workgroups: [plan.chunks], label: `${name} n=${n} chunks` });
+  enc.dispatch({
+    kernel,
+    bindings: { 1: x, 2: partials },
+    params: params(n, plan.chunk, 0, off),
+    workgroups: [plan.chunks],
+    label: `${name} n=${n} chunks`,
+  });
   // Second level: Σ x² partials are summed plainly; max-abs partials are maxed.
   const combine = { shader: 'reduce', entry: 'reduce_chunks', constants: { OP: op === 'maxAbs' ? OP.maxAbs : OP.sum } };
-  enc.dispatch({ kernel: combine, bindings: { 1: partials, 2: out }, params: params(plan.chunks, plan.chunks, slot, 0), workgroups: [1], label: `${name} n=${n} combine` });
+  enc.dispatch({
+    kernel: combine,
+    bindings: { 1: partials, 2: out },
+    params: params(plan.chunks, plan.chunks, slot, 0),
+    workgroups: [1],
+    label: `${name} n=${n} combine`,
+  });
 }
 
 export interface ReduceIntoArgs {
@@ -119,7 +149,8 @@ export function globalNormClip(enc: StepEncoder, a: GlobalNormClipArgs): void {
     throw new Error(`globalNormClip: count ${a.count} outside ${a.partials.label} (${a.partials.size} elements)`);
   }
   if (a.clip.size < 2) throw new Error(`globalNormClip: clip (${a.clip.label}) needs 2 elements`);
-  if (a.clip.buffer === a.partials.buffer) throw new Error('globalNormClip: clip and partials must be different buffers');
+  if (a.clip.buffer === a.partials.buffer)
+    throw new Error('globalNormClip: clip and partials must be different buffers');
   if (!Number.isFinite(a.maxNorm)) throw new Error(`globalNormClip: maxNorm must be finite, got ${a.maxNorm}`);
   enc.dispatch({
     kernel: { shader: 'reduce', entry: 'global_norm_clip' },

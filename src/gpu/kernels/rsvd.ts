@@ -84,12 +84,20 @@ function recordFill(enc: StepEncoder, entry: string, out: GpuTensor, o: RandomFi
 }
 
 /** out[offset + w] = mean + std·normal(w) of stream (seed, purpose), as Rng.fillNormal (to ~1e-6). */
-export function randomNormal(enc: StepEncoder, out: GpuTensor, o: RandomFillOptions & { mean?: number; std?: number }): void {
+export function randomNormal(
+  enc: StepEncoder,
+  out: GpuTensor,
+  o: RandomFillOptions & { mean?: number; std?: number },
+): void {
   recordFill(enc, 'random_normal', out, o, o.mean ?? 0, o.std ?? 1);
 }
 
 /** out[offset + w] = lo + (hi − lo)·uniform(w); with lo = 0, hi = 1 bit-identical to Rng.uniform(). */
-export function randomUniform(enc: StepEncoder, out: GpuTensor, o: RandomFillOptions & { lo?: number; hi?: number }): void {
+export function randomUniform(
+  enc: StepEncoder,
+  out: GpuTensor,
+  o: RandomFillOptions & { lo?: number; hi?: number },
+): void {
   const lo = o.lo ?? 0;
   const hi = o.hi ?? 1;
   recordFill(enc, 'random_uniform', out, o, lo, hi - lo);
@@ -153,7 +161,8 @@ export function tsmm(enc: StepEncoder, x: TsmmArgs): void {
   const kChunk = Math.ceil(Math.ceil(K / splits) / 32) * 32;
   const nSplit = Math.max(1, Math.ceil(K / kChunk));
   const toPartial = nSplit > 1;
-  if (toPartial && (!x.partial || x.partial.size < nSplit * M * N)) throw new Error(`rsvd_tsmm: split-K needs a partial buffer of ${nSplit * M * N} values`);
+  if (toPartial && (!x.partial || x.partial.size < nSplit * M * N))
+    throw new Error(`rsvd_tsmm: split-K needs a partial buffer of ${nSplit * M * N} values`);
   const aRow = x.transA ? 1 : K;
   const aCol = x.transA ? M : 1;
   const params = new Params()
@@ -189,17 +198,30 @@ const RSVD_MATMUL: MatmulVariant = 'tiled';
 /** C (M, n) = op(A)·B, overwriting C: rsvd_tsmm when n ≤ 64, else the tiled matmul. */
 function narrowProduct(enc: StepEncoder, x: TsmmArgs): void {
   if (x.N <= TSMM_MAX_N) tsmm(enc, x);
-  else matmul(enc, { a: x.a, b: x.b, c: x.c, M: x.M, N: x.N, K: x.K, transA: x.transA, variant: RSVD_MATMUL, label: x.label });
+  else
+    matmul(enc, {
+      a: x.a,
+      b: x.b,
+      c: x.c,
+      M: x.M,
+      N: x.N,
+      K: x.K,
+      transA: x.transA,
+      variant: RSVD_MATMUL,
+      label: x.label,
+    });
 }
 
 /** A dense row-major (M, N) tensor as an operator. */
 export function matrixOperator(A: GpuTensor, M: number, N: number): LinearOperator {
-  if (A.size < M * N) throw new Error(`matrixOperator: tensor ${A.label} has ${A.size} values, (${M}, ${N}) needs ${M * N}`);
+  if (A.size < M * N)
+    throw new Error(`matrixOperator: tensor ${A.label} has ${A.size} values, (${M}, ${N}) needs ${M * N}`);
   return {
     M,
     N,
     apply: (enc, X, Y, cols) => narrowProduct(enc, { a: A, b: X, c: Y, M, N: cols, K: N, label: 'rsvd A·X' }),
-    applyT: (enc, Y, Z, cols) => narrowProduct(enc, { a: A, b: Y, c: Z, M: N, N: cols, K: M, transA: true, label: 'rsvd Aᵀ·Y' }),
+    applyT: (enc, Y, Z, cols) =>
+      narrowProduct(enc, { a: A, b: Y, c: Z, M: N, N: cols, K: M, transA: true, label: 'rsvd Aᵀ·Y' }),
   };
 }
 
@@ -246,9 +268,30 @@ export function lowRankOperator(gpu: Gpu, a: LowRankOperatorArgs): LinearOperato
       matmul(enc, { a: a.B, b: Y, c: T, M: r, N: cols, K: M, transA: true, label: 'lowrank Bᵀ·Y' });
       if (a.base) {
         narrowProduct(enc, { a: a.base, b: Y, c: Z, M: N, N: cols, K: M, transA: true, label: 'lowrank W0ᵀ·Y' });
-        matmul(enc, { a: a.A, b: T, c: Z, M: N, N: cols, K: r, transA: true, alpha: scale, beta: 1, label: 'lowrank +s·Aᵀ·(Bᵀ·Y)' });
+        matmul(enc, {
+          a: a.A,
+          b: T,
+          c: Z,
+          M: N,
+          N: cols,
+          K: r,
+          transA: true,
+          alpha: scale,
+          beta: 1,
+          label: 'lowrank +s·Aᵀ·(Bᵀ·Y)',
+        });
       } else {
-        matmul(enc, { a: a.A, b: T, c: Z, M: N, N: cols, K: r, transA: true, alpha: scale, label: 'lowrank s·Aᵀ·(Bᵀ·Y)' });
+        matmul(enc, {
+          a: a.A,
+          b: T,
+          c: Z,
+          M: N,
+          N: cols,
+          K: r,
+          transA: true,
+          alpha: scale,
+          label: 'lowrank s·Aᵀ·(Bᵀ·Y)',
+        });
       }
     },
     dispose() {
@@ -303,13 +346,32 @@ export function releaseOrthWorkspace(gpu: Gpu, ws: OrthWorkspace): void {
 /**
  * One CholeskyQR pass: G = XᵀX, RᵀR = G + s·I (one workgroup), out = X·R⁻¹, refill deflated columns.
  */
-function cholQrPass(enc: StepEncoder, ws: OrthWorkspace, X: GpuTensor, out: GpuTensor, rows: number, shiftRel: number, deflTol: number): void {
+function cholQrPass(
+  enc: StepEncoder,
+  ws: OrthWorkspace,
+  X: GpuTensor,
+  out: GpuTensor,
+  rows: number,
+  shiftRel: number,
+  deflTol: number,
+): void {
   const { l } = ws;
   if (ws.used >= ws.passes) throw new Error(`orthonormalize: workspace holds ${ws.passes} passes`);
   const flagBase = ws.used * (l + 1);
   const pass = ws.used++;
   const splits = Math.min(GRAM_MAX_SPLITS, Math.ceil(rows / 256));
-  narrowProduct(enc, { a: X, b: X, c: ws.G, M: l, N: l, K: rows, transA: true, splits, partial: ws.partial, label: `cholqr Gram (${rows}×${l})` });
+  narrowProduct(enc, {
+    a: X,
+    b: X,
+    c: ws.G,
+    M: l,
+    N: l,
+    K: rows,
+    transA: true,
+    splits,
+    partial: ws.partial,
+    label: `cholqr Gram (${rows}×${l})`,
+  });
   enc.dispatch({
     kernel: { shader: 'rsvd', entry: 'rsvd_cholesky' },
     bindings: { 1: ws.G, 2: ws.R, 3: ws.Rinv, 4: ws.info },
@@ -321,7 +383,11 @@ function cholQrPass(enc: StepEncoder, ws: OrthWorkspace, X: GpuTensor, out: GpuT
   enc.dispatch({
     kernel: { shader: 'rsvd', entry: 'rsvd_refill' },
     bindings: { 1: ws.info, 2: out },
-    params: new Params().u32(rows, l, flagBase, ws.seed >>> 0, purposeTag('rsvd.refill'), pass).f32(1 / Math.sqrt(rows)).u32(0).build(),
+    params: new Params()
+      .u32(rows, l, flagBase, ws.seed >>> 0, purposeTag('rsvd.refill'), pass)
+      .f32(1 / Math.sqrt(rows))
+      .u32(0)
+      .build(),
     workgroups: elementGrid(rows * l),
     label: 'cholqr refill',
   });
@@ -333,7 +399,13 @@ function cholQrPass(enc: StepEncoder, ws: OrthWorkspace, X: GpuTensor, out: GpuT
  * rounding), then CholeskyQR2 (two plain passes, Yamamoto et al. 2015). The result is written to
  * `scratch` or back to X: the returned tensor holds Q. Uses 3 passes of the workspace.
  */
-export function orthonormalize(enc: StepEncoder, ws: OrthWorkspace, X: GpuTensor, scratch: GpuTensor, rows: number): GpuTensor {
+export function orthonormalize(
+  enc: StepEncoder,
+  ws: OrthWorkspace,
+  X: GpuTensor,
+  scratch: GpuTensor,
+  rows: number,
+): GpuTensor {
   const l = ws.l;
   const shiftRel = 4 * (Math.sqrt(rows) + l + 1) * U32_EPS;
   cholQrPass(enc, ws, X, scratch, rows, shiftRel, 0);
@@ -393,7 +465,8 @@ export async function rsvd(gpu: Gpu, input: RsvdInput): Promise<RsvdResult> {
   const op = 'operator' in input ? input.operator : matrixOperator(input.matrix, input.M, input.N);
   const { M, N } = op;
   const r = Math.min(M, N);
-  if (!(input.k >= 1) || r < 1) throw new Error(`rsvd: need k ≥ 1 and a non-empty matrix, got k=${input.k} for (${M}, ${N})`);
+  if (!(input.k >= 1) || r < 1)
+    throw new Error(`rsvd: need k ≥ 1 and a non-empty matrix, got k=${input.k} for (${M}, ${N})`);
   const k = Math.min(Math.floor(input.k), r);
   const l = Math.min(k + Math.max(0, Math.floor(input.oversample ?? 10)), r);
   const q = Math.max(0, Math.floor(input.powerIters ?? 2));

@@ -31,7 +31,14 @@ export const BarView = memo(function BarView(props: BarViewProps) {
 
 const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : 0);
 
-const BarBody = memo(function BarBody({ data, xKey, bars, height = 200, layout = 'horizontal', width }: BarViewProps & { width: number }) {
+const BarBody = memo(function BarBody({
+  data,
+  xKey,
+  bars,
+  height = 200,
+  layout = 'horizontal',
+  width,
+}: BarViewProps & { width: number }) {
   const vertical = layout === 'vertical';
   const showLegend = bars.length > 1;
   const M = { top: 6, right: 14, left: vertical ? 118 : 40, bottom: (vertical ? 20 : 28) + (showLegend ? 16 : 0) };
@@ -49,8 +56,19 @@ const BarBody = memo(function BarBody({ data, xKey, bars, height = 200, layout =
       <g transform={`translate(${M.left},${M.top})`}>
         {ticks.map((t) => (
           <g key={t}>
-            {vertical ? <line x1={v(t)} x2={v(t)} y1={0} y2={plotH} stroke="#eef0f4" /> : <line x1={0} x2={plotW} y1={v(t)} y2={v(t)} stroke="#eef0f4" />}
-            <text x={vertical ? v(t) : -6} y={vertical ? plotH + 13 : v(t)} dy={vertical ? 0 : '0.32em'} textAnchor={vertical ? 'middle' : 'end'} fontSize={10} fill="#6a7385">
+            {vertical ? (
+              <line x1={v(t)} x2={v(t)} y1={0} y2={plotH} stroke="#eef0f4" />
+            ) : (
+              <line x1={0} x2={plotW} y1={v(t)} y2={v(t)} stroke="#eef0f4" />
+            )}
+            <text
+              x={vertical ? v(t) : -6}
+              y={vertical ? plotH + 13 : v(t)}
+              dy={vertical ? 0 : '0.32em'}
+              textAnchor={vertical ? 'middle' : 'end'}
+              fontSize={10}
+              fill="#6a7385"
+            >
               {fmtTick(t)}
             </text>
           </g>
@@ -64,16 +82,39 @@ const BarBody = memo(function BarBody({ data, xKey, bars, height = 200, layout =
                 const val = num(d[b.key]);
                 const off = c - (bars.length * barSize) / 2 + j * barSize;
                 return vertical ? (
-                  <rect key={b.key} data-bar={b.key} x={0} y={off} width={Math.max(0, v(val))} height={barSize - 1} fill={b.color}>
+                  <rect
+                    key={b.key}
+                    data-bar={b.key}
+                    x={0}
+                    y={off}
+                    width={Math.max(0, v(val))}
+                    height={barSize - 1}
+                    fill={b.color}
+                  >
                     <title>{`${label} ${b.label}: ${fmt(val, 4)}`}</title>
                   </rect>
                 ) : (
-                  <rect key={b.key} data-bar={b.key} x={off} y={v(val)} width={barSize - 1} height={Math.max(0, plotH - v(val))} fill={b.color}>
+                  <rect
+                    key={b.key}
+                    data-bar={b.key}
+                    x={off}
+                    y={v(val)}
+                    width={barSize - 1}
+                    height={Math.max(0, plotH - v(val))}
+                    fill={b.color}
+                  >
                     <title>{`${label} ${b.label}: ${fmt(val, 4)}`}</title>
                   </rect>
                 );
               })}
-              <text x={vertical ? -6 : c} y={vertical ? c : plotH + 13} dy={vertical ? '0.32em' : 0} textAnchor={vertical ? 'end' : 'middle'} fontSize={10} fill="#3d4657">
+              <text
+                x={vertical ? -6 : c}
+                y={vertical ? c : plotH + 13}
+                dy={vertical ? '0.32em' : 0}
+                textAnchor={vertical ? 'end' : 'middle'}
+                fontSize={10}
+                fill="#3d4657"
+              >
                 {label.length > 22 ? label.slice(0, 21) + '…' : label}
               </text>
             </g>
@@ -81,7 +122,9 @@ const BarBody = memo(function BarBody({ data, xKey, bars, height = 200, layout =
         })}
         <line x1={0} x2={vertical ? 0 : plotW} y1={vertical ? 0 : plotH} y2={plotH} stroke="#9aa3b2" />
       </g>
-      {showLegend && <Legend items={bars.map((b) => ({ label: b.label, color: b.color }))} y={height - 5} width={width} />}
+      {showLegend && (
+        <Legend items={bars.map((b) => ({ label: b.label, color: b.color }))} y={height - 5} width={width} />
+      )}
     </svg>
   );
 });

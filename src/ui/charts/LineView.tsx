@@ -62,9 +62,23 @@ export const LineView = memo(function LineView(props: LineViewProps) {
 const M = { top: 6, right: 12, left: 50, bottom: 20 };
 const LEGEND_H = 16;
 
-const ok = (v: number | null | undefined, log?: boolean): v is number => typeof v === 'number' && Number.isFinite(v) && (!log || v > 0);
+const ok = (v: number | null | undefined, log?: boolean): v is number =>
+  typeof v === 'number' && Number.isFinite(v) && (!log || v > 0);
 
-const LineChartBody = memo(function LineChartBody({ data, xKey, series, markers = [], height = 200, logX, logY, xLabel, legend = true, xDomain, yFromZero, width }: LineViewProps & { width: number }) {
+const LineChartBody = memo(function LineChartBody({
+  data,
+  xKey,
+  series,
+  markers = [],
+  height = 200,
+  logX,
+  logY,
+  xLabel,
+  legend = true,
+  xDomain,
+  yFromZero,
+  width,
+}: LineViewProps & { width: number }) {
   const [hover, setHover] = useState<number | null>(null);
   const showLegend = legend && (series.length > 1 || markers.length > 0);
   const bottom = M.bottom + (xLabel ? 12 : 0) + (showLegend ? LEGEND_H : 0);
@@ -79,11 +93,15 @@ const LineChartBody = memo(function LineChartBody({ data, xKey, series, markers 
       if (ok(x, logX)) xs.push(x);
       for (const s of series) if (ok(d[s.key], logY)) ys.push(d[s.key] as number);
     }
-    for (const m of markers) for (const p of m.data) {
-      if (ok(p.x, logX)) xs.push(p.x);
-      if (ok(p.y, logY)) ys.push(p.y);
-    }
-    const fixed: [number | null, number | null] = [typeof xDomain?.[0] === 'number' ? xDomain[0] : null, typeof xDomain?.[1] === 'number' ? xDomain[1] : null];
+    for (const m of markers)
+      for (const p of m.data) {
+        if (ok(p.x, logX)) xs.push(p.x);
+        if (ok(p.y, logY)) ys.push(p.y);
+      }
+    const fixed: [number | null, number | null] = [
+      typeof xDomain?.[0] === 'number' ? xDomain[0] : null,
+      typeof xDomain?.[1] === 'number' ? xDomain[1] : null,
+    ];
     const xd = logX ? logDomain(xs) : linearDomain(xs, { fixed, count: Math.max(2, Math.floor(plotW / 90)) });
     if (!logX && fixed[0] === null && fixed[1] === null && xs.length) {
       // x spans exactly the data (steps 1…n), ticks stay nice inside it
@@ -97,7 +115,12 @@ const LineChartBody = memo(function LineChartBody({ data, xKey, series, markers 
     const maxY = ys.length ? Math.max(...ys) : 0;
     const yd = logY
       ? logDomain(ys)
-      : linearDomain(ys, { count: Math.max(2, Math.floor(plotH / 36)), ...(yFromZero ? { fixed: [0, maxY > 0 ? null : 1] as [number | null, number | null], includeZero: true } : {}) });
+      : linearDomain(ys, {
+          count: Math.max(2, Math.floor(plotH / 36)),
+          ...(yFromZero
+            ? { fixed: [0, maxY > 0 ? null : 1] as [number | null, number | null], includeZero: true }
+            : {}),
+        });
     if (yFromZero && !logY && ys.every(Number.isInteger)) yd.ticks = yd.ticks.filter(Number.isInteger);
     const x = makeScale(xd.domain, [0, plotW], xd.ticks, logX);
     const y = makeScale(yd.domain, [plotH, 0], yd.ticks, logY);
@@ -140,7 +163,15 @@ const LineChartBody = memo(function LineChartBody({ data, xKey, series, markers 
   const hx = h && ok(h[xKey], logX) ? geo.x(h[xKey] as number) : null;
   return (
     <>
-      <svg data-exportable width={width} height={height} className="rs-chart" onMouseMove={onMove} onMouseLeave={() => setHover(null)} role="img">
+      <svg
+        data-exportable
+        width={width}
+        height={height}
+        className="rs-chart"
+        onMouseMove={onMove}
+        onMouseLeave={() => setHover(null)}
+        role="img"
+      >
         <g transform={`translate(${M.left},${M.top})`}>
           {geo.y.ticks.map((t) => (
             <g key={`y${t}`}>
@@ -162,7 +193,17 @@ const LineChartBody = memo(function LineChartBody({ data, xKey, series, markers 
           <line x1={0} x2={0} y1={0} y2={plotH} stroke="#9aa3b2" />
           {geo.paths.map(({ s, d, dots }) => (
             <g key={s.key}>
-              {d && <path data-series={s.key} d={d} fill="none" stroke={s.color} strokeWidth={s.width ?? 1.5} strokeDasharray={s.dashed ? '4 3' : undefined} strokeLinejoin="round" />}
+              {d && (
+                <path
+                  data-series={s.key}
+                  d={d}
+                  fill="none"
+                  stroke={s.color}
+                  strokeWidth={s.width ?? 1.5}
+                  strokeDasharray={s.dashed ? '4 3' : undefined}
+                  strokeLinejoin="round"
+                />
+              )}
               {dots.map(([px, py], i) => (
                 <circle key={i} cx={px} cy={py} r={2.5} fill={s.color} />
               ))}
@@ -171,19 +212,51 @@ const LineChartBody = memo(function LineChartBody({ data, xKey, series, markers 
           {markers.map((m) =>
             m.data
               .filter((p) => ok(p.x, logX) && ok(p.y, logY))
-              .map((p, i) => <circle key={`${m.key}${i}`} data-marker={m.key} cx={geo.x(p.x)} cy={geo.y(p.y)} r={3.5} fill={m.color} stroke="#fff" strokeWidth={1} />),
+              .map((p, i) => (
+                <circle
+                  key={`${m.key}${i}`}
+                  data-marker={m.key}
+                  cx={geo.x(p.x)}
+                  cy={geo.y(p.y)}
+                  r={3.5}
+                  fill={m.color}
+                  stroke="#fff"
+                  strokeWidth={1}
+                />
+              )),
           )}
           {hx !== null && <line x1={hx} x2={hx} y1={0} y2={plotH} stroke="#9aa3b2" strokeDasharray="3 3" />}
           {hx !== null &&
             h &&
-            series.map((s) => (ok(h[s.key], logY) ? <circle key={`h${s.key}`} cx={hx} cy={geo.y(h[s.key] as number)} r={3.5} fill="#fff" stroke={s.color} strokeWidth={1.5} /> : null))}
+            series.map((s) =>
+              ok(h[s.key], logY) ? (
+                <circle
+                  key={`h${s.key}`}
+                  cx={hx}
+                  cy={geo.y(h[s.key] as number)}
+                  r={3.5}
+                  fill="#fff"
+                  stroke={s.color}
+                  strokeWidth={1.5}
+                />
+              ) : null,
+            )}
           {xLabel && (
             <text x={plotW / 2} y={plotH + 26} textAnchor="middle" fontSize={10} fill="#6a7385">
               {xLabel}
             </text>
           )}
         </g>
-        {showLegend && <Legend items={[...series.map((s) => ({ label: s.label, color: s.color, dashed: s.dashed })), ...markers.map((m) => ({ label: m.label, color: m.color, dot: true }))]} y={height - 5} width={width} />}
+        {showLegend && (
+          <Legend
+            items={[
+              ...series.map((s) => ({ label: s.label, color: s.color, dashed: s.dashed })),
+              ...markers.map((m) => ({ label: m.label, color: m.color, dot: true })),
+            ]}
+            y={height - 5}
+            width={width}
+          />
+        )}
       </svg>
       {h && hx !== null && (
         <div className="chart-tip" style={{ left: Math.min(M.left + hx + 10, width - 150), top: M.top + 4 }}>
@@ -205,7 +278,15 @@ const LineChartBody = memo(function LineChartBody({ data, xKey, series, markers 
 });
 
 /** A one-line legend inside the SVG (so downloads keep it). */
-export function Legend({ items, y, width }: { items: { label: string; color: string; dashed?: boolean; dot?: boolean }[]; y: number; width: number }) {
+export function Legend({
+  items,
+  y,
+  width,
+}: {
+  items: { label: string; color: string; dashed?: boolean; dot?: boolean }[];
+  y: number;
+  width: number;
+}) {
   const widths = items.map((it) => 22 + it.label.length * 6);
   const total = widths.reduce((a, b) => a + b, 0);
   let x = Math.max(4, (width - total) / 2);
@@ -216,7 +297,19 @@ export function Legend({ items, y, width }: { items: { label: string; color: str
         x += widths[i];
         return (
           <g key={it.label + i} transform={`translate(${gx},${y})`}>
-            {it.dot ? <circle cx={6} cy={-3.5} r={3.5} fill={it.color} /> : <line x1={0} x2={12} y1={-3.5} y2={-3.5} stroke={it.color} strokeWidth={2} strokeDasharray={it.dashed ? '3 2' : undefined} />}
+            {it.dot ? (
+              <circle cx={6} cy={-3.5} r={3.5} fill={it.color} />
+            ) : (
+              <line
+                x1={0}
+                x2={12}
+                y1={-3.5}
+                y2={-3.5}
+                stroke={it.color}
+                strokeWidth={2}
+                strokeDasharray={it.dashed ? '3 2' : undefined}
+              />
+            )}
             <text x={16} y={0} fill="#3d4657">
               {it.label}
             </text>

@@ -31,15 +31,37 @@ const HeatmapBody = memo(function HeatmapBody({ overlap, rows, cols, intruders, 
   for (let i = 0; i < rows; i++) {
     for (let j = 0; j < cols; j++) {
       const v = Math.min(1, Math.max(0, Math.abs(overlap[i * cols + j] ?? 0)));
-      cells.push(<rect key={`${i}-${j}`} x={label + j * cell} y={i * cell} width={cell} height={cell} fill={shade(v)} />);
+      cells.push(
+        <rect key={`${i}-${j}`} x={label + j * cell} y={i * cell} width={cell} height={cell} fill={shade(v)} />,
+      );
     }
   }
   return (
-    <svg data-exportable width={w} height={h} viewBox={`0 0 ${w} ${h}`} style={{ width: '100%', height: 'auto', maxHeight: height + 40 }} preserveAspectRatio="xMinYMin meet" role="img" aria-label="overlap heatmap" data-testid="overlap-heatmap" data-rows={rows} data-cols={cols}>
+    <svg
+      data-exportable
+      width={w}
+      height={h}
+      viewBox={`0 0 ${w} ${h}`}
+      style={{ width: '100%', height: 'auto', maxHeight: height + 40 }}
+      preserveAspectRatio="xMinYMin meet"
+      role="img"
+      aria-label="overlap heatmap"
+      data-testid="overlap-heatmap"
+      data-rows={rows}
+      data-cols={cols}
+    >
       {cells}
       {intruders.map((i) => (
         <g key={`m${i}`}>
-          <rect x={label} y={i * cell} width={cols * cell} height={cell} fill="none" stroke="#d64550" strokeWidth={1.2} />
+          <rect
+            x={label}
+            y={i * cell}
+            width={cols * cell}
+            height={cell}
+            fill="none"
+            stroke="#d64550"
+            strokeWidth={1.2}
+          />
           <text x={2} y={i * cell + cell - 2} fontSize={Math.min(10, cell)} fill="#d64550">
             {i}
           </text>

@@ -71,7 +71,15 @@ export function sameChartProps<P extends object>(a: P, b: P): boolean {
       if (k === 'markers') {
         const mx = x as unknown as { data: unknown }[];
         const my = y as unknown as { data: unknown }[];
-        if (mx.length !== my.length || mx.some((m, i) => JSON.stringify({ ...m, data: undefined }) !== JSON.stringify({ ...my[i], data: undefined }) || JSON.stringify(m.data) !== JSON.stringify(my[i].data))) return false;
+        if (
+          mx.length !== my.length ||
+          mx.some(
+            (m, i) =>
+              JSON.stringify({ ...m, data: undefined }) !== JSON.stringify({ ...my[i], data: undefined }) ||
+              JSON.stringify(m.data) !== JSON.stringify(my[i].data),
+          )
+        )
+          return false;
         continue;
       }
       if (JSON.stringify(x) !== JSON.stringify(y)) return false;
@@ -97,10 +105,13 @@ export function useElementWidth(ref: RefObject<HTMLElement | null>, slot: number
     const ro = new ResizeObserver((entries) => {
       const w = Math.floor(entries[0]?.contentRect.width ?? 0);
       if (timer) clearTimeout(timer);
-      timer = setTimeout(() => {
-        timer = null;
-        flushSync(() => setWidth((prev) => (Math.abs(prev - w) >= 1 ? w : prev)));
-      }, 60 + slot * SLOT_MS);
+      timer = setTimeout(
+        () => {
+          timer = null;
+          flushSync(() => setWidth((prev) => (Math.abs(prev - w) >= 1 ? w : prev)));
+        },
+        60 + slot * SLOT_MS,
+      );
     });
     ro.observe(el);
     return () => {

@@ -20,7 +20,10 @@ export function niceStep(lo: number, hi: number, count = 5): number {
   return (r >= 7.5 ? 10 : r >= 3.5 ? 5 : r >= 1.5 ? 2 : 1) * mag;
 }
 
-export function linearDomain(values: readonly number[], opts: { includeZero?: boolean; fixed?: [number | null, number | null]; count?: number } = {}): { domain: [number, number]; ticks: number[] } {
+export function linearDomain(
+  values: readonly number[],
+  opts: { includeZero?: boolean; fixed?: [number | null, number | null]; count?: number } = {},
+): { domain: [number, number]; ticks: number[] } {
   let lo = Infinity;
   let hi = -Infinity;
   for (const v of values) {
@@ -49,7 +52,8 @@ export function linearDomain(values: readonly number[], opts: { includeZero?: bo
   const nlo = fixedLo !== null && fixedLo !== undefined ? lo : Math.floor(lo / step + 1e-9) * step;
   const nhi = fixedHi !== null && fixedHi !== undefined ? hi : Math.ceil(hi / step - 1e-9) * step;
   const ticks: number[] = [];
-  for (let v = Math.ceil(nlo / step - 1e-9) * step; v <= nhi + step * 1e-6; v += step) ticks.push(Number(v.toPrecision(12)));
+  for (let v = Math.ceil(nlo / step - 1e-9) * step; v <= nhi + step * 1e-6; v += step)
+    ticks.push(Number(v.toPrecision(12)));
   return { domain: [nlo, nhi], ticks };
 }
 

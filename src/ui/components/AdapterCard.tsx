@@ -27,7 +27,11 @@ export function AdapterCard() {
       <h2 className="card-title">
         GPU adapter
         {adapter.isFallbackAdapter && (
-          <span className="badge warn" data-testid="adapter-fallback" title="A software or fallback adapter: correct, but slow">
+          <span
+            className="badge warn"
+            data-testid="adapter-fallback"
+            title="A software or fallback adapter: correct, but slow"
+          >
             fallback
           </span>
         )}
@@ -58,7 +62,17 @@ export function AdapterCard() {
   );
 }
 
-function Limit({ name, label, value, bytes }: { name: string; label: string; value: number | undefined; bytes?: boolean }) {
+function Limit({
+  name,
+  label,
+  value,
+  bytes,
+}: {
+  name: string;
+  label: string;
+  value: number | undefined;
+  bytes?: boolean;
+}) {
   return (
     <>
       <dt title={name}>{label}</dt>

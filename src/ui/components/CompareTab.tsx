@@ -35,7 +35,8 @@ export function CompareTab() {
     ids.forEach((_, k) => {
       const m = metrics[k];
       if (!m) return;
-      for (const p of seriesView(m.evals)) if (Number.isFinite(p.valLoss)) rows.push({ step: p.step, [`r${k}`]: p.valLoss });
+      for (const p of seriesView(m.evals))
+        if (Number.isFinite(p.valLoss)) rows.push({ step: p.step, [`r${k}`]: p.valLoss });
     });
     return rows.sort((a, b) => (a.step ?? 0) - (b.step ?? 0));
   }, [ids, metrics]);
@@ -48,7 +49,12 @@ export function CompareTab() {
     [runs, spectra, eps],
   );
 
-  if (ids.length === 0) return <div className="empty-state" data-testid="compare-empty">Tick runs in the Runs list (left) to overlay them here.</div>;
+  if (ids.length === 0)
+    return (
+      <div className="empty-state" data-testid="compare-empty">
+        Tick runs in the Runs list (left) to overlay them here.
+      </div>
+    );
   const series = runs.map((r, k) => ({ key: `r${k}`, label: short(r.name), color: RUN_COLORS[k % RUN_COLORS.length] }));
   return (
     <>
@@ -88,8 +94,17 @@ export function CompareTab() {
         <ChartCard id="compare-val" title="Validation loss" empty={valRows.length ? null : 'No validation losses.'}>
           <LineView data={valRows} xKey="step" series={series.map((s) => ({ ...s, dots: true }))} height={200} />
         </ChartCard>
-        <ChartCard id="compare-intruders" title={`Intruders across all matrices (ε = ${eps.toFixed(2)})`} empty={intruderRows.some((r) => r.matrices) ? null : 'No spectra snapshots in these runs.'}>
-          <BarView data={intruderRows} xKey="name" bars={[{ key: 'intruders', label: 'intruders', color: '#d64550' }]} height={200} />
+        <ChartCard
+          id="compare-intruders"
+          title={`Intruders across all matrices (ε = ${eps.toFixed(2)})`}
+          empty={intruderRows.some((r) => r.matrices) ? null : 'No spectra snapshots in these runs.'}
+        >
+          <BarView
+            data={intruderRows}
+            xKey="name"
+            bars={[{ key: 'intruders', label: 'intruders', color: '#d64550' }]}
+            height={200}
+          />
         </ChartCard>
       </div>
     </>

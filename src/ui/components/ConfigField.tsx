@@ -17,12 +17,27 @@ export function ConfigNumber({ path, label, help }: { path: string; label: strin
   const id = path.replace(/\./g, '-');
   return (
     <Field label={label} htmlFor={id} issues={issues} help={help} testid={`field-${id}`}>
-      <NumberInput id={id} value={typeof value === 'number' ? value : NaN} onChange={(v) => setField(path, v)} invalid={issues.some((i) => i.level === 'error')} />
+      <NumberInput
+        id={id}
+        value={typeof value === 'number' ? value : NaN}
+        onChange={(v) => setField(path, v)}
+        invalid={issues.some((i) => i.level === 'error')}
+      />
     </Field>
   );
 }
 
-export function ConfigSelect({ path, label, options, help }: { path: string; label: string; options: readonly string[]; help?: string }) {
+export function ConfigSelect({
+  path,
+  label,
+  options,
+  help,
+}: {
+  path: string;
+  label: string;
+  options: readonly string[];
+  help?: string;
+}) {
   const value = useStudio((s) => getIn(s.draft, path)) as string;
   const setField = useStudio((s) => s.setField);
   const issues = useIssues(path);

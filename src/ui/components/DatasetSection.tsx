@@ -18,14 +18,26 @@ export function DatasetSection() {
   return (
     <div className="field-group" data-testid="section-dataset">
       <div className="group-title">Dataset</div>
-      <Field label="Dataset" htmlFor="dataset-select" issues={issues} help={ds.source === 'builtin' ? opt?.description : undefined} testid="field-dataset">
+      <Field
+        label="Dataset"
+        htmlFor="dataset-select"
+        issues={issues}
+        help={ds.source === 'builtin' ? opt?.description : undefined}
+        testid="field-dataset"
+      >
         <select
           id="dataset-select"
           value={value}
           data-testid="input-dataset"
           onChange={(e) => {
             const v = e.target.value;
-            if (v === 'upload') setField('dataset', upload ? { source: 'upload', id: upload.name, hash: upload.sha256 } : { source: 'upload', id: 'upload' });
+            if (v === 'upload')
+              setField(
+                'dataset',
+                upload
+                  ? { source: 'upload', id: upload.name, hash: upload.sha256 }
+                  : { source: 'upload', id: 'upload' },
+              );
             else setField('dataset', { source: 'builtin', id: v });
           }}
         >
@@ -58,7 +70,8 @@ export function DatasetSection() {
           {upload && (
             <ul className="file-list">
               <li title={upload.sha256}>
-                {upload.name} · {formatBytes(upload.size)} · {upload.kind === 'pairs' ? 'prompt/completion pairs' : 'plain text'} · {upload.sha256.slice(0, 12)}…
+                {upload.name} · {formatBytes(upload.size)} ·{' '}
+                {upload.kind === 'pairs' ? 'prompt/completion pairs' : 'plain text'} · {upload.sha256.slice(0, 12)}…
               </li>
             </ul>
           )}

@@ -28,7 +28,13 @@ export function GenerateTab() {
             'Train a run in this session first: generation uses the model the engine holds.'
           )}
         </p>
-        <textarea className="prompt" value={prompt} onChange={(e) => setPrompt(e.target.value.slice(0, 2000))} aria-label="Prompt" data-testid="generate-prompt" />
+        <textarea
+          className="prompt"
+          value={prompt}
+          onChange={(e) => setPrompt(e.target.value.slice(0, 2000))}
+          aria-label="Prompt"
+          data-testid="generate-prompt"
+        />
         <div className="btn-row" style={{ marginTop: 6 }}>
           <Num label="tokens" value={maxTokens} set={setMaxTokens} min={1} max={512} />
           <Num label="temperature" value={temperature} set={setTemperature} min={0} max={2} step={0.1} />
@@ -73,7 +79,21 @@ export function GenerateTab() {
   );
 }
 
-function Num({ label, value, set, min, max, step = 1 }: { label: string; value: number; set: (v: number) => void; min: number; max: number; step?: number }) {
+function Num({
+  label,
+  value,
+  set,
+  min,
+  max,
+  step = 1,
+}: {
+  label: string;
+  value: number;
+  set: (v: number) => void;
+  min: number;
+  max: number;
+  step?: number;
+}) {
   return (
     <label className="small">
       {label}{' '}

@@ -18,7 +18,8 @@ export function Header() {
           </span>
         ) : (
           <span className="chip muted" data-testid="header-engine-phase">
-            <span className={`dot ${engine === 'failed' ? 'bad' : 'pending'}`} /> {engine === 'failed' ? 'no GPU' : 'starting engine…'}
+            <span className={`dot ${engine === 'failed' ? 'bad' : 'pending'}`} />{' '}
+            {engine === 'failed' ? 'no GPU' : 'starting engine…'}
           </span>
         )}
       </div>

@@ -19,7 +19,9 @@ export function IncomingLinkDialog() {
           <p className="bad" data-testid="link-error-message" style={{ whiteSpace: 'pre-wrap' }}>
             {inc.error}
           </p>
-          <p className="small muted">Nothing was changed: your setup and your runs are as they were. Ask for the link again, or copy it whole.</p>
+          <p className="small muted">
+            Nothing was changed: your setup and your runs are as they were. Ask for the link again, or copy it whole.
+          </p>
           <div className="btn-row">
             <button type="button" className="btn" onClick={close} data-testid="link-dismiss">
               Close
@@ -42,7 +44,8 @@ export function IncomingLinkDialog() {
             <tr>
               <td>Model</td>
               <td className="mono">
-                {c.model.source} “{c.model.id}”{'hash' in c.model && c.model.hash ? ` · ${c.model.hash.slice(0, 12)}…` : ''}
+                {c.model.source} “{c.model.id}”
+                {'hash' in c.model && c.model.hash ? ` · ${c.model.hash.slice(0, 12)}…` : ''}
               </td>
             </tr>
             <tr>
@@ -54,13 +57,17 @@ export function IncomingLinkDialog() {
             <tr>
               <td>Method</td>
               <td className="mono">
-                {c.method.id} {Object.entries(p).map(([k, v]) => `${k}=${String(v)}`).join(' ')}
+                {c.method.id}{' '}
+                {Object.entries(p)
+                  .map(([k, v]) => `${k}=${String(v)}`)
+                  .join(' ')}
               </td>
             </tr>
             <tr>
               <td>Training</td>
               <td className="mono">
-                {c.train.steps} steps · batch {c.train.batchSize} · ctx {c.train.contextLength} · lr {c.train.lr} {c.train.schedule} · seed {c.seed}
+                {c.train.steps} steps · batch {c.train.batchSize} · ctx {c.train.contextLength} · lr {c.train.lr}{' '}
+                {c.train.schedule} · seed {c.seed}
               </td>
             </tr>
           </tbody>
@@ -68,17 +75,34 @@ export function IncomingLinkDialog() {
         <ul data-testid="link-checks">
           {pending && <li className="muted">Checking what the run needs…</li>}
           {inc.checks.map((k) => (
-            <li key={k.what + k.message} className={k.ok === false ? 'bad' : k.ok ? '' : 'muted'} data-testid={`link-check-${k.what}`} data-ok={String(k.ok)}>
+            <li
+              key={k.what + k.message}
+              className={k.ok === false ? 'bad' : k.ok ? '' : 'muted'}
+              data-testid={`link-check-${k.what}`}
+              data-ok={String(k.ok)}
+            >
               {k.ok === false ? '✗ ' : k.ok ? '✓ ' : '• '}
               {k.message}
             </li>
           ))}
         </ul>
         <div className="btn-row">
-          <button type="button" className="btn primary" disabled={!ready || blocked || pending} onClick={() => void reproduceIncoming()} data-testid="link-reproduce">
+          <button
+            type="button"
+            className="btn primary"
+            disabled={!ready || blocked || pending}
+            onClick={() => void reproduceIncoming()}
+            data-testid="link-reproduce"
+          >
             Reproduce this run
           </button>
-          <button type="button" className="btn" disabled={!ready} onClick={() => void restoreIncoming().then(close)} data-testid="link-restore">
+          <button
+            type="button"
+            className="btn"
+            disabled={!ready}
+            onClick={() => void restoreIncoming().then(close)}
+            data-testid="link-restore"
+          >
             Restore setup only
           </button>
           <button type="button" className="btn" onClick={close} data-testid="link-dismiss">
@@ -88,7 +112,9 @@ export function IncomingLinkDialog() {
         {blocked && (
           <p className="small bad" data-testid="link-blocked">
             The ✗ items block an exact reproduction.
-            {c.model.source === 'local' || c.dataset.source === 'upload' ? ' For your own files: Restore setup, choose the files named above under Model / Dataset, then open the link again.' : ''}
+            {c.model.source === 'local' || c.dataset.source === 'upload'
+              ? ' For your own files: Restore setup, choose the files named above under Model / Dataset, then open the link again.'
+              : ''}
           </p>
         )}
       </div>

@@ -33,13 +33,27 @@ export function IntrudersTab() {
   const spectrumRows = useMemo(() => {
     if (!snap) return [];
     const n = Math.min(snap.sigmaTuned.length, Math.max(3 * snap.intruders.maxCos.length, 32));
-    return Array.from({ length: n }, (_, i) => ({ i: i + 1, tuned: snap.sigmaTuned[i], base: snap.sigmaBase[i] ?? null }));
+    return Array.from({ length: n }, (_, i) => ({
+      i: i + 1,
+      tuned: snap.sigmaTuned[i],
+      base: snap.sigmaBase[i] ?? null,
+    }));
   }, [snap]);
   const counts = useMemo(() => (spectra ? intruderCounts(spectra.latest, eps) : []), [spectra, eps]);
-  const overSteps = useMemo(() => (spectra && matrix ? spectra.history.filter((h) => h.name === matrix).map((h) => ({ step: h.step, intruders: h.intruders })) : []), [spectra, matrix]);
+  const overSteps = useMemo(
+    () =>
+      spectra && matrix
+        ? spectra.history.filter((h) => h.name === matrix).map((h) => ({ step: h.step, intruders: h.intruders }))
+        : [],
+    [spectra, matrix],
+  );
 
   if (!runId || !run) return <NoRun what="No run selected." />;
-  const empty = snap ? null : run.config.analysis.every > 0 ? `Waiting for the first snapshot (every ${run.config.analysis.every} steps)…` : 'Press Analyze now to measure this matrix.';
+  const empty = snap
+    ? null
+    : run.config.analysis.every > 0
+      ? `Waiting for the first snapshot (every ${run.config.analysis.every} steps)…`
+      : 'Press Analyze now to measure this matrix.';
   const total = counts.reduce((a, c) => a + c.count, 0);
   return (
     <>
@@ -48,12 +62,22 @@ export function IntrudersTab() {
         <label className="small" htmlFor="eps-range">
           ε (max |cos| with any W₀ vector)
         </label>
-        <input id="eps-range" type="range" min={0.05} max={0.95} step={0.05} value={eps} onChange={(e) => setEps(Number(e.target.value))} data-testid="input-eps" />
+        <input
+          id="eps-range"
+          type="range"
+          min={0.05}
+          max={0.95}
+          step={0.05}
+          value={eps}
+          onChange={(e) => setEps(Number(e.target.value))}
+          data-testid="input-eps"
+        />
         <span className="mono small">{eps.toFixed(2)}</span>
         <span className="small" data-testid="intruder-count" data-count={snap ? idx.length : ''} data-total={total}>
           {snap ? (
             <>
-              <strong>{idx.length}</strong> of top-{snap.intruders.maxCos.length} vectors in {snap.name} are intruders · <strong>{total}</strong> across {counts.length} matrices
+              <strong>{idx.length}</strong> of top-{snap.intruders.maxCos.length} vectors in {snap.name} are intruders ·{' '}
+              <strong>{total}</strong> across {counts.length} matrices
             </>
           ) : (
             ''
@@ -69,18 +93,49 @@ export function IntrudersTab() {
             xDomain={[0, 1]}
             yFromZero
             series={[{ key: 'count', label: 'intruders', color: C.red }]}
-            markers={snap ? [{ key: 'engine', label: `engine sweep`, color: C.blue, data: snap.intruders.sweep.map((p) => ({ x: p.eps, y: p.count })) }] : []}
+            markers={
+              snap
+                ? [
+                    {
+                      key: 'engine',
+                      label: `engine sweep`,
+                      color: C.blue,
+                      data: snap.intruders.sweep.map((p) => ({ x: p.eps, y: p.count })),
+                    },
+                  ]
+                : []
+            }
           />
         </ChartCard>
-        <ChartCard id="overlap-heatmap" title="|U_tunedᵀ U₀| (top-k × top-K)" empty={empty || (snap && snap.overlapCols === 0 ? 'No overlap matrix in this snapshot.' : null)} note="Rows: tuned singular vectors; a row without a dark cell has no counterpart in W₀. Intruders at ε are outlined.">
-          {snap && <OverlapHeatmap overlap={snap.overlap} rows={snap.overlapCols ? Math.floor(snap.overlap.length / snap.overlapCols) : 0} cols={snap.overlapCols} intruders={idx} />}
+        <ChartCard
+          id="overlap-heatmap"
+          title="|U_tunedᵀ U₀| (top-k × top-K)"
+          empty={empty || (snap && snap.overlapCols === 0 ? 'No overlap matrix in this snapshot.' : null)}
+          note="Rows: tuned singular vectors; a row without a dark cell has no counterpart in W₀. Intruders at ε are outlined."
+        >
+          {snap && (
+            <OverlapHeatmap
+              overlap={snap.overlap}
+              rows={snap.overlapCols ? Math.floor(snap.overlap.length / snap.overlapCols) : 0}
+              cols={snap.overlapCols}
+              intruders={idx}
+            />
+          )}
           {snap && (
             <p className="chart-note mono" data-testid="max-cos">
-              max |cos| per tuned vector: {Array.from(snap.intruders.maxCos, (c, i) => (idx.includes(i) ? `[${c.toFixed(2)}]` : c.toFixed(2))).join(' ')}
+              max |cos| per tuned vector:{' '}
+              {Array.from(snap.intruders.maxCos, (c, i) => (idx.includes(i) ? `[${c.toFixed(2)}]` : c.toFixed(2))).join(
+                ' ',
+              )}
             </p>
           )}
         </ChartCard>
-        <ChartCard id="intruders-on-spectrum" title="Intruders on the spectrum of W" empty={empty} note="σ(W) with intruder directions marked (red).">
+        <ChartCard
+          id="intruders-on-spectrum"
+          title="Intruders on the spectrum of W"
+          empty={empty}
+          note="σ(W) with intruder directions marked (red)."
+        >
           <LineView
             data={spectrumRows}
             xKey="i"
@@ -90,16 +145,48 @@ export function IntrudersTab() {
               { key: 'base', label: 'σ(W₀)', color: C.grey, dashed: true },
               { key: 'tuned', label: 'σ(W)', color: C.blue },
             ]}
-            markers={snap ? [{ key: 'intruder', label: 'intruder', color: C.red, data: idx.map((i) => ({ x: i + 1, y: snap.sigmaTuned[i] })) }] : []}
+            markers={
+              snap
+                ? [
+                    {
+                      key: 'intruder',
+                      label: 'intruder',
+                      color: C.red,
+                      data: idx.map((i) => ({ x: i + 1, y: snap.sigmaTuned[i] })),
+                    },
+                  ]
+                : []
+            }
           />
         </ChartCard>
-        <ChartCard id="intruders-over-steps" title={`Intruders over steps (ε = ${run.config.analysis.eps})`} empty={overSteps.length ? null : (empty ?? 'No history yet.')}>
-          <LineView data={overSteps} xKey="step" height={200} yFromZero series={[{ key: 'intruders', label: 'intruders', color: C.red, dots: overSteps.length < 40 }]} legend={false} />
+        <ChartCard
+          id="intruders-over-steps"
+          title={`Intruders over steps (ε = ${run.config.analysis.eps})`}
+          empty={overSteps.length ? null : (empty ?? 'No history yet.')}
+        >
+          <LineView
+            data={overSteps}
+            xKey="step"
+            height={200}
+            yFromZero
+            series={[{ key: 'intruders', label: 'intruders', color: C.red, dots: overSteps.length < 40 }]}
+            legend={false}
+          />
         </ChartCard>
       </div>
-      <ChartCard id="intruders-per-matrix" title={`Intruders per layer and matrix (ε = ${eps.toFixed(2)})`} empty={counts.length ? null : (empty ?? 'No snapshots yet.')}>
+      <ChartCard
+        id="intruders-per-matrix"
+        title={`Intruders per layer and matrix (ε = ${eps.toFixed(2)})`}
+        empty={counts.length ? null : (empty ?? 'No snapshots yet.')}
+      >
         <div className="grid2">
-          <BarView data={counts.map((c) => ({ name: c.name, count: c.count }))} xKey="name" bars={[{ key: 'count', label: 'intruders', color: C.red }]} layout="vertical" height={Math.max(120, counts.length * 18 + 30)} />
+          <BarView
+            data={counts.map((c) => ({ name: c.name, count: c.count }))}
+            xKey="name"
+            bars={[{ key: 'count', label: 'intruders', color: C.red }]}
+            layout="vertical"
+            height={Math.max(120, counts.length * 18 + 30)}
+          />
           <table className="data" data-testid="intruder-table">
             <thead>
               <tr>

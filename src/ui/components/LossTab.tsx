@@ -41,13 +41,21 @@ export function LossTab() {
     return [...byStep.values()].sort((a, b) => (a.step ?? 0) - (b.step ?? 0));
   }, [train, evals, smoothing]);
   const scalars = useMemo(() => {
-    const col = (key: 'gradNorm' | 'lr' | 'tokensPerSec') => train.map((p) => ({ step: p.step, v: Number.isFinite(p[key]) ? p[key] : null }));
+    const col = (key: 'gradNorm' | 'lr' | 'tokensPerSec') =>
+      train.map((p) => ({ step: p.step, v: Number.isFinite(p[key]) ? p[key] : null }));
     return { gradNorm: col('gradNorm'), lr: col('lr'), tokensPerSec: col('tokensPerSec') };
   }, [train]);
 
   const last = m.train.last;
   const lastEval = m.evals.last;
-  const empty = train.length === 0 ? (!run ? 'No run yet: set one up on the left and press Start training.' : run.status === 'error' ? 'The run stopped before its first step.' : 'Waiting for the first steps…') : null;
+  const empty =
+    train.length === 0
+      ? !run
+        ? 'No run yet: set one up on the left and press Start training.'
+        : run.status === 'error'
+          ? 'The run stopped before its first step.'
+          : 'Waiting for the first steps…'
+      : null;
   return (
     <>
       <div className="stats" data-testid="loss-stats">
@@ -58,7 +66,11 @@ export function LossTab() {
         <Stat k="grad norm" v={fmt(last?.gradNorm)} testid="stat-gradnorm" />
         <Stat k="learning rate" v={fmt(last?.lr)} testid="stat-lr" />
         <Stat k="tokens/s" v={fmt(last?.tokensPerSec)} testid="stat-tps" />
-        <Stat k="trainable" v={run?.memory ? `${fmt(run.memory.trainableParams)} / ${fmt(run.memory.totalParams)}` : '—'} testid="stat-params" />
+        <Stat
+          k="trainable"
+          v={run?.memory ? `${fmt(run.memory.trainableParams)} / ${fmt(run.memory.totalParams)}` : '—'}
+          testid="stat-params"
+        />
       </div>
       <ChartCard
         id="loss"
@@ -68,7 +80,15 @@ export function LossTab() {
         right={
           <label className="small muted">
             smoothing{' '}
-            <input type="range" min={0} max={0.98} step={0.02} value={smoothing} onChange={(e) => setSmoothing(Number(e.target.value))} style={{ width: 80, verticalAlign: 'middle' }} />
+            <input
+              type="range"
+              min={0}
+              max={0.98}
+              step={0.02}
+              value={smoothing}
+              onChange={(e) => setSmoothing(Number(e.target.value))}
+              style={{ width: 80, verticalAlign: 'middle' }}
+            />
           </label>
         }
       >
@@ -86,13 +106,31 @@ export function LossTab() {
       </ChartCard>
       <div className="grid3">
         <ChartCard id="grad-norm" title="Gradient norm" empty={empty}>
-          <LineView data={scalars.gradNorm} xKey="step" series={[{ key: 'v', label: 'grad norm', color: C.teal }]} height={150} legend={false} />
+          <LineView
+            data={scalars.gradNorm}
+            xKey="step"
+            series={[{ key: 'v', label: 'grad norm', color: C.teal }]}
+            height={150}
+            legend={false}
+          />
         </ChartCard>
         <ChartCard id="learning-rate" title="Learning rate" empty={empty}>
-          <LineView data={scalars.lr} xKey="step" series={[{ key: 'v', label: 'lr', color: C.orange }]} height={150} legend={false} />
+          <LineView
+            data={scalars.lr}
+            xKey="step"
+            series={[{ key: 'v', label: 'lr', color: C.orange }]}
+            height={150}
+            legend={false}
+          />
         </ChartCard>
         <ChartCard id="tokens-per-sec" title="Tokens / s" empty={empty}>
-          <LineView data={scalars.tokensPerSec} xKey="step" series={[{ key: 'v', label: 'tokens/s', color: C.grey }]} height={150} legend={false} />
+          <LineView
+            data={scalars.tokensPerSec}
+            xKey="step"
+            series={[{ key: 'v', label: 'tokens/s', color: C.grey }]}
+            height={150}
+            legend={false}
+          />
         </ChartCard>
       </div>
       <MemoryBars memory={run?.memory} />

@@ -21,7 +21,12 @@ export function MethodSection() {
       <div className="group-title">Method</div>
       {catalogError && <p className="bad small">{catalogError}</p>}
       <Field label="Method" htmlFor="method-select" issues={[...idIssues, ...general]} testid="field-method">
-        <select id="method-select" value={method.id} onChange={(e) => choose(e.target.value)} data-testid="input-method">
+        <select
+          id="method-select"
+          value={method.id}
+          onChange={(e) => choose(e.target.value)}
+          data-testid="input-method"
+        >
           {!info && <option value={method.id}>{method.id}</option>}
           {methods.map((m) => (
             <option key={m.id} value={m.id}>

@@ -24,7 +24,12 @@ export function ModelSection() {
     <div className="field-group" data-testid="section-model">
       <div className="group-title">Base model</div>
       <Field label="Model" htmlFor="model-select" issues={issues} testid="field-model">
-        <select id="model-select" value={key} onChange={(e) => void chooseModel(e.target.value)} data-testid="input-model">
+        <select
+          id="model-select"
+          value={key}
+          onChange={(e) => void chooseModel(e.target.value)}
+          data-testid="input-model"
+        >
           {models.map((m) => (
             <option key={m.key} value={m.key}>
               {m.label}
@@ -39,11 +44,25 @@ export function ModelSection() {
           <div className="file-pick">
             <label className="btn small">
               Folder…
-              <input type="file" hidden multiple {...{ webkitdirectory: '' }} onChange={(e) => void onFiles(e.target.files)} data-testid="input-model-folder" />
+              <input
+                type="file"
+                hidden
+                multiple
+                {...{ webkitdirectory: '' }}
+                onChange={(e) => void onFiles(e.target.files)}
+                data-testid="input-model-folder"
+              />
             </label>{' '}
             <label className="btn small">
               Files…
-              <input type="file" hidden multiple accept=".json,.safetensors" onChange={(e) => void onFiles(e.target.files)} data-testid="input-model-files" />
+              <input
+                type="file"
+                hidden
+                multiple
+                accept=".json,.safetensors"
+                onChange={(e) => void onFiles(e.target.files)}
+                data-testid="input-model-files"
+              />
             </label>
           </div>
           {pickError && <div className="field-msg">{pickError}</div>}
@@ -56,7 +75,10 @@ export function ModelSection() {
               ))}
             </ul>
           )}
-          <div className="field-help">config.json + model.safetensors (GPT-2 layout), plus tokenizer.json if it uses one. Files stay in this browser.</div>
+          <div className="field-help">
+            config.json + model.safetensors (GPT-2 layout), plus tokenizer.json if it uses one. Files stay in this
+            browser.
+          </div>
         </div>
       )}
       {arch && (

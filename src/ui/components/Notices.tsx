@@ -8,7 +8,12 @@ export function Notices() {
   return (
     <div className="notices" data-testid="notices">
       {notices.map((n) => (
-        <div key={n.id} className={`notice ${n.level}`} role={n.level === 'error' ? 'alert' : 'status'} data-testid="notice">
+        <div
+          key={n.id}
+          className={`notice ${n.level}`}
+          role={n.level === 'error' ? 'alert' : 'status'}
+          data-testid="notice"
+        >
           <span>{n.text}</span>
           <button type="button" className="icon-btn" aria-label="Dismiss" onClick={() => dismiss(n.id)}>
             ×

@@ -4,7 +4,25 @@
  */
 import { useEffect, useState } from 'react';
 
-export function NumberInput({ id, value, onChange, step, min, max, invalid, testid }: { id: string; value: number; onChange: (v: number) => void; step?: number | 'any'; min?: number; max?: number; invalid?: boolean; testid?: string }) {
+export function NumberInput({
+  id,
+  value,
+  onChange,
+  step,
+  min,
+  max,
+  invalid,
+  testid,
+}: {
+  id: string;
+  value: number;
+  onChange: (v: number) => void;
+  step?: number | 'any';
+  min?: number;
+  max?: number;
+  invalid?: boolean;
+  testid?: string;
+}) {
   const [text, setText] = useState(() => show(value));
   useEffect(() => {
     // follow outside changes (restore from a link) unless the text already means this value

@@ -13,14 +13,28 @@ export function ResumeBanner() {
         <div key={r.id} className="banner warn" data-testid="resume-banner" data-run-id={r.id}>
           <span>
             <strong>“{r.name}”</strong> was interrupted at step {r.step} of {r.totalSteps}.{' '}
-            {r.checkpointStep !== undefined ? `Its last checkpoint is at step ${r.checkpointStep}.` : 'It has no checkpoint yet.'}
+            {r.checkpointStep !== undefined
+              ? `Its last checkpoint is at step ${r.checkpointStep}.`
+              : 'It has no checkpoint yet.'}
           </span>
           {r.checkpointStep !== undefined ? (
-            <button type="button" className="btn small primary" disabled={!ready} onClick={() => void resumeFromCheckpoint(r.id)} data-testid="resume-from-checkpoint">
+            <button
+              type="button"
+              className="btn small primary"
+              disabled={!ready}
+              onClick={() => void resumeFromCheckpoint(r.id)}
+              data-testid="resume-from-checkpoint"
+            >
               Resume from step {r.checkpointStep}
             </button>
           ) : (
-            <button type="button" className="btn small" disabled={!ready} onClick={() => void startRun(r.config, { name: r.name })} data-testid="restart-run">
+            <button
+              type="button"
+              className="btn small"
+              disabled={!ready}
+              onClick={() => void startRun(r.config, { name: r.name })}
+              data-testid="restart-run"
+            >
               Start again
             </button>
           )}

@@ -38,41 +38,89 @@ export function RunBar() {
           {run.name}
         </span>
         <StatePill status={run.status} />
-        <div className="progress" title={`${run.step} of ${run.totalSteps} steps`} data-testid="run-progress" data-pct={pct.toFixed(1)}>
+        <div
+          className="progress"
+          title={`${run.step} of ${run.totalSteps} steps`}
+          data-testid="run-progress"
+          data-pct={pct.toFixed(1)}
+        >
           <div style={{ width: `${pct}%` }} />
         </div>
         <span className="mono small" data-testid="run-steps">
           {run.step}/{run.totalSteps}
         </span>
         <span className="mono small muted" data-testid="run-eta" title="time remaining">
-          {live ? (eta === null ? 'estimating…' : `${formatDuration(eta)} left`) : metrics?.elapsedMs ? formatDuration(metrics.elapsedMs) : ''}
+          {live
+            ? eta === null
+              ? 'estimating…'
+              : `${formatDuration(eta)} left`
+            : metrics?.elapsedMs
+              ? formatDuration(metrics.elapsedMs)
+              : ''}
         </span>
       </div>
       <div className="btn-row" style={{ marginTop: 8 }}>
         {live && run.status !== 'paused' && (
-          <button type="button" className="btn small" onClick={() => void pauseRun()} data-testid="pause-run" disabled={!engineReady}>
+          <button
+            type="button"
+            className="btn small"
+            onClick={() => void pauseRun()}
+            data-testid="pause-run"
+            disabled={!engineReady}
+          >
             Pause
           </button>
         )}
         {live && run.status === 'paused' && (
-          <button type="button" className="btn small" onClick={() => void resumeRun()} data-testid="resume-run" disabled={!engineReady}>
+          <button
+            type="button"
+            className="btn small"
+            onClick={() => void resumeRun()}
+            data-testid="resume-run"
+            disabled={!engineReady}
+          >
             Resume
           </button>
         )}
         {live && (
-          <button type="button" className="btn small danger" onClick={() => void stopRun()} data-testid="stop-run" disabled={!engineReady}>
+          <button
+            type="button"
+            className="btn small danger"
+            onClick={() => void stopRun()}
+            data-testid="stop-run"
+            disabled={!engineReady}
+          >
             Stop
           </button>
         )}
         {!live && (
-          <button type="button" className="btn small" onClick={() => void reproduceRun(run.id)} data-testid="reproduce-run" disabled={!engineReady} title="Train the same configuration again and compare the losses">
+          <button
+            type="button"
+            className="btn small"
+            onClick={() => void reproduceRun(run.id)}
+            data-testid="reproduce-run"
+            disabled={!engineReady}
+            title="Train the same configuration again and compare the losses"
+          >
             Reproduce
           </button>
         )}
-        <button type="button" className="btn small" onClick={() => void makeLink()} data-testid="share-run" title="Copy a link that encodes this whole run">
+        <button
+          type="button"
+          className="btn small"
+          onClick={() => void makeLink()}
+          data-testid="share-run"
+          title="Copy a link that encodes this whole run"
+        >
           {copied ? 'Link copied' : 'Copy run link'}
         </button>
-        <button type="button" className="btn small" onClick={() => void exportRun(run.id)} data-testid="export-run" title="run.json + adapter weights + charts (.zip)">
+        <button
+          type="button"
+          className="btn small"
+          onClick={() => void exportRun(run.id)}
+          data-testid="export-run"
+          title="run.json + adapter weights + charts (.zip)"
+        >
           Export
         </button>
         {!live && (
@@ -91,7 +139,13 @@ export function RunBar() {
       </div>
       {link && link.runId === run.id && (
         <div className="share-box" style={{ marginTop: 8 }}>
-          <input readOnly value={link.url} data-testid="share-link" onFocus={(e) => e.target.select()} aria-label="Run link" />
+          <input
+            readOnly
+            value={link.url}
+            data-testid="share-link"
+            onFocus={(e) => e.target.select()}
+            aria-label="Run link"
+          />
           <span className="small muted">{link.url.length} chars</span>
         </div>
       )}
@@ -101,7 +155,11 @@ export function RunBar() {
         </p>
       )}
       {run.reproduction && (
-        <p className={`small ${run.reproduction.match ? 'ok' : run.reproduction.match === false ? 'bad' : 'muted'}`} data-testid="reproduction-result" data-match={String(run.reproduction.match)}>
+        <p
+          className={`small ${run.reproduction.match ? 'ok' : run.reproduction.match === false ? 'bad' : 'muted'}`}
+          data-testid="reproduction-result"
+          data-match={String(run.reproduction.match)}
+        >
           {run.reproduction.match ? '✓ Reproduced: ' : run.reproduction.match === false ? '✗ Not identical: ' : ''}
           {run.reproduction.detail}
         </p>

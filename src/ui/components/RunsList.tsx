@@ -32,11 +32,20 @@ export function RunsList() {
         </label>
       </h2>
       {runs.length === 0 ? (
-        <p className="muted small">{loaded ? 'No runs yet. Set one up above and start training.' : 'Loading history…'}</p>
+        <p className="muted small">
+          {loaded ? 'No runs yet. Set one up above and start training.' : 'Loading history…'}
+        </p>
       ) : (
         <div className="runs-list">
           {runs.map((r) => (
-            <div key={r.id} className={`run-item ${r.id === selected ? 'active' : ''}`} data-testid="run-item" data-run-id={r.id} data-status={r.status} onClick={() => void selectRun(r.id)}>
+            <div
+              key={r.id}
+              className={`run-item ${r.id === selected ? 'active' : ''}`}
+              data-testid="run-item"
+              data-run-id={r.id}
+              data-status={r.status}
+              onClick={() => void selectRun(r.id)}
+            >
               <input
                 type="checkbox"
                 title="Compare"

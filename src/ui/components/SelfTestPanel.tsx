@@ -10,7 +10,13 @@ export function SelfTestPanel() {
     <section className="card" data-testid="selftest-panel" data-phase={st.phase}>
       <h2 className="card-title">Self-test</h2>
       <p className="muted small">One tiled matmul on the GPU, checked against the CPU reference.</p>
-      <button type="button" className="btn" data-testid="selftest-run" disabled={engine !== 'ready' || busy} onClick={() => void runSelfTest()}>
+      <button
+        type="button"
+        className="btn"
+        data-testid="selftest-run"
+        disabled={engine !== 'ready' || busy}
+        onClick={() => void runSelfTest()}
+      >
         {busy ? 'Running…' : st.phase === 'idle' ? 'Run self-test' : 'Run again'}
       </button>
       {st.phase === 'done' && (

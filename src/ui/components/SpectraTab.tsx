@@ -26,16 +26,37 @@ export function SpectraTab() {
   const sigmaRows = useMemo(() => {
     if (!snap) return [];
     const n = Math.max(snap.sigmaBase.length, snap.sigmaTuned.length);
-    return Array.from({ length: n }, (_, i) => ({ i: i + 1, base: snap.sigmaBase[i] ?? null, tuned: snap.sigmaTuned[i] ?? null }));
+    return Array.from({ length: n }, (_, i) => ({
+      i: i + 1,
+      base: snap.sigmaBase[i] ?? null,
+      tuned: snap.sigmaTuned[i] ?? null,
+    }));
   }, [snap]);
-  const deltaRows = useMemo(() => (snap ? Array.from(snap.sigmaDelta, (v, i) => ({ i: i + 1, delta: v })) : []), [snap]);
-  const esdRows = useMemo(() => (snap ? (snap.esd ? esdFromHistogram(snap.esd, snap.alpha, snap.alphaXmin) : esd(snap.sigmaTuned, snap.alpha, snap.alphaXmin)) : []), [snap]);
-  const rankRows = useMemo(() => (spectra && matrix ? spectra.history.filter((h) => h.name === matrix) : []), [spectra, matrix]);
+  const deltaRows = useMemo(
+    () => (snap ? Array.from(snap.sigmaDelta, (v, i) => ({ i: i + 1, delta: v })) : []),
+    [snap],
+  );
+  const esdRows = useMemo(
+    () =>
+      snap
+        ? snap.esd
+          ? esdFromHistogram(snap.esd, snap.alpha, snap.alphaXmin)
+          : esd(snap.sigmaTuned, snap.alpha, snap.alphaXmin)
+        : [],
+    [snap],
+  );
+  const rankRows = useMemo(
+    () => (spectra && matrix ? spectra.history.filter((h) => h.name === matrix) : []),
+    [spectra, matrix],
+  );
   const angleRows = useMemo(() => (snap?.anglesDeg ? snap.anglesDeg.map((deg, i) => ({ i: i + 1, deg })) : []), [snap]);
   const alloc = useMemo(() => Object.entries(run?.rankAllocation ?? {}).map(([name, rank]) => ({ name, rank })), [run]);
 
   if (!runId || !run) return <NoRun what="No run selected." />;
-  const waiting = run.config.analysis.every > 0 ? `Waiting for the first snapshot (every ${run.config.analysis.every} steps)…` : 'Spectra are measured on demand for this run: press Analyze now.';
+  const waiting =
+    run.config.analysis.every > 0
+      ? `Waiting for the first snapshot (every ${run.config.analysis.every} steps)…`
+      : 'Spectra are measured on demand for this run: press Analyze now.';
   const empty = snap ? null : waiting;
   return (
     <>
@@ -51,7 +72,12 @@ export function SpectraTab() {
         </div>
       )}
       <div className="grid2">
-        <ChartCard id="sigma-w0-vs-w" title="Singular values: W₀ vs tuned W" empty={empty} note="σᵢ in decreasing order (log scale).">
+        <ChartCard
+          id="sigma-w0-vs-w"
+          title="Singular values: W₀ vs tuned W"
+          empty={empty}
+          note="σᵢ in decreasing order (log scale)."
+        >
           <LineView
             data={sigmaRows}
             xKey="i"
@@ -63,10 +89,32 @@ export function SpectraTab() {
             ]}
           />
         </ChartCard>
-        <ChartCard id="sigma-delta" title="Singular values of ΔW = W − W₀" empty={empty} note="A low-rank update has only r non-negligible values.">
-          <LineView data={deltaRows} xKey="i" logY height={210} series={[{ key: 'delta', label: 'σ(ΔW)', color: C.orange, dots: deltaRows.length <= 64 }]} legend={false} />
+        <ChartCard
+          id="sigma-delta"
+          title="Singular values of ΔW = W − W₀"
+          empty={empty}
+          note="A low-rank update has only r non-negligible values."
+        >
+          <LineView
+            data={deltaRows}
+            xKey="i"
+            logY
+            height={210}
+            series={[{ key: 'delta', label: 'σ(ΔW)', color: C.orange, dots: deltaRows.length <= 64 }]}
+            legend={false}
+          />
         </ChartCard>
-        <ChartCard id="esd" title={<>Eigenvalue density (log-log){snap && Number.isFinite(snap.alpha) ? <span className="badge plain">α = {fmt(snap.alpha)}</span> : null}</>} empty={empty || (esdRows.length === 0 ? 'Too few eigenvalues.' : null)} note="ESD of WᵀW (λ = σ²) with the fitted power law λ^−α above λmin.">
+        <ChartCard
+          id="esd"
+          title={
+            <>
+              Eigenvalue density (log-log)
+              {snap && Number.isFinite(snap.alpha) ? <span className="badge plain">α = {fmt(snap.alpha)}</span> : null}
+            </>
+          }
+          empty={empty || (esdRows.length === 0 ? 'Too few eigenvalues.' : null)}
+          note="ESD of WᵀW (λ = σ²) with the fitted power law λ^−α above λmin."
+        >
           <LineView
             data={esdRows as never}
             xKey="lambda"
@@ -79,7 +127,11 @@ export function SpectraTab() {
             ]}
           />
         </ChartCard>
-        <ChartCard id="ranks" title="Effective and stable rank over steps" empty={rankRows.length ? null : empty ?? 'No history yet.'}>
+        <ChartCard
+          id="ranks"
+          title="Effective and stable rank over steps"
+          empty={rankRows.length ? null : (empty ?? 'No history yet.')}
+        >
           <LineView
             data={rankRows as never}
             xKey="step"
@@ -88,26 +140,60 @@ export function SpectraTab() {
               { key: 'erank', label: 'eff. rank W', color: C.blue, dots: rankRows.length < 40 },
               { key: 'stableRank', label: 'stable rank W', color: C.teal, dots: rankRows.length < 40 },
               { key: 'deltaErank', label: 'eff. rank ΔW', color: C.orange, dashed: true, dots: rankRows.length < 40 },
-              { key: 'deltaStableRank', label: 'stable rank ΔW', color: C.purple, dashed: true, dots: rankRows.length < 40 },
+              {
+                key: 'deltaStableRank',
+                label: 'stable rank ΔW',
+                color: C.purple,
+                dashed: true,
+                dots: rankRows.length < 40,
+              },
             ]}
           />
         </ChartCard>
       </div>
       {angleRows.length > 0 && (
-        <ChartCard id="principal-angles" title="Principal angles: span(ΔW) vs top singular subspace of W₀" note="0° = the update lives in W₀'s dominant directions; 90° = orthogonal to them (where intruders come from).">
-          <LineView data={angleRows} xKey="i" height={160} series={[{ key: 'deg', label: 'angle (°)', color: C.purple, dots: angleRows.length <= 64 }]} legend={false} />
+        <ChartCard
+          id="principal-angles"
+          title="Principal angles: span(ΔW) vs top singular subspace of W₀"
+          note="0° = the update lives in W₀'s dominant directions; 90° = orthogonal to them (where intruders come from)."
+        >
+          <LineView
+            data={angleRows}
+            xKey="i"
+            height={160}
+            series={[{ key: 'deg', label: 'angle (°)', color: C.purple, dots: angleRows.length <= 64 }]}
+            legend={false}
+          />
         </ChartCard>
       )}
       {alloc.length > 0 && (
         <ChartCard id="rank-allocation" title="Rank allocation per layer / matrix">
-          <BarView data={alloc} xKey="name" bars={[{ key: 'rank', label: 'rank', color: C.blue }]} layout="vertical" height={Math.max(120, alloc.length * 18 + 30)} />
+          <BarView
+            data={alloc}
+            xKey="name"
+            bars={[{ key: 'rank', label: 'rank', color: C.blue }]}
+            layout="vertical"
+            height={Math.max(120, alloc.length * 18 + 30)}
+          />
         </ChartCard>
       )}
     </>
   );
 }
 
-function Mini({ k, v, testid, value, wide }: { k: string; v: string; testid?: string; value?: number; wide?: boolean }) {
+function Mini({
+  k,
+  v,
+  testid,
+  value,
+  wide,
+}: {
+  k: string;
+  v: string;
+  testid?: string;
+  value?: number;
+  wide?: boolean;
+}) {
   return (
     <div className={wide ? 'stat wide' : 'stat'} data-testid={testid} data-value={value ?? ''}>
       <div className="k">{k}</div>

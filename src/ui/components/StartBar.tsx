@@ -16,7 +16,15 @@ export function StartBar() {
   const [copied, setCopied] = useState(false);
   const errors = validation.issues.filter((i) => i.level === 'error');
   const disabled = engine !== 'ready' || !!lost || !loaded || !validation.config || busy;
-  const why = lost ? 'The GPU device was lost: reload to train again.' : engine !== 'ready' ? 'Waiting for the engine…' : busy ? 'A run is in progress.' : errors.length ? `${errors.length} problem${errors.length > 1 ? 's' : ''} to fix above.` : '';
+  const why = lost
+    ? 'The GPU device was lost: reload to train again.'
+    : engine !== 'ready'
+      ? 'Waiting for the engine…'
+      : busy
+        ? 'A run is in progress.'
+        : errors.length
+          ? `${errors.length} problem${errors.length > 1 ? 's' : ''} to fix above.`
+          : '';
   return (
     <div className="card start-bar" data-testid="start-bar">
       <div className="btn-row">

@@ -15,7 +15,13 @@ export function TargetsSection() {
   const rankIssues = useIssues('targets.rankOverrides', true);
   const nLayer = arch?.nLayer ?? 0;
   const modules = targets.modules ?? [];
-  const toggleModule = (m: string) => setField('targets.modules', modules.includes(m as never) ? modules.filter((x) => x !== m) : TARGET_MODULES.filter((x) => x === m || modules.includes(x)));
+  const toggleModule = (m: string) =>
+    setField(
+      'targets.modules',
+      modules.includes(m as never)
+        ? modules.filter((x) => x !== m)
+        : TARGET_MODULES.filter((x) => x === m || modules.includes(x)),
+    );
   const layers = targets.layers;
   const toggleLayer = (l: number) => {
     const cur = layers ?? Array.from({ length: nLayer }, (_, i) => i);
@@ -25,12 +31,21 @@ export function TargetsSection() {
   return (
     <div className="field-group" data-testid="section-targets">
       <div className="group-title">Targets</div>
-      {trainsBase && <p className="small muted">Full fine-tuning trains every weight; the targets below choose which matrices the spectra views follow.</p>}
+      {trainsBase && (
+        <p className="small muted">
+          Full fine-tuning trains every weight; the targets below choose which matrices the spectra views follow.
+        </p>
+      )}
       <Field label="Modules" issues={modIssues} testid="field-targets-modules">
         <div className="checks">
           {TARGET_MODULES.map((m) => (
             <label key={m}>
-              <input type="checkbox" checked={modules.includes(m)} onChange={() => toggleModule(m)} data-testid={`target-${m}`} />
+              <input
+                type="checkbox"
+                checked={modules.includes(m)}
+                onChange={() => toggleModule(m)}
+                data-testid={`target-${m}`}
+              />
               {m}
             </label>
           ))}
@@ -39,29 +54,64 @@ export function TargetsSection() {
       <Field label="Layers" issues={layerIssues} testid="field-targets-layers">
         <div className="checks">
           <label>
-            <input type="checkbox" checked={layers === null} onChange={(e) => setField('targets.layers', e.target.checked ? null : [])} data-testid="target-layers-all" />
+            <input
+              type="checkbox"
+              checked={layers === null}
+              onChange={(e) => setField('targets.layers', e.target.checked ? null : [])}
+              data-testid="target-layers-all"
+            />
             all
           </label>
           {Array.from({ length: Math.min(nLayer, 48) }, (_, l) => (
             <label key={l}>
-              <input type="checkbox" checked={layers === null || layers.includes(l)} onChange={() => toggleLayer(l)} data-testid={`target-layer-${l}`} />
+              <input
+                type="checkbox"
+                checked={layers === null || layers.includes(l)}
+                onChange={() => toggleLayer(l)}
+                data-testid={`target-layer-${l}`}
+              />
               {l}
             </label>
           ))}
-          {layers?.filter((l) => l >= nLayer).map((l) => (
-            <label key={`x${l}`} className="bad">
-              <input type="checkbox" checked onChange={() => setField('targets.layers', layers.filter((x) => x !== l))} />
-              {l}
-            </label>
-          ))}
+          {layers
+            ?.filter((l) => l >= nLayer)
+            .map((l) => (
+              <label key={`x${l}`} className="bad">
+                <input
+                  type="checkbox"
+                  checked
+                  onChange={() =>
+                    setField(
+                      'targets.layers',
+                      layers.filter((x) => x !== l),
+                    )
+                  }
+                />
+                {l}
+              </label>
+            ))}
         </div>
       </Field>
-      {!trainsBase && <RankOverrides value={targets.rankOverrides ?? {}} onChange={(v) => setField('targets.rankOverrides', v)} issues={rankIssues} />}
+      {!trainsBase && (
+        <RankOverrides
+          value={targets.rankOverrides ?? {}}
+          onChange={(v) => setField('targets.rankOverrides', v)}
+          issues={rankIssues}
+        />
+      )}
     </div>
   );
 }
 
-function RankOverrides({ value, onChange, issues }: { value: Record<string, number>; onChange: (v: Record<string, number>) => void; issues: ReturnType<typeof useIssues> }) {
+function RankOverrides({
+  value,
+  onChange,
+  issues,
+}: {
+  value: Record<string, number>;
+  onChange: (v: Record<string, number>) => void;
+  issues: ReturnType<typeof useIssues>;
+}) {
   const show = (v: Record<string, number>) =>
     Object.entries(v)
       .map(([k, r]) => `${k}=${r}`)
@@ -70,7 +120,13 @@ function RankOverrides({ value, onChange, issues }: { value: Record<string, numb
   const [err, setErr] = useState<string | null>(null);
   useEffect(() => setText((t) => (parse(t).ok && show(parse(t).value!) === show(value) ? t : show(value))), [value]);
   return (
-    <Field label="Rank overrides" htmlFor="rank-overrides" issues={err ? [{ path: 'targets.rankOverrides', message: err, level: 'error' }, ...issues] : issues} help="e.g. h.0.attn.c_attn=8, mlp.c_fc=2" testid="field-rank-overrides">
+    <Field
+      label="Rank overrides"
+      htmlFor="rank-overrides"
+      issues={err ? [{ path: 'targets.rankOverrides', message: err, level: 'error' }, ...issues] : issues}
+      help="e.g. h.0.attn.c_attn=8, mlp.c_fc=2"
+      testid="field-rank-overrides"
+    >
       <input
         id="rank-overrides"
         type="text"
@@ -90,7 +146,10 @@ function RankOverrides({ value, onChange, issues }: { value: Record<string, numb
 
 function parse(t: string): { ok: boolean; value?: Record<string, number>; error?: string } {
   const out: Record<string, number> = {};
-  for (const part of t.split(',').map((s) => s.trim()).filter(Boolean)) {
+  for (const part of t
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean)) {
     const m = /^([\w.]{1,64})\s*=\s*(\d{1,4})$/.exec(part);
     if (!m) return { ok: false, error: `“${part}” is not name=rank (e.g. mlp.c_fc=2).` };
     if (m[1] === '__proto__' || m[1] === 'constructor') return { ok: false, error: `“${m[1]}” is not a module name.` };

@@ -4,11 +4,21 @@ import { useShallow } from 'zustand/react/shallow';
 import { useStudio } from '../store';
 import { ConfigNumber, ConfigSelect } from './ConfigField';
 
-const ADVANCED = ['train.minLrRatio', 'train.weightDecay', 'train.beta1', 'train.beta2', 'train.eps', 'train.gradClip', 'eval.batches'];
+const ADVANCED = [
+  'train.minLrRatio',
+  'train.weightDecay',
+  'train.beta1',
+  'train.beta2',
+  'train.eps',
+  'train.gradClip',
+  'eval.batches',
+];
 
 export function TrainingSection() {
   // the advanced block opens by itself when one of its fields has a problem
-  const advancedIssues = useStudio(useShallow((s) => s.validation.issues.filter((i) => ADVANCED.includes(i.path)).length));
+  const advancedIssues = useStudio(
+    useShallow((s) => s.validation.issues.filter((i) => ADVANCED.includes(i.path)).length),
+  );
   const [open, setOpen] = useState(false);
   return (
     <>
@@ -24,7 +34,11 @@ export function TrainingSection() {
         <ConfigNumber path="train.lr" label="Learning rate" />
         <ConfigSelect path="train.schedule" label="Schedule" options={['cosine', 'linear', 'constant']} />
         <ConfigNumber path="train.warmupSteps" label="Warmup steps" />
-        <details open={open || advancedIssues > 0} onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)} data-testid="advanced-optimizer">
+        <details
+          open={open || advancedIssues > 0}
+          onToggle={(e) => setOpen((e.target as HTMLDetailsElement).open)}
+          data-testid="advanced-optimizer"
+        >
           <summary className="small muted" style={{ cursor: 'pointer', margin: '2px 0' }}>
             Advanced: decay floor, weight decay, β, ε, clipping, eval batches
           </summary>

@@ -24,7 +24,15 @@ export function ViewTabs() {
     <>
       <div className="tabs" role="tablist">
         {TABS.map((t) => (
-          <button key={t.id} type="button" role="tab" className="tab" aria-selected={tab === t.id} onClick={() => setTab(t.id)} data-testid={`tab-${t.id}`}>
+          <button
+            key={t.id}
+            type="button"
+            role="tab"
+            className="tab"
+            aria-selected={tab === t.id}
+            onClick={() => setTab(t.id)}
+            data-testid={`tab-${t.id}`}
+          >
             {t.label}
           </button>
         ))}

@@ -14,11 +14,15 @@ const TITLES: Record<GpuProblem['kind'], string> = {
 };
 
 const LEADS: Record<GpuProblem['kind'], string> = {
-  unavailable: 'Rankscope trains models on your GPU through WebGPU, and this browser does not expose it (navigator.gpu is missing). Nothing is broken on the page; the browser needs WebGPU switched on, or a newer version.',
-  insecure: 'Browsers expose WebGPU only to secure pages. Open Rankscope over https://, or from http://localhost / http://127.0.0.1 when running it yourself.',
-  'no-adapter': 'The browser has WebGPU, but asking it for a GPU adapter returned nothing. Usually the GPU is blocklisted, its driver is missing, or hardware acceleration is switched off.',
+  unavailable:
+    'Rankscope trains models on your GPU through WebGPU, and this browser does not expose it (navigator.gpu is missing). Nothing is broken on the page; the browser needs WebGPU switched on, or a newer version.',
+  insecure:
+    'Browsers expose WebGPU only to secure pages. Open Rankscope over https://, or from http://localhost / http://127.0.0.1 when running it yourself.',
+  'no-adapter':
+    'The browser has WebGPU, but asking it for a GPU adapter returned nothing. Usually the GPU is blocklisted, its driver is missing, or hardware acceleration is switched off.',
   'device-lost': 'The GPU stopped responding. Reload the page to start again.',
-  worker: 'The engine runs in a Web Worker, and the worker failed to load. Reloading usually helps; if not, the browser may block module workers.',
+  worker:
+    'The engine runs in a Web Worker, and the worker failed to load. Reloading usually helps; if not, the browser may block module workers.',
   internal: 'The engine reported an error while starting. The details are below; reloading may help.',
 };
 
@@ -44,37 +48,45 @@ export function WebGpuHelp({ problem }: { problem: GpuProblem }) {
               <tbody>
                 <tr>
                   <th>Chrome / Edge 113+</th>
-                  <td>On by default on Windows, macOS and ChromeOS; on Android from Chrome 121 (Android 12+). Update the browser if it is older.</td>
+                  <td>
+                    On by default on Windows, macOS and ChromeOS; on Android from Chrome 121 (Android 12+). Update the
+                    browser if it is older.
+                  </td>
                 </tr>
                 <tr>
                   <th>Chrome on Linux</th>
                   <td>
-                    Start it with <code>--enable-unsafe-webgpu --enable-features=Vulkan</code>, or turn on <code>chrome://flags/#enable-unsafe-webgpu</code> and restart.
+                    Start it with <code>--enable-unsafe-webgpu --enable-features=Vulkan</code>, or turn on{' '}
+                    <code>chrome://flags/#enable-unsafe-webgpu</code> and restart.
                   </td>
                 </tr>
                 <tr>
                   <th>Firefox</th>
                   <td>
-                    On by default from Firefox 141 on Windows. Elsewhere use Firefox Nightly and set <code>dom.webgpu.enabled</code> to <code>true</code> in <code>about:config</code>.
+                    On by default from Firefox 141 on Windows. Elsewhere use Firefox Nightly and set{' '}
+                    <code>dom.webgpu.enabled</code> to <code>true</code> in <code>about:config</code>.
                   </td>
                 </tr>
                 <tr>
                   <th>Safari</th>
-                  <td>On by default in Safari 26 (macOS, iOS, iPadOS, visionOS 26). Before that, use Safari Technology Preview.</td>
+                  <td>
+                    On by default in Safari 26 (macOS, iOS, iPadOS, visionOS 26). Before that, use Safari Technology
+                    Preview.
+                  </td>
                 </tr>
                 <tr>
                   <th>Hardware acceleration</th>
                   <td>
-                    Must be on: Chrome/Edge Settings → System → “Use graphics acceleration when available”; Firefox Settings → Performance. <code>chrome://gpu</code> should list
-                    WebGPU as “Hardware accelerated”.
+                    Must be on: Chrome/Edge Settings → System → “Use graphics acceleration when available”; Firefox
+                    Settings → Performance. <code>chrome://gpu</code> should list WebGPU as “Hardware accelerated”.
                   </td>
                 </tr>
                 {problem.kind === 'no-adapter' && (
                   <tr>
                     <th>No adapter</th>
                     <td>
-                      Update the GPU driver; check <code>chrome://gpu</code> for a blocklist entry (as a test, <code>--ignore-gpu-blocklist</code>); remote desktops and virtual
-                      machines often have no GPU.
+                      Update the GPU driver; check <code>chrome://gpu</code> for a blocklist entry (as a test,{' '}
+                      <code>--ignore-gpu-blocklist</code>); remote desktops and virtual machines often have no GPU.
                     </td>
                   </tr>
                 )}
@@ -83,7 +95,12 @@ export function WebGpuHelp({ problem }: { problem: GpuProblem }) {
           </>
         )}
         <div className="help-actions">
-          <button type="button" className="btn primary" data-testid="webgpu-help-retry" onClick={() => window.location.reload()}>
+          <button
+            type="button"
+            className="btn primary"
+            data-testid="webgpu-help-retry"
+            onClick={() => window.location.reload()}
+          >
             Try again
           </button>
           <a className="btn" href="https://caniuse.com/webgpu" target="_blank" rel="noreferrer">
@@ -98,8 +115,6 @@ export function WebGpuHelp({ problem }: { problem: GpuProblem }) {
 /** Render `code` spans written with backticks. */
 function Ticked({ text }: { text: string }) {
   return (
-    <>
-      {text.split('`').map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : <span key={i}>{part}</span>))}
-    </>
+    <>{text.split('`').map((part, i) => (i % 2 === 1 ? <code key={i}>{part}</code> : <span key={i}>{part}</span>))}</>
   );
 }

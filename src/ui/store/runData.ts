@@ -34,7 +34,14 @@ export interface RunMetrics {
 }
 
 export function emptyMetrics(): RunMetrics {
-  return { train: emptySeries<TrainPoint>(1024), evals: emptySeries<EvalPoint>(512), losses: [], lastStep: 0, sessionStartStep: 0, elapsedMs: 0 };
+  return {
+    train: emptySeries<TrainPoint>(1024),
+    evals: emptySeries<EvalPoint>(512),
+    losses: [],
+    lastStep: 0,
+    sessionStartStep: 0,
+    elapsedMs: 0,
+  };
 }
 
 /** Structure-of-arrays batch → points; steps at or before an already-seen step truncate first. */
@@ -73,7 +80,13 @@ export function applyMetricsBatch(m: RunMetrics, batch: MetricsBatch, elapsedMs?
 
 export function truncateMetrics(m: RunMetrics, step: number): RunMetrics {
   const losses = m.losses.slice(0, Math.max(0, step));
-  return { ...m, train: truncateSeries(m.train, step), evals: truncateSeries(m.evals, step), losses, lastStep: Math.min(m.lastStep, step) };
+  return {
+    ...m,
+    train: truncateSeries(m.train, step),
+    evals: truncateSeries(m.evals, step),
+    losses,
+    lastStep: Math.min(m.lastStep, step),
+  };
 }
 
 /** Rough time left, from this session's pace (a resumed run restarts the clock). */

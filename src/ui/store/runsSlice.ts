@@ -56,10 +56,14 @@ export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (se
       metrics: data.metrics ? { ...s.metrics, [id]: data.metrics } : s.metrics,
       spectra: data.spectra ? { ...s.spectra, [id]: data.spectra } : s.spectra,
     })),
-  addGeneration: (g) => set((s) => ({ generations: [{ ...g, id: ++genId, at: Date.now() }, ...s.generations].slice(0, MAX_GENERATIONS) })),
+  addGeneration: (g) =>
+    set((s) => ({ generations: [{ ...g, id: ++genId, at: Date.now() }, ...s.generations].slice(0, MAX_GENERATIONS) })),
   selectRun: (selectedRunId) => set({ selectedRunId }),
   setEngineRun: (engineRunId) => set({ engineRunId }),
-  toggleCompare: (id) => set((s) => ({ compareIds: s.compareIds.includes(id) ? s.compareIds.filter((x) => x !== id) : [...s.compareIds, id].slice(-8) })),
+  toggleCompare: (id) =>
+    set((s) => ({
+      compareIds: s.compareIds.includes(id) ? s.compareIds.filter((x) => x !== id) : [...s.compareIds, id].slice(-8),
+    })),
   removeRunLocal: (id) =>
     set((s) => {
       const runs = { ...s.runs };

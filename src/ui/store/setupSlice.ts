@@ -18,7 +18,13 @@ export interface LocalFileMeta {
 }
 
 export interface SetupSlice {
-  catalog: { models: ModelOption[]; datasets: DatasetOption[]; methods: MethodInfo[]; loaded: boolean; error: string | null };
+  catalog: {
+    models: ModelOption[];
+    datasets: DatasetOption[];
+    methods: MethodInfo[];
+    loaded: boolean;
+    error: string | null;
+  };
   draft: RunConfig;
   arch: ModelConfig | null;
   archError: string | null;

@@ -14,7 +14,8 @@ export const method: AdapterMethod = {
   id: 'dora',
   label: 'DoRA',
   paper: 'https://arxiv.org/abs/2402.09353',
-  description: 'Weight-decomposed LoRA: a trainable magnitude per output feature times the LoRA-updated direction (W + s·B·A)/‖W + s·B·A‖, the norm detached as in PEFT.',
+  description:
+    'Weight-decomposed LoRA: a trainable magnitude per output feature times the LoRA-updated direction (W + s·B·A)/‖W + s·B·A‖, the norm detached as in PEFT.',
   params: [RANK_PARAM, ALPHA_PARAM],
   preservesFunctionAtInit: true,
   trainsBase: false,

@@ -75,7 +75,8 @@ export const method: AdapterMethod = {
   id: 'dylora',
   label: 'DyLoRA',
   paper: 'https://arxiv.org/abs/2210.07558',
-  description: 'LoRA trained for every rank at once: each step samples b ≤ r and trains the nested prefix with scaling α/b, so the adapter can be evaluated at any rank afterwards.',
+  description:
+    'LoRA trained for every rank at once: each step samples b ≤ r and trains the nested prefix with scaling α/b, so the adapter can be evaluated at any rank afterwards.',
   params: [RANK_PARAM, ALPHA_PARAM],
   preservesFunctionAtInit: true,
   trainsBase: false,
@@ -86,10 +87,13 @@ export const method: AdapterMethod = {
     for (const layer of ctx.targets) {
       const r = ctx.rankFor(layer);
       const ad = new DyLoraAdapter(ctx.gpu, layer, {
-        rank: r, alpha, scaling: alpha / r,
+        rank: r,
+        alpha,
+        scaling: alpha / r,
         A: kaimingA(ctx.seed, layer.name, r, layer.inDim),
         B: new Float32Array(layer.outDim * r),
-        trainA: true, trainB: true,
+        trainA: true,
+        trainB: true,
       });
       layer.adapter = ad;
       adapters.push(ad);
@@ -109,7 +113,8 @@ export const method: AdapterMethod = {
       },
       evalRank: () => evalRank,
       setEvalRank(b) {
-        if (!(Number.isInteger(b) && b >= 1 && b <= maxRank)) throw new ConfigError(`DyLoRA evaluation rank must be an integer in 1..${maxRank}, got ${b}`);
+        if (!(Number.isInteger(b) && b >= 1 && b <= maxRank))
+          throw new ConfigError(`DyLoRA evaluation rank must be an integer in 1..${maxRank}, got ${b}`);
         evalRank = b;
         for (const a of adapters) {
           a.evalRank = Math.min(b, a.rank);
@@ -122,8 +127,10 @@ export const method: AdapterMethod = {
       async state() {
         const tensors = new Map<string, Float32Array>();
         for (const a of adapters) {
-          const b = a.activeRank, { inDim, outDim } = a.layer;
-          const A = await ctx.gpu.read(a.A), B = await ctx.gpu.read(a.B);
+          const b = a.activeRank,
+            { inDim, outDim } = a.layer;
+          const A = await ctx.gpu.read(a.A),
+            B = await ctx.gpu.read(a.B);
           const Bb = new Float32Array(outDim * b);
           for (let o = 0; o < outDim; o++) Bb.set(B.subarray(o * a.rank, o * a.rank + b), o * b);
           tensors.set(`${a.layer.name}.lora_A`, A.slice(0, b * inDim));
@@ -133,7 +140,10 @@ export const method: AdapterMethod = {
           ranks: Object.fromEntries(adapters.map((a) => [a.layer.name, a.activeRank])),
           scaling: Object.fromEntries(adapters.map((a) => [a.layer.name, a.scaling])),
           maxRanks: Object.fromEntries(adapters.map((a) => [a.layer.name, a.rank])),
-          maxRank, evalRank, mode: 'prefix', rngPurpose: DYLORA_RNG_PURPOSE,
+          maxRank,
+          evalRank,
+          mode: 'prefix',
+          rngPurpose: DYLORA_RNG_PURPOSE,
         };
         return { tensors, meta };
       },

@@ -71,18 +71,37 @@ export const method: AdapterMethod = {
   id: 'eva',
   label: 'EVA',
   paper: 'https://arxiv.org/abs/2410.07170',
-  description: 'A starts on the top right-singular vectors of each layer\'s input activations (B = 0); ranks are redistributed across layers by explained variance under the same total budget.',
+  description:
+    "A starts on the top right-singular vectors of each layer's input activations (B = 0); ranks are redistributed across layers by explained variance under the same total budget.",
   params: [
     RANK_PARAM,
     ALPHA_PARAM,
-    { key: 'batches', label: 'Activation batches', type: 'int', default: 4, min: 1, max: 256, help: 'Training batches whose layer inputs are decomposed' },
-    { key: 'rho', label: 'ρ (max rank factor)', type: 'float', default: 2, min: 1, max: 16, help: 'A layer may get up to round(ρ·r) components; ρ = 1 keeps every layer at r' },
+    {
+      key: 'batches',
+      label: 'Activation batches',
+      type: 'int',
+      default: 4,
+      min: 1,
+      max: 256,
+      help: 'Training batches whose layer inputs are decomposed',
+    },
+    {
+      key: 'rho',
+      label: 'ρ (max rank factor)',
+      type: 'float',
+      default: 2,
+      min: 1,
+      max: 16,
+      help: 'A layer may get up to round(ρ·r) components; ρ = 1 keeps every layer at r',
+    },
   ],
   preservesFunctionAtInit: true,
   trainsBase: false,
   async init(ctx) {
     const { gpu, model, targets } = ctx;
-    const alpha = Number(ctx.params.alpha), batches = Number(ctx.params.batches), rho = Number(ctx.params.rho);
+    const alpha = Number(ctx.params.alpha),
+      batches = Number(ctx.params.batches),
+      rho = Number(ctx.params.rho);
     const N = ctx.config.train.batchSize * ctx.config.train.contextLength;
     const grams = targets.map((l) => gpu.zeros([l.inDim, l.inDim], `eva:gram ${l.name}`, 'analysis'));
     const sums = targets.map((l) => gpu.zeros([l.inDim], `eva:sum ${l.name}`, 'analysis'));
@@ -100,7 +119,17 @@ export const method: AdapterMethod = {
           const enc = gpu.encoder(`eva stats ${b}`);
           targets.forEach((l, t) => {
             const x = layerInput(model, l); // (N, in)
-            matmul(enc, { a: x, b: x, c: grams[t], M: l.inDim, K: N, N: l.inDim, transA: true, beta: 1, label: `eva XᵀX ${l.name}` });
+            matmul(enc, {
+              a: x,
+              b: x,
+              c: grams[t],
+              M: l.inDim,
+              K: N,
+              N: l.inDim,
+              transA: true,
+              beta: 1,
+              label: `eva XᵀX ${l.name}`,
+            });
             matmul(enc, { a: ones, b: x, c: sums[t], M: 1, K: N, N: l.inDim, beta: 1, label: `eva 1ᵀX ${l.name}` });
             sumSquaresInto(enc, { x, n: N * l.inDim, partials: sq, slot: t * batches + b });
           });
@@ -111,14 +140,25 @@ export const method: AdapterMethod = {
       const n = N * batches;
       const enc = gpu.encoder('eva centre');
       targets.forEach((l, t) => {
-        matmul(enc, { a: sums[t], b: sums[t], c: grams[t], M: l.inDim, K: 1, N: l.inDim, alpha: -1 / n, beta: 1, label: `eva centre ${l.name}` });
+        matmul(enc, {
+          a: sums[t],
+          b: sums[t],
+          c: grams[t],
+          M: l.inDim,
+          K: 1,
+          N: l.inDim,
+          alpha: -1 / n,
+          beta: 1,
+          label: `eva centre ${l.name}`,
+        });
       });
       enc.submit();
       const sqs = await gpu.read(sq);
       for (let t = 0; t < targets.length; t++) {
         const l = targets[t];
         const sum = await gpu.read(sums[t]);
-        let trace = 0, mean2 = 0;
+        let trace = 0,
+          mean2 = 0;
         for (let b = 0; b < batches; b++) trace += sqs[t * batches + b];
         for (let i = 0; i < l.inDim; i++) mean2 += sum[i] * sum[i];
         trace -= mean2 / n;
@@ -141,7 +181,10 @@ export const method: AdapterMethod = {
     }
     // 3. Redistribute the budget; 4. A = top eigenvectors, B = 0.
     const budget = targets.reduce((a, l) => a + ctx.rankFor(l), 0);
-    const ranks = allocateRanks(stats.map((s) => s.ratios), budget);
+    const ranks = allocateRanks(
+      stats.map((s) => s.ratios),
+      budget,
+    );
     const adapters: LowRankAdapter[] = [];
     const trainables: TrainableTensor[] = [];
     const allocation: Record<string, number> = {};
@@ -169,7 +212,18 @@ export const method: AdapterMethod = {
       rankAllocation: () => ({ ...allocation }),
       async state() {
         const s = await base.state();
-        return { tensors: s.tensors, meta: { ...s.meta, init: 'eva', allocation: { ...allocation }, budget, rho, batches, explainedVarianceRatio: explained } };
+        return {
+          tensors: s.tensors,
+          meta: {
+            ...s.meta,
+            init: 'eva',
+            allocation: { ...allocation },
+            budget,
+            rho,
+            batches,
+            explainedVarianceRatio: explained,
+          },
+        };
       },
     };
   },

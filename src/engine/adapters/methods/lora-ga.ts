@@ -27,18 +27,37 @@ export const method: AdapterMethod = {
   id: 'lora-ga',
   label: 'LoRA-GA',
   paper: 'https://arxiv.org/abs/2407.05000',
-  description: 'LoRA initialised from the SVD of the full-weight gradient averaged over a few batches (A from its top right singular vectors, B from the next left ones); the initial product is subtracted from W.',
+  description:
+    'LoRA initialised from the SVD of the full-weight gradient averaged over a few batches (A from its top right singular vectors, B from the next left ones); the initial product is subtracted from W.',
   params: [
     RANK_PARAM,
     ALPHA_PARAM,
-    { key: 'batches', label: 'Gradient batches', type: 'int', default: 4, min: 1, max: 256, help: 'Training batches the full gradient is averaged over' },
-    { key: 'gamma', label: 'Stable γ', type: 'float', default: 16, min: 1e-3, max: 1e6, help: 'Scale-stability factor: A, B ×= d_out^¼ / √γ (stable_gamma)' },
+    {
+      key: 'batches',
+      label: 'Gradient batches',
+      type: 'int',
+      default: 4,
+      min: 1,
+      max: 256,
+      help: 'Training batches the full gradient is averaged over',
+    },
+    {
+      key: 'gamma',
+      label: 'Stable γ',
+      type: 'float',
+      default: 16,
+      min: 1e-3,
+      max: 1e6,
+      help: 'Scale-stability factor: A, B ×= d_out^¼ / √γ (stable_gamma)',
+    },
   ],
   preservesFunctionAtInit: true,
   trainsBase: false,
   async init(ctx) {
     const { gpu, model } = ctx;
-    const alpha = Number(ctx.params.alpha), batches = Number(ctx.params.batches), gamma = Number(ctx.params.gamma);
+    const alpha = Number(ctx.params.alpha),
+      batches = Number(ctx.params.batches),
+      gamma = Number(ctx.params.gamma);
     checkRanks(ctx, (r) => 2 * r, 'LoRA-GA');
     // 1. The averaged full gradient of every targeted weight. Base grads exist only for these batches.
     const names = ctx.targets.map((l) => `${l.name}.weight`);
@@ -47,14 +66,22 @@ export const method: AdapterMethod = {
     try {
       await ctx.runBatches(batches, { withGrad: true, visit: async () => {} });
       const enc = gpu.encoder('lora-ga mean gradient');
-      for (const l of ctx.targets) scale(enc, { x: l.dWeight!, n: l.inDim * l.outDim, s: 1 / batches, label: `${l.name} mean grad` });
+      for (const l of ctx.targets)
+        scale(enc, { x: l.dWeight!, n: l.inDim * l.outDim, s: 1 / batches, label: `${l.name} mean grad` });
       enc.submit();
       for (const layer of ctx.targets) {
         const r = ctx.rankFor(layer);
         // 2. Top-2r triplets of the stored dW (in, out) = Gᵀ: U here = PyTorch's Vhᵀ, Vt here = PyTorch's Uᵀ.
-        const t = await matrixTriplets(gpu, layer.dWeight!, layer.inDim, layer.outDim, { which: 'top', k: 2 * r, niter: 4, oversample: 2 * r, seed: ctx.seed });
+        const t = await matrixTriplets(gpu, layer.dWeight!, layer.inDim, layer.outDim, {
+          which: 'top',
+          k: 2 * r,
+          niter: 4,
+          oversample: 2 * r,
+          seed: ctx.seed,
+        });
         const f = Math.pow(layer.outDim, 0.25) / Math.sqrt(gamma);
-        const A = new Float32Array(r * layer.inDim), B = new Float32Array(layer.outDim * r);
+        const A = new Float32Array(r * layer.inDim),
+          B = new Float32Array(layer.outDim * r);
         const k2 = t.k;
         for (let j = 0; j < r; j++) {
           for (let i = 0; i < layer.inDim; i++) A[j * layer.inDim + i] = f * t.U[i * k2 + j]; // Vh[j]
@@ -67,7 +94,8 @@ export const method: AdapterMethod = {
     }
     // 5. Attach after the base is frozen again: W_res = W − s·B·A.
     const layers: ResidualLayer[] = ctx.targets.map((layer, i) => {
-      const r = ctx.rankFor(layer), { A, B } = inits[i];
+      const r = ctx.rankFor(layer),
+        { A, B } = inits[i];
       return { adapter: attachResidualAdapter(gpu, layer, { rank: r, scaling: alpha / r, A, B }), A0: A, B0: B };
     });
     return residualInstance(ctx, layers, { init: 'lora-ga', direction: 'ArB2r', scale: 'stable', gamma, batches });

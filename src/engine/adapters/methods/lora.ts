@@ -7,8 +7,24 @@ import type { AdapterMethod, MethodContext, MethodInstance, TrainableTensor } fr
 import { LowRankAdapter } from '../lowrank';
 import { mergedWeights } from '../merge';
 
-export const RANK_PARAM = { key: 'rank', label: 'Rank r', type: 'int', default: 8, min: 1, max: 256, help: 'Rank of the update ΔW = B·A' } as const;
-export const ALPHA_PARAM = { key: 'alpha', label: 'α', type: 'float', default: 16, min: 0, max: 4096, help: 'Scaling numerator: s = α/r (LoRA) or α/√r (rsLoRA)' } as const;
+export const RANK_PARAM = {
+  key: 'rank',
+  label: 'Rank r',
+  type: 'int',
+  default: 8,
+  min: 1,
+  max: 256,
+  help: 'Rank of the update ΔW = B·A',
+} as const;
+export const ALPHA_PARAM = {
+  key: 'alpha',
+  label: 'α',
+  type: 'float',
+  default: 16,
+  min: 0,
+  max: 4096,
+  help: 'Scaling numerator: s = α/r (LoRA) or α/√r (rsLoRA)',
+} as const;
 
 /** PEFT's kaiming_uniform_(a=√5) for lora_A: U(−1/√in, 1/√in). */
 export function kaimingA(seed: number, name: string, r: number, inDim: number): Float32Array {
@@ -46,21 +62,32 @@ export async function initLoraFamily(ctx: MethodContext, o: LoraVariantOptions):
 }
 
 /** The MethodInstance of any method built from LowRankAdapters. */
-export function loraInstance(ctx: MethodContext, adapters: LowRankAdapter[], trainables: TrainableTensor[], extra: Partial<MethodInstance> = {}): MethodInstance {
+export function loraInstance(
+  ctx: MethodContext,
+  adapters: LowRankAdapter[],
+  trainables: TrainableTensor[],
+  extra: Partial<MethodInstance> = {},
+): MethodInstance {
   const byName = new Map(adapters.map((a) => [a.layer.name, a]));
   return {
     trainables,
     zeroGrads(enc) {
       for (const a of adapters) a.zeroGrads(enc);
     },
-    merged: () => mergedWeights(ctx.model, adapters, async (a) => (a.baseWeight === a.layer.weight ? null : ctx.gpu.read(a.baseWeight))),
+    merged: () =>
+      mergedWeights(ctx.model, adapters, async (a) =>
+        a.baseWeight === a.layer.weight ? null : ctx.gpu.read(a.baseWeight),
+      ),
     async state() {
       const tensors = new Map<string, Float32Array>();
       for (const a of adapters) {
         tensors.set(`${a.layer.name}.lora_A`, await ctx.gpu.read(a.A));
         tensors.set(`${a.layer.name}.lora_B`, await ctx.gpu.read(a.B));
       }
-      const meta = { ranks: Object.fromEntries(adapters.map((a) => [a.layer.name, a.rank])), scaling: Object.fromEntries(adapters.map((a) => [a.layer.name, a.scaling])) };
+      const meta = {
+        ranks: Object.fromEntries(adapters.map((a) => [a.layer.name, a.rank])),
+        scaling: Object.fromEntries(adapters.map((a) => [a.layer.name, a.scaling])),
+      };
       return { tensors, meta };
     },
     async deltaOf(layer) {

@@ -9,7 +9,12 @@ import type { AdapterMethod } from '../types';
 import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from './lora';
 
 export const RATIO_PARAM = {
-  key: 'ratio', label: 'λ = η_B / η_A', type: 'float', default: 16, min: 1, max: 1024,
+  key: 'ratio',
+  label: 'λ = η_B / η_A',
+  type: 'float',
+  default: 16,
+  min: 1,
+  max: 1024,
   help: 'Learning-rate ratio of B to A (PEFT loraplus_lr_ratio; the paper suggests 2⁴)',
 } as const;
 

@@ -11,13 +11,21 @@
  */
 import type { AdapterMethod } from '../types';
 import { ALPHA_PARAM, RANK_PARAM } from './lora';
-import { attachResidualAdapter, checkRanks, factorsFromTriplets, matrixTriplets, residualInstance, type ResidualLayer } from '../residual';
+import {
+  attachResidualAdapter,
+  checkRanks,
+  factorsFromTriplets,
+  matrixTriplets,
+  residualInstance,
+  type ResidualLayer,
+} from '../residual';
 
 export const method: AdapterMethod = {
   id: 'milora',
   label: 'MiLoRA',
   paper: 'https://arxiv.org/abs/2406.09044',
-  description: 'LoRA initialised on the r smallest singular triplets of W (exact SVD); the base keeps the principal components, so the update starts where W has the least energy.',
+  description:
+    'LoRA initialised on the r smallest singular triplets of W (exact SVD); the base keeps the principal components, so the update starts where W has the least energy.',
   params: [RANK_PARAM, ALPHA_PARAM],
   preservesFunctionAtInit: true,
   trainsBase: false,
@@ -26,8 +34,14 @@ export const method: AdapterMethod = {
     checkRanks(ctx, (r) => r, 'MiLoRA');
     const layers: ResidualLayer[] = [];
     for (const layer of ctx.targets) {
-      const r = ctx.rankFor(layer), s = alpha / r;
-      const t = await matrixTriplets(ctx.gpu, layer.weight, layer.inDim, layer.outDim, { which: 'minor', k: r, niter: 0, seed: ctx.seed });
+      const r = ctx.rankFor(layer),
+        s = alpha / r;
+      const t = await matrixTriplets(ctx.gpu, layer.weight, layer.inDim, layer.outDim, {
+        which: 'minor',
+        k: r,
+        niter: 0,
+        seed: ctx.seed,
+      });
       const sq = (j: number) => Math.sqrt(t.S[j] / s);
       const { A, B } = factorsFromTriplets(t, layer.inDim, layer.outDim, sq, sq);
       const adapter = attachResidualAdapter(ctx.gpu, layer, { rank: r, scaling: s, A, B });

@@ -20,28 +20,65 @@ export const method: AdapterMethod = {
   id: 'nola',
   label: 'NOLA',
   paper: 'https://arxiv.org/abs/2310.02556',
-  description: 'LoRA with A and B as linear combinations of seeded random bases; only the k_A + k_B mixture coefficients per layer are trained.',
+  description:
+    'LoRA with A and B as linear combinations of seeded random bases; only the k_A + k_B mixture coefficients per layer are trained.',
   params: [
     RANK_PARAM,
     ALPHA_PARAM,
-    { key: 'numBasisA', label: 'Bases for A (k_A)', type: 'int', default: 64, min: 1, max: 4096, help: 'Random bases (and trainable coefficients) for A' },
-    { key: 'numBasisB', label: 'Bases for B (k_B)', type: 'int', default: 64, min: 1, max: 4096, help: 'Random bases (and trainable coefficients) for B' },
-    { key: 'basisSeed', label: 'Basis seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'Seed of the random bases (regenerated, never stored)' },
+    {
+      key: 'numBasisA',
+      label: 'Bases for A (k_A)',
+      type: 'int',
+      default: 64,
+      min: 1,
+      max: 4096,
+      help: 'Random bases (and trainable coefficients) for A',
+    },
+    {
+      key: 'numBasisB',
+      label: 'Bases for B (k_B)',
+      type: 'int',
+      default: 64,
+      min: 1,
+      max: 4096,
+      help: 'Random bases (and trainable coefficients) for B',
+    },
+    {
+      key: 'basisSeed',
+      label: 'Basis seed',
+      type: 'int',
+      default: 0,
+      min: 0,
+      max: 2 ** 32 - 1,
+      help: 'Seed of the random bases (regenerated, never stored)',
+    },
   ],
   preservesFunctionAtInit: true,
   trainsBase: false,
   async init(ctx) {
     const { gpu, targets } = ctx;
-    const alpha = Number(ctx.params.alpha), kA = Number(ctx.params.numBasisA), kB = Number(ctx.params.numBasisB), basisSeed = Number(ctx.params.basisSeed);
+    const alpha = Number(ctx.params.alpha),
+      kA = Number(ctx.params.numBasisA),
+      kB = Number(ctx.params.numBasisB),
+      basisSeed = Number(ctx.params.basisSeed);
     const spec = { seed: basisSeed, numBasisA: kA, numBasisB: kB };
-    const scratch = Math.max(...targets.map((l) => Math.max(kA * ctx.rankFor(l) * l.inDim, kB * l.outDim * ctx.rankFor(l))));
+    const scratch = Math.max(
+      ...targets.map((l) => Math.max(kA * ctx.rankFor(l) * l.inDim, kB * l.outDim * ctx.rankFor(l))),
+    );
     const basis = gpu.tensor([scratch], 'nola:basis', 'adapter');
     const adapters: NolaAdapter[] = [];
     const trainables: TrainableTensor[] = [];
     for (const layer of targets) {
       const r = ctx.rankFor(layer);
       const coefA = new Rng(ctx.seed, `nola/alpha:${layer.name}`).fillNormal(new Float32Array(kA), 1 / Math.sqrt(kA));
-      const ad = new NolaAdapter(gpu, layer, { rank: r, scaling: alpha / r, spec, coefA, coefB: new Float32Array(kB), basis });
+      const ad = new NolaAdapter(gpu, layer, {
+        rank: r,
+        scaling: alpha / r,
+        spec,
+        coefA,
+        coefB: new Float32Array(kB),
+        basis,
+      });
       layer.adapter = ad;
       adapters.push(ad);
       trainables.push({ name: `${layer.name}.nola_alpha`, param: ad.coefA, grad: ad.dCoefA, decay: false, lrScale: 1 });
@@ -67,7 +104,10 @@ export const method: AdapterMethod = {
         const meta = {
           ranks: Object.fromEntries(adapters.map((a) => [a.layer.name, a.rank])),
           scaling: Object.fromEntries(adapters.map((a) => [a.layer.name, a.inner.scaling])),
-          basisSeed, numBasisA: kA, numBasisB: kB, materialized: ['lora_A', 'lora_B'],
+          basisSeed,
+          numBasisA: kA,
+          numBasisB: kB,
+          materialized: ['lora_A', 'lora_B'],
         };
         return { tensors, meta };
       },

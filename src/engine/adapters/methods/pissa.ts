@@ -15,27 +15,50 @@
  */
 import type { AdapterMethod } from '../types';
 import { ALPHA_PARAM, RANK_PARAM } from './lora';
-import { attachResidualAdapter, checkRanks, factorsFromTriplets, matrixTriplets, residualInstance, type ResidualLayer } from '../residual';
+import {
+  attachResidualAdapter,
+  checkRanks,
+  factorsFromTriplets,
+  matrixTriplets,
+  residualInstance,
+  type ResidualLayer,
+} from '../residual';
 
 export const method: AdapterMethod = {
   id: 'pissa',
   label: 'PiSSA',
   paper: 'https://arxiv.org/abs/2404.02948',
-  description: 'LoRA initialised on the top-r singular triplets of W (randomized SVD); the frozen base becomes the residual W − s·B·A, so training starts from the principal components.',
+  description:
+    'LoRA initialised on the top-r singular triplets of W (randomized SVD); the frozen base becomes the residual W − s·B·A, so training starts from the principal components.',
   params: [
     RANK_PARAM,
     ALPHA_PARAM,
-    { key: 'niter', label: 'SVD power iterations', type: 'int', default: 4, min: 0, max: 64, help: 'Power iterations of the randomized SVD (PEFT pissa_niter_N); 0 = exact SVD' },
+    {
+      key: 'niter',
+      label: 'SVD power iterations',
+      type: 'int',
+      default: 4,
+      min: 0,
+      max: 64,
+      help: 'Power iterations of the randomized SVD (PEFT pissa_niter_N); 0 = exact SVD',
+    },
   ],
   preservesFunctionAtInit: true,
   trainsBase: false,
   async init(ctx) {
-    const alpha = Number(ctx.params.alpha), niter = Number(ctx.params.niter);
+    const alpha = Number(ctx.params.alpha),
+      niter = Number(ctx.params.niter);
     checkRanks(ctx, (r) => r, 'PiSSA');
     const layers: ResidualLayer[] = [];
     for (const layer of ctx.targets) {
-      const r = ctx.rankFor(layer), s = alpha / r;
-      const t = await matrixTriplets(ctx.gpu, layer.weight, layer.inDim, layer.outDim, { which: 'top', k: r, niter, seed: ctx.seed });
+      const r = ctx.rankFor(layer),
+        s = alpha / r;
+      const t = await matrixTriplets(ctx.gpu, layer.weight, layer.inDim, layer.outDim, {
+        which: 'top',
+        k: r,
+        niter,
+        seed: ctx.seed,
+      });
       const sq = (j: number) => Math.sqrt(t.S[j] / s);
       const { A, B } = factorsFromTriplets(t, layer.inDim, layer.outDim, sq, sq);
       const adapter = attachResidualAdapter(ctx.gpu, layer, { rank: r, scaling: s, A, B });

@@ -11,7 +11,8 @@ export const method: AdapterMethod = {
   id: 'rslora',
   label: 'rsLoRA',
   paper: 'https://arxiv.org/abs/2312.03732',
-  description: 'LoRA with the rank-stabilised scaling s = α/√r, so higher ranks keep learning instead of being scaled down.',
+  description:
+    'LoRA with the rank-stabilised scaling s = α/√r, so higher ranks keep learning instead of being scaled down.',
   params: [RANK_PARAM, ALPHA_PARAM],
   preservesFunctionAtInit: true,
   trainsBase: false,

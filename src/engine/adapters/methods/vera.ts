@@ -27,8 +27,14 @@ import { VeraAdapter, type VeraShared } from '../vera-adapter';
 import { mergedWeights } from '../merge';
 
 /** PEFT's `_kaiming_init` bound for a (rows, cols) tensor: √3·√2/√fan_in with fan_in = cols. */
-export function veraProjections(seed: number, r: number, maxIn: number, maxOut: number): { A: Float32Array; B: Float32Array } {
-  const bA = Math.sqrt(6 / maxIn), bB = Math.sqrt(6 / r);
+export function veraProjections(
+  seed: number,
+  r: number,
+  maxIn: number,
+  maxOut: number,
+): { A: Float32Array; B: Float32Array } {
+  const bA = Math.sqrt(6 / maxIn),
+    bB = Math.sqrt(6 / r);
   return {
     A: new Rng(seed, 'vera/A').fillUniform(new Float32Array(r * maxIn), -bA, bA),
     B: new Rng(seed, 'vera/B').fillUniform(new Float32Array(maxOut * r), -bB, bB),
@@ -39,33 +45,87 @@ export const method: AdapterMethod = {
   id: 'vera',
   label: 'VeRA',
   paper: 'https://arxiv.org/abs/2310.11454',
-  description: 'Frozen random projections A and B shared by every layer (from a seed); each layer trains only two scaling vectors, λ_d (r) and λ_b (out): ΔW = Λ_b·B·Λ_d·A.',
+  description:
+    'Frozen random projections A and B shared by every layer (from a seed); each layer trains only two scaling vectors, λ_d (r) and λ_b (out): ΔW = Λ_b·B·Λ_d·A.',
   params: [
-    { key: 'rank', label: 'Rank r', type: 'int', default: 32, min: 1, max: 1024, help: 'Rank of the shared projections (PEFT default 256; 32 suits small models)' },
-    { key: 'dInitial', label: 'd initial', type: 'float', default: 0.1, min: 0, max: 10, help: 'Initial value of every λ_d entry (PEFT d_initial)' },
-    { key: 'lrScale', label: 'λ learning-rate ×', type: 'float', default: 30, min: 0.01, max: 1000, help: 'λ_d and λ_b train at lr × this (VeRA is tuned at 10–100× LoRA\'s learning rates)' },
-    { key: 'projectionSeed', label: 'Projection seed', type: 'int', default: 0, min: 0, max: 2 ** 32 - 1, help: 'Seed of the shared random A and B (PEFT projection_prng_key)' },
+    {
+      key: 'rank',
+      label: 'Rank r',
+      type: 'int',
+      default: 32,
+      min: 1,
+      max: 1024,
+      help: 'Rank of the shared projections (PEFT default 256; 32 suits small models)',
+    },
+    {
+      key: 'dInitial',
+      label: 'd initial',
+      type: 'float',
+      default: 0.1,
+      min: 0,
+      max: 10,
+      help: 'Initial value of every λ_d entry (PEFT d_initial)',
+    },
+    {
+      key: 'lrScale',
+      label: 'λ learning-rate ×',
+      type: 'float',
+      default: 30,
+      min: 0.01,
+      max: 1000,
+      help: "λ_d and λ_b train at lr × this (VeRA is tuned at 10–100× LoRA's learning rates)",
+    },
+    {
+      key: 'projectionSeed',
+      label: 'Projection seed',
+      type: 'int',
+      default: 0,
+      min: 0,
+      max: 2 ** 32 - 1,
+      help: 'Seed of the shared random A and B (PEFT projection_prng_key)',
+    },
   ],
   preservesFunctionAtInit: true,
   trainsBase: false,
   async init(ctx) {
     const { gpu, targets } = ctx;
-    const r = Number(ctx.params.rank), dInitial = Number(ctx.params.dInitial), projectionSeed = Number(ctx.params.projectionSeed), lrScale = Number(ctx.params.lrScale);
-    const maxIn = Math.max(...targets.map((l) => l.inDim)), maxOut = Math.max(...targets.map((l) => l.outDim));
+    const r = Number(ctx.params.rank),
+      dInitial = Number(ctx.params.dInitial),
+      projectionSeed = Number(ctx.params.projectionSeed),
+      lrScale = Number(ctx.params.lrScale);
+    const maxIn = Math.max(...targets.map((l) => l.inDim)),
+      maxOut = Math.max(...targets.map((l) => l.outDim));
     const proj = veraProjections(projectionSeed, r, maxIn, maxOut);
     const shared: VeraShared = {
-      r, maxIn, maxOut,
+      r,
+      maxIn,
+      maxOut,
       A: gpu.upload(proj.A, [r, maxIn], 'vera_A', 'adapter'),
       B: gpu.upload(proj.B, [maxOut, r], 'vera_B', 'adapter'),
     };
     const adapters: VeraAdapter[] = [];
     const trainables: TrainableTensor[] = [];
     for (const layer of targets) {
-      const ad = new VeraAdapter(gpu, layer, shared, { lambdaD: new Float32Array(r).fill(dInitial), lambdaB: new Float32Array(layer.outDim) });
+      const ad = new VeraAdapter(gpu, layer, shared, {
+        lambdaD: new Float32Array(r).fill(dInitial),
+        lambdaB: new Float32Array(layer.outDim),
+      });
       layer.adapter = ad;
       adapters.push(ad);
-      trainables.push({ name: `${layer.name}.vera_lambda_d`, param: ad.lambdaD, grad: ad.dLambdaD, decay: false, lrScale });
-      trainables.push({ name: `${layer.name}.vera_lambda_b`, param: ad.lambdaB, grad: ad.dLambdaB, decay: false, lrScale });
+      trainables.push({
+        name: `${layer.name}.vera_lambda_d`,
+        param: ad.lambdaD,
+        grad: ad.dLambdaD,
+        decay: false,
+        lrScale,
+      });
+      trainables.push({
+        name: `${layer.name}.vera_lambda_b`,
+        param: ad.lambdaB,
+        grad: ad.dLambdaB,
+        decay: false,
+        lrScale,
+      });
     }
     const byName = new Map(adapters.map((a) => [a.layer.name, a]));
     const inst: MethodInstance = {
@@ -75,12 +135,18 @@ export const method: AdapterMethod = {
       },
       merged: () => mergedWeights(ctx.model, adapters),
       async state() {
-        const tensors = new Map<string, Float32Array>([['vera_A', proj.A], ['vera_B', proj.B]]);
+        const tensors = new Map<string, Float32Array>([
+          ['vera_A', proj.A],
+          ['vera_B', proj.B],
+        ]);
         for (const a of adapters) {
           tensors.set(`${a.layer.name}.vera_lambda_d`, await gpu.read(a.lambdaD));
           tensors.set(`${a.layer.name}.vera_lambda_b`, await gpu.read(a.lambdaB));
         }
-        return { tensors, meta: { rank: r, projectionSeed, dInitial, lrScale, maxIn, maxOut, rngPurposes: ['vera/A', 'vera/B'] } };
+        return {
+          tensors,
+          meta: { rank: r, projectionSeed, dInitial, lrScale, maxIn, maxOut, rngPurposes: ['vera/A', 'vera/B'] },
+        };
       },
       async deltaOf(layer) {
         return (await byName.get(layer)?.delta()) ?? null;

@@ -15,10 +15,7 @@ let cached: Promise<Tokenizer> | null = null;
 
 export function createGpt2Tokenizer(): Promise<Tokenizer> {
   cached ??= (async () => {
-    const [{ Tiktoken }, ranks] = await Promise.all([
-      import('js-tiktoken/lite'),
-      import('js-tiktoken/ranks/gpt2'),
-    ]);
+    const [{ Tiktoken }, ranks] = await Promise.all([import('js-tiktoken/lite'), import('js-tiktoken/ranks/gpt2')]);
     const enc = new Tiktoken(ranks.default);
     const tok: Tokenizer = {
       id: 'gpt2',

@@ -33,28 +33,36 @@ function validate(json: unknown): Json {
   const model = json.model;
   if (!isObject(model)) throw new TokenizerError('tokenizer.json has no "model" object');
   const type = model.type;
-  if (type !== undefined && typeof type !== 'string') throw new TokenizerError('tokenizer.json model.type must be a string');
+  if (type !== undefined && typeof type !== 'string')
+    throw new TokenizerError('tokenizer.json model.type must be a string');
   const vocab = model.vocab;
   if (type === 'Unigram' || Array.isArray(vocab)) {
-    if (!Array.isArray(vocab) || vocab.length === 0) throw new TokenizerError('Unigram model.vocab must be a non-empty array of [piece, score]');
+    if (!Array.isArray(vocab) || vocab.length === 0)
+      throw new TokenizerError('Unigram model.vocab must be a non-empty array of [piece, score]');
   } else {
     if (!isObject(vocab) || Object.keys(vocab).length === 0) {
       throw new TokenizerError(`${type ?? 'tokenizer'} model.vocab must be a non-empty object of token → id`);
     }
     for (const [tok, id] of Object.entries(vocab)) {
       if (!Number.isInteger(id) || (id as number) < 0) {
-        throw new TokenizerError(`model.vocab[${JSON.stringify(tok)}] must be a non-negative integer id, got ${JSON.stringify(id)}`);
+        throw new TokenizerError(
+          `model.vocab[${JSON.stringify(tok)}] must be a non-negative integer id, got ${JSON.stringify(id)}`,
+        );
       }
     }
   }
   if (type === 'BPE') {
     if (!Array.isArray(model.merges)) throw new TokenizerError('BPE model.merges must be an array');
     model.merges.forEach((m, i) => {
-      const ok = (typeof m === 'string' && m.includes(' ')) || (Array.isArray(m) && m.length === 2 && m.every((s) => typeof s === 'string'));
+      const ok =
+        (typeof m === 'string' && m.includes(' ')) ||
+        (Array.isArray(m) && m.length === 2 && m.every((s) => typeof s === 'string'));
       if (!ok) throw new TokenizerError(`BPE model.merges[${i}] must be "a b" or ["a", "b"], got ${JSON.stringify(m)}`);
     });
   } else if (type !== undefined && type !== 'WordPiece' && type !== 'Unigram') {
-    throw new TokenizerError(`unsupported tokenizer model type ${JSON.stringify(type)} (supported: BPE, WordPiece, Unigram)`);
+    throw new TokenizerError(
+      `unsupported tokenizer model type ${JSON.stringify(type)} (supported: BPE, WordPiece, Unigram)`,
+    );
   }
   const added = json.added_tokens ?? [];
   if (!Array.isArray(added)) throw new TokenizerError('tokenizer.json "added_tokens" must be an array');
@@ -94,7 +102,10 @@ export async function createHfTokenizer(tokenizerJson: unknown, tokenizerConfig?
   if (eosId === null) {
     for (const name of EOS_CANDIDATES) {
       const id = tok.token_to_id(name);
-      if (id !== undefined) { eosId = id; break; }
+      if (id !== undefined) {
+        eosId = id;
+        break;
+      }
     }
   }
 
@@ -116,7 +127,9 @@ export async function createHfTokenizer(tokenizerJson: unknown, tokenizerConfig?
       const ids = enc.ids;
       for (let i = 0; i < ids.length; i++) {
         if (!Number.isInteger(ids[i])) {
-          throw new TokenizerError(`piece ${JSON.stringify(enc.tokens[i])} is not in the vocabulary and the model has no unk_token`);
+          throw new TokenizerError(
+            `piece ${JSON.stringify(enc.tokens[i])} is not in the vocabulary and the model has no unk_token`,
+          );
         }
       }
       return ids;

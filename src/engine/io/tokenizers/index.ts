@@ -7,9 +7,7 @@ import { createHfTokenizer } from './hf';
 import { TokenizerError, type Tokenizer } from './types';
 
 export type TokenizerSpec =
-  | { kind: 'byte' }
-  | { kind: 'gpt2' }
-  | { kind: 'hf'; tokenizerJson: unknown; tokenizerConfig?: unknown };
+  { kind: 'byte' } | { kind: 'gpt2' } | { kind: 'hf'; tokenizerJson: unknown; tokenizerConfig?: unknown };
 
 export async function createTokenizer(spec: TokenizerSpec): Promise<Tokenizer> {
   switch (spec?.kind) {
@@ -20,7 +18,9 @@ export async function createTokenizer(spec: TokenizerSpec): Promise<Tokenizer> {
     case 'hf':
       return createHfTokenizer(spec.tokenizerJson, spec.tokenizerConfig);
     default:
-      throw new TokenizerError(`unknown tokenizer kind ${JSON.stringify((spec as { kind?: unknown } | undefined)?.kind)} (expected byte, gpt2 or hf)`);
+      throw new TokenizerError(
+        `unknown tokenizer kind ${JSON.stringify((spec as { kind?: unknown } | undefined)?.kind)} (expected byte, gpt2 or hf)`,
+      );
   }
 }
 
