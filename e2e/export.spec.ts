@@ -70,13 +70,11 @@ test('export a run as a zip and import it in a fresh profile', async ({ page, br
   await chartsDrawn(page2, ['sigma-w0-vs-w']);
   await snap(page2, 'imported');
   // a broken file is refused with a message, and nothing else changes
-  await page2
-    .getByTestId('import-run')
-    .setInputFiles({
-      name: 'bad.json',
-      mimeType: 'application/json',
-      buffer: Buffer.from('{"format":"rankscope-run","version":1,"__proto__":{"x":1}}'),
-    });
+  await page2.getByTestId('import-run').setInputFiles({
+    name: 'bad.json',
+    mimeType: 'application/json',
+    buffer: Buffer.from('{"format":"rankscope-run","version":1,"__proto__":{"x":1}}'),
+  });
   await expect(page2.getByTestId('notice').last()).toContainText('Import failed');
   await expect(page2.getByTestId('run-item')).toHaveCount(1);
   await ctx2.close();

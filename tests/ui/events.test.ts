@@ -27,21 +27,19 @@ const { reproKey, sameLosses } = await import('../../src/ui/reproduce');
 
 const config = defaultDraft();
 function newRun(id: string, extra: Record<string, unknown> = {}) {
-  useStudio
-    .getState()
-    .upsertRun({
-      id,
-      name: id,
-      config,
-      createdAt: Date.now(),
-      updatedAt: Date.now(),
-      status: 'queued',
-      step: 0,
-      totalSteps: 20,
-      adapterName: 'google swiftshader',
-      matrices: [],
-      ...extra,
-    });
+  useStudio.getState().upsertRun({
+    id,
+    name: id,
+    config,
+    createdAt: Date.now(),
+    updatedAt: Date.now(),
+    status: 'queued',
+    step: 0,
+    totalSteps: 20,
+    adapterName: 'google swiftshader',
+    matrices: [],
+    ...extra,
+  });
 }
 
 describe('engine events into the store', () => {
