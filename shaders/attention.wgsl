@@ -21,6 +21,13 @@
 //                                   dq[t] = scale·Σ_s dpre[t,s]·k[s]. Writes 0 to d for s > t.
 //     attention_backward_cols     — same geometry over key rows s: dk[s] = scale·Σ_{t≥s} dpre[t,s]·q[t],
 //                                   dv[s] = Σ_{t≥s} att[t,s]·dout[t]. Runs after _rows (dispatch order).
+//   decode (generation with a KV cache; src/engine/model/kvcache.ts keeps the cache):
+//     attention_decode            — Tq new query rows at absolute positions pos0..pos0+Tq−1 attend to the
+//                                   cached keys/values s ≤ pos0+t (the new rows are appended to the cache
+//                                   before this dispatch). workgroup 64 = one (t, h); grid (Tq, NH). Lanes
+//                                   stride over s for the scores (into att, row stride S) with tree max/sum,
+//                                   then over the head's HS channels for Σ_s p_s·v[s]. Cost O(pos·C) per
+//                                   token instead of re-running the whole prefix.
 //   Every output element is written by one invocation with a fixed loop order: deterministic, no atomics.
 //   The fused kernels keep HS-long rows in private arrays: HS ≤ MAX_HS (the host falls back otherwise).
 //   Tried and dropped on llvmpipe (no gain or slower, measured side by side): loops to the workgroup's
@@ -36,10 +43,13 @@
 //   5 attr  read        (B,NH,T,T)        softmax bwd, rows, cols   (att, read-only view)
 //   6 d     read_write  (B,NH,T,T)        softmax bwd (datt→dpreatt), rows (writes dpreatt), cols (reads it)
 //   7 dqkv  read_write  (B,T,3C)          rows (dq), cols (dk, dv)
+//   8 kc    read        (S,C)             decode: cached keys, row s = position s
+//   9 vc    read        (S,C)             decode: cached values
+//   decode reuses 1 qkv (Tq,3C, only q read), 2 out (Tq,C) and 3 att (Tq,NH,S) as scratch for the scores.
 
 struct Params {
   B: u32, T: u32, C: u32, NH: u32,
-  HS: u32, _pad0: u32, _pad1: u32, _pad2: u32,
+  HS: u32, pos0: u32, S: u32, _pad2: u32, // pos0, S: decode only (first new position, cache rows)
   scale: f32, _pad3: u32, _pad4: u32, _pad5: u32,
 };
 
@@ -51,6 +61,8 @@ struct Params {
 @group(0) @binding(5) var<storage, read> attr: array<f32>;
 @group(0) @binding(6) var<storage, read_write> d: array<f32>;
 @group(0) @binding(7) var<storage, read_write> dqkv: array<f32>;
+@group(0) @binding(8) var<storage, read> kc: array<f32>;
+@group(0) @binding(9) var<storage, read> vc: array<f32>;
 
 const WG = 64u;
 const NEG_BIG = -3.0e38; // below any finite score; WGSL has no infinity literal
@@ -241,5 +253,46 @@ fn attention_backward_cols(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_
   for (var i = 0u; i < HS; i++) {
     dqkv[dst + C + i] = dk[i] * P.scale;
     dqkv[dst + 2u * C + i] = dv[i];
+  }
+}
+
+// ---- decode with a KV cache --------------------------------------------------------------------
+
+@compute @workgroup_size(64, 1, 1)
+fn attention_decode(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = wg.x;
+  let h = wg.y;
+  let C = P.C;
+  let HS = P.HS;
+  let p = P.pos0 + t; // this query's absolute position: it sees cache rows 0..p
+  let q = t * 3u * C + h * HS;
+  let a = (t * P.NH + h) * P.S;
+  var m = NEG_BIG;
+  for (var s = lid; s <= p; s += WG) {
+    let k = s * C + h * HS;
+    var dot = 0.0;
+    for (var i = 0u; i < HS; i++) { dot = fma(qkv[q + i], kc[k + i], dot); }
+    let sc = dot * P.scale;
+    att[a + s] = sc;
+    m = max(m, sc);
+  }
+  red[lid] = m;
+  workgroupBarrier();
+  let mx = tree_max(lid);
+  workgroupBarrier(); // everyone has read red[0] before it is reused
+  var sum = 0.0;
+  for (var s = lid; s <= p; s += WG) {
+    let e = exp(att[a + s] - mx);
+    att[a + s] = e;
+    sum += e;
+  }
+  red[lid] = sum;
+  workgroupBarrier();
+  let inv = 1.0 / tree_sum(lid);
+  storageBarrier(); // every lane's att writes are visible before any lane reads the whole row
+  for (var i = lid; i < HS; i += WG) {
+    var acc = 0.0;
+    for (var s = 0u; s <= p; s++) { acc = fma(att[a + s], vc[s * C + h * HS + i], acc); }
+    out[t * C + h * HS + i] = acc * inv;
   }
 }

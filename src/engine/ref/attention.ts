@@ -156,3 +156,43 @@ export function attentionBackwardRef64(
 ): Float64Array {
   return backwardImpl(dout, qkv, att, d, f64);
 }
+
+/**
+ * Twin of `attention_decode`: Tq new rows (qkv, (Tq, 3C)) at positions pos0.. attend to the cached
+ * keys/values kc, vc (S, C), rows 0..pos0+Tq−1 filled (the new rows' k, v included). Returns out (Tq, C).
+ * Written from the causal-attention definition directly, not from the shader.
+ */
+export function attentionDecodeRef(
+  qkv: Float32Array,
+  kc: Float32Array,
+  vc: Float32Array,
+  d: { Tq: number; pos0: number; S: number; C: number; NH: number },
+): Float32Array {
+  const { Tq, pos0, S, C, NH } = d;
+  const HS = check({ B: 1, T: Tq, C, NH }, qkv.length);
+  if (pos0 + Tq > S) throw new Error(`attention decode: rows ${pos0}..${pos0 + Tq - 1} do not fit a cache of ${S}`);
+  if (kc.length < S * C || vc.length < S * C) throw new Error(`attention decode: caches need S*C = ${S * C} values`);
+  const scale = 1 / Math.sqrt(HS);
+  const out = new Float32Array(Tq * C);
+  const row = new Float64Array(S);
+  for (let t = 0; t < Tq; t++) {
+    const p = pos0 + t;
+    for (let h = 0; h < NH; h++) {
+      let max = -Infinity;
+      for (let s = 0; s <= p; s++) {
+        let dot = 0;
+        for (let i = 0; i < HS; i++) dot += qkv[t * 3 * C + h * HS + i] * kc[s * C + h * HS + i];
+        row[s] = dot * scale;
+        max = Math.max(max, row[s]);
+      }
+      let sum = 0;
+      for (let s = 0; s <= p; s++) sum += row[s] = Math.exp(row[s] - max);
+      for (let i = 0; i < HS; i++) {
+        let acc = 0;
+        for (let s = 0; s <= p; s++) acc += row[s] * vc[s * C + h * HS + i];
+        out[t * C + h * HS + i] = acc / sum;
+      }
+    }
+  }
+  return out;
+}

@@ -343,3 +343,39 @@ export function attentionBackward(enc: StepEncoder, x: AttentionBackwardArgs): v
   }
   if (x.dpreatt && x.datt) enc.copy(x.datt, x.dpreatt, B * NH * TT);
 }
+
+export interface AttentionDecodeArgs {
+  qkv: GpuTensor; // (Tq, 3C) of the new rows; only q is read (k, v are already in the cache)
+  kc: GpuTensor; // (S, C) cached keys, row s = position s; rows 0..pos0+Tq−1 filled
+  vc: GpuTensor; // (S, C) cached values
+  out: GpuTensor; // (Tq, C)
+  att: GpuTensor; // (Tq, NH, S) scratch for the scores
+  Tq: number;
+  pos0: number; // absolute position of the first new row
+  S: number; // cache capacity (rows)
+  C: number;
+  NH: number;
+}
+
+/**
+ * Attention of Tq new query rows against a KV cache (generation): query t at position pos0+t attends
+ * to cache rows s ≤ pos0+t. One dispatch, grid (Tq, NH). The CPU twin is `attentionDecodeRef`.
+ */
+export function attentionDecode(enc: StepEncoder, x: AttentionDecodeArgs): void {
+  const d = dims({ B: 1, T: x.Tq, C: x.C, NH: x.NH });
+  const { Tq, pos0, S, C, NH } = x;
+  if (!(Number.isInteger(pos0) && pos0 >= 0 && pos0 + Tq <= S))
+    throw new Error(`attention decode: rows ${pos0}..${pos0 + Tq - 1} do not fit a cache of ${S}`);
+  need(enc, x.qkv, Tq * 3 * C, 'qkv');
+  need(enc, x.kc, S * C, 'kc');
+  need(enc, x.vc, S * C, 'vc');
+  need(enc, x.out, Tq * C, 'out');
+  need(enc, x.att, Tq * NH * S, 'att');
+  enc.dispatch({
+    kernel: { shader: 'attention', entry: 'attention_decode' },
+    bindings: { 1: x.qkv, 2: x.out, 3: x.att, 8: x.kc, 9: x.vc },
+    params: new Params().u32(1, Tq, C, NH, d.HS, pos0, S, 0).f32(d.scale).u32(0, 0, 0).build(),
+    workgroups: [Tq, NH, 1],
+    label: `attention decode Tq${Tq} pos${pos0} C${C} NH${NH}`,
+  });
+}
