@@ -9,12 +9,15 @@ import { sumSquaresInto, globalNormClip } from '../gpu/kernels/reduce';
 import { adamwStep, createStepScalars, writeStepScalars } from '../gpu/kernels/adamw';
 import { Batcher, evalBatches, type Batch, type TokenStream } from './data/batcher';
 import { learningRate } from './optim/schedule';
-import { Gpt2Model } from './model/gpt2';
+import { splitModuleName, type LanguageModel } from './model/language-model';
+import { createModel, selectLinears } from './model/families';
 import { getMethod, resolveMethodParams } from './adapters/registry';
 import type { AdapterMethod, MethodInstance, TrainableTensor } from './adapters/types';
 import type { Linear } from './model/linear';
 import type { RunInputs } from './inputs';
 import { ConfigError } from './config';
+import { scale as scaleInPlace } from '../gpu/kernels/elementwise';
+import type { OptimizerStateBytes } from './optim/projector';
 
 export interface StepMetrics {
   step: number; // 1-based count of completed steps
@@ -36,6 +39,8 @@ export interface MemoryReport {
   total: number;
   trainableParams: number;
   totalParams: number;
+  /** Exact optimizer-state bytes (moments vs projection bases), independent of buffer rounding. */
+  optimizerState?: OptimizerStateBytes;
 }
 
 /** A NaN or Inf stopped the run; the parameters still hold the last good step. */
@@ -54,14 +59,17 @@ export class NonFiniteError extends Error {
 
 interface OptState {
   t: TrainableTensor;
-  m: GpuTensor;
+  m: GpuTensor; // param.shape, or the projector's stateShape
   v: GpuTensor;
+  /** With a projector: the projected gradient and the low-rank update Adam writes (stateShape). */
+  projected?: GpuTensor;
+  update?: GpuTensor;
 }
 
 export class Trainer {
   readonly gpu: Gpu;
   readonly inputs: RunInputs;
-  readonly model: Gpt2Model;
+  readonly model: LanguageModel;
   readonly method: MethodInstance;
   readonly B: number;
   readonly T: number;
@@ -75,7 +83,7 @@ export class Trainer {
   private readonly readback: GpuTensor; // (N + count + 2)
   private readonly evalCache = new Map<TokenStream, Batch[]>();
 
-  private constructor(gpu: Gpu, inputs: RunInputs, model: Gpt2Model, method: MethodInstance, batcher: Batcher) {
+  private constructor(gpu: Gpu, inputs: RunInputs, model: LanguageModel, method: MethodInstance, batcher: Batcher) {
     this.gpu = gpu;
     this.inputs = inputs;
     this.model = model;
@@ -83,11 +91,19 @@ export class Trainer {
     this.batcher = batcher;
     this.B = inputs.config.train.batchSize;
     this.T = inputs.config.train.contextLength;
-    this.opt = method.trainables.map((t) => ({
-      t,
-      m: gpu.zeros(t.param.shape, `adam.m:${t.name}`, 'optimizer'),
-      v: gpu.zeros(t.param.shape, `adam.v:${t.name}`, 'optimizer'),
-    }));
+    this.opt = method.trainables.map((t) => {
+      const shape = t.projector?.stateShape ?? t.param.shape;
+      const o: OptState = {
+        t,
+        m: gpu.zeros(shape, `adam.m:${t.name}`, 'optimizer'),
+        v: gpu.zeros(shape, `adam.v:${t.name}`, 'optimizer'),
+      };
+      if (t.projector) {
+        o.projected = gpu.zeros(shape, `projected-grad:${t.name}`, 'scratch');
+        o.update = gpu.zeros(shape, `projected-update:${t.name}`, 'scratch');
+      }
+      return o;
+    });
     const count = Math.max(1, this.opt.length);
     this.stepScalars = createStepScalars(gpu);
     this.partials = gpu.zeros([count], 'grad-norm-partials', 'optimizer');
@@ -102,9 +118,7 @@ export class Trainer {
     const params = resolveMethodParams(m, cfg.method.params);
     const problems = m.validate?.(params, cfg) ?? [];
     if (problems.length) throw new ConfigError(problems.join('\n'));
-    const model = inputs.weights
-      ? Gpt2Model.fromWeights(gpu, inputs.modelConfig, inputs.weights)
-      : Gpt2Model.random(gpu, inputs.modelConfig, cfg.seed);
+    const model = createModel(gpu, inputs.modelConfig, inputs.weights, cfg.seed);
     try {
       return await Trainer.build(gpu, inputs, model, m, params);
     } catch (e) {
@@ -116,7 +130,7 @@ export class Trainer {
   private static async build(
     gpu: Gpu,
     inputs: RunInputs,
-    model: Gpt2Model,
+    model: LanguageModel,
     m: AdapterMethod,
     params: Record<string, number | boolean | string>,
   ): Promise<Trainer> {
@@ -136,7 +150,7 @@ export class Trainer {
       seed: cfg.seed,
       rankFor(layer: Linear) {
         const o = cfg.targets.rankOverrides;
-        const type = layer.name.replace(/^h\.\d+\./, '');
+        const type = splitModuleName(layer.name)?.type ?? layer.name;
         return o[layer.name] ?? o[type] ?? rankDefault;
       },
       async runBatches(n, opts) {
@@ -182,14 +196,43 @@ export class Trainer {
     const lr = this.lrAt(this.step);
     writeStepScalars(gpu, this.stepScalars, { lr, beta1: cfg.beta1, beta2: cfg.beta2, eps: cfg.eps, t: this.step + 1 });
     this.method.beforeStep?.(this.step);
-    const enc = gpu.encoder(`train-step ${this.step + 1}`);
+    let enc = gpu.encoder(`train-step ${this.step + 1}`);
     model.zeroGrads(enc);
     this.method.zeroGrads?.(enc);
     model.forward(enc, B, T);
     model.backward(enc, B, T, 1 / Math.max(1, maskSum));
     this.opt.forEach((o, i) => sumSquaresInto(enc, { x: o.t.grad, partials: this.partials, slot: i }));
     globalNormClip(enc, { partials: this.partials, count: this.opt.length, maxNorm: cfg.gradClip, clip: this.clip });
+    // Gradient projectors whose basis is due are refreshed from this step's gradient (GaLore Alg. 1).
+    const due = this.opt.filter((o) => o.t.projector?.needsRefresh(this.step));
+    if (due.length) {
+      enc.submit();
+      for (const o of due) await o.t.projector!.refresh(this.step, { m: o.m, v: o.v });
+      enc = gpu.encoder(`train-step ${this.step + 1} (after projector refresh)`);
+    }
     for (const o of this.opt) {
+      const p = o.t.projector;
+      if (p && o.projected && o.update) {
+        // Adam on the projected gradient; its update lands in a zeroed scratch and is mapped back onto W.
+        p.project(enc, o.projected);
+        enc.clear(o.update);
+        adamwStep(enc, {
+          param: o.update,
+          grad: o.projected,
+          m: o.m,
+          v: o.v,
+          clip: this.clip,
+          step: this.stepScalars,
+          weightDecay: 0,
+          lrScale: o.t.lrScale,
+          label: `adamw (projected) ${o.t.name}`,
+        });
+        // Decoupled weight decay on the full W, as AdamW does (galore_torch's AdamW applies it to p).
+        if (o.t.decay && cfg.weightDecay > 0)
+          scaleInPlace(enc, { x: o.t.param, n: o.t.param.size, s: 1 - lr * o.t.lrScale * cfg.weightDecay });
+        p.apply(enc, o.update);
+        continue;
+      }
       adamwStep(enc, {
         param: o.t.param,
         grad: o.t.grad,
@@ -218,6 +261,15 @@ export class Trainer {
     for (let i = 0; i < this.opt.length; i++) {
       if (!Number.isFinite(rb[N + i])) throw new NonFiniteError(stepNo, this.opt[i].t.name, 'gradient');
     }
+    for (const o of this.opt)
+      if (o.t.projector?.finish && o.projected && o.update)
+        await o.t.projector.finish({
+          step: this.step,
+          lr: lr * o.t.lrScale,
+          clipScale: rb[N + count + 1],
+          projected: o.projected,
+          update: o.update,
+        });
     this.step = stepNo;
     const ms = performance.now() - t0;
     return { step: stepNo, loss, lr, gradNorm, tokensPerSec: (N / ms) * 1000, ms };
@@ -236,8 +288,15 @@ export class Trainer {
   memory(): MemoryReport {
     const u = this.gpu.pool.usage();
     const trainableParams = this.method.trainables.reduce((a, t) => a + t.param.size, 0);
+    let moments = 0,
+      projection = 0;
+    for (const o of this.opt) {
+      moments += o.m.size + o.v.size;
+      projection += o.t.projector?.stateElements ?? 0;
+    }
     return {
       ...u,
+      optimizerState: { moments: moments * 4, projection: projection * 4, total: (moments + projection) * 4 },
       trainableParams,
       totalParams:
         this.model.parameterCount + (getMethod(this.inputs.config.method.id).trainsBase ? 0 : trainableParams),
@@ -251,6 +310,7 @@ export class Trainer {
       tensors[o.t.name] = await this.gpu.read(o.t.param);
       tensors[`m:${o.t.name}`] = await this.gpu.read(o.m);
       tensors[`v:${o.t.name}`] = await this.gpu.read(o.v);
+      if (o.t.projector) tensors[`projector:${o.t.name}`] = await o.t.projector.save();
     }
     return { step: this.step, tensors };
   }
@@ -279,6 +339,11 @@ export class Trainer {
         if (!data || data.length !== t.size) throw new Error(`resume: checkpoint lacks ${key} or its size differs`);
         this.gpu.write(t, data);
       }
+      const proj = s.tensors[`projector:${o.t.name}`];
+      if (o.t.projector) {
+        if (!proj) throw new Error(`resume: checkpoint lacks projector:${o.t.name}`);
+        o.t.projector.load(proj);
+      }
     }
     this.step = s.step;
   }
@@ -288,6 +353,8 @@ export class Trainer {
     for (const o of this.opt) {
       this.gpu.release(o.m);
       this.gpu.release(o.v);
+      if (o.projected) this.gpu.release(o.projected);
+      if (o.update) this.gpu.release(o.update);
     }
     for (const t of [this.stepScalars, this.partials, this.clip, this.readback]) this.gpu.release(t);
     this.model.destroy();
@@ -297,7 +364,7 @@ export class Trainer {
 /** Mean loss per counted token (nats) of a model over evaluation batches of shape (B, T); forward only. */
 export async function meanLoss(
   gpu: Gpu,
-  model: Gpt2Model,
+  model: LanguageModel,
   batches: readonly Batch[],
   B: number,
   T: number,
@@ -323,20 +390,11 @@ function sum(x: ArrayLike<number>): number {
   return s;
 }
 
-/** Linear layers matching the config's module types and layers. */
+/** Linear layers matching the config's module selectors (family names or presets) and layers. */
 export function selectTargets(
-  model: Gpt2Model,
+  model: LanguageModel,
   modules: readonly string[],
   layers: readonly number[] | null,
 ): Linear[] {
-  const L = model.cfg.nLayer;
-  if (layers)
-    for (const l of layers)
-      if (l >= L) throw new ConfigError(`targets.layers: layer ${l} does not exist (the model has layers 0..${L - 1})`);
-  const out: Linear[] = [];
-  for (const lin of model.linears.values()) {
-    const m = /^h\.(\d+)\.(.+)$/.exec(lin.name)!;
-    if ((layers === null || layers.includes(Number(m[1]))) && modules.includes(m[2])) out.push(lin);
-  }
-  return out;
+  return selectLinears(model, modules, layers);
 }

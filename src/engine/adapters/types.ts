@@ -6,8 +6,9 @@
 import type { z } from 'zod';
 import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
 import type { RunConfig } from '../config';
-import type { Gpt2Model } from '../model/gpt2';
+import type { LanguageModel } from '../model/language-model';
 import type { Linear } from '../model/linear';
+import type { GradientProjector } from '../optim/projector';
 
 /** One UI control / link field. Drives the setup form and validation messages. */
 export interface MethodParamSpec {
@@ -30,12 +31,17 @@ export interface TrainableTensor {
   decay: boolean;
   /** Learning-rate multiplier (LoRA+ gives B λ×). */
   lrScale: number;
+  /**
+   * Optimizer-side hook (src/engine/optim/projector.ts): when present, Adam runs on the projected
+   * gradient and the projector maps the update back onto `param` (GaLore, Fira, GaLore-DCT, Flora).
+   */
+  projector?: GradientProjector;
 }
 
 /** What a method gets to set itself up. */
 export interface MethodContext {
   gpu: Gpu;
-  model: Gpt2Model;
+  model: LanguageModel;
   config: RunConfig;
   /** Validated method params (defaults applied). */
   params: Record<string, number | boolean | string>;

@@ -3,7 +3,7 @@ import { C } from '../charts/palette';
 import { formatBytes } from '../format';
 import type { MemoryReport } from '../../worker/protocol';
 
-const CATS: { key: keyof MemoryReport; label: string; color: string }[] = [
+const CATS: { key: Exclude<keyof MemoryReport, 'optimizerState'>; label: string; color: string }[] = [
   { key: 'weights', label: 'weights', color: C.blue },
   { key: 'gradients', label: 'gradients', color: C.orange },
   { key: 'optimizer', label: 'optimizer', color: C.teal },
@@ -38,6 +38,12 @@ export function MemoryBars({ memory }: { memory?: MemoryReport }) {
             </div>
           );
         })
+      )}
+      {memory?.optimizerState && (
+        <p className="muted small mono" data-testid="optimizer-state">
+          optimizer state (exact): Adam moments {formatBytes(memory.optimizerState.moments)} · projection{' '}
+          {formatBytes(memory.optimizerState.projection)}
+        </p>
       )}
     </div>
   );
