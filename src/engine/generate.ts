@@ -1,11 +1,18 @@
 /**
- * Text generation: autoregressive sampling with temperature and top-k, the logits computed by the
- * model's GPU forward, the draw made on the CPU from the Philox stream (seed, "sample") so a sample
- * is reproducible. Each new token re-runs the forward over the last `contextLength` tokens (no KV
- * cache: these models are small and generation is a side view, not the hot path).
+ * Text generation: autoregressive sampling with temperature, top-k and top-p (nucleus, Holtzman et al.
+ * 2020), the logits computed by the model on the GPU, the draw made on the CPU from the Philox stream
+ * (seed, "sample") so a sample is reproducible. By default each new token is one decode step against a
+ * KV cache (model/gpt2-decode.ts), linear in the length; `cache: false` re-runs the full forward over the
+ * window instead (the reference the cache is tested against).
+ *
+ * Past the context: the window the model sees starts at `start`; when it would exceed the context it
+ * slides forward to the last ⌈context/2⌉ tokens (positions restart at 0), and the cache is refilled from
+ * that window. Both paths use the same windows, so they produce the same tokens.
  */
 import type { Gpu } from '../gpu/device';
 import type { Gpt2Model } from './model/gpt2';
+import type { LanguageModel } from './model/language-model';
+import { Gpt2Decoder } from './model/gpt2-decode';
 import type { Tokenizer } from './io/tokenizers/types';
 import { Rng } from './rng';
 
@@ -14,13 +21,26 @@ export interface SampleOptions {
   maxTokens: number;
   temperature: number; // 0 = greedy
   topK: number; // 0 = no limit
+  /** Nucleus sampling: keep the smallest set of most likely tokens whose probability reaches topP; 1 (default) = off. */
+  topP?: number;
   seed: number;
   /** Stop at this token (e.g. newline for procedural tasks). */
   stopAt?: number;
+  /** Decode with a KV cache (default true); false re-runs the full forward for each token. */
+  cache?: boolean;
+}
+
+export interface SampleHooks {
+  /** Called with each new token as it is drawn (streaming), before the next one is computed. */
+  onToken?: (id: number, index: number) => void | Promise<void>;
+  /** Checked before each token: when true, generation stops and returns what it has. */
+  cancelled?: () => boolean;
+  /** Receives the logits row each token was drawn from (tests compare the two paths). */
+  onLogits?: (logits: Float32Array) => void;
 }
 
 /** Next-token id from one row of logits. */
-export function pickToken(logits: Float32Array, temperature: number, topK: number, rng: Rng): number {
+export function pickToken(logits: Float32Array, temperature: number, topK: number, rng: Rng, topP = 1): number {
   const V = logits.length;
   if (temperature <= 0) {
     let best = 0;
@@ -28,10 +48,21 @@ export function pickToken(logits: Float32Array, temperature: number, topK: numbe
     return best;
   }
   let idx = Array.from({ length: V }, (_, i) => i);
-  if (topK > 0 && topK < V) idx = idx.sort((a, b) => logits[b] - logits[a] || a - b).slice(0, topK);
+  const nucleus = topP > 0 && topP < 1;
+  if ((topK > 0 && topK < V) || nucleus) idx = idx.sort((a, b) => logits[b] - logits[a] || a - b);
+  if (topK > 0 && topK < V) idx = idx.slice(0, topK);
   let max = -Infinity;
   for (const i of idx) max = Math.max(max, logits[i]);
-  const w = idx.map((i) => Math.exp((logits[i] - max) / temperature));
+  let w = idx.map((i) => Math.exp((logits[i] - max) / temperature));
+  if (nucleus) {
+    // transformers' TopPLogitsWarper: keep the most likely tokens until their mass reaches topP (at least one)
+    const mass = w.reduce((a, b) => a + b, 0);
+    let acc = 0,
+      keep = 0;
+    while (keep < w.length && (keep === 0 || acc < topP * mass)) acc += w[keep++];
+    idx = idx.slice(0, keep);
+    w = w.slice(0, keep);
+  }
   const total = w.reduce((a, b) => a + b, 0);
   let u = rng.uniform() * total;
   for (let j = 0; j < idx.length; j++) {
@@ -43,32 +74,60 @@ export function pickToken(logits: Float32Array, temperature: number, topK: numbe
 
 export async function sampleTokens(
   gpu: Gpu,
-  model: Gpt2Model,
+  model: LanguageModel,
   promptIds: number[],
   o: Omit<SampleOptions, 'prompt'>,
+  hooks: SampleHooks = {},
 ): Promise<number[]> {
   const ctx = model.cfg.contextLength;
-  const V = model.cfg.vocabSize;
   const rng = new Rng(o.seed, 'sample');
   const ids = promptIds.length ? [...promptIds] : [0];
   const out: number[] = [];
-  for (let n = 0; n < o.maxTokens; n++) {
-    const window = ids.slice(-ctx);
-    const T = window.length;
-    model.setBatch(1, T, Int32Array.from(window), null, null);
-    const enc = gpu.encoder('generate');
-    model.forward(enc, 1, T);
-    enc.submit();
-    const row = await gpu.read(model.activations.logits, V, (T - 1) * V);
-    const next = pickToken(row, o.temperature, o.topK, rng);
-    if (o.stopAt !== undefined && next === o.stopAt) break;
-    ids.push(next);
-    out.push(next);
+  // The KV cache exists for GPT-2 so far; other families re-run the forward (model.readLogitsRow).
+  const decoder = o.cache === false || model.cfg.arch !== 'gpt2' ? null : new Gpt2Decoder(model as Gpt2Model);
+  let start = 0; // first id of the window the model sees
+  let cacheStart = -1; // the window start the cache was filled from
+  try {
+    for (let n = 0; n < o.maxTokens; n++) {
+      if (hooks.cancelled?.()) break;
+      if (ids.length - start > ctx) start = ids.length - Math.ceil(ctx / 2);
+      let row: Float32Array;
+      if (decoder) {
+        // the cache holds ids[start .. start+length); feed the rest (the whole window after a slide)
+        if (cacheStart !== start) {
+          decoder.reset();
+          cacheStart = start;
+        }
+        row = await decoder.append(ids.slice(start + decoder.length));
+      } else {
+        const window = ids.slice(start);
+        const T = window.length;
+        model.setBatch(1, T, Int32Array.from(window), null, null);
+        const enc = gpu.encoder('generate');
+        model.forward(enc, 1, T);
+        enc.submit();
+        row = await model.readLogitsRow(T - 1);
+      }
+      hooks.onLogits?.(row);
+      const next = pickToken(row, o.temperature, o.topK, rng, o.topP ?? 1);
+      if (o.stopAt !== undefined && next === o.stopAt) break;
+      ids.push(next);
+      out.push(next);
+      await hooks.onToken?.(next, n);
+    }
+  } finally {
+    decoder?.release();
   }
   return out;
 }
 
-export async function sampleText(gpu: Gpu, model: Gpt2Model, tokenizer: Tokenizer, o: SampleOptions): Promise<string> {
-  const ids = await sampleTokens(gpu, model, tokenizer.encode(o.prompt), o);
+export async function sampleText(
+  gpu: Gpu,
+  model: LanguageModel,
+  tokenizer: Tokenizer,
+  o: SampleOptions,
+  hooks: SampleHooks = {},
+): Promise<string> {
+  const ids = await sampleTokens(gpu, model, tokenizer.encode(o.prompt), o, hooks);
   return tokenizer.decode(ids);
 }
