@@ -17,7 +17,11 @@ export const help =
   'validation loss (nats/token) of a model on a dataset: --model <dir|id> --dataset <id> [--batches N] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json']);
+  const args = parseArgs(argv, {
+    command: 'eval',
+    booleans: ['json'],
+    values: ['model', 'dataset', 'seed', 'context', 'batch', 'batches', 'examples'],
+  });
   const modelRef = flag(args, 'model');
   const datasetId = flag(args, 'dataset');
   if (!modelRef || !datasetId) throw new CliError('eval needs --model <dir|id> and --dataset <id>');

@@ -10,7 +10,11 @@ export const help =
   'generate text: --model <dir|id> --prompt "…" [--seed S] [--tokens N] [--temperature T] [--top-k K] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json']);
+  const args = parseArgs(argv, {
+    command: 'sample',
+    booleans: ['json'],
+    values: ['model', 'prompt', 'temperature', 'top-k', 'tokens', 'seed'],
+  });
   const modelRef = flag(args, 'model');
   if (!modelRef) throw new CliError('sample needs --model <dir|id>');
   const prompt = flag(args, 'prompt') ?? '';
