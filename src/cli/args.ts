@@ -1,4 +1,5 @@
 /** Tiny argv parser shared by the CLI commands: `--flag`, `--key value`, `--key=value`, repeatable keys. */
+import { didYouMean, escapeControl } from '../engine/strings';
 
 export class CliError extends Error {
   constructor(message: string) {
@@ -12,7 +13,22 @@ export interface ParsedArgs {
   flags: Map<string, string[]>;
 }
 
-export function parseArgs(argv: string[], booleanFlags: string[] = []): ParsedArgs {
+/**
+ * What a command accepts. Every command declares its flags here, in its own parseArgs call, so that a
+ * typo is refused ("unknown flag --stpes; did you mean --steps?") instead of silently ignored (issue 18).
+ * `booleans` take no value (`--json`); `values` take one (`--steps 5`, `--steps=5`).
+ */
+export interface FlagSpec {
+  /** The command's name as typed (`train`, `bench step`), for the message. */
+  command: string;
+  booleans?: readonly string[];
+  values?: readonly string[];
+  /** Where the spec lives, named in the message so a developer knows where to declare a new flag. */
+  declaredIn?: string;
+}
+
+export function parseArgs(argv: string[], spec: FlagSpec | string[] = []): ParsedArgs {
+  const booleanFlags = Array.isArray(spec) ? spec : (spec.booleans ?? []);
   const positional: string[] = [];
   const flags = new Map<string, string[]>();
   const push = (k: string, v: string) => {
@@ -32,7 +48,27 @@ export function parseArgs(argv: string[], booleanFlags: string[] = []): ParsedAr
       }
     } else positional.push(a);
   }
+  if (!Array.isArray(spec)) checkFlags(flags, spec);
   return { positional, flags };
+}
+
+/** Refuse flags the command does not declare, naming the closest declared one. */
+function checkFlags(flags: Map<string, string[]>, spec: FlagSpec): void {
+  const known = [...(spec.booleans ?? []), ...(spec.values ?? [])];
+  for (const [key, vals] of flags) {
+    if (known.includes(key)) {
+      if (spec.booleans?.includes(key) && vals.some((v) => v !== 'true' && v !== 'false'))
+        throw new CliError(`--${key} takes no value (got "--${key}=${escapeControl(vals.at(-1) ?? '')}")`);
+      continue;
+    }
+    const shown = escapeControl(key);
+    const hint = didYouMean(key, known, '--');
+    const where = spec.declaredIn ?? `src/cli/commands/${spec.command.split(' ')[0]}.ts`;
+    throw new CliError(
+      `unknown flag --${shown} for ${spec.command}${hint || ` (it accepts ${known.map((k) => '--' + k).join(', ') || 'no flags'})`}` +
+        ` [a new flag is declared in the parseArgs call of ${where}]`,
+    );
+  }
 }
 
 export function flag(p: ParsedArgs, key: string): string | undefined {
@@ -51,8 +87,8 @@ export function has(p: ParsedArgs, key: string): boolean {
 export function numberFlag(p: ParsedArgs, key: string, fallback: number): number {
   const v = flag(p, key);
   if (v === undefined) return fallback;
-  const n = Number(v);
-  if (!Number.isFinite(n)) throw new CliError(`--${key} must be a number, got "${v}"`);
+  const n = v.trim() === '' ? NaN : Number(v); // Number('') is 0: "--steps=" must not mean zero
+  if (!Number.isFinite(n)) throw new CliError(`--${key} must be a number, got "${escapeControl(v)}"`);
   return n;
 }
 

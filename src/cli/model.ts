@@ -2,8 +2,33 @@
 import { loadBuiltinModel, loadModelFiles, type LoadedModel } from '../engine/io/checkpoint';
 import { isDirectory, readModelDir } from './fsio';
 import path from 'node:path';
+import { promises as fs } from 'node:fs';
+import { CliError } from './args';
+import { escapeControl } from '../engine/strings';
 
 export async function loadCliModel(ref: string): Promise<LoadedModel> {
-  if (await isDirectory(ref)) return loadModelFiles(path.basename(path.resolve(ref)), await readModelDir(ref));
+  if (await isModelFolder(ref)) return loadModelFiles(path.basename(path.resolve(ref)), await readModelDir(ref));
   return loadBuiltinModel(ref);
+}
+
+/**
+ * True for a folder; false for what can only be a built-in id; a one-line CliError for a path that
+ * is not a folder (issue 19 item 8: a mistyped `--model runs/lroa/` must say the folder does not exist,
+ * not that there is no built-in model by that name).
+ */
+export async function isModelFolder(ref: string): Promise<boolean> {
+  if (await isDirectory(ref)) return true;
+  const stat = await fs.stat(ref).catch(() => null);
+  const shown = escapeControl(ref);
+  if (stat)
+    throw new CliError(
+      `--model ${shown}: is a file, not a folder (expected a folder holding config.json and model.safetensors)`,
+    );
+  // ./x, ../x, /x, ~/x, x/, a\\b and a/b/c are paths; a bare name is a built-in id (owner/name is left to the hub)
+  const looksLikePath =
+    /^(\.{1,2}[\\/]|[\\/]|~)|[\\/]$|\\/.test(ref) ||
+    ref.split('/').length > 2 ||
+    (ref.includes('/') && (await isDirectory(ref.split('/')[0]))); // runs/lroa when ./runs exists
+  if (looksLikePath) throw new CliError(`--model ${shown}: folder does not exist (${path.resolve(ref)})`);
+  return false;
 }

@@ -12,7 +12,8 @@ import {
   type RunConfigInput,
 } from '../engine/config';
 import { CliError, flag, flagAll, type ParsedArgs } from './args';
-import { isDirectory, readFileBytes, readModelDir } from './fsio';
+import { readFileBytes, readModelDir } from './fsio';
+import { isModelFolder } from './model';
 import type { NamedFile } from '../engine/io/checkpoint';
 import type { InputSources } from '../engine/inputs';
 
@@ -51,7 +52,7 @@ export async function runConfigFromArgs(args: ParsedArgs): Promise<{ config: Run
   const sources: InputSources = {};
   const model = flag(args, 'model');
   if (model) {
-    if (await isDirectory(model)) {
+    if (await isModelFolder(model)) {
       sources.modelFiles = await readModelDir(model);
       input = { ...input, model: { source: 'local', id: path.basename(path.resolve(model)) } };
     } else input = { ...input, model: { source: 'builtin', id: model } };

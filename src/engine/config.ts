@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig } from './model/config';
+import { assertSafeKeys, didYouMean, FORBIDDEN_KEYS, issuesOneLine } from './strings';
 
 export const TARGET_MODULES = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 export type TargetModule = (typeof TARGET_MODULES)[number];
@@ -104,8 +105,10 @@ export class ConfigError extends Error {
 
 /** Parse and validate; throws ConfigError naming each bad field and what is allowed. */
 export function parseRunConfig(input: unknown): RunConfig {
+  // before zod: a "__proto__" key in a record (method.params) would set the output's prototype
+  assertSafeKeys(input, 'run config', (m) => new ConfigError(m));
   const r = RunConfigSchema.safeParse(input);
-  if (!r.success) throw new ConfigError(`invalid run config:\n${z.prettifyError(r.error)}`);
+  if (!r.success) throw new ConfigError(`invalid run config: ${issuesOneLine(r.error.issues)}`);
   return r.data;
 }
 
@@ -145,22 +148,53 @@ export const RUN_PRESETS: Record<string, RunConfigInput> = {
  */
 export function applyOverrides(input: RunConfigInput, overrides: string[]): RunConfigInput {
   const cfg = structuredClone(input) as Record<string, unknown>;
-  const base = RunConfigSchema.parse(cfg) as unknown as Record<string, unknown>;
+  const base = parseRunConfig(cfg) as unknown as Record<string, unknown>; // a ConfigError in one line, not a ZodError
   for (const ov of overrides) {
     const eq = ov.indexOf('=');
     if (eq <= 0) throw new ConfigError(`--param "${ov}": expected key=value`);
     const key = ov.slice(0, eq).trim();
     const raw = ov.slice(eq + 1);
+    const segments = key.split('.');
+    const bad = segments.find((k) => FORBIDDEN_KEYS.has(k) || k === '');
+    if (bad !== undefined)
+      throw new ConfigError(
+        `--param ${key}: ${bad === '' ? 'empty path segment' : `"${bad}" is not allowed in a path`}`,
+      );
     let value: unknown;
     try {
       value = JSON.parse(raw);
     } catch {
       value = raw;
     }
-    const path = key.includes('.') ? key.split('.') : (findLeaf(base, key) ?? ['method', 'params', key]);
+    const path = key.includes('.') ? segments : (findLeaf(base, key) ?? ['method', 'params', key]);
+    if (key.includes('.')) checkDottedPath(base, path, key);
+    assertSafeKeys(value, `--param ${key}`, (m) => new ConfigError(m));
     setPath(cfg, path, value);
   }
   return cfg as RunConfigInput;
+}
+
+/** Fields an object may hold that its default (parsed) value does not show. */
+const OPTIONAL_FIELDS: Record<string, string[]> = { '': ['name'], model: ['arch', 'hash', 'files'], dataset: ['hash'] };
+/** Objects whose keys are free (records): anything below them is the method's or the model's to check. */
+const FREE_OBJECTS = new Set(['method.params', 'targets.rankOverrides', 'model.arch']);
+
+/** A dotted --param path must name a field that exists ("train.lrr" is a typo, not a new field). */
+function checkDottedPath(base: Record<string, unknown>, path: string[], key: string): void {
+  let cur: unknown = base;
+  for (let i = 0; i < path.length; i++) {
+    const parent = path.slice(0, i).join('.');
+    if (FREE_OBJECTS.has(parent)) return;
+    const known = [...Object.keys((cur ?? {}) as object), ...(OPTIONAL_FIELDS[parent] ?? [])];
+    if (!known.includes(path[i])) {
+      const full = known.map((k) => (parent ? `${parent}.${k}` : k));
+      throw new ConfigError(
+        `--param ${key}: no field "${path.slice(0, i + 1).join('.')}"${didYouMean(path.slice(0, i + 1).join('.'), full) || ` (${parent || 'the config'} has ${known.join(', ')})`}`,
+      );
+    }
+    cur = (cur as Record<string, unknown>)[path[i]];
+    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return;
+  }
 }
 
 function findLeaf(obj: Record<string, unknown>, leaf: string): string[] | null {

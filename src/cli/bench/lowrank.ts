@@ -22,7 +22,12 @@ import { CliError } from '../args';
 type Pass = 'fwd' | 'fwd+bwd';
 
 export async function run(gpu: Gpu, argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ['json', 'quick']);
+  const args = parseArgs(argv, {
+    command: 'bench lowrank',
+    declaredIn: 'src/cli/bench/lowrank.ts',
+    booleans: ['json', 'quick'],
+    values: ['N', 'ranks', 'trials', 'width'],
+  });
   const json = has(args, 'json');
   const trials = numberFlag(args, 'trials', has(args, 'quick') ? 3 : 7);
   const N = numberFlag(args, 'N', 512);

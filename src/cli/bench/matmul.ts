@@ -25,7 +25,12 @@ export const shapes: Shape[] = [
 ];
 
 export async function run(gpu: Gpu, argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ['json', 'quick', 'no-peer']);
+  const args = parseArgs(argv, {
+    command: 'bench matmul',
+    declaredIn: 'src/cli/bench/matmul.ts',
+    booleans: ['json', 'quick', 'no-peer'],
+    values: ['shape', 'trials'],
+  });
   const trials = numberFlag(args, 'trials', has(args, 'quick') ? 2 : 5);
   const only = flag(args, 'shape'); // e.g. 1024x1024x1024 (MxKxN)
   const list = has(args, 'quick') ? shapes.filter((s) => s.M * s.N * s.K <= 512 ** 3) : shapes;

@@ -159,7 +159,12 @@ export async function* benchRsvd(gpu: Gpu, opts: RsvdBenchOptions = {}): AsyncGe
 }
 
 export async function run(gpu: Gpu, argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ['json', 'quick']);
+  const args = parseArgs(argv, {
+    command: 'bench rsvd',
+    declaredIn: 'src/cli/bench/rsvd.ts',
+    booleans: ['json', 'quick'],
+    values: ['p', 'q', 'reps'],
+  });
   const quick = has(args, 'quick');
   const json = has(args, 'json');
   const opts: RsvdBenchOptions = {

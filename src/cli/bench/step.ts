@@ -94,7 +94,12 @@ function inputsFor(m: BenchModel, arch: ModelConfig, steps: number): RunInputs {
 }
 
 export async function run(gpu: Gpu, argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ['json', 'quick', 'no-peer']);
+  const args = parseArgs(argv, {
+    command: 'bench step',
+    declaredIn: 'src/cli/bench/step.ts',
+    booleans: ['json', 'quick', 'no-peer'],
+    values: ['model', 'layers', 'warmup', 'steps', 'vocab'],
+  });
   const quick = has(args, 'quick');
   const only = flag(args, 'model');
   if (only && !MODELS.some((m) => m.id === only))

@@ -101,7 +101,11 @@ export function matrixLine(a: MatrixAnalysis, full: boolean): Record<string, unk
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json', 'full', 'cpu']);
+  const args = parseArgs(argv, {
+    command: 'analyze',
+    booleans: ['json', 'full', 'cpu'],
+    values: ['base', 'tuned', 'k', 'eps', 'max-dim', 'method', 'layout', 'only'],
+  });
   const basePath = flag(args, 'base');
   const tunedPath = flag(args, 'tuned');
   if (!basePath || !tunedPath)

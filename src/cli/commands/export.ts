@@ -67,7 +67,11 @@ export async function readRunDir(dir: string): Promise<RunDir> {
 }
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json', 'convert']);
+  const args = parseArgs(argv, {
+    command: 'export',
+    booleans: ['json', 'convert'],
+    values: ['run', 'peft', 'merged', 'base-model'],
+  });
   const dir = flag(args, 'run');
   const peftOut = flag(args, 'peft');
   const mergedOut = flag(args, 'merged');

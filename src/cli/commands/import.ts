@@ -14,7 +14,7 @@ import type { NamedFile } from '../../engine/io/checkpoint';
 export const help = 'read and validate a PEFT LoRA adapter directory: --peft <dir> [--json]';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json']);
+  const args = parseArgs(argv, { command: 'import', booleans: ['json'], values: ['peft', 'model'] });
   const dir = flag(args, 'peft');
   if (!dir) throw new CliError('import needs --peft <dir> (holding adapter_config.json and adapter_model.safetensors)');
   if (!(await isDirectory(dir))) throw new CliError(`--peft ${dir}: not a directory`);

@@ -6,7 +6,7 @@ import { adapterName } from '../../gpu/device';
 export const help = 'describe the WebGPU adapter and its limits (--json)';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json']);
+  const args = parseArgs(argv, { command: 'info', booleans: ['json'] });
   const gpu = await cliGpu();
   const d = gpu.description;
   if (has(args, 'json')) {

@@ -7,7 +7,7 @@ import { listMethods } from '../../engine/adapters/registry';
 export const help = 'list built-in models, datasets and adapter methods (--json)';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, ['json']);
+  const args = parseArgs(argv, { command: 'list', booleans: ['json'] });
   const models = await listBuiltinModels();
   const datasets = listDatasets();
   const methods = listMethods().map((m) => ({

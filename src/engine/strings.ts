@@ -1,0 +1,100 @@
+/**
+ * Small string helpers for messages: the closest known name to a typo ("did you mean --steps?") and
+ * control-character escaping for anything printed that came from a file (tensor names, config keys):
+ * a name holding ESC [ 2 J must not clear the person's terminal (issue 19 item 10).
+ */
+
+/** Levenshtein distance with an early exit once every cell of a row exceeds `max`. */
+export function editDistance(a: string, b: string, max = Infinity): number {
+  if (Math.abs(a.length - b.length) > max) return max + 1;
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    let rowMin = i;
+    for (let j = 1; j <= b.length; j++) {
+      const v = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      cur.push(v);
+      if (v < rowMin) rowMin = v;
+    }
+    if (rowMin > max) return max + 1;
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
+/**
+ * The known name closest to `name`, or null when none is plausibly meant: at most a third of the
+ * name's letters (minimum 2) differ, or one is a prefix of the other (--lr for --lr-min).
+ */
+export function closestName(name: string, known: Iterable<string>): string | null {
+  const limit = Math.max(2, Math.floor(name.length / 3));
+  let best: string | null = null;
+  let bestD = Infinity;
+  for (const k of known) {
+    const d = editDistance(name.toLowerCase(), k.toLowerCase(), limit);
+    if (d < bestD || (d === bestD && best !== null && k < best)) {
+      best = k;
+      bestD = d;
+    }
+  }
+  return bestD <= limit ? best : null;
+}
+
+/** " (did you mean X?)" or "", for the end of a message. */
+export function didYouMean(name: string, known: Iterable<string>, prefix = ''): string {
+  const c = closestName(name, known);
+  return c === null ? '' : `; did you mean ${prefix}${c}?`;
+}
+
+/**
+ * Escape C0/C1 control characters (ESC, BEL, CR, backspace …) and Unicode bidi overrides as \xNN /
+ * \uNNNN so text from a file prints as inert characters. Tabs and newlines are escaped too: a name
+ * must stay on its line.
+ */
+export function escapeControl(s: string): string {
+  // eslint-disable-next-line no-control-regex
+  return s.replace(/[\u0000-\u001f\u007f-\u009f\u200e\u200f\u202a-\u202e\u2066-\u2069]/g, (c) => {
+    const code = c.charCodeAt(0);
+    return code < 0x100 ? `\\x${code.toString(16).padStart(2, '0')}` : `\\u${code.toString(16).padStart(4, '0')}`;
+  });
+}
+
+/** Keys that reach Object.prototype or a constructor when used as a property name (issue 19 item 9). */
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
+/** Throw `make(message)` when any key of `value` at any depth is forbidden; `where` names the source. */
+export function assertSafeKeys(value: unknown, where: string, make: (m: string) => Error = (m) => new Error(m)): void {
+  const walk = (v: unknown, path: string, depth: number): void => {
+    if (depth > 64) throw make(`${where}: nested more than 64 levels deep at ${path || '(root)'}`);
+    if (v === null || typeof v !== 'object') return;
+    for (const k of Object.keys(v)) {
+      const p = path ? `${path}.${k}` : k;
+      if (FORBIDDEN_KEYS.has(k))
+        throw make(`${where}: key "${escapeControl(p)}" is not allowed (${k} reaches object internals)`);
+      walk((v as Record<string, unknown>)[k], p, depth + 1);
+    }
+  };
+  walk(value, '', 0);
+}
+
+/** The shape of a zod issue that matters for a message (kept structural: this module imports nothing). */
+export interface SchemaIssue {
+  path: readonly PropertyKey[];
+  message: string;
+  code?: string;
+  keys?: readonly string[];
+}
+
+/**
+ * Schema issues as ONE line naming each field: "Too small: expected number to be >0 (at train.lr); … (at seed)"
+ * (issue 19 item 8: no 8–13 line dumps). At most `max` issues are listed, then "(+N more)".
+ */
+export function issuesOneLine(issues: readonly SchemaIssue[], max = 4): string {
+  const parts = issues.slice(0, max).map((i) => {
+    const path = i.path.map((p) => escapeControl(String(p))).join('.');
+    const msg = escapeControl(i.message.replace(/\s*\n\s*/g, ' '));
+    return path ? `${msg} (at ${path})` : msg;
+  });
+  if (issues.length > max) parts.push(`(+${issues.length - max} more)`);
+  return parts.join('; ');
+}
