@@ -35,6 +35,16 @@ export const DatasetRefSchema = z.strictObject({
   hash: hash.optional(),
 });
 
+/** How pairs and chats become training rows (src/engine/data/batcher.ts, chat.ts). */
+export const DataOptionsSchema = z.strictObject({
+  /** Loss only on completion / assistant tokens; false = on every token of the rendered text. */
+  completionOnly: z.boolean().default(true),
+  /** 'packed': windows run on across examples; 'padded': one example per row, padding ignored. */
+  layout: z.enum(['packed', 'padded']).default('packed'),
+  /** Chats: the model's chat_template (plain when it has none) or always the plain template. */
+  chatTemplate: z.enum(['model', 'plain']).default('model'),
+});
+
 export const MethodRefSchema = z.strictObject({
   id: z.string().regex(/^[a-z0-9-]{1,32}$/, 'a method id such as "lora"'),
   params: z.record(z.string().max(64), z.union([z.number(), z.string().max(256), z.boolean()])).default({}),
@@ -80,6 +90,7 @@ export const RunConfigSchema = z
     name: z.string().max(120).optional(),
     model: ModelRefSchema.default({ source: 'preset', id: 'micro' }),
     dataset: DatasetRefSchema.default({ source: 'builtin', id: 'english' }),
+    data: DataOptionsSchema.default(DataOptionsSchema.parse({})),
     method: MethodRefSchema.default({ id: 'full', params: {} }),
     targets: TargetsSchema.default({ modules: ['attn.c_attn'], layers: null, rankOverrides: {} }),
     train: TrainSchema.default(TrainSchema.parse({})),

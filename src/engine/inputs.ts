@@ -10,6 +10,7 @@ import { createTokenizer, type Tokenizer } from './io/tokenizers';
 import { loadDataset } from './data/datasets';
 import { parseUserDataset, prepareUserDataset } from './data/user';
 import { tokenizeDataset, type TokenizedDataset } from './data/batcher';
+import { chatFormatFrom, type ChatFormat } from './data/chat';
 
 export interface RunInputs {
   config: RunConfig;
@@ -21,7 +22,9 @@ export interface RunInputs {
   tokenizer: Tokenizer;
   data: TokenizedDataset;
   datasetHash: string;
-  datasetKind: 'text' | 'pairs';
+  datasetKind: 'text' | 'pairs' | 'chat';
+  /** How chats were rendered (the model's chat_template or the plain one); null for other data. */
+  chatFormat?: ChatFormat | null;
 }
 
 export interface InputSources {
@@ -71,6 +74,12 @@ export async function tokenizerFor(modelConfig: ModelConfig, model: LoadedModel 
   return createTokenizer({ kind: modelConfig.tokenizer });
 }
 
+/** The model's chat format (tokenizer_config.json's chat_template), or the plain one. */
+export function chatFormatFor(config: RunConfig, model: LoadedModel | null): ChatFormat {
+  const tokenizerConfig = (model as { tokenizerConfig?: unknown } | null)?.tokenizerConfig ?? null;
+  return chatFormatFrom(tokenizerConfig, { usePlain: config.data.chatTemplate === 'plain' });
+}
+
 export async function resolveInputs(config: RunConfig, sources: InputSources = {}): Promise<RunInputs> {
   const { modelConfig, model } = await resolveModel(config, sources);
   const tokenizer = await tokenizerFor(modelConfig, model);
@@ -93,6 +102,7 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
       );
     prepared = await prepareUserDataset(parseUserDataset(sources.datasetFile.name, sources.datasetFile.bytes));
   }
+  const chatFormat = chatFormatFor(config, model);
   if (config.dataset.hash && config.dataset.hash !== prepared.hash) {
     throw new HashMismatchError(
       `dataset "${config.dataset.id}": this run needs data with sha256 ${config.dataset.hash}, but the data found has sha256 ${prepared.hash}`,
@@ -105,8 +115,9 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
     modelHash: model?.hash ?? null,
     model,
     tokenizer,
-    data: tokenizeDataset(prepared, tokenizer),
+    data: tokenizeDataset(prepared, tokenizer, { completionOnly: config.data.completionOnly, chat: chatFormat }),
     datasetHash: prepared.hash,
     datasetKind: prepared.kind,
+    chatFormat: prepared.kind === 'chat' ? chatFormat : null,
   };
 }

@@ -138,7 +138,8 @@ export class Trainer {
     const B = cfg.train.batchSize,
       T = cfg.train.contextLength;
     model.ensureActivations(B, T);
-    const batcher = new Batcher(inputs.data.train, { B, T, seed: cfg.seed, purpose: 'data/train' });
+    const layout = cfg.data.layout;
+    const batcher = new Batcher(inputs.data.train, { B, T, seed: cfg.seed, purpose: 'data/train', layout });
     const targets = selectTargets(model, cfg.targets.modules, cfg.targets.layers);
     const rankDefault = typeof params.rank === 'number' ? params.rank : 8;
     const instance = await m.init({
@@ -154,7 +155,7 @@ export class Trainer {
         return o[layer.name] ?? o[type] ?? rankDefault;
       },
       async runBatches(n, opts) {
-        const initBatcher = new Batcher(inputs.data.train, { B, T, seed: cfg.seed, purpose: 'data/init' });
+        const initBatcher = new Batcher(inputs.data.train, { B, T, seed: cfg.seed, purpose: 'data/init', layout });
         for (let i = 0; i < n; i++) {
           const b = initBatcher.batchAt(i);
           model.setBatch(B, T, b.inputs, b.targets, b.mask);
@@ -279,7 +280,7 @@ export class Trainer {
   async evaluate(stream: TokenStream, maxBatches: number): Promise<number> {
     let batches = this.evalCache.get(stream);
     if (!batches || batches.length < maxBatches) {
-      batches = evalBatches(stream, { B: this.B, T: this.T, maxBatches });
+      batches = evalBatches(stream, { B: this.B, T: this.T, maxBatches, layout: this.inputs.config.data.layout });
       this.evalCache.set(stream, batches);
     }
     return meanLoss(this.gpu, this.model, batches.slice(0, maxBatches), this.B, this.T);

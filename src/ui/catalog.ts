@@ -23,7 +23,7 @@ export interface ModelOption {
 export interface DatasetOption {
   id: string;
   label: string;
-  kind: 'text' | 'pairs';
+  kind: 'text' | 'pairs' | 'chat';
   description: string;
   license: string;
   sha256?: string;

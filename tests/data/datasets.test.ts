@@ -57,7 +57,17 @@ describe('public/data manifest', () => {
 describe('registry', () => {
   it('lists the built-in ids', () => {
     const ids = listDatasets().map((d) => d.id);
-    expect(ids).toEqual(['english', 'brown-fiction', 'brown-news', 'addition', 'reversal', 'dates']);
+    expect(ids).toEqual([
+      'english',
+      'brown-fiction',
+      'brown-news',
+      'addition',
+      'reversal',
+      'dates',
+      'chat-addition',
+      'chat-reversal',
+      'chat-dates',
+    ]);
   });
 
   it('rejects unknown ids and bad options', async () => {

@@ -16,6 +16,7 @@
  */
 import { Rng } from '../rng';
 import type { Tokenizer } from '../io/tokenizers/types';
+import { chatFormatFrom, renderSegments, type ChatFormat, type Conversation, type Segment } from './chat';
 import { DatasetError, type Example, type PreparedText } from './types';
 
 export interface TokenStream {
@@ -82,31 +83,80 @@ export function encodeText(text: string, tokenizer: Tokenizer): TokenStream {
   return { tokens: buf.finish(), lossMask: null };
 }
 
-/** Encode pairs: prompt (mask 0) then completion + '\n' (mask 1), example after example. */
-export function encodePairs(examples: readonly Example[], tokenizer: Tokenizer): TokenStream {
+/** Encode examples given as segments: each segment tokenized on its own, mask 1 on trained segments. */
+export function encodeSegments(examples: readonly Segment[][], tokenizer: Tokenizer): TokenStream {
   const buf = new IntBuf();
   const mask: number[] = [];
   const starts = new Int32Array(examples.length);
   for (let k = 0; k < examples.length; k++) {
     starts[k] = buf.length;
-    const p = tokenizer.encode(examples[k].prompt);
-    const c = tokenizer.encode(examples[k].completion + '\n');
-    buf.push(p);
-    buf.push(c);
-    for (let i = 0; i < p.length; i++) mask.push(0);
-    for (let i = 0; i < c.length; i++) mask.push(1);
+    for (const seg of examples[k]) {
+      const ids = tokenizer.encode(seg.text);
+      buf.push(ids);
+      for (let i = 0; i < ids.length; i++) mask.push(seg.train ? 1 : 0);
+    }
   }
   return { tokens: buf.finish(), lossMask: Uint8Array.from(mask), starts };
 }
 
-export function tokenizeDataset(ds: PreparedText, tokenizer: Tokenizer): TokenizedDataset {
-  const out: TokenizedDataset =
-    ds.kind === 'text'
-      ? { train: encodeText(ds.train, tokenizer), val: encodeText(ds.val, tokenizer) }
-      : { train: encodePairs(ds.train, tokenizer), val: encodePairs(ds.val, tokenizer) };
+/** A pair as segments: prompt (trained only when `completionOnly` is false), then completion + '\n'. */
+export function pairSegments(e: Example, completionOnly = true): Segment[] {
+  return [
+    { text: e.prompt, train: !completionOnly },
+    { text: e.completion + '\n', train: true },
+  ];
+}
+
+/** Encode pairs: prompt (mask 0) then completion + '\n' (mask 1), example after example. */
+export function encodePairs(examples: readonly Example[], tokenizer: Tokenizer, completionOnly = true): TokenStream {
+  return encodeSegments(
+    examples.map((e) => pairSegments(e, completionOnly)),
+    tokenizer,
+  );
+}
+
+/** Encode conversations through a chat format (chat.ts); `completionOnly` masks all but the assistant. */
+export function encodeChats(
+  convs: readonly Conversation[],
+  tokenizer: Tokenizer,
+  fmt: ChatFormat,
+  completionOnly = true,
+): TokenStream {
+  return encodeSegments(
+    convs.map((c) => renderSegments(c, fmt, completionOnly)),
+    tokenizer,
+  );
+}
+
+export interface TokenizeOptions {
+  /** Pairs and chats: loss only on completion / assistant tokens (default true). */
+  completionOnly?: boolean;
+  /** How chats are rendered (default: the plain template, chat.ts). */
+  chat?: ChatFormat;
+}
+
+export function tokenizeDataset(ds: PreparedText, tokenizer: Tokenizer, opts: TokenizeOptions = {}): TokenizedDataset {
+  const only = opts.completionOnly ?? true;
+  let out: TokenizedDataset;
+  if (ds.kind === 'text') out = { train: encodeText(ds.train, tokenizer), val: encodeText(ds.val, tokenizer) };
+  else if (ds.kind === 'pairs')
+    out = { train: encodePairs(ds.train, tokenizer, only), val: encodePairs(ds.val, tokenizer, only) };
+  else {
+    const fmt = opts.chat ?? chatFormatFrom(null);
+    out = { train: encodeChats(ds.train, tokenizer, fmt, only), val: encodeChats(ds.val, tokenizer, fmt, only) };
+  }
   if (ds.probe !== undefined && ds.probe.length > 0) out.probe = encodeText(ds.probe, tokenizer);
   return out;
 }
+
+/**
+ * How examples fill a row. 'packed' (the default): a window of T tokens starts at an example's
+ * first token and runs on into the following examples, so no position is wasted, and attention
+ * sees the previous example's tail inside the window. 'padded': one example per row, cut at T+1
+ * tokens, the rest padding that the loss ignores; nothing crosses examples, but short examples
+ * waste the row. Text streams are always packed.
+ */
+export type Layout = 'packed' | 'padded';
 
 export interface BatcherOptions {
   B: number;
@@ -114,6 +164,13 @@ export interface BatcherOptions {
   seed: number;
   /** Rng purpose tag; different purposes give independent batch orders (default 'data/train'). */
   purpose?: string;
+  layout?: Layout;
+}
+
+/** End (exclusive) of the example that starts at starts[k]. */
+function exampleEnd(stream: TokenStream, k: number): number {
+  const s = stream.starts!;
+  return k + 1 < s.length ? s[k + 1] : stream.tokens.length;
 }
 
 function checkDims(B: number, T: number): void {
@@ -132,10 +189,13 @@ function checkStream(stream: TokenStream): void {
     );
 }
 
-/** Fill row b of a batch from the window starting at `start`, padding past the stream's end. */
-function fillRow(stream: TokenStream, T: number, b: number, start: number, out: Batch): void {
+/**
+ * Fill row b of a batch from the window starting at `start`, padding past `end` (default: the
+ * stream's end; in the padded layout, the end of the row's example).
+ */
+function fillRow(stream: TokenStream, T: number, b: number, start: number, out: Batch, end?: number): void {
   const { tokens, lossMask } = stream;
-  const n = tokens.length;
+  const n = end ?? tokens.length;
   const base = b * T;
   for (let t = 0; t < T; t++) {
     const i = start + t;
@@ -165,6 +225,7 @@ export class Batcher {
   private readonly rng: Rng;
   /** Number of valid start positions (offsets 0..n-1, or the first n entries of `starts`). */
   private readonly numStarts: number;
+  private readonly padded: boolean;
 
   constructor(stream: TokenStream, opts: BatcherOptions) {
     checkDims(opts.B, opts.T);
@@ -176,7 +237,11 @@ export class Batcher {
     this.rng = new Rng(opts.seed >>> 0, opts.purpose ?? 'data/train');
     // the last full window starts at n-(T+1); a stream shorter than that has one start, 0 (padded)
     const maxStart = Math.max(0, stream.tokens.length - (opts.T + 1));
-    if (stream.starts && stream.starts.length > 0) {
+    this.padded = opts.layout === 'padded' && !!stream.starts && stream.starts.length > 0;
+    if (this.padded) {
+      // every example is a row of its own, however near the end of the stream it starts
+      this.numStarts = stream.starts!.length;
+    } else if (stream.starts && stream.starts.length > 0) {
       // example starts are sorted; count those at or before maxStart (starts[0] = 0 always qualifies)
       let lo = 0,
         hi = stream.starts.length;
@@ -191,19 +256,24 @@ export class Batcher {
     }
   }
 
-  private startFor(index: number): number {
+  /** The k-th start candidate for draw `index`: an example index (pairs/chats) or a token offset. */
+  private drawFor(index: number): number {
     const w = this.rng.block(index);
     // 53 random bits, so offsets are uniform even for streams of many millions of tokens
     const u = (w[0] * 2097152 + (w[1] >>> 11)) / 9007199254740992;
-    const k = Math.min(this.numStarts - 1, Math.floor(u * this.numStarts));
-    return this.stream.starts && this.stream.starts.length > 0 ? this.stream.starts[k] : k;
+    return Math.min(this.numStarts - 1, Math.floor(u * this.numStarts));
   }
 
-  /** The batch for a given step: a pure function of (stream, B, T, seed, purpose, step). */
+  /** The batch for a given step: a pure function of (stream, B, T, seed, purpose, step, layout). */
   batchAt(step: number): Batch {
     if (!Number.isInteger(step) || step < 0) throw new DatasetError(`step must be a non-negative integer, got ${step}`);
     const out = emptyBatch(this.B, this.T);
-    for (let b = 0; b < this.B; b++) fillRow(this.stream, this.T, b, this.startFor(step * this.B + b), out);
+    const starts = this.stream.starts && this.stream.starts.length > 0 ? this.stream.starts : null;
+    for (let b = 0; b < this.B; b++) {
+      const k = this.drawFor(step * this.B + b);
+      if (this.padded) fillRow(this.stream, this.T, b, starts![k], out, exampleEnd(this.stream, k));
+      else fillRow(this.stream, this.T, b, starts ? starts[k] : k, out);
+    }
     return out;
   }
 
@@ -217,6 +287,8 @@ export interface EvalOptions {
   T: number;
   /** Stop after this many batches (default: the whole stream). */
   maxBatches?: number;
+  /** 'padded' with example starts: one example per row, in order (its first T+1 tokens). */
+  layout?: Layout;
 }
 
 /**
@@ -230,8 +302,18 @@ export function evalBatches(stream: TokenStream, opts: EvalOptions): Batch[] {
   const { B, T } = opts;
   const maxBatches = opts.maxBatches ?? Infinity;
   if (!(maxBatches >= 1)) throw new DatasetError(`maxBatches must be at least 1, got ${opts.maxBatches}`);
-  const windows = Math.ceil((stream.tokens.length - 1) / T);
   const batches: Batch[] = [];
+  if (opts.layout === 'padded' && stream.starts && stream.starts.length > 0) {
+    const m = stream.starts.length;
+    for (let k0 = 0; k0 < m && batches.length < maxBatches; k0 += B) {
+      const out = emptyBatch(B, T);
+      for (let b = 0; b < B && k0 + b < m; b++)
+        fillRow(stream, T, b, stream.starts[k0 + b], out, exampleEnd(stream, k0 + b));
+      batches.push(out);
+    }
+    return batches;
+  }
+  const windows = Math.ceil((stream.tokens.length - 1) / T);
   for (let w0 = 0; w0 < windows && batches.length < maxBatches; w0 += B) {
     const out = emptyBatch(B, T);
     for (let b = 0; b < B && w0 + b < windows; b++) fillRow(stream, T, b, (w0 + b) * T, out);

@@ -14,6 +14,7 @@
  */
 import { gunzipSync } from 'fflate';
 import { loadAsset, sha256Hex } from '../io/assets';
+import { INSTRUCTION_SETS, toConversation } from './instructions';
 import { PROCEDURAL_TASKS } from './procedural';
 import { SPLIT_SEED, checkFraction, splitText } from './split';
 import { DatasetError, type DataManifestEntry, type DatasetInfo, type Example, type PreparedText } from './types';
@@ -70,6 +71,15 @@ const REGISTRY: readonly DatasetInfo[] = [
     defaultValFraction: 0.05,
     description: PROCEDURAL_TASKS[id].description,
     source: 'generated (src/engine/data/procedural.ts)',
+    license: 'n/a',
+  })),
+  ...Object.entries(INSTRUCTION_SETS).map(([id, s]): DatasetInfo => ({
+    id,
+    label: s.label,
+    kind: 'chat',
+    defaultValFraction: 0.05,
+    description: `${s.description} Rendered through the model's chat template; loss on the answer.`,
+    source: 'generated (src/engine/data/instructions.ts)',
     license: 'n/a',
   })),
 ];
@@ -233,6 +243,17 @@ export async function loadDataset(id: string, opts: LoadOptions): Promise<Prepar
     const hash = await sha256Hex(JSON.stringify({ id, train, val }));
     const probe = withProbe ? await loadForgettingProbe(splitSeed) : undefined;
     return { id, hash, kind: 'pairs', train, val, ...(probe !== undefined ? { probe } : {}) };
+  }
+  const instr = INSTRUCTION_SETS[id];
+  if (instr !== undefined) {
+    // the procedural set's own split and sample, phrased as chats: same seed ⇒ same questions
+    const base = await loadDataset(instr.task, { ...opts, withProbe: false });
+    if (base.kind !== 'pairs') throw new DatasetError(`${instr.task} did not produce pairs`);
+    const train = base.train.map((e) => toConversation(instr.task, e));
+    const val = base.val.map((e) => toConversation(instr.task, e));
+    const hash = await sha256Hex(JSON.stringify({ id, train, val }));
+    const probe = withProbe ? await loadForgettingProbe(splitSeed) : undefined;
+    return { id, hash, kind: 'chat', train, val, ...(probe !== undefined ? { probe } : {}) };
   }
   throw new DatasetError(`dataset ${JSON.stringify(id)} has no loader`);
 }

@@ -2,6 +2,7 @@
  * Shared data types: examples, prepared datasets, the public/data manifest, and DatasetError.
  * No logic here, so scripts/prepare-data.ts can import the manifest type without pulling in loaders.
  */
+import type { Conversation } from './chat';
 
 /** One supervised pair. Training text is prompt + completion + '\n'; loss counts the completion. */
 export interface Example {
@@ -22,12 +23,14 @@ interface PreparedBase {
 
 export type PreparedText =
   | (PreparedBase & { kind: 'text'; train: string; val: string })
-  | (PreparedBase & { kind: 'pairs'; train: Example[]; val: Example[] });
+  | (PreparedBase & { kind: 'pairs'; train: Example[]; val: Example[] })
+  /** Conversations, rendered through the model's chat template when tokenized (chat.ts). */
+  | (PreparedBase & { kind: 'chat'; train: Conversation[]; val: Conversation[] });
 
 export interface DatasetInfo {
   id: string;
   label: string;
-  kind: 'text' | 'pairs';
+  kind: 'text' | 'pairs' | 'chat';
   description: string;
   source: string;
   license: string;

@@ -1,14 +1,17 @@
 /**
  * Datasets a person brings: a `.txt` file (plain UTF-8 text, trained as a language-modelling stream)
- * or a `.jsonl` file of {"prompt": …, "completion": …} objects (trained with loss on completions).
+ * or a `.jsonl` file of {"prompt": …, "completion": …} objects (trained with loss on completions), or
+ * of chat {"messages": [{"role", "content"}, …]} objects (rendered through the model's chat template,
+ * loss on the assistant's turns; chat.ts). One file holds one kind.
  *
  * Every rejection is a DatasetError whose message says what to fix (which line, which field, how big),
  * because the file came from outside and the person needs to repair it, not read a stack trace.
  * Nothing here touches the network or storage; the caller keeps the bytes.
  */
 import { sha256Hex } from '../io/assets';
+import { parseConversation, type Conversation } from './chat';
 import { loadForgettingProbe } from './datasets';
-import { SPLIT_SEED, checkFraction, splitExamples, splitText } from './split';
+import { SPLIT_SEED, checkFraction, splitExamples, splitText, splitUnits } from './split';
 import { DatasetError, type Example, type PreparedText } from './types';
 
 export const DEFAULT_MAX_USER_BYTES = 20 * 1024 * 1024;
@@ -25,7 +28,9 @@ interface UserBase {
 }
 
 export type UserDataset =
-  (UserBase & { kind: 'text'; text: string }) | (UserBase & { kind: 'pairs'; examples: Example[] });
+  | (UserBase & { kind: 'text'; text: string })
+  | (UserBase & { kind: 'pairs'; examples: Example[] })
+  | (UserBase & { kind: 'chat'; conversations: Conversation[] });
 
 export interface ParseUserOptions {
   /** Largest accepted file, in bytes (default 20 MiB). */
@@ -67,9 +72,11 @@ function decodeText(name: string, bytes: Uint8Array, warnings: string[]): string
   return text.replace(/\r\n?/g, '\n');
 }
 
-function parseJsonl(name: string, text: string): Example[] {
+function parseJsonl(name: string, text: string): { examples: Example[]; conversations: Conversation[] } {
   const lines = text.split('\n');
   const examples: Example[] = [];
+  const conversations: Conversation[] = [];
+  let firstKind: { kind: 'pairs' | 'chat'; line: number } | null = null;
   for (let i = 0; i < lines.length; i++) {
     const line = lines[i].trim();
     if (line.length === 0) continue;
@@ -81,7 +88,21 @@ function parseJsonl(name: string, text: string): Example[] {
       throw new DatasetError(`${where}: not valid JSON (${(e as Error).message})`);
     }
     if (obj === null || typeof obj !== 'object' || Array.isArray(obj)) {
-      throw new DatasetError(`${where}: expected an object {"prompt": "...", "completion": "..."}`);
+      throw new DatasetError(
+        `${where}: expected an object {"prompt": "...", "completion": "..."} or {"messages": [{"role": "...", "content": "..."}]}`,
+      );
+    }
+    const kind = 'messages' in obj ? 'chat' : 'pairs';
+    firstKind ??= { kind, line: i + 1 };
+    if (kind !== firstKind.kind) {
+      const what = (k: string) => (k === 'chat' ? 'a chat {"messages"} example' : 'a {"prompt","completion"} pair');
+      throw new DatasetError(
+        `${where} is ${what(kind)} but line ${firstKind.line} is ${what(firstKind.kind)}; one file holds one kind`,
+      );
+    }
+    if (kind === 'chat') {
+      conversations.push(parseConversation(obj as Record<string, unknown>, where));
+      continue;
     }
     const { prompt, completion } = obj as Record<string, unknown>;
     if (typeof prompt !== 'string') {
@@ -98,12 +119,13 @@ function parseJsonl(name: string, text: string): Example[] {
     if (completion.length === 0) throw new DatasetError(`${where}: "completion" is empty`);
     examples.push({ prompt, completion });
   }
-  if (examples.length === 0) throw new DatasetError(`${name} has no examples (every line is blank)`);
-  return examples;
+  if (examples.length + conversations.length === 0)
+    throw new DatasetError(`${name} has no examples (every line is blank)`);
+  return { examples, conversations };
 }
 
 /**
- * Parse an uploaded file by extension: `.txt` → text, `.jsonl` → prompt/completion pairs.
+ * Parse an uploaded file by extension: `.txt` → text, `.jsonl` → prompt/completion pairs or chats.
  * Throws DatasetError for an unsupported extension, an empty, oversized or binary file, invalid
  * UTF-8, or a malformed JSONL line (named by number).
  */
@@ -112,7 +134,7 @@ export function parseUserDataset(name: string, bytes: Uint8Array, opts: ParseUse
   const ext = /\.([a-z0-9]+)$/i.exec(name)?.[1]?.toLowerCase();
   if (ext !== 'txt' && ext !== 'jsonl') {
     throw new DatasetError(
-      `${name}: unsupported file type; use .txt (plain text) or .jsonl ({"prompt","completion"} per line)`,
+      `${name}: unsupported file type; use .txt (plain text) or .jsonl ({"prompt","completion"} or {"messages"} per line)`,
     );
   }
   if (!(bytes instanceof Uint8Array)) throw new DatasetError(`${name}: expected file bytes`);
@@ -124,7 +146,9 @@ export function parseUserDataset(name: string, bytes: Uint8Array, opts: ParseUse
   const text = decodeText(name, bytes, warnings);
   if (text.trim().length === 0) throw new DatasetError(`${name} is empty (only whitespace)`);
   if (ext === 'txt') return { name, kind: 'text', text, bytes, warnings };
-  return { name, kind: 'pairs', examples: parseJsonl(name, text), bytes, warnings };
+  const { examples, conversations } = parseJsonl(name, text);
+  if (conversations.length > 0) return { name, kind: 'chat', conversations, bytes, warnings };
+  return { name, kind: 'pairs', examples, bytes, warnings };
 }
 
 export interface PrepareUserOptions {
@@ -151,8 +175,12 @@ export async function prepareUserDataset(ds: UserDataset, opts: PrepareUserOptio
     const s = splitText(ds.text, { key: 'user', valFraction, splitSeed });
     return { id, hash, kind: 'text', train: s.train, val: s.val, ...extra };
   }
-  if (ds.examples.length < 2)
-    throw new DatasetError(`${ds.name} needs at least 2 examples to hold one out for validation`);
+  const n = ds.kind === 'chat' ? ds.conversations.length : ds.examples.length;
+  if (n < 2) throw new DatasetError(`${ds.name} needs at least 2 examples to hold one out for validation`);
+  if (ds.kind === 'chat') {
+    const s = splitUnits(ds.conversations, { key: 'user', valFraction, splitSeed });
+    return { id, hash, kind: 'chat', train: s.train, val: s.val, ...extra };
+  }
   const s = splitExamples(ds.examples, { key: 'user', valFraction, splitSeed });
   return { id, hash, kind: 'pairs', train: s.train, val: s.val, ...extra };
 }
