@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { ModelConfigSchema, MODEL_PRESETS, type ModelConfig } from './model/config';
 import { assertSafeKeys, didYouMean, FORBIDDEN_KEYS, issuesOneLine } from './strings';
 
+/** GPT-2's module types (the page's checkboxes for GPT-2 models); other families name their own (model/families.ts). */
 export const TARGET_MODULES = ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'] as const;
 export type TargetModule = (typeof TARGET_MODULES)[number];
 
@@ -51,11 +52,19 @@ export const MethodRefSchema = z.strictObject({
 });
 
 export const TargetsSchema = z.strictObject({
-  modules: z.array(z.enum(TARGET_MODULES)).min(1).default(['attn.c_attn']),
+  /**
+   * Module selectors in the model family's own names, matched as PEFT's target_modules are (the type
+   * after the layer index, e.g. "attn.c_attn", "self_attn.q_proj", or its last part "q_proj"), or a
+   * preset: "attention", "attention-mlp", "all-linear". Checked against the model when the run starts.
+   */
+  modules: z
+    .array(z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'a module name such as "attn.c_attn", "q_proj" or a preset'))
+    .min(1)
+    .default(['attn.c_attn']),
   /** Layer indices, or null for every layer. */
   layers: z.array(z.int().min(0).max(255)).nullable().default(null),
   /** Per-module rank overrides, e.g. {"h.0.attn.c_attn": 8} or {"mlp.c_fc": 2}. */
-  rankOverrides: z.record(z.string().max(64), z.int().min(1).max(4096)).default({}),
+  rankOverrides: z.record(z.string().max(128), z.int().min(1).max(4096)).default({}),
 });
 
 export const TrainSchema = z.strictObject({

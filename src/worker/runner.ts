@@ -7,7 +7,8 @@ import type { Gpu } from '../gpu/device';
 import { serializeGpuError } from '../gpu/errors';
 import { resolveInputs, type RunInputs } from '../engine/inputs';
 import { NonFiniteError, Trainer } from '../engine/train';
-import { Gpt2Model } from '../engine/model/gpt2';
+import type { LanguageModel } from '../engine/model/language-model';
+import { createModel } from '../engine/model/families';
 import { sampleText } from '../engine/generate';
 import type {
   AdapterExport,
@@ -66,7 +67,7 @@ export class WorkerRunner {
   readonly emit: (e: EngineEvent, transfer?: Transferable[]) => unknown;
   private trainer: Trainer | null = null;
   private inputs: RunInputs | null = null;
-  private baseModel: Gpt2Model | null = null;
+  private baseModel: LanguageModel | null = null;
   private spectra: SpectraTracker | null = null;
   private runId = '';
   private state: RunState = 'idle';
@@ -126,9 +127,7 @@ export class WorkerRunner {
     const inputs = await resolveInputs(cmd.config, sources);
     this.inputs = inputs;
     // The untouched base model, for side-by-side generation and as W0 of the spectra.
-    this.baseModel = inputs.weights
-      ? Gpt2Model.fromWeights(this.gpu, inputs.modelConfig, inputs.weights)
-      : Gpt2Model.random(this.gpu, inputs.modelConfig, cmd.config.seed);
+    this.baseModel = createModel(this.gpu, inputs.modelConfig, inputs.weights, cmd.config.seed);
     const trainer = await Trainer.create(this.gpu, inputs);
     this.trainer = trainer;
     if (cmd.resume) trainer.restore(cmd.resume);

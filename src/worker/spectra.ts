@@ -5,7 +5,7 @@
  */
 import type { Gpu } from '../gpu/device';
 import type { Trainer } from '../engine/train';
-import type { Gpt2Model } from '../engine/model/gpt2';
+import type { LanguageModel } from '../engine/model/language-model';
 import { analyzeMatrix, computeBaseSvd, asOutIn, type BaseSvd } from '../engine/analysis';
 import { selectTargets } from '../engine/train';
 import type { SpectrumSnapshot } from './protocol';
@@ -18,7 +18,7 @@ export class SpectraTracker {
   constructor(
     readonly gpu: Gpu,
     readonly trainer: Trainer,
-    readonly baseModel: Gpt2Model,
+    readonly baseModel: LanguageModel,
     readonly k: number,
     readonly eps: number,
   ) {

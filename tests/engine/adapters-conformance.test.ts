@@ -23,6 +23,7 @@ import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../src/e
 import { resolveInputs, type RunInputs } from '../../src/engine/inputs';
 import { Trainer } from '../../src/engine/train';
 import { Gpt2Model } from '../../src/engine/model/gpt2';
+import type { LanguageModel } from '../../src/engine/model/language-model';
 import type { ModelConfig } from '../../src/engine/model/config';
 import { listMethods, resolveMethodParams } from '../../src/engine/adapters/registry';
 import type { AdapterMethod, MethodParamSpec } from '../../src/engine/adapters/types';
@@ -82,7 +83,7 @@ const inputsFor = (config: RunConfig): RunInputs => ({ ...shared, config });
 const tokens = Int32Array.from({ length: B * T }, (_, i) => 97 + ((i * 7 + 3) % 26));
 const targets = Int32Array.from({ length: B * T }, (_, i) => 97 + ((i * 11 + 5) % 26));
 
-async function logitsOf(model: Gpt2Model): Promise<Float32Array> {
+async function logitsOf(model: LanguageModel): Promise<Float32Array> {
   model.setBatch(B, T, tokens, targets, null);
   const enc = model.gpu.encoder('conformance logits');
   model.forward(enc, B, T);

@@ -8,7 +8,7 @@ import { loadCliModel } from '../model';
 import { tokenizerFor } from '../../engine/inputs';
 import { loadDataset } from '../../engine/data/datasets';
 import { tokenizeDataset, evalBatches } from '../../engine/data/batcher';
-import { Gpt2Model } from '../../engine/model/gpt2';
+import { createModel } from '../../engine/model/families';
 import { meanLoss } from '../../engine/train';
 import { sampleTokens } from '../../engine/generate';
 import { exactMatch } from '../../engine/data/procedural';
@@ -35,7 +35,7 @@ export async function run(argv: string[]): Promise<number> {
   const T = numberFlag(args, 'context', Number(card?.contextLength ?? loaded.config.contextLength));
   const B = numberFlag(args, 'batch', Number(card?.batchSize ?? 8));
   const maxBatches = numberFlag(args, 'batches', Number(card?.valBatches ?? 32));
-  const model = Gpt2Model.fromWeights(gpu, loaded.config, loaded.weights);
+  const model = createModel(gpu, loaded.config, loaded.weights);
   const batches = evalBatches(data.val, { B, T, maxBatches });
   const valLoss = await meanLoss(gpu, model, batches, B, T);
   const tokens = batches.reduce((a, b) => a + b.mask.reduce((x, y) => x + y, 0), 0);

@@ -3,7 +3,7 @@ import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
 import { cliGpu } from '../gpu';
 import { loadCliModel } from '../model';
 import { tokenizerFor } from '../../engine/inputs';
-import { Gpt2Model } from '../../engine/model/gpt2';
+import { createModel } from '../../engine/model/families';
 import { sampleText } from '../../engine/generate';
 
 export const help =
@@ -27,7 +27,7 @@ export async function run(argv: string[]): Promise<number> {
   const loaded = await loadCliModel(modelRef);
   const gpu = await cliGpu();
   const tokenizer = await tokenizerFor(loaded.config, loaded);
-  const model = Gpt2Model.fromWeights(gpu, loaded.config, loaded.weights);
+  const model = createModel(gpu, loaded.config, loaded.weights);
   const text = await sampleText(gpu, model, tokenizer, { prompt, maxTokens, temperature, topK, seed });
   if (has(args, 'json')) emit({ model: loaded.id, prompt, seed, temperature, topK, text });
   else console.log(prompt + text);

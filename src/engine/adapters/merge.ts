@@ -3,7 +3,7 @@
  * `mergeLora` in io/peft.ts), every other parameter as the model holds it.
  */
 import { mergeLora } from '../io/peft';
-import type { Gpt2Model } from '../model/gpt2';
+import type { LanguageModel } from '../model/language-model';
 import type { Linear } from '../model/linear';
 
 export interface AdditiveAdapter {
@@ -14,7 +14,7 @@ export interface AdditiveAdapter {
 
 /** `baseOf` supplies a replaced base weight (PiSSA-style residuals); default: the model's own. */
 export async function mergedWeights<A extends AdditiveAdapter>(
-  model: Gpt2Model,
+  model: LanguageModel,
   adapters: A[],
   baseOf?: (a: A) => Promise<Float32Array | null>,
 ): Promise<Map<string, Float32Array>> {

@@ -4,7 +4,7 @@
  * the `transformer.` prefix, F16/BF16/F32, attention-mask buffers skipped) and writes F32.
  */
 import { fromHfConfig, toHfConfig, type ModelConfig } from '../model/config';
-import { gpt2ParamSpecs } from '../model/gpt2';
+import { weightsFromFile, weightsToFile } from '../model/families';
 import { parseSafetensors, toFloat32, isFloatDtype, writeSafetensors } from './safetensors';
 import { loadAsset, sha256Hex } from './assets';
 
@@ -46,8 +46,6 @@ export class CheckpointError extends Error {
   }
 }
 
-const IGNORED = /(^|\.)attn\.(bias|masked_bias)$|^lm_head\.weight$/;
-
 /** HF GPT-2 tensor name → ours (drop "transformer."). */
 export function normalizeName(name: string): string {
   return name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
@@ -77,25 +75,20 @@ export async function loadModelFiles(id: string, files: NamedFile[]): Promise<Lo
     throw new CheckpointError(`model "${id}": ${(e as Error).message}`);
   }
   const st = parseSafetensors(stFile.bytes);
-  const weights = new Map<string, Float32Array>();
-  const ignored: string[] = [];
-  for (const t of st.tensors.values()) {
-    const name = normalizeName(t.name);
-    if (IGNORED.test(name) || !isFloatDtype(t.dtype)) {
-      ignored.push(t.name);
-      continue;
-    }
-    weights.set(name, toFloat32(t));
+  const nonFloat = [...st.tensors.values()].filter((t) => !isFloatDtype(t.dtype)).map((t) => t.name);
+  // The family renames, transposes nn.Linear (out, in) weights to our (in, out), and checks every shape.
+  let weights: Map<string, Float32Array>, ignored: string[];
+  try {
+    ({ weights, ignored } = weightsFromFile(
+      config,
+      [...st.tensors.values()]
+        .filter((t) => isFloatDtype(t.dtype))
+        .map((t) => ({ name: t.name, shape: t.shape, data: toFloat32(t) })),
+    ));
+  } catch (e) {
+    throw new CheckpointError(`model "${id}": model.safetensors: ${(e as Error).message}`);
   }
-  for (const s of gpt2ParamSpecs(config)) {
-    const w = weights.get(s.name);
-    if (!w) throw new CheckpointError(`model "${id}": model.safetensors lacks ${s.name} (shape [${s.shape}])`);
-    const n = s.shape.reduce((a, b) => a * b, 1);
-    if (w.length !== n)
-      throw new CheckpointError(`model "${id}": ${s.name} has ${w.length} values, config.json implies [${s.shape}]`);
-  }
-  const expected = new Set(gpt2ParamSpecs(config).map((s) => s.name));
-  for (const k of weights.keys()) if (!expected.has(k)) ignored.push(k);
+  ignored.push(...nonFloat);
   const fileHashes = await Promise.all(
     files.map(async (f) => ({ name: f.name.split('/').pop()!, sha256: await sha256Hex(f.bytes) })),
   );
@@ -118,12 +111,12 @@ export function modelFiles(
   card?: ModelCard,
   readme?: string,
 ): NamedFile[] {
-  const specs = gpt2ParamSpecs(config);
-  const tensors = specs.map((s) => {
-    const data = weights.get(s.name);
-    if (!data) throw new CheckpointError(`cannot save: missing ${s.name}`);
-    return { name: s.name, shape: s.shape, data };
-  });
+  let tensors;
+  try {
+    tensors = weightsToFile(config, weights); // HF names and layout (nn.Linear weights back to (out, in))
+  } catch (e) {
+    throw new CheckpointError((e as Error).message);
+  }
   const enc = new TextEncoder();
   const files: NamedFile[] = [
     { name: 'config.json', bytes: enc.encode(JSON.stringify(toHfConfig(config), null, 2) + '\n') },

@@ -6,8 +6,8 @@
  * (in, out), so real GPT-2 checkpoints load directly and PEFT export needs no renaming.
  *
  * Forward and backward are explicit, the backward in mirror order, activations in one named struct
- * per layer. A Llama-family variant would be a sibling file reusing `Linear`, the optimizer and the
- * trainer; nothing here is referenced by them except through `LanguageModel`.
+ * per layer. The other families are sibling files; the trainer, adapters, analysis, worker and CLI
+ * see this class only through `LanguageModel` (language-model.ts).
  */
 import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
 import { matmul } from '../../gpu/kernels/matmul';
@@ -22,18 +22,13 @@ import {
   type EmbeddingIndex,
 } from '../../gpu/kernels/embedding';
 import { crossEntropyForward, crossEntropyForwardBackward } from '../../gpu/kernels/crossentropy';
-import { Rng } from '../rng';
+import { initParam } from './init';
 import type { ModelConfig } from './config';
 import { linearBackward, linearForward, type Linear } from './linear';
+import type { LanguageModel, ModelFamily, ParamSpec } from './language-model';
 
-export interface ParamSpec {
-  name: string;
-  shape: number[];
-  init: 'normal' | 'zeros' | 'ones';
-  std: number;
-  /** AdamW weight decay applies to matrices only (not to biases, LayerNorm or embeddings' positions). */
-  decay: boolean;
-}
+export type { ParamSpec } from './language-model';
+export { initParam } from './init';
 
 /** Every parameter of the model in HF GPT-2 naming, with GPT-2's initialisation (std 0.02, residual projections scaled by 1/√(2L)). */
 export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
@@ -69,21 +64,12 @@ export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
   return specs;
 }
 
-/** Deterministic initial value of one parameter: its own Philox stream keyed by (seed, name). */
-export function initParam(spec: ParamSpec, seed: number): Float32Array {
-  const n = spec.shape.reduce((a, b) => a * b, 1);
-  const out = new Float32Array(n);
-  if (spec.init === 'ones') out.fill(1);
-  else if (spec.init === 'normal') new Rng(seed, `init:${spec.name}`).fillNormal(out, spec.std);
-  return out;
-}
-
 /**
  * Every kernel binds whole tensors, so each must fit the device's maxStorageBufferBindingSize. CPU
  * drivers cap it low (llvmpipe: 128 MiB, less than GPT-2's 154 MB token embedding): say so up front
  * instead of failing mid-step with a validation error.
  */
-function checkBindingLimits(gpu: Gpu, cfg: ModelConfig, specs: ParamSpec[]): void {
+export function checkBindingLimits(gpu: Gpu, cfg: ModelConfig, specs: ParamSpec[]): void {
   const limit = gpu.device.limits.maxStorageBufferBindingSize;
   const mb = (b: number) => `${(b / 2 ** 20).toFixed(1)} MiB`;
   for (const s of specs) {
@@ -147,7 +133,8 @@ interface Activations {
   index: EmbeddingIndex;
 }
 
-export class Gpt2Model {
+export class Gpt2Model implements LanguageModel {
+  readonly family: ModelFamily = gpt2Family;
   readonly gpu: Gpu;
   readonly cfg: ModelConfig;
   readonly specs: ParamSpec[];
@@ -528,6 +515,27 @@ export class Gpt2Model {
     return this.gpu.read(this.activations.logits, B * T * this.cfg.vocabSize);
   }
 
+  readLogitsRow(row: number): Promise<Float32Array> {
+    const V = this.cfg.vocabSize;
+    return this.gpu.read(this.activations.logits, V, row * V);
+  }
+
+  writeWeights(weights: Map<string, Float32Array>): void {
+    for (const [name, data] of weights) {
+      const p = this.param(name);
+      if (data.length !== p.size) throw new Error(`${name}: ${data.length} values for shape [${p.shape}]`);
+      this.gpu.write(p, data);
+    }
+  }
+
+  /** The tensor (N, inDim) that fed a linear in the last forward (EVA's activation statistics). */
+  linearInput(name: string): GpuTensor {
+    const m = /^h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$/.exec(name);
+    if (!m) throw new Error(`no linear ${name} in this GPT-2 model`);
+    const la = this.activations.layers[Number(m[1])];
+    return { 'attn.c_attn': la.ln1, 'attn.c_proj': la.atty, 'mlp.c_fc': la.ln2, 'mlp.c_proj': la.fchGelu }[m[2]]!;
+  }
+
   destroy(): void {
     if (this.acts) this.releaseActivations();
     for (const t of this.params.values()) this.gpu.release(t);
@@ -537,3 +545,24 @@ export class Gpt2Model {
     this.grads.clear();
   }
 }
+
+/** GPT-2 (and distilgpt2): HF `GPT2LMHeadModel`, Conv1D weights already (in, out). */
+export const gpt2Family: ModelFamily = {
+  type: 'gpt2',
+  label: 'GPT-2',
+  paramSpecs: gpt2ParamSpecs,
+  linearNames,
+  presets: {
+    attention: ['attn.c_attn', 'attn.c_proj'],
+    'attention-mlp': ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+    'all-linear': ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+  },
+  fromFileName(name) {
+    const n = name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
+    // The causal-mask buffers and the tied head (a copy of wte) are not parameters.
+    return /(^|\.)attn\.(bias|masked_bias)$|^lm_head\.weight$/.test(n) ? null : n;
+  },
+  peftPrefix: 'base_model.model.transformer.',
+  fanInFanOut: true,
+  create: (gpu, cfg, weights) => new Gpt2Model(gpu, cfg, weights),
+};

@@ -31,7 +31,7 @@ import { fill } from '../../../gpu/kernels/elementwise';
 import { sumSquaresInto } from '../../../gpu/kernels/reduce';
 import { exactSvd, rsvd } from '../../../gpu/kernels/rsvd';
 import type { Linear } from '../../model/linear';
-import type { Gpt2Model } from '../../model/gpt2';
+import type { LanguageModel } from '../../model/language-model';
 import { LowRankAdapter } from '../lowrank';
 import type { AdapterMethod, TrainableTensor } from '../types';
 import { ALPHA_PARAM, RANK_PARAM, loraInstance } from './lora';
@@ -40,11 +40,8 @@ import { ALPHA_PARAM, RANK_PARAM, loraInstance } from './lora';
 const EXACT_MAX_IN = 128;
 
 /** The activation tensor (N, in) that feeds a linear layer, after a forward. */
-export function layerInput(model: Gpt2Model, layer: Linear): GpuTensor {
-  const m = /^h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$/.exec(layer.name);
-  if (!m) throw new Error(`EVA: no activation known for ${layer.name}`);
-  const la = model.activations.layers[Number(m[1])];
-  return { 'attn.c_attn': la.ln1, 'attn.c_proj': la.atty, 'mlp.c_fc': la.ln2, 'mlp.c_proj': la.fchGelu }[m[2]]!;
+export function layerInput(model: LanguageModel, layer: Linear): GpuTensor {
+  return model.linearInput(layer.name);
 }
 
 export interface EvaLayerStats {
