@@ -91,3 +91,23 @@ describe('cli train', () => {
     expect(errs[0]).not.toMatch(/\bat \S+:\d+/); // no stack trace
   });
 });
+
+describe('cli train: the step-0 evaluation', () => {
+  it('prints {"step":0,"valLoss","probeLoss"} of the untouched model first; LoRA and full FT agree on it', async () => {
+    const args = ['train', '--config', 'micro', '--steps', '2', '--param', 'eval.every=1', '--json'];
+    const [full, lora] = await Promise.all([cli(...args), cli(...args, '--method', 'lora', '--param', 'rank=2')]);
+    expect(full.code, full.stderr).toBe(0);
+    expect(lora.code, lora.stderr).toBe(0);
+    const first = (r: CliRun) => r.lines[0] as Record<string, number>;
+    expect(Object.keys(first(full)).sort()).toEqual(['probeLoss', 'step', 'valLoss']);
+    expect(first(full).step).toBe(0);
+    expect(Number.isFinite(first(full).valLoss)).toBe(true);
+    expect(Number.isFinite(first(full).probeLoss)).toBe(true);
+    // LoRA's B starts at 0, so at step 0 both runs evaluate the same model (within float rounding)
+    expect(first(lora).valLoss).toBeCloseTo(first(full).valLoss, 5);
+    expect(first(lora).probeLoss).toBeCloseTo(first(full).probeLoss, 5);
+    // and training moves it
+    const step2 = full.lines.find((l) => (l as Record<string, number>).step === 2) as Record<string, number>;
+    expect(step2.valLoss).not.toBe(first(full).valLoss);
+  }, 120_000);
+});

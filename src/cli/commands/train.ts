@@ -31,6 +31,19 @@ export async function run(argv: string[]): Promise<number> {
     console.log(
       `training ${config.method.id} on ${config.dataset.id} · model ${config.model.id} · ${trainer.memory().trainableParams} trainable params · ${gpu.name}`,
     );
+  if (evalEvery > 0 && trainer.step === 0) {
+    // Step 0: the untouched model's val and probe loss, the baseline every later point is read against.
+    const row: Record<string, number> = { step: 0 };
+    row.valLoss = last.valLoss = await trainer.evaluate(inputs.data.val, evalBatches);
+    if (inputs.data.probe) row.probeLoss = last.probeLoss = await trainer.evaluate(inputs.data.probe, evalBatches);
+    if (json) emit(row);
+    else
+      console.log(
+        `step 0/${config.train.steps}  val ${row.valLoss.toFixed(4)}` +
+          (row.probeLoss !== undefined ? `  probe ${row.probeLoss.toFixed(4)}` : '') +
+          '  (before training)',
+      );
+  }
   for (let s = 0; s < config.train.steps; s++) {
     const m = await trainer.trainStep();
     const row: Record<string, number> = {
