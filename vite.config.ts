@@ -54,6 +54,7 @@ export default defineConfig({
   build: { target: 'es2022', chunkSizeWarningLimit: 2000 },
   test: {
     include: ['tests/**/*.test.ts'],
+    setupFiles: ['tests/setup.ts'],
     environment: 'node',
     testTimeout: 120_000,
     hookTimeout: 120_000,

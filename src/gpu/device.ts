@@ -6,6 +6,8 @@
 import { GpuDeviceLostError, GpuError, GpuNoAdapterError, GpuUnavailableError, GpuValidationError } from './errors';
 import { BufferPool, type MemoryCategory } from './pool';
 import { PipelineCache, type KernelKey } from './pipelines';
+import { shaderSource } from './shaders';
+import { checkUniformLayout, type WordKind } from './uniform-layout';
 
 export interface AdapterDescription {
   vendor: string;
@@ -301,9 +303,29 @@ export class Gpu {
 }
 
 /** Uniform parameter block builder: u32, i32 and f32 words in declaration order. */
+/** Word kinds of each uniform block `Params` built, for the layout check (uniform-layout.ts). */
+const builtKinds = new WeakMap<ArrayBuffer, WordKind[]>();
+let uniformLayoutCheck = false;
+const checkedLayouts = new Set<string>();
+
+/** Tests turn this on (tests/setup.ts): every dispatch's uniform words are checked against its WGSL struct. */
+export function setUniformLayoutCheck(on: boolean): void {
+  uniformLayoutCheck = on;
+}
+
+function checkDispatchUniforms(d: Dispatch): void {
+  const kinds = d.params && builtKinds.get(d.params);
+  if (!kinds) return;
+  const key = `${d.kernel.shader}:${d.kernel.entry}:${kinds.join('')}`;
+  if (checkedLayouts.has(key)) return;
+  const problem = checkUniformLayout(shaderSource(d.kernel.shader), d.kernel.shader, d.kernel.entry, kinds);
+  if (problem) throw new Error(`uniform layout mismatch: ${problem}`);
+  checkedLayouts.add(key);
+}
+
 export class Params {
   private words: number[] = [];
-  private kinds: ('u' | 'i' | 'f')[] = [];
+  private kinds: WordKind[] = [];
   u32(...v: number[]): this {
     for (const x of v) {
       this.words.push(x >>> 0);
@@ -336,6 +358,7 @@ export class Params {
       else if (this.kinds[k] === 'i') i[k] = w;
       else f[k] = w;
     });
+    builtKinds.set(buf, [...this.kinds]);
     return buf;
   }
 }
@@ -387,6 +410,7 @@ export class StepEncoder {
         `${d.kernel.shader}:${d.kernel.entry}: workgroup grid [${x},${y},${z}] exceeds ${maxDim} per dimension`,
       );
     }
+    if (uniformLayoutCheck) checkDispatchUniforms(d);
     const pipeline = this.gpu.pipeline(d.kernel);
     const entries: GPUBindGroupEntry[] = [];
     if (d.params) entries.push({ binding: 0, resource: { buffer: this.gpu.uniform(d.params) } });
