@@ -8,7 +8,9 @@ export async function cliGpu(): Promise<Gpu> {
   try {
     const gpu = await nodeGpu();
     gpu.onError((e) => {
-      console.error(`rankscope: ${e.message}`);
+      // A lost device surfaces as the command's own error (train names the step and the kept
+      // checkpoint); printing it here too would make two lines of one failure.
+      if (e.kind !== 'device-lost') console.error(`rankscope: ${e.message}`);
     });
     return gpu;
   } catch (e) {

@@ -1,20 +1,24 @@
 /**
- * A run directory (`train --out dir`): the tuned model in HF layout (config.json, model.safetensors,
- * card.json) so eval/sample/analyze read it like any checkpoint, plus run.json (the RunConfig) and
- * adapter.safetensors (the method's own tensors) for `export --peft`.
+ * The files of a run directory (`train --out dir`): the tuned model in HF layout (config.json,
+ * model.safetensors, card.json) so eval/sample/analyze read it like any checkpoint, plus run.json (the
+ * RunConfig) and adapter.safetensors (the method's own tensors) for `export --peft`. The training
+ * checkpoint (checkpoint.safetensors) and status.json are added by `train` (outdir.ts writes the
+ * folder as a unit).
  */
-import { modelFiles, type ModelCard } from '../engine/io/checkpoint';
+import { modelFiles, type ModelCard, type NamedFile } from '../engine/io/checkpoint';
 import { writeSafetensors } from '../engine/io/safetensors';
 import type { RunConfig } from '../engine/config';
 import type { Trainer } from '../engine/train';
-import { writeFiles } from './fsio';
 
-export async function saveRunDir(
-  dir: string,
+export function runJsonFile(config: RunConfig): NamedFile {
+  return { name: 'run.json', bytes: new TextEncoder().encode(JSON.stringify(config, null, 2) + '\n') };
+}
+
+export async function runFolderFiles(
   trainer: Trainer,
   config: RunConfig,
   summary: Record<string, unknown>,
-): Promise<void> {
+): Promise<NamedFile[]> {
   const merged = await trainer.method.merged();
   const card: ModelCard = {
     name: config.name ?? `${config.method.id}-${config.dataset.id}`,
@@ -30,14 +34,13 @@ export async function saveRunDir(
     method: config.method.id,
   };
   const st = await trainer.method.state();
-  const enc = new TextEncoder();
   const adapterTensors = [...st.tensors.entries()].map(([name, data]) => ({ name, shape: [data.length], data }));
-  await writeFiles(dir, [
+  return [
     ...modelFiles(trainer.model.cfg, merged, card),
-    { name: 'run.json', bytes: enc.encode(JSON.stringify(config, null, 2) + '\n') },
+    runJsonFile(config),
     {
       name: 'adapter.safetensors',
       bytes: writeSafetensors(adapterTensors, { method: config.method.id, meta: JSON.stringify(st.meta) }),
     },
-  ]);
+  ];
 }

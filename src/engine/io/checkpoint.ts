@@ -7,6 +7,7 @@ import { fromHfConfig, toHfConfig, type ModelConfig } from '../model/config';
 import { weightsFromFile, weightsToFile } from '../model/families';
 import { parseSafetensors, toFloat32, isFloatDtype, writeSafetensors } from './safetensors';
 import { loadAsset, sha256Hex } from './assets';
+import { parseRunConfig, type RunConfig } from '../config';
 
 export interface NamedFile {
   name: string;
@@ -150,4 +151,141 @@ export async function loadBuiltinModel(id: string): Promise<LoadedModel> {
     info.files.map(async (name) => ({ name, bytes: await loadAsset(`models/${id}/${name}`) })),
   );
   return loadModelFiles(id, files);
+}
+
+// ---- training checkpoints (resume) ----------------------------------------------------------------
+
+/**
+ * A training checkpoint: everything a run needs to continue bit for bit. One safetensors file, so a
+ * save is one atomic rename (the CLI writes a temp name, then renames; the page stores the same
+ * contents in IndexedDB as a `ResumeState`).
+ *
+ * - `tensors`: the trainable tensors by name and their AdamW moments `m:<name>`, `v:<name>`.
+ * - `adapter`: the method's full adapter state (frozen factors, bases, metadata) for export; absent
+ *   for full fine-tuning. Resume does not need it: a method's init is a pure function of (config,
+ *   seed, base weights), so re-running init rebuilds every frozen tensor exactly.
+ * - `step`: completed steps. The data position and every random draw are functions of the step:
+ *   `Batcher.batchAt(step)` draws window offsets from Rng(seed, 'data/train') at counter step·B, and
+ *   per-step method randomness (DyLoRA's rank) is keyed by the step too. So (seed, step) *is* the
+ *   data and RNG state; `data` and `rng` record it explicitly and resume checks it.
+ * - `config`: the RunConfig, with the model and dataset content hashes, so resume refuses other files.
+ */
+export interface TrainingCheckpoint {
+  step: number;
+  config: RunConfig;
+  tensors: Record<string, Float32Array>;
+  adapter?: { tensors: Record<string, Float32Array>; meta: Record<string, unknown> };
+  /** The data stream's position: the next batch is batchAt(step) of the (seed, purpose) stream. */
+  data: { purpose: string; seed: number; nextBatch: number; batchSize: number; contextLength: number };
+  /** The counter-based RNG's key and counter for per-step draws. */
+  rng: { seed: number; counter: number };
+}
+
+const CHECKPOINT_META_KEY = 'rankscope.checkpoint';
+const CHECKPOINT_FORMAT = 1;
+
+/** What a run's state is made of, taken from a live trainer (copies: the caller owns every array). */
+export async function captureCheckpoint(trainer: {
+  step: number;
+  inputs: { config: RunConfig };
+  snapshot(): Promise<{ step: number; tensors: Record<string, Float32Array> }>;
+  adapterSnapshot(): Promise<{ tensors: Record<string, Float32Array>; meta: Record<string, unknown> }>;
+}): Promise<TrainingCheckpoint> {
+  const config = trainer.inputs.config;
+  const snap = await trainer.snapshot();
+  return {
+    step: snap.step,
+    config,
+    tensors: snap.tensors,
+    adapter: config.method.id === 'full' ? undefined : await trainer.adapterSnapshot(),
+    data: {
+      purpose: 'data/train',
+      seed: config.seed,
+      nextBatch: snap.step,
+      batchSize: config.train.batchSize,
+      contextLength: config.train.contextLength,
+    },
+    rng: { seed: config.seed, counter: snap.step },
+  };
+}
+
+/** Serialise a checkpoint as one safetensors file (F32 tensors; everything else in the metadata). */
+export function encodeTrainingCheckpoint(c: TrainingCheckpoint): Uint8Array {
+  const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
+  for (const [name, data] of Object.entries(c.tensors))
+    tensors.push({ name: `trainer/${name}`, shape: [data.length], data });
+  for (const [name, data] of Object.entries(c.adapter?.tensors ?? {}))
+    tensors.push({ name: `adapter/${name}`, shape: [data.length], data });
+  const meta = {
+    format: CHECKPOINT_FORMAT,
+    step: c.step,
+    config: c.config,
+    data: c.data,
+    rng: c.rng,
+    adapterMeta: c.adapter ? c.adapter.meta : null,
+  };
+  return writeSafetensors(tensors, { [CHECKPOINT_META_KEY]: JSON.stringify(meta) });
+}
+
+/** Read a checkpoint written by `encodeTrainingCheckpoint`; a typed CheckpointError names what is wrong. */
+export function decodeTrainingCheckpoint(bytes: Uint8Array, what = 'checkpoint'): TrainingCheckpoint {
+  let st: ReturnType<typeof parseSafetensors>;
+  try {
+    st = parseSafetensors(bytes);
+  } catch (e) {
+    throw new CheckpointError(`${what}: ${(e as Error).message}`);
+  }
+  const raw = st.metadata[CHECKPOINT_META_KEY];
+  if (!raw)
+    throw new CheckpointError(`${what}: not a Rankscope training checkpoint (no ${CHECKPOINT_META_KEY} metadata)`);
+  let meta: Record<string, unknown>;
+  try {
+    meta = JSON.parse(raw) as Record<string, unknown>;
+  } catch (e) {
+    throw new CheckpointError(`${what}: metadata is not valid JSON (${(e as Error).message})`);
+  }
+  if (meta.format !== CHECKPOINT_FORMAT)
+    throw new CheckpointError(
+      `${what}: format ${String(meta.format)} is not supported (expected ${CHECKPOINT_FORMAT})`,
+    );
+  const step = meta.step;
+  if (typeof step !== 'number' || !Number.isInteger(step) || step < 0)
+    throw new CheckpointError(`${what}: step must be a non-negative integer, got ${JSON.stringify(step)}`);
+  let config: RunConfig;
+  try {
+    config = parseRunConfig(meta.config);
+  } catch (e) {
+    throw new CheckpointError(`${what}: ${(e as Error).message.split('\n').join('; ')}`);
+  }
+  const tensors: Record<string, Float32Array> = {};
+  const adapterTensors: Record<string, Float32Array> = {};
+  for (const t of st.tensors.values()) {
+    if (t.dtype !== 'F32') throw new CheckpointError(`${what}: tensor ${t.name} is ${t.dtype}, expected F32`);
+    const data = toFloat32(t);
+    if (t.name.startsWith('trainer/')) tensors[t.name.slice('trainer/'.length)] = data;
+    else if (t.name.startsWith('adapter/')) adapterTensors[t.name.slice('adapter/'.length)] = data;
+    else throw new CheckpointError(`${what}: unexpected tensor ${JSON.stringify(t.name)}`);
+  }
+  const adapterMeta = meta.adapterMeta;
+  const expectData = {
+    purpose: 'data/train',
+    seed: config.seed,
+    nextBatch: step,
+    batchSize: config.train.batchSize,
+    contextLength: config.train.contextLength,
+  };
+  // The stream position is derived, not free: a mismatch means the file was edited or mixed up.
+  if (JSON.stringify(meta.data) !== JSON.stringify(expectData))
+    throw new CheckpointError(`${what}: data position ${JSON.stringify(meta.data)} does not match step ${step}`);
+  return {
+    step,
+    config,
+    tensors,
+    adapter:
+      adapterMeta && typeof adapterMeta === 'object'
+        ? { tensors: adapterTensors, meta: adapterMeta as Record<string, unknown> }
+        : undefined,
+    data: expectData,
+    rng: { seed: config.seed, counter: step },
+  };
 }
