@@ -165,6 +165,13 @@ export class WorkerRunner {
       );
       lastFlush = performance.now();
     };
+    // Step 0: val and probe loss of the untouched model, the baseline Compare reads every run against.
+    if (cfg.eval.every > 0 && trainer.step === 0) {
+      const val = await trainer.evaluate(inputs.data.val, cfg.eval.batches);
+      const probe = inputs.data.probe ? await trainer.evaluate(inputs.data.probe, cfg.eval.batches) : NaN;
+      buf.push(0, NaN, NaN, NaN, NaN, val, probe);
+      flush();
+    }
     // A first spectra snapshot at step 0: W0 against itself (no intruders by construction).
     if (cfg.analysis.every > 0) await this.emitSpectra();
     while (trainer.step < trainer.totalSteps && !this.stopRequested) {

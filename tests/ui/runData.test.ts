@@ -37,6 +37,20 @@ describe('metrics reducer', () => {
     expect(t.losses.length).toBe(5);
     expect(t.train.points.every((p) => p.step <= 5)).toBe(true);
   });
+  it('the step-0 evaluation becomes an eval point only, before step 1', () => {
+    const zero = batch(0, 0, () => NaN, 1); // the worker's step-0 row: no train loss, val 4, probe 6
+    let m = applyMetricsBatch(emptyMetrics(), zero);
+    m = applyMetricsBatch(m, batch(1, 4, undefined, 2));
+    expect(m.evals.points.map((p) => [p.step, p.valLoss, p.probeLoss])).toEqual([
+      [0, 4, 6],
+      [2, 4, 6],
+      [4, 4, 6],
+    ]);
+    expect(m.train.points.every((p) => p.step >= 1)).toBe(true);
+    expect(m.losses).toHaveLength(4);
+    expect(m.losses.every(Number.isFinite)).toBe(true);
+    expect(m.lastStep).toBe(4);
+  });
   it('eta from this session pace', () => {
     const m = { ...applyMetricsBatch(emptyMetrics(), batch(1, 10)), elapsedMs: 1000 };
     expect(etaMs(m, 20)).toBeCloseTo(1000, 6);

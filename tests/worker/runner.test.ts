@@ -37,7 +37,7 @@ async function runToEnd(runner: WorkerRunner, events: EngineEvent[], runId: stri
 function losses(events: EngineEvent[], runId: string): number[] {
   return events
     .filter((e): e is Extract<EngineEvent, { type: 'metrics' }> => e.type === 'metrics' && e.runId === runId)
-    .flatMap((e) => Array.from(e.batch.loss));
+    .flatMap((e) => Array.from(e.batch.loss).filter((_, i) => e.batch.step[i] > 0)); // step 0 is the eval-only baseline row
 }
 
 describe('WorkerRunner', () => {
@@ -57,8 +57,11 @@ describe('WorkerRunner', () => {
     const metrics = events.filter((e) => e.type === 'metrics') as Extract<EngineEvent, { type: 'metrics' }>[];
     const val = metrics.flatMap((m) => Array.from(m.batch.valLoss)).filter(Number.isFinite);
     const probe = metrics.flatMap((m) => Array.from(m.batch.probeLoss)).filter(Number.isFinite);
-    expect(val.length).toBe(2);
-    expect(probe.length).toBe(2);
+    expect(val.length).toBe(3); // step 0 (the untouched model), 3, 6
+    expect(probe.length).toBe(3);
+    expect(metrics[0].batch.step[0]).toBe(0);
+    expect(metrics[0].batch.loss[0]).toBeNaN(); // no train loss before the first step
+    expect(metrics[0].batch.valLoss[0]).toBe(val[0]);
     const spectra = events.filter((e) => e.type === 'spectra') as Extract<EngineEvent, { type: 'spectra' }>[];
     expect(spectra.length).toBe(3); // step 0, 3, 6
     const first = spectra[0].snapshots[0],

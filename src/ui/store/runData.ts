@@ -57,11 +57,16 @@ export function applyMetricsBatch(m: RunMetrics, batch: MetricsBatch, elapsedMs?
   let lastStep = cur.lastStep;
   for (let i = 0; i < n; i++) {
     const step = batch.step[i];
+    const v = batch.valLoss[i];
+    const p = batch.probeLoss[i];
+    if (step === 0) {
+      // the step-0 evaluation of the untouched model: an eval point only (no train loss before step 1)
+      if (Number.isFinite(v) || Number.isFinite(p)) evals.push({ step, valLoss: v, probeLoss: p });
+      continue;
+    }
     if (step <= lastStep) continue; // out of order within a batch: ignore, never reorder history
     const loss = batch.loss[i];
     train.push({ step, loss, lr: batch.lr[i], gradNorm: batch.gradNorm[i], tokensPerSec: batch.tokensPerSec[i] });
-    const v = batch.valLoss[i];
-    const p = batch.probeLoss[i];
     if (Number.isFinite(v) || Number.isFinite(p)) evals.push({ step, valLoss: v, probeLoss: p });
     // keep the index = step − 1 invariant even if the engine skipped a step
     while (losses.length < step - 1) losses.push(NaN);
