@@ -11,7 +11,9 @@ import { Batcher, evalBatches, type Batch, type TokenStream } from './data/batch
 import { learningRate } from './optim/schedule';
 import { splitModuleName, type LanguageModel } from './model/language-model';
 import { createModel, selectLinears } from './model/families';
-import { getMethod, resolveMethodParams } from './adapters/registry';
+import { getMethod, listMethods, resolveMethodParams } from './adapters/registry';
+import { assertValidRun } from './validate';
+import { adapterLimits } from './memory-plan';
 import type { AdapterMethod, MethodInstance, TrainableTensor } from './adapters/types';
 import type { Linear } from './model/linear';
 import type { RunInputs } from './inputs';
@@ -111,13 +113,35 @@ export class Trainer {
     this.readback = gpu.tensor([this.B * this.T + count + 2], 'step-readback', 'scratch');
   }
 
-  static async create(gpu: Gpu, inputs: RunInputs): Promise<Trainer> {
+  /**
+   * The one validation layer (validate.ts) on these inputs: targets against the model, evaluation
+   * bounded by the data, the memory plan against this adapter — the rules the CLI and the page apply
+   * too. Throws a ConfigError (one line per problem); returns the plan and the notes (warnings).
+   */
+  static check(
+    gpu: Gpu,
+    inputs: RunInputs,
+    opts: { memoryBudgetBytes?: number } = {},
+  ): ReturnType<typeof assertValidRun> {
+    return assertValidRun(inputs.config, inputs.modelConfig, {
+      methods: listMethods(),
+      data: {
+        trainTokens: inputs.data.train.tokens.length,
+        valTokens: inputs.data.val.tokens.length,
+        probeTokens: inputs.data.probe?.tokens.length,
+      },
+      limits: adapterLimits(gpu.device.limits, opts.memoryBudgetBytes),
+    });
+  }
+
+  static async create(gpu: Gpu, inputs: RunInputs, opts: { memoryBudgetBytes?: number } = {}): Promise<Trainer> {
     const cfg = inputs.config;
     // Validate the method before allocating anything: a config error must not leak GPU memory.
     const m = getMethod(cfg.method.id);
     const params = resolveMethodParams(m, cfg.method.params);
     const problems = m.validate?.(params, cfg) ?? [];
     if (problems.length) throw new ConfigError(problems.join('\n'));
+    Trainer.check(gpu, inputs, opts);
     const model = createModel(gpu, inputs.modelConfig, inputs.weights, cfg.seed);
     try {
       return await Trainer.build(gpu, inputs, model, m, params);

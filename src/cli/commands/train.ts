@@ -14,6 +14,8 @@ import path from 'node:path';
 import { CliError, emit, flag, has, numberFlag, parseArgs, type ParsedArgs } from '../args';
 import { cliGpu } from '../gpu';
 import { runConfigFromArgs } from '../runconfig';
+import { cliMemoryBudget } from '../budget';
+import { describePlan } from '../../engine/memory-plan';
 import { resolveInputs, type InputSources } from '../../engine/inputs';
 import { NonFiniteError, Trainer } from '../../engine/train';
 import type { RunConfig } from '../../engine/config';
@@ -90,7 +92,12 @@ export async function run(argv: string[]): Promise<number> {
   const logEvery = numberFlag(args, 'log-every', 1);
   const gpu = await cliGpu();
   const inputs = await resolveInputs(config, sources);
-  const trainer = await Trainer.create(gpu, inputs);
+  // validate.ts: refuse before allocating; print the memory plan and any notes (stderr under --json)
+  const memoryBudgetBytes = cliMemoryBudget();
+  const checked = Trainer.check(gpu, inputs, { memoryBudgetBytes });
+  for (const note of checked.notes) console.error(`note: ${note}`);
+  if (!json && checked.plan) console.log(describePlan(checked.plan));
+  const trainer = await Trainer.create(gpu, inputs, { memoryBudgetBytes });
   if (resumeFrom) {
     if (resumeFrom.step > config.train.steps)
       throw new CliError(

@@ -1,0 +1,230 @@
+/**
+ * The memory plan of a run, from the configs alone — before anything is allocated (issue 19 item 3: a
+ * 488-character link asking for a 4.8-billion-parameter model must be refused with figures, not
+ * allocated until the process is killed).
+ *
+ * Bytes by category, as the trainer allocates them (float32 everywhere):
+ * - weights: every model parameter;
+ * - trainable parameters of the method: all of them for full fine-tuning, otherwise the adapter's
+ *   factors (r·(in + out) per targeted linear, + out for DoRA's magnitude), and their gradients (×1)
+ *   and AdamW moments (×2);
+ * - activations: what `ensureActivations(B, T)` keeps per token — per layer ≈ 15·C + 4 + H·T floats
+ *   (norm outputs and statistics, q/k/v, attention probabilities, MLP hidden ×2, residuals), plus
+ *   the logits and their gradient (2·V per token) and backward scratch (≈ 14·C);
+ * - the largest single buffer (logits (B·T, V), the embedding (V, C), attention (B, H, T, T)) against
+ *   the adapter's `maxStorageBufferBindingSize` and `maxBufferSize`.
+ * This is a plan, not a measurement: tests/engine/validate.test.ts checks it against the live
+ * buffers of a real run.
+ */
+import type { RunConfig } from './config';
+import { parameterCount, type ModelConfig } from './model/config';
+import { gpt2ParamSpecs } from './model/gpt2';
+
+export interface MemoryLimits {
+  /** GPUDevice.limits.maxStorageBufferBindingSize (bytes). */
+  maxStorageBufferBindingSize: number;
+  /** GPUDevice.limits.maxBufferSize (bytes). */
+  maxBufferSize: number;
+  /** What the run may use in all (bytes): WebGPU does not report device memory, so the caller sets it. */
+  budgetBytes: number;
+}
+
+/** WebGPU's guaranteed minimums and a 4 GiB budget: what any adapter offers. */
+export const DEFAULT_LIMITS: MemoryLimits = {
+  maxStorageBufferBindingSize: 128 * 2 ** 20,
+  maxBufferSize: 256 * 2 ** 20,
+  budgetBytes: 4 * 2 ** 30,
+};
+
+export interface MemoryPlan {
+  totalParams: number;
+  trainableParams: number;
+  bytes: { weights: number; gradients: number; optimizer: number; activations: number; total: number };
+  largestBuffer: { name: string; bytes: number };
+  limits: MemoryLimits;
+  /** One line per limit the plan exceeds (empty: it fits). */
+  problems: string[];
+  /** What would fit instead, when something does not. */
+  suggestions: string[];
+}
+
+/** The linear layers of a model: name (e.g. "h.0.attn.c_attn"), in and out width. */
+export interface LinearShape {
+  name: string;
+  inDim: number;
+  outDim: number;
+}
+
+const F32 = 4;
+
+/**
+ * Parameter shapes of a model config: GPT-2's specs. Other families plan from `parameterCount` and
+ * skip the per-module checks until their specs are wired here (model/families.ts `paramSpecsFor`).
+ */
+export function modelParamShapes(cfg: ModelConfig): { name: string; shape: number[] }[] {
+  return cfg.arch === 'gpt2' ? gpt2ParamSpecs(cfg) : [];
+}
+
+/** Linear layers: 2-D `<…>.<layer>.<type>.weight` parameters inside the transformer blocks. */
+export function linearShapes(cfg: ModelConfig): LinearShape[] {
+  const out: LinearShape[] = [];
+  for (const p of modelParamShapes(cfg)) {
+    const m = /^(.*\.)?(\d+)\.(.+)\.weight$/.exec(p.name);
+    if (!m || p.shape.length !== 2) continue;
+    out.push({ name: p.name.slice(0, -'.weight'.length), inDim: p.shape[0], outDim: p.shape[1] });
+  }
+  return out;
+}
+
+/** "h.3.mlp.c_fc" → { layer: 3, type: "mlp.c_fc" }. */
+export function splitLinearName(name: string): { layer: number; type: string } | null {
+  const m = /^(?:.*\.)?(\d+)\.(.+)$/.exec(name);
+  return m ? { layer: Number(m[1]), type: m[2] } : null;
+}
+
+/** PEFT-style module match: the type itself or its dotted suffix ("c_fc" matches "mlp.c_fc"). */
+export function moduleTypeMatches(type: string, selector: string): boolean {
+  return type === selector || type.endsWith('.' + selector);
+}
+
+/** What one run needs, in bytes; `trainable` overrides the method's trainable-parameter count. */
+export function planMemory(
+  cfg: ModelConfig,
+  run: Pick<RunConfig, 'method' | 'targets' | 'train'>,
+  limits: MemoryLimits = DEFAULT_LIMITS,
+  opts: { trainsBase?: boolean; trainable?: number; shapes?: { name: string; shape: number[] }[] } = {},
+): MemoryPlan {
+  const shapes = opts.shapes ?? modelParamShapes(cfg);
+  const totalParams = shapes.length
+    ? shapes.reduce((a, p) => a + p.shape.reduce((x, y) => x * y, 1), 0)
+    : parameterCount(cfg);
+  const trainsBase = opts.trainsBase ?? run.method.id === 'full';
+  const trainableParams = opts.trainable ?? (trainsBase ? totalParams : adapterParams(cfg, run));
+  const { batchSize: B, contextLength: T } = run.train;
+  const N = B * T;
+  const C = cfg.nEmbd,
+    H = cfg.nHead,
+    V = cfg.vocabSize,
+    L = cfg.nLayer;
+  const perLayer = 15 * C + 4 + H * T;
+  const activationFloats = N * (L * perLayer + 2 * V + 16 * C + 8) + N * H * T;
+  const bytes = {
+    weights: totalParams * F32,
+    gradients: trainableParams * F32,
+    optimizer: 2 * trainableParams * F32,
+    activations: activationFloats * F32,
+    total: 0,
+  };
+  bytes.total = bytes.weights + bytes.gradients + bytes.optimizer + bytes.activations;
+
+  const candidates: { name: string; bytes: number }[] = [
+    { name: `logits (B·T = ${N}) × vocabulary ${V}`, bytes: N * V * F32 },
+    { name: `attention probabilities (${B}, ${H}, ${T}, ${T})`, bytes: B * H * T * T * F32 },
+  ];
+  if (!shapes.length) candidates.push({ name: `token embedding (${V}, ${C})`, bytes: V * C * F32 });
+  for (const p of shapes) candidates.push({ name: p.name, bytes: p.shape.reduce((x, y) => x * y, 1) * F32 });
+  const largestBuffer = candidates.reduce((a, b) => (b.bytes > a.bytes ? b : a));
+
+  const problems: string[] = [];
+  const perBuffer = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  if (largestBuffer.bytes > perBuffer)
+    problems.push(
+      `the largest buffer, ${largestBuffer.name}, needs ${fmtBytes(largestBuffer.bytes)}, above this adapter's ${fmtBytes(perBuffer)} per buffer`,
+    );
+  if (bytes.total > limits.budgetBytes)
+    problems.push(
+      `the run needs ${fmtBytes(bytes.total)} (weights ${fmtBytes(bytes.weights)}, gradients ${fmtBytes(bytes.gradients)}, optimizer ${fmtBytes(bytes.optimizer)}, activations ${fmtBytes(bytes.activations)} for ${fmtCount(totalParams)} parameters), above the ${fmtBytes(limits.budgetBytes)} budget`,
+    );
+  const plan: MemoryPlan = { totalParams, trainableParams, bytes, largestBuffer, limits, problems, suggestions: [] };
+  if (problems.length && opts.trainable === undefined)
+    plan.suggestions = suggest(cfg, run, limits, plan, trainsBase, shapes);
+  return plan;
+}
+
+/** Trainable parameters of a low-rank method: r·(in + out) per targeted linear (+ out for DoRA). */
+function adapterParams(cfg: ModelConfig, run: Pick<RunConfig, 'method' | 'targets'>): number {
+  const p = run.method.params as Record<string, unknown>;
+  const rank = typeof p.rank === 'number' ? p.rank : typeof p.r === 'number' ? p.r : 8;
+  const layers = run.targets.layers;
+  let n = 0;
+  for (const lin of linearShapes(cfg)) {
+    const s = splitLinearName(lin.name);
+    if (!s || (layers && !layers.includes(s.layer))) continue;
+    if (!run.targets.modules.some((m) => moduleTypeMatches(s.type, m))) continue;
+    const r = run.targets.rankOverrides[lin.name] ?? run.targets.rankOverrides[s.type] ?? rank;
+    n += r * (lin.inDim + lin.outDim) + (run.method.id === 'dora' ? lin.outDim : 0);
+  }
+  return n;
+}
+
+/** Smaller variants that fit: LoRA instead of full, then halving the context, then the batch. */
+function suggest(
+  cfg: ModelConfig,
+  run: Pick<RunConfig, 'method' | 'targets' | 'train'>,
+  limits: MemoryLimits,
+  plan: MemoryPlan,
+  trainsBase: boolean,
+  shapes: { name: string; shape: number[] }[],
+): string[] {
+  const out: string[] = [];
+  const fits = (p: MemoryPlan) => p.problems.length === 0;
+  if (trainsBase) {
+    const lora = { ...run, method: { id: 'lora', params: { rank: 8 } } };
+    const p = planMemory(cfg, lora, limits, { trainsBase: false, trainable: adapterParams(cfg, lora), shapes });
+    if (fits(p)) out.push(`LoRA rank 8 on ${run.targets.modules.join(', ')} would fit (${fmtBytes(p.bytes.total)})`);
+  }
+  for (const [key, label] of [
+    ['contextLength', 'context'],
+    ['batchSize', 'batch'],
+  ] as const) {
+    for (let v = Math.floor(run.train[key] / 2); v >= (key === 'contextLength' ? 2 : 1); v = Math.floor(v / 2)) {
+      const r2 = { ...run, train: { ...run.train, [key]: v } };
+      const p = planMemory(cfg, r2, limits, { trainsBase, trainable: plan.trainableParams, shapes });
+      if (fits(p)) {
+        out.push(`${label} ${v} would fit (${fmtBytes(p.bytes.total)})`);
+        break;
+      }
+    }
+  }
+  if (!out.length)
+    out.push(
+      `no smaller batch, context or LoRA fits: the weights alone need ${fmtBytes(plan.bytes.weights)}; choose a smaller model`,
+    );
+  return out;
+}
+
+export function fmtBytes(n: number): string {
+  if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
+  if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
+  if (n >= 2 ** 10) return `${(n / 2 ** 10).toFixed(1)} KiB`;
+  return `${n} B`;
+}
+
+function fmtCount(n: number): string {
+  if (n >= 1e9) return `${(n / 1e9).toFixed(2)}B`;
+  if (n >= 1e6) return `${(n / 1e6).toFixed(1)}M`;
+  if (n >= 1e3) return `${(n / 1e3).toFixed(1)}K`;
+  return String(n);
+}
+
+/** The plan as one line for a log: "memory plan: 1.2 MiB (weights …, activations …) — fits 4.0 GiB". */
+export function describePlan(p: MemoryPlan): string {
+  const b = p.bytes;
+  return (
+    `memory plan: ${fmtBytes(b.total)} (weights ${fmtBytes(b.weights)}, gradients ${fmtBytes(b.gradients)}, optimizer ${fmtBytes(b.optimizer)}, activations ${fmtBytes(b.activations)}; ` +
+    `${fmtCount(p.trainableParams)} of ${fmtCount(p.totalParams)} parameters trainable; largest buffer ${fmtBytes(p.largestBuffer.bytes)})` +
+    (p.problems.length ? ` — does not fit: ${p.problems.join('; ')}` : ` — fits ${fmtBytes(p.limits.budgetBytes)}`)
+  );
+}
+
+/** The adapter's buffer limits (GPUDevice.limits) with a memory budget (default 4 GiB). */
+export function adapterLimits(
+  limits: { maxStorageBufferBindingSize: number; maxBufferSize: number },
+  budgetBytes = DEFAULT_LIMITS.budgetBytes,
+): MemoryLimits {
+  return {
+    maxStorageBufferBindingSize: limits.maxStorageBufferBindingSize,
+    maxBufferSize: limits.maxBufferSize,
+    budgetBytes,
+  };
+}
