@@ -4,6 +4,7 @@
  * and `help` (one line). Failures print one clear line on stderr and exit non-zero.
  */
 import { CliError } from './args';
+import { takeOverSignals } from './signals';
 
 const commands = import.meta.glob('./commands/*.ts') as Record<string, () => Promise<CliCommand>>;
 
@@ -43,6 +44,7 @@ async function main(argv: string[]): Promise<number> {
 // vite-node passes the script's own args after "--". Top-level await: vite-node closes its module
 // server once this module finishes evaluating, so lazy command imports must happen before that.
 const argv = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
+takeOverSignals(); // Ctrl-C / SIGTERM end every command within a second (signals.ts)
 let code: number;
 try {
   code = await main(argv);

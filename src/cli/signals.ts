@@ -59,6 +59,17 @@ function sync(): void {
 }
 
 /**
+ * Call once at CLI start: drop listeners others installed (vite-node's dev server adds a SIGTERM
+ * listener that closes the server asynchronously and exits — seconds late on a busy event loop, and
+ * in the middle of train's last save), so each signal takes the default action or ours, as above.
+ */
+export function takeOverSignals(): void {
+  for (const s of SIGNALS) process.removeAllListeners(s);
+  installed = false;
+  sync();
+}
+
+/**
  * Register a temporary path: removed if a signal arrives while it is registered. `undo` replaces the
  * default removal (e.g. to move a displaced folder back). Returns the function that unregisters it.
  */

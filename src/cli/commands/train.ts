@@ -243,8 +243,13 @@ export async function run(argv: string[]): Promise<number> {
       ...(stop ? { stopReason: stop.reason } : {}),
       ...(resumeFrom ? { resumedFrom: resumeFrom.step } : {}),
     };
-    // The folder is rewritten as a unit: a finished run, or the last good state marked incomplete.
-    await save(statusOf(stop ? stop.reason : 'done', stop ? stop.message : `finished ${total} steps`), true, summary);
+    // The folder is rewritten as a unit: a finished run, or the last good state marked incomplete. An
+    // interrupt has under a second (signals.ts): the checkpoint only, no merged model.
+    await save(
+      statusOf(stop ? stop.reason : 'done', stop ? stop.message : `finished ${total} steps`),
+      stop?.reason !== 'interrupted',
+      summary,
+    );
     if (stop) {
       const kept = out
         ? `; the state of step ${trainer.step} is saved in ${outRaw} (incomplete; continue with train --resume ${outRaw})`
