@@ -2,6 +2,7 @@
 import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { NamedFile } from '../engine/io/checkpoint';
+import { INDEX_FILE, parseShardIndex } from '../engine/io/hf-model';
 import { CliError } from './args';
 
 export async function isDirectory(p: string): Promise<boolean> {
@@ -12,14 +13,36 @@ export async function isDirectory(p: string): Promise<boolean> {
   }
 }
 
-const MODEL_FILES = ['config.json', 'model.safetensors', 'tokenizer.json', 'card.json'];
+const MODEL_FILES = [
+  'config.json',
+  'model.safetensors',
+  INDEX_FILE,
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'chat_template.jinja',
+  'card.json',
+];
 
-/** The checkpoint files in a directory (config.json + model.safetensors, optional tokenizer/card). */
+/**
+ * The checkpoint files in a directory: config.json + model.safetensors (or model.safetensors.index.json and
+ * the shards it names), optional tokenizer.json / tokenizer_config.json / chat_template.jinja / card.json.
+ */
 export async function readModelDir(dir: string): Promise<NamedFile[]> {
   if (!(await isDirectory(dir)))
     throw new CliError(`--model ${dir}: not a directory (expected one holding config.json and model.safetensors)`);
   const files: NamedFile[] = [];
-  for (const name of MODEL_FILES) {
+  const names = [...MODEL_FILES];
+  // transformers prefers model.safetensors; only without it are the index's shards the weights
+  if (!(await fs.stat(path.join(dir, 'model.safetensors')).catch(() => null))) {
+    try {
+      const index = JSON.parse(await fs.readFile(path.join(dir, INDEX_FILE), 'utf8')) as unknown;
+      names.push(...parseShardIndex(index).shards);
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT')
+        throw new CliError(`${path.join(dir, INDEX_FILE)}: ${(e as Error).message}`);
+    }
+  }
+  for (const name of names) {
     try {
       const buf = await fs.readFile(path.join(dir, name));
       files.push({ name, bytes: new Uint8Array(buf.buffer, buf.byteOffset, buf.byteLength) });

@@ -1,13 +1,32 @@
-/** Loading a model for CLI commands: `--model <dir>` (a checkpoint directory) or a built-in id. */
+/**
+ * Loading a model for CLI commands: `--model <dir>` (a checkpoint directory), `--model hf:owner/name[@rev]`
+ * (downloaded into / found in the Hugging Face cache, then read as its snapshot directory) or a built-in id.
+ */
 import { loadBuiltinModel, loadModelFiles, type LoadedModel } from '../engine/io/checkpoint';
 import { isDirectory, readModelDir } from './fsio';
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { CliError } from './args';
 import { escapeControl } from '../engine/strings';
+import { HubError } from '../engine/io/hub';
+import { hubSnapshotDir } from './hf-cache';
 
-export async function loadCliModel(ref: string): Promise<LoadedModel> {
-  if (await isModelFolder(ref)) return loadModelFiles(path.basename(path.resolve(ref)), await readModelDir(ref));
+/** A hub id (`hf:owner/name[@revision]`) → its local snapshot directory (downloading what is missing); else the ref. */
+export async function localModelRef(ref: string): Promise<{ path: string; hubId: string | null }> {
+  if (!ref.startsWith('hf:')) return { path: ref, hubId: null };
+  try {
+    const { dir, result } = await hubSnapshotDir(ref);
+    return { path: dir, hubId: `hf:${result.ref.repo}@${result.commit}` };
+  } catch (e) {
+    if (e instanceof HubError) throw new CliError(e.message);
+    throw e;
+  }
+}
+
+export async function loadCliModel(spec: string): Promise<LoadedModel> {
+  const { path: ref, hubId } = await localModelRef(spec);
+  if (await isModelFolder(ref))
+    return loadModelFiles(hubId ?? path.basename(path.resolve(ref)), await readModelDir(ref));
   return loadBuiltinModel(ref);
 }
 

@@ -13,7 +13,7 @@ import {
 } from '../engine/config';
 import { CliError, flag, flagAll, type ParsedArgs } from './args';
 import { readFileBytes, readModelDir } from './fsio';
-import { isModelFolder } from './model';
+import { isModelFolder, localModelRef } from './model';
 import type { NamedFile } from '../engine/io/checkpoint';
 import type { InputSources } from '../engine/inputs';
 
@@ -52,9 +52,10 @@ export async function runConfigFromArgs(args: ParsedArgs): Promise<{ config: Run
   const sources: InputSources = {};
   const model = flag(args, 'model');
   if (model) {
-    if (await isModelFolder(model)) {
-      sources.modelFiles = await readModelDir(model);
-      input = { ...input, model: { source: 'local', id: path.basename(path.resolve(model)) } };
+    const local = await localModelRef(model); // hf:owner/name → the snapshot folder in the HF cache
+    if (await isModelFolder(local.path)) {
+      sources.modelFiles = await readModelDir(local.path);
+      input = { ...input, model: { source: 'local', id: local.hubId ?? path.basename(path.resolve(model)) } };
     } else input = { ...input, model: { source: 'builtin', id: model } };
   }
   const dataset = flag(args, 'dataset');

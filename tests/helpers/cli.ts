@@ -16,11 +16,14 @@ export interface CliRun {
   lines: Record<string, unknown>[];
 }
 
-export function runCli(args: string[], opts: { strictJson?: boolean } = {}): Promise<CliRun> {
+export function runCli(
+  args: string[],
+  opts: { strictJson?: boolean; env?: Record<string, string> } = {},
+): Promise<CliRun> {
   return new Promise((resolve, reject) => {
     const child = spawn(VITE_NODE, ['--script', 'src/cli/main.ts', '--', ...args], {
       cwd: ROOT,
-      env: { ...process.env, RANKSCOPE_DEBUG: '' },
+      env: { ...process.env, RANKSCOPE_DEBUG: '', ...opts.env },
     });
     let stdout = '',
       stderr = '';

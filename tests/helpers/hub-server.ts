@@ -134,8 +134,9 @@ export async function startHubServer(opts: { root?: string } = {}): Promise<HubS
       if (cut.times <= 0) faults.cut = null;
       const n = Math.max(0, Math.min(part.length, cut.afterBytes - start));
       res.write(part.subarray(0, n), () => {
-        // let the bytes reach the client, then drop the connection mid-body
-        setTimeout(() => res.socket?.destroy(), 20);
+        // let the bytes reach the client and be read (a web stream's error drops unread chunks), then
+        // drop the connection mid-body
+        setTimeout(() => res.socket?.destroy(), 250);
       });
       return;
     }

@@ -277,7 +277,7 @@ export async function downloadBlob(
   const writer = await store.openPartial(repo, meta.etag, have === 0);
   let got = have;
   const t0 = now();
-  let lastReport = -Infinity;
+  let lastReport = t0; // the first report waits one interval: small files print only their final line
   const interval = opts.progressIntervalMs ?? 250;
   const report = (done: boolean) => {
     if (!opts.onProgress) return;
