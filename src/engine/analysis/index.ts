@@ -40,6 +40,8 @@ export * from './ranks';
 export * from './powerlaw';
 export * from './intruders';
 export * from './spectra';
+export * from './computable';
+import { assertComputable } from './computable';
 
 export interface SpectrumSummary extends SpectrumStats {
   /** Singular values, descending (all of them). */
@@ -99,6 +101,7 @@ function summarize(sigma: ArrayLike<number>): SpectrumSummary {
 
 export async function analyzeMatrix(gpu: Gpu | null, o: AnalyzeOptions): Promise<MatrixAnalysis> {
   const t0 = performance.now();
+  assertComputable(o.name, o.base, o.tuned, o.cols); // NaN/Inf or all zeros: named, never figures
   const layout = o.layout ?? 'out-in';
   const W0 = asOutIn(o.base, o.rows, o.cols, layout);
   const W = asOutIn(o.tuned, o.rows, o.cols, layout);
@@ -122,6 +125,8 @@ export async function analyzeMatrix(gpu: Gpu | null, o: AnalyzeOptions): Promise
     eps,
     epsSweep: o.epsSweep ?? DEFAULT_EPS_SWEEP,
     heatmapCols: o.heatmapCols,
+    sigmaTuned: tunedSigma,
+    sigmaBase: bsvd.S,
   });
 
   // ΔW = W − W0: full spectrum, then its top-r column space against W0's top-r.

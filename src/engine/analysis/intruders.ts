@@ -9,6 +9,15 @@
  * with the paper's defaults k = 10, ε = 0.5. Only left singular vectors (the output space of the
  * (out, in) matrix) are used. The heatmap is the top-k × top-K block of U_dot.
  *
+ * Classification (issue 12 item 4): a count alone misleads. A tuned vector with max|cos| < ε may
+ * still lie inside a near-degenerate cluster of W0's spectrum — a rotation among base directions of
+ * almost equal σ, which any perturbation produces (Davis–Kahan: the sin of the angle a perturbation
+ * E turns an eigenvector by is bounded by ‖E‖/gap, so a small gap permits large rotations by small
+ * updates, Davis & Kahan 1970, SIAM J. Numer. Anal. 7(1)). Our explicit rule: with σ_j the tuned
+ * vector's singular value, the cluster is the base vectors i with σ_j/1.5 ≤ σ0_i ≤ 1.5·σ_j; the
+ * intruder is a ROTATION when the norm of its projection onto that cluster, √(Σ_cluster cos²), is
+ * ≥ 0.5, and a NEW DIRECTION otherwise. The factor 1.5 and the threshold 0.5 are parameters.
+ *
  * Also: principal angles between two subspaces given by orthonormal bases (Björck & Golub 1973):
  * cos θ_i = σ_i(U1ᵀ U2).
  */
@@ -21,6 +30,13 @@ export interface IntruderOptions {
   epsSweep?: number[];
   /** Columns (base vectors, in singular-value order) in the heatmap block. Default 50. */
   heatmapCols?: number;
+  /** σ of the tuned matrix (descending) and of the base: enables the rotation / new-direction split. */
+  sigmaTuned?: ArrayLike<number>;
+  sigmaBase?: ArrayLike<number>;
+  /** Cluster: base σ within this factor of the tuned σ (default 1.5). */
+  clusterFactor?: number;
+  /** Projection norm onto the cluster at or above which an intruder is a rotation (default 0.5). */
+  rotationThreshold?: number;
 }
 
 export interface IntruderResult {
@@ -36,6 +52,14 @@ export interface IntruderResult {
   sweep: { eps: number; count: number }[];
   /** |U_tunedᵀ U_base| on the top-k × top-K block, row-major (k, K). */
   heatmap: { rows: number; cols: number; values: number[] };
+  /** min over the top-k of max|cos| (1 when k = 0): how close the nearest miss came. */
+  minMaxCos: number;
+  /** With σ given: each intruder (same order as `indices`) as a new direction or a rotation in a cluster. */
+  kinds?: ('new' | 'rotation')[];
+  /** ‖projection onto the σ-cluster‖ of each intruder (same order as `indices`). */
+  clusterNorm?: number[];
+  newDirections?: number;
+  rotations?: number;
 }
 
 export const DEFAULT_EPS_SWEEP = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -89,7 +113,34 @@ export function intruderDimensions(
   }));
   const values: number[] = [];
   for (let a = 0; a < k; a++) for (let b = 0; b < K; b++) values.push(Math.abs(dots[a * r0 + b]));
-  return { k, eps, count: indices.length, indices, maxCos, bestMatch, sweep, heatmap: { rows: k, cols: K, values } };
+  const out: IntruderResult = {
+    k,
+    eps,
+    count: indices.length,
+    indices,
+    maxCos,
+    bestMatch,
+    sweep,
+    heatmap: { rows: k, cols: K, values },
+    minMaxCos: maxCos.length ? Math.min(...maxCos) : 1,
+  };
+  if (opts.sigmaTuned && opts.sigmaBase) {
+    const f = opts.clusterFactor ?? 1.5,
+      thr = opts.rotationThreshold ?? 0.5;
+    out.clusterNorm = indices.map((j) => {
+      const sj = opts.sigmaTuned![j];
+      let ss = 0;
+      for (let b = 0; b < r0; b++) {
+        const sb = opts.sigmaBase![b];
+        if (sb >= sj / f && sb <= sj * f) ss += dots[j * r0 + b] ** 2;
+      }
+      return Math.sqrt(ss);
+    });
+    out.kinds = out.clusterNorm.map((c) => (c >= thr ? 'rotation' : 'new'));
+    out.rotations = out.kinds.filter((x) => x === 'rotation').length;
+    out.newDirections = out.kinds.length - out.rotations;
+  }
+  return out;
 }
 
 export interface PrincipalAngles {
