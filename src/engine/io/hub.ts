@@ -261,7 +261,9 @@ export async function downloadBlob(
     have = 0;
   }
   if (hasher && have > 0) for await (const chunk of store.readPartial(repo, meta.etag)) hasher.update(chunk);
-  const headers: Record<string, string> = { ...authHeaders(opts), 'accept-encoding': 'identity' };
+  // huggingface_hub drops the token when the bytes come from another host (the LFS CDN): so do we
+  const sameHost = new URL(meta.url).origin === new URL(opts.endpoint ?? DEFAULT_ENDPOINT).origin;
+  const headers: Record<string, string> = { ...(sameHost ? authHeaders(opts) : {}), 'accept-encoding': 'identity' };
   if (have > 0) headers.range = `bytes=${have}-`;
   let res: Response;
   try {
