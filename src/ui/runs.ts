@@ -274,15 +274,21 @@ export async function selectRun(runId: string): Promise<void> {
 
 export async function generate(
   prompt: string,
-  opts: { maxTokens: number; temperature: number; topK: number; seed: number },
+  opts: { maxTokens: number; temperature: number; topK: number; topP?: number; seed: number },
 ): Promise<void> {
   const api = engineApi();
   if (!api) return;
   try {
     await api.generate({ type: 'generate', prompt, ...opts });
   } catch (e) {
+    useStudio.getState().setLiveGeneration(null);
     useStudio.getState().notify(`Generation failed: ${errorText(e)}`);
   }
+}
+
+/** Stop the generation in progress after its current token (what was generated is kept). */
+export async function cancelGeneration(): Promise<void> {
+  await engineApi()?.cancelGenerate();
 }
 
 export async function analyze(matrix?: string): Promise<void> {

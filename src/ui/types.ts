@@ -42,4 +42,6 @@ export interface Generation {
   base: string;
   tuned: string;
   at: number;
+  /** Stopped by the person before maxTokens. */
+  cancelled?: boolean;
 }

@@ -61,6 +61,9 @@ const api: EngineApi = {
   async generate(cmd) {
     await runner?.generate(cmd);
   },
+  async cancelGenerate() {
+    runner?.cancelGenerate();
+  },
   async analyze(cmd) {
     await runner?.analyze(cmd);
   },

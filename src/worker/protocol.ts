@@ -27,7 +27,16 @@ export type Command =
   | { type: 'pause' }
   | { type: 'resume' }
   | { type: 'stop' }
-  | { type: 'generate'; prompt: string; maxTokens: number; temperature: number; topK: number; seed: number }
+  | {
+      type: 'generate';
+      prompt: string;
+      maxTokens: number;
+      temperature: number;
+      topK: number;
+      seed: number;
+      /** Nucleus sampling mass; absent or 1 = off. */
+      topP?: number;
+    }
   | { type: 'analyze'; matrix?: string };
 
 /** A person's own model files, read on the page and handed to the worker. */
@@ -51,6 +60,8 @@ export interface EngineApi {
   resume(): Promise<void>;
   stop(): Promise<void>;
   generate(cmd: Extract<Command, { type: 'generate' }>): Promise<void>;
+  /** Stop the generation in progress after its current token; 'generated' then arrives with cancelled: true. */
+  cancelGenerate(): Promise<void>;
   analyze(cmd: Extract<Command, { type: 'analyze' }>): Promise<void>;
   /**
    * Files for the current run's adapter: PEFT's `adapter_config.json` + `adapter_model.safetensors`
@@ -142,6 +153,8 @@ export type EngineEvent =
   | { type: 'metrics'; runId: string; batch: MetricsBatch; memory?: MemoryReport; elapsedMs: number }
   | { type: 'spectra'; runId: string; snapshots: SpectrumSnapshot[] }
   | { type: 'checkpoint'; runId: string; resume: ResumeState }
-  | { type: 'generated'; base: string; tuned: string; prompt: string }
+  /** Streaming: the text so far of one side (base first, then tuned), after each new token. */
+  | { type: 'generating'; prompt: string; side: 'base' | 'tuned'; text: string; tokens: number; maxTokens: number }
+  | { type: 'generated'; base: string; tuned: string; prompt: string; cancelled?: boolean }
   | { type: 'done'; runId: string; summary: Record<string, unknown> }
   | { type: 'error'; runId?: string; error: SerializedGpuError; step?: number };

@@ -308,11 +308,35 @@ export class WorkerRunner {
       maxTokens: Math.min(512, Math.max(1, cmd.maxTokens)),
       temperature: cmd.temperature,
       topK: cmd.topK,
+      topP: cmd.topP ?? 1,
       seed: cmd.seed,
     };
-    const base = await sampleText(this.gpu, this.baseModel, this.inputs.tokenizer, o);
-    const tuned = await sampleText(this.gpu, this.trainer.model, this.inputs.tokenizer, o);
-    this.emit({ type: 'generated', prompt: cmd.prompt, base, tuned });
+    this.generationCancelled = false;
+    const tokenizer = this.inputs.tokenizer;
+    // Stream each side's text as it grows (decoded whole each time: a byte tokenizer may split a character)
+    const stream = (side: 'base' | 'tuned') => {
+      const ids: number[] = [];
+      return {
+        onToken: (id: number) => {
+          ids.push(id);
+          const text = tokenizer.decode(ids);
+          this.emit({ type: 'generating', prompt: cmd.prompt, side, text, tokens: ids.length, maxTokens: o.maxTokens });
+        },
+        cancelled: () => this.generationCancelled,
+      };
+    };
+    const base = await sampleText(this.gpu, this.baseModel, tokenizer, o, stream('base'));
+    const tuned = this.generationCancelled
+      ? ''
+      : await sampleText(this.gpu, this.trainer.model, tokenizer, o, stream('tuned'));
+    const cancelled = this.generationCancelled;
+    this.emit({ type: 'generated', prompt: cmd.prompt, base, tuned, ...(cancelled ? { cancelled } : {}) });
+  }
+
+  private generationCancelled = false;
+  /** Takes effect before the next token (not scheduled: it must overtake the generation it stops). */
+  cancelGenerate(): void {
+    this.generationCancelled = true;
   }
 
   /** The adapter as PEFT files where PEFT can load it, otherwise (or on request) the merged model. */

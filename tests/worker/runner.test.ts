@@ -143,6 +143,24 @@ describe('WorkerRunner', () => {
     const gen = events.find((e) => e.type === 'generated') as Extract<EngineEvent, { type: 'generated' }>;
     expect(gen.base.length).toBeGreaterThan(0);
     expect(gen.tuned.length).toBeGreaterThan(0);
+    // streamed: one 'generating' event per token, per side, the last one carrying the final text
+    const streamed = events.filter((e) => e.type === 'generating') as Extract<EngineEvent, { type: 'generating' }>[];
+    expect(streamed.filter((e) => e.side === 'base').map((e) => e.tokens)).toEqual([1, 2, 3, 4, 5, 6, 7, 8]);
+    expect(streamed.filter((e) => e.side === 'base').at(-1)!.text).toBe(gen.base);
+    expect(streamed.filter((e) => e.side === 'tuned').at(-1)!.text).toBe(gen.tuned);
+    // cancel: stops after the token in flight, keeps the text so far, says so
+    events.length = 0;
+    const cancelAt = (e: EngineEvent) => e.type === 'generating' && e.tokens === 3;
+    const sink = new WorkerRunner(gpu, (e) => {
+      events.push(e);
+      if (cancelAt(e)) sink.cancelGenerate();
+    });
+    await runToEnd(sink, events, 'g2', config({ analysis: { every: 0, k: 4, eps: 0.5 }, train: { steps: 1 } }));
+    await sink.generate({ type: 'generate', prompt: 'The ', maxTokens: 50, temperature: 0, topK: 0, seed: 1 });
+    const cancelled = events.find((e) => e.type === 'generated') as Extract<EngineEvent, { type: 'generated' }>;
+    expect(cancelled.cancelled).toBe(true);
+    expect(cancelled.base.length).toBe(3);
+    expect(cancelled.tuned).toBe('');
 
     runner.start({
       type: 'run',

@@ -1,20 +1,29 @@
-/** Text from the base model and the tuned model side by side, same prompt, same sampling seed. */
+/**
+ * Text from the base model and the tuned model side by side, same prompt, same sampling seed. Tokens
+ * stream in as the engine draws them (KV-cached decoding), with progress and a Cancel that keeps what
+ * was generated so far.
+ */
 import { useState } from 'react';
-import { generate, isActive } from '../runs';
+import { cancelGeneration, generate, isActive } from '../runs';
 import { useStudio } from '../store';
 
 export function GenerateTab() {
   const engineRun = useStudio((s) => (s.engineRunId ? s.runs[s.engineRunId] : null));
   const ready = useStudio((s) => s.engine === 'ready' && !s.deviceLost);
   const gens = useStudio((s) => s.generations);
+  const live = useStudio((s) => s.liveGeneration);
   const [prompt, setPrompt] = useState('The ');
   const [maxTokens, setMaxTokens] = useState(64);
   const [temperature, setTemperature] = useState(0.8);
   const [topK, setTopK] = useState(40);
+  const [topP, setTopP] = useState(1);
   const [seed, setSeed] = useState(0);
   const [busy, setBusy] = useState(false);
   const can = ready && !!engineRun && !busy && prompt.length > 0;
-  const latest = gens[0];
+  const latest = live ?? gens[0];
+  const progress = live
+    ? `${live.side === 'base' ? 'base' : 'tuned'} model: ${live.tokens} / ${live.maxTokens} tokens`
+    : null;
   return (
     <>
       <div className="card" data-testid="generate-controls">
@@ -39,6 +48,7 @@ export function GenerateTab() {
           <Num label="tokens" value={maxTokens} set={setMaxTokens} min={1} max={512} />
           <Num label="temperature" value={temperature} set={setTemperature} min={0} max={2} step={0.1} />
           <Num label="top-k" value={topK} set={setTopK} min={0} max={1000} />
+          <Num label="top-p" value={topP} set={setTopP} min={0.01} max={1} step={0.05} />
           <Num label="seed" value={seed} set={setSeed} min={0} max={2 ** 31} />
           <button
             type="button"
@@ -47,12 +57,27 @@ export function GenerateTab() {
             data-testid="generate-run"
             onClick={async () => {
               setBusy(true);
-              await generate(prompt, { maxTokens, temperature, topK, seed });
+              await generate(prompt, { maxTokens, temperature, topK, topP, seed });
               setBusy(false);
             }}
           >
             {busy ? 'Generating…' : 'Generate'}
           </button>
+          {busy && (
+            <button type="button" className="btn" data-testid="generate-cancel" onClick={() => void cancelGeneration()}>
+              Cancel
+            </button>
+          )}
+          {progress && (
+            <span className="small muted" data-testid="generate-progress" aria-live="polite">
+              {progress}
+            </span>
+          )}
+          {!live && gens[0]?.cancelled && (
+            <span className="small muted" data-testid="generate-cancelled">
+              cancelled — kept what was generated
+            </span>
+          )}
         </div>
       </div>
       {latest ? (

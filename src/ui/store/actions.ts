@@ -106,8 +106,27 @@ export function applyEngineEvent(e: EngineEvent): void {
       st.upsertRun({ id: e.runId, checkpointStep: e.resume.step });
       queueCheckpoint(e.runId, e.resume);
       return;
+    case 'generating': {
+      const prev = st.liveGeneration?.prompt === e.prompt ? st.liveGeneration : null;
+      st.setLiveGeneration({
+        prompt: e.prompt,
+        base: e.side === 'base' ? e.text : (prev?.base ?? ''),
+        tuned: e.side === 'tuned' ? e.text : '',
+        side: e.side,
+        tokens: e.tokens,
+        maxTokens: e.maxTokens,
+      });
+      return;
+    }
     case 'generated':
-      st.addGeneration({ runId: st.engineRunId, prompt: e.prompt, base: e.base, tuned: e.tuned });
+      st.setLiveGeneration(null);
+      st.addGeneration({
+        runId: st.engineRunId,
+        prompt: e.prompt,
+        base: e.base,
+        tuned: e.tuned,
+        ...(e.cancelled ? { cancelled: true } : {}),
+      });
       return;
     case 'done':
       // The run's end; its final status (done or stopped) follows as a 'state' event.

@@ -13,6 +13,8 @@ export interface RunsSlice {
   metrics: Record<string, RunMetrics>;
   spectra: Record<string, RunSpectra>;
   generations: Generation[];
+  /** The generation streaming now: each side's text so far (null when none is running). */
+  liveGeneration: LiveGeneration | null;
   selectedRunId: string | null;
   /** The run whose model the engine holds (trained or training) — generation and analysis use it. */
   engineRunId: string | null;
@@ -21,11 +23,21 @@ export interface RunsSlice {
   upsertRun(patch: Partial<RunRecord> & { id: string }): RunRecord | null;
   setRunData(id: string, data: { metrics?: RunMetrics; spectra?: RunSpectra }): void;
   addGeneration(g: Omit<Generation, 'id' | 'at'>): void;
+  setLiveGeneration(g: LiveGeneration | null): void;
   selectRun(id: string | null): void;
   setEngineRun(id: string | null): void;
   toggleCompare(id: string): void;
   removeRunLocal(id: string): void;
   setHistoryLoaded(): void;
+}
+
+export interface LiveGeneration {
+  prompt: string;
+  base: string;
+  tuned: string;
+  side: 'base' | 'tuned';
+  tokens: number;
+  maxTokens: number;
 }
 
 let genId = 0;
@@ -36,6 +48,7 @@ export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (se
   metrics: {},
   spectra: {},
   generations: [],
+  liveGeneration: null,
   selectedRunId: null,
   engineRunId: null,
   compareIds: [],
@@ -58,6 +71,7 @@ export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (se
     })),
   addGeneration: (g) =>
     set((s) => ({ generations: [{ ...g, id: ++genId, at: Date.now() }, ...s.generations].slice(0, MAX_GENERATIONS) })),
+  setLiveGeneration: (liveGeneration) => set({ liveGeneration }),
   selectRun: (selectedRunId) => set({ selectedRunId }),
   setEngineRun: (engineRunId) => set({ engineRunId }),
   toggleCompare: (id) =>
