@@ -266,6 +266,18 @@ def gpt2_model(name: str) -> tuple[dict, dict]:
     return cfg, t
 
 
+def gpt2_legacy_model(name: str) -> tuple[dict, dict]:
+    """tiny/gpt2's weights as the hub's older GPT-2 files store them (openai-community/gpt2, distilgpt2): names
+    without the `transformer.` prefix, plus the causal-mask buffers h.N.attn.bias (1, 1, ctx, ctx) and
+    h.N.attn.masked_bias () that GPT2Attention registered as persistent buffers before transformers 4.3x."""
+    cfg, t = gpt2_model("gpt2")
+    out = {k[len("transformer.") :]: v for k, v in t.items()}
+    for i in range(cfg["n_layer"]):
+        out[f"h.{i}.attn.bias"] = np.tril(np.ones((CTX, CTX), dtype=np.float32)).reshape(1, 1, CTX, CTX)
+        out[f"h.{i}.attn.masked_bias"] = np.array(-1e4, dtype=np.float32)
+    return cfg, out
+
+
 def gpt_neo_model(name: str) -> tuple[dict, dict]:
     C, H = 32, 4
     r = Init(name)
@@ -532,6 +544,8 @@ QWEN3_TOK = dict(bos=None, eos="<|im_end|>", pad="<|endoftext|>", unk=None, cls=
 
 FIXTURES = {
     "gpt2": (lambda n: gpt2_model(n), "F32", 1, GPT2_TOK),
+    # tiny/gpt2's weights in the legacy naming with mask buffers (how real GPT-2 hub files look)
+    "gpt2-legacy": (lambda n: gpt2_legacy_model(n), "F32", 1, GPT2_TOK),
     "gpt-neo": (lambda n: gpt_neo_model(n), "F32", 1, GPT2_TOK),
     "pythia": (lambda n: gpt_neox_model(n), "F32", 1, NEOX_TOK),
     "llama": (lambda n: llama_model(n), "F32", 1, SMOL_TOK),

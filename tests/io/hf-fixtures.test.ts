@@ -72,13 +72,13 @@ describe('tiny HF fixtures', () => {
     });
   }
 
-  it('the numpy oracle agrees with src/engine/ref/gpt2.ts on tiny/gpt2 (float64 both)', async () => {
+  it.each(['gpt2', 'gpt2-legacy'])('the numpy oracle agrees with src/engine/ref/gpt2.ts on tiny/%s', async (dir) => {
     const files = ['config.json', 'model.safetensors', 'tokenizer.json'].map((f) => ({
       name: f,
-      bytes: bytes('gpt2', f),
+      bytes: bytes(dir, f),
     }));
-    const model = await loadModelFiles('tiny-gpt2', files);
-    const exp = json('gpt2', 'expected-losses.json') as unknown as Expected;
+    const model = await loadModelFiles(`tiny-${dir}`, files);
+    const exp = json(dir, 'expected-losses.json') as unknown as Expected;
     for (let s = 0; s < exp.ids.length; s++) {
       const seq = exp.ids[s];
       const T = seq.length - 1;
