@@ -22,7 +22,17 @@ import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
 import { cliGpu } from '../gpu';
 import type { Gpu } from '../../gpu/device';
 import { isFloatDtype, parseSafetensors, toFloat32, type SafetensorsFile } from '../../engine/io/safetensors';
-import { analyzeMatrix, layoutForName, type MatrixAnalysis, type WeightLayout } from '../../engine/analysis';
+import {
+  analyzeMatrix,
+  layoutForName,
+  NotComputableError,
+  type MatrixAnalysis,
+  type WeightLayout,
+} from '../../engine/analysis';
+import { escapeControl } from '../../engine/strings';
+
+/** Tensor names come from the file: printed inert (issue 19 item 10). */
+const shown = (name: string): string => escapeControl(name);
 
 export const help =
   'spectra, effective ranks, power-law α and intruder dimensions: --base <f.safetensors> --tuned <f.safetensors> [--json] [--k 10] [--eps 0.5]';
@@ -141,6 +151,7 @@ export async function run(argv: string[]): Promise<number> {
     matrices: 0,
     intruders: 0,
     errors: 0,
+    notComputable: [] as string[],
     k,
     eps,
     intrudersByEps: new Map<number, number>(),
@@ -156,7 +167,7 @@ export async function run(argv: string[]): Promise<number> {
   };
   if (!json)
     console.log(
-      `${'matrix'.padEnd(34)} ${'out×in'.padEnd(10)} ${'erank'.padStart(8)} ${'stable'.padStart(8)} ${'alpha'.padStart(6)} ${'intr'.padStart(4)}  ${'Δerank'.padStart(8)} ${'Δstable'.padStart(8)} ${'‖ΔW‖₂'.padStart(9)} ${'‖ΔW‖F'.padStart(9)}`,
+      `${'matrix'.padEnd(34)} ${'out×in'.padEnd(10)} ${'erank'.padStart(8)} ${'stable'.padStart(8)} ${'alpha'.padStart(6)} ${'intr(n/r)'.padStart(9)} ${'minCos'.padStart(6)} ${'ΔF/W0F'.padStart(8)}  ${'Δerank'.padStart(8)} ${'Δstable'.padStart(8)} ${'‖ΔW‖₂'.padStart(9)} ${'‖ΔW‖F'.padStart(9)}`,
     );
   for (const name of names) {
     if (onlyRe && !onlyRe.test(name)) continue;
@@ -175,7 +186,7 @@ export async function run(argv: string[]): Promise<number> {
     if (!bt || !tt) {
       totals.errors++;
       out({ name, shape: ref.shape, error: `missing in the ${bt ? 'tuned' : 'base'} file` });
-      if (!json) console.log(`${name.padEnd(34)} error: missing in the ${bt ? 'tuned' : 'base'} file`);
+      if (!json) console.log(`${shown(name).padEnd(34)} error: missing in the ${bt ? 'tuned' : 'base'} file`);
       continue;
     }
     if (bt.shape.length !== tt.shape.length || bt.shape.some((d, i) => d !== tt.shape[i])) {
@@ -185,7 +196,8 @@ export async function run(argv: string[]): Promise<number> {
       }
       totals.errors++;
       out({ name, error: 'shape mismatch', baseShape: bt.shape, tunedShape: tt.shape });
-      if (!json) console.log(`${name.padEnd(34)} error: shape mismatch base [${bt.shape}] vs tuned [${tt.shape}]`);
+      if (!json)
+        console.log(`${shown(name).padEnd(34)} error: shape mismatch base [${bt.shape}] vs tuned [${tt.shape}]`);
       continue;
     }
     const [rows, cols] = bt.shape;
@@ -208,9 +220,16 @@ export async function run(argv: string[]): Promise<number> {
         tunedMethod: method as 'auto' | 'exact' | 'rsvd',
       });
     } catch (e) {
+      if (e instanceof NotComputableError) {
+        // issue 19 item 1: named and counted, never figures
+        totals.notComputable.push(name);
+        out({ name, shape: bt.shape, notComputable: e.message, nonFinite: e.nonFinite });
+        if (!json) console.log(`${shown(name).padEnd(34)} ${escapeControl(e.message)}`);
+        continue;
+      }
       totals.errors++;
       out({ name, shape: bt.shape, error: (e as Error).message });
-      if (!json) console.log(`${name.padEnd(34)} error: ${(e as Error).message}`);
+      if (!json) console.log(`${shown(name).padEnd(34)} error: ${escapeControl((e as Error).message)}`);
       continue;
     }
     totals.matrices++;
@@ -228,7 +247,7 @@ export async function run(argv: string[]): Promise<number> {
       const f = (x: number | undefined | null, w: number, d = 3) =>
         (x === undefined || x === null ? '-' : x.toFixed(d)).padStart(w);
       console.log(
-        `${name.padEnd(34)} ${`${a.shape[0]}×${a.shape[1]}`.padEnd(10)} ${f(a.tuned.erank, 8, 2)} ${f(a.tuned.stableRank, 8, 2)} ${f(a.tuned.powerLaw?.alpha, 6, 2)} ${String(a.intruders.count).padStart(4)}  ` +
+        `${shown(name).padEnd(34)} ${`${a.shape[0]}×${a.shape[1]}`.padEnd(10)} ${f(a.tuned.erank, 8, 2)} ${f(a.tuned.stableRank, 8, 2)} ${f(a.tuned.powerLaw?.alpha, 6, 2)} ${`${a.intruders.count}(${a.intruders.newDirections ?? '-'}n/${a.intruders.rotations ?? '-'}r)`.padStart(9)} ${f(a.intruders.minMaxCos, 6, 2)} ${f(a.delta.relFrobenius, 8, 4)}  ` +
           `${f(a.delta.erank, 8, 2)} ${f(a.delta.stableRank, 8, 2)} ${a.delta.spectralNorm.toExponential(2).padStart(9)} ${a.delta.frobenius.toExponential(2).padStart(9)}`,
       );
     }
@@ -245,6 +264,7 @@ export async function run(argv: string[]): Promise<number> {
       meanDeltaErank: r4(totals.deltaErankSum / n),
       meanAlpha: totals.alphaCount ? r4(totals.alphaSum / totals.alphaCount) : null,
       errors: totals.errors,
+      notComputable: totals.notComputable,
       skipped: totals.skipped,
       device: gpu ? gpu.name : 'cpu',
       ms: Math.round(performance.now() - t0),
@@ -257,5 +277,9 @@ export async function run(argv: string[]): Promise<number> {
         `${totals.errors} errors; skipped ${totals.skipped.oneD} 1-D, ${totals.skipped.nonFloat} non-float, ${totals.skipped.embeddingShape.length} resized embeddings, ${totals.skipped.tooLarge.length} over --max-dim`,
     );
   }
-  return totals.matrices === 0 && totals.errors > 0 ? 1 : 0;
+  if (totals.notComputable.length)
+    console.error(
+      `rankscope: ${totals.notComputable.length} matrix(es) not computable (non-finite or all-zero values): ${totals.notComputable.map(shown).join(', ')}`,
+    );
+  return (totals.matrices === 0 && totals.errors > 0) || totals.notComputable.length ? 1 : 0;
 }
