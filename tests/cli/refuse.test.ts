@@ -3,7 +3,12 @@
  * one, unknown --param paths, prototype-polluting keys, schema errors in one line, a mistyped --model
  * folder. Unit checks of the parser plus three real child processes of the CLI.
  */
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll, vi } from 'vitest';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { writeSafetensors } from '../../src/engine/io/safetensors';
+import { run as analyzeRun } from '../../src/cli/commands/analyze';
 import { CliError, parseArgs } from '../../src/cli/args';
 import { applyOverrides, ConfigError, parseRunConfig, RUN_PRESETS } from '../../src/engine/config';
 import { closestName, escapeControl, issuesOneLine } from '../../src/engine/strings';
@@ -122,5 +127,82 @@ describe('cli refuses (child processes)', () => {
     expect(lines).toHaveLength(1);
     expect(lines[0]).toMatch(/\(at train\.lr\).*\(at seed\)/);
     expect(zod.stderr).not.toMatch(/ZodError|✖/);
+  });
+});
+
+describe('analyze invents no figures and prints names inert (issue 19 items 1, 10)', () => {
+  const rnd = (n: number, seed: number) =>
+    Float32Array.from({ length: n }, (_, i) => Math.sin(i * 12.9898 + seed) * 0.1);
+  let dir = '';
+  beforeAll(async () => {
+    dir = await mkdtemp(join(tmpdir(), 'rankscope-refuse-'));
+    const evil = 'h.0.\u001b[2J\u001b]0;pwned\u0007attn.c_proj.weight';
+    const base = [
+      { name: 'h.0.attn.c_attn.weight', shape: [8, 24], data: rnd(192, 1) },
+      { name: 'h.0.mlp.c_fc.weight', shape: [8, 32], data: rnd(256, 2) },
+      { name: evil, shape: [8, 8], data: rnd(64, 3) },
+    ];
+    const tunedNaN = rnd(192, 1);
+    tunedNaN[3 * 24 + 7] = NaN;
+    tunedNaN[5] = Infinity;
+    const tuned = [
+      { ...base[0], data: tunedNaN },
+      { ...base[1], data: new Float32Array(256) },
+      { ...base[2], data: rnd(64, 4) },
+    ];
+    await writeFile(join(dir, 'base.safetensors'), writeSafetensors(base));
+    await writeFile(join(dir, 'tuned.safetensors'), writeSafetensors(tuned));
+  });
+  afterAll(async () => {
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+  const analyze = async (...extra: string[]) => {
+    const logs: string[] = [];
+    const spy = vi.spyOn(console, 'log').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
+    const spyErr = vi.spyOn(console, 'error').mockImplementation((...a: unknown[]) => void logs.push(a.join(' ')));
+    const write = vi.spyOn(process.stdout, 'write').mockImplementation((s: string | Uint8Array) => {
+      logs.push(String(s));
+      return true;
+    });
+    try {
+      const code = await analyzeRun([
+        '--base',
+        join(dir, 'base.safetensors'),
+        '--tuned',
+        join(dir, 'tuned.safetensors'),
+        '--cpu',
+        ...extra,
+      ]);
+      return { code, out: logs.join('\n') };
+    } finally {
+      spy.mockRestore();
+      spyErr.mockRestore();
+      write.mockRestore();
+    }
+  };
+  it('NaN and all-zero matrices are "not computable", named with the count — never numbers; exit non-zero', async () => {
+    const { code, out } = await analyze('--json');
+    expect(code).toBe(1);
+    const lines = out
+      .split('\n')
+      .filter((l) => l.startsWith('{'))
+      .map((l) => JSON.parse(l) as Record<string, unknown>);
+    const nan = lines.find((l) => l.name === 'h.0.attn.c_attn.weight')!;
+    expect(nan.notComputable).toMatch(/tuned matrix has 2 non-finite values \(first at \[0, 5\]\)/);
+    expect(nan.erank).toBeUndefined();
+    expect(nan.intruders).toBeUndefined();
+    const zero = lines.find((l) => l.name === 'h.0.mlp.c_fc.weight')!;
+    expect(zero.notComputable).toMatch(/tuned matrix is all zeros/);
+    expect(zero.intruders).toBeUndefined();
+    const totals = lines.find((l) => l.totals)!.totals as Record<string, unknown>;
+    expect(totals.matrices).toBe(1);
+    expect(totals.notComputable).toHaveLength(2);
+  });
+  it('text output escapes control characters in tensor names', async () => {
+    const { out } = await analyze();
+    expect(out).toContain('h.0.\\x1b[2J\\x1b]0;pwned\\x07attn.c_proj.weight');
+    expect(out).not.toContain('\u001b');
+    expect(out).not.toContain('\u0007');
+    expect(out).toMatch(/not computable/);
   });
 });
