@@ -14,6 +14,7 @@
  * may appear in two shards. Sizes are capped before anything is parsed or allocated.
  */
 import { parseSafetensors, SafetensorsError, type SafetensorsTensor } from './safetensors';
+import { escapeControl } from '../strings';
 
 export { toFloat32, isFloatDtype } from './safetensors';
 export type { SafetensorsTensor } from './safetensors';
@@ -88,7 +89,7 @@ function readJson(file: ModelDirFile, maxBytes: number): unknown {
   try {
     return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(file.bytes));
   } catch (e) {
-    throw new ModelDirError(`${file.name} is not valid JSON: ${(e as Error).message}`);
+    throw new ModelDirError(`${file.name} is not valid JSON: ${escapeControl((e as Error).message)}`);
   }
 }
 

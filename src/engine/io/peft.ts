@@ -25,6 +25,7 @@
 import type { RunConfig } from '../config';
 import type { NamedFile } from './checkpoint';
 import { parseSafetensors, toFloat32, isFloatDtype, writeSafetensors } from './safetensors';
+import { escapeControl } from '../strings';
 
 export class PeftError extends Error {
   constructor(message: string) {
@@ -492,7 +493,7 @@ export function importPeft(files: NamedFile[]): PeftImport {
   try {
     raw = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(cfgFile.bytes));
   } catch (e) {
-    throw new PeftError(`adapter_config.json is not valid JSON: ${(e as Error).message}`);
+    throw new PeftError(`adapter_config.json is not valid JSON: ${escapeControl((e as Error).message)}`);
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
     throw new PeftError('adapter_config.json is not a JSON object');
