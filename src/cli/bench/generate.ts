@@ -30,7 +30,12 @@ const ARCH: ModelConfig = {
 const PROMPT = [...'Once upon a time'].map((c) => c.charCodeAt(0)); // 16 tokens
 
 export async function run(gpu: Gpu, argv: string[]): Promise<void> {
-  const args = parseArgs(argv, ['json', 'quick']);
+  const args = parseArgs(argv, {
+    command: 'bench generate',
+    declaredIn: 'src/cli/bench/generate.ts',
+    booleans: ['json', 'quick'],
+    values: ['lengths', 'reps'],
+  });
   const quick = has(args, 'quick');
   const lengths = (flag(args, 'lengths') ?? (quick ? '16,64' : '16,64,256')).split(',').map(Number);
   for (const n of lengths)

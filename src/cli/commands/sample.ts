@@ -1,4 +1,8 @@
-/** `sample --model <dir|id> --prompt "…" --seed S`: generate text (temperature, top-k). */
+/**
+ * `sample --model <dir|id> --prompt "…" --seed S`: generate text (temperature, top-k, top-p), decoded
+ * with the KV cache (`--no-cache` re-runs the full forward per token). `--stream` writes each token as
+ * it is drawn (with --json: one {"index","token","text"} line per token, text = everything so far).
+ */
 import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
 import { cliGpu } from '../gpu';
 import { loadCliModel } from '../model';
@@ -7,13 +11,13 @@ import { createModel } from '../../engine/model/families';
 import { sampleText } from '../../engine/generate';
 
 export const help =
-  'generate text: --model <dir|id> --prompt "…" [--seed S] [--tokens N] [--temperature T] [--top-k K] [--json]';
+  'generate text: --model <dir|id> --prompt "…" [--seed S] [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--stream] [--no-cache] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     command: 'sample',
-    booleans: ['json'],
-    values: ['model', 'prompt', 'temperature', 'top-k', 'tokens', 'seed'],
+    booleans: ['json', 'stream', 'no-cache'],
+    values: ['model', 'prompt', 'temperature', 'top-k', 'top-p', 'tokens', 'seed'],
   });
   const modelRef = flag(args, 'model');
   if (!modelRef) throw new CliError('sample needs --model <dir|id>');
@@ -22,14 +26,39 @@ export async function run(argv: string[]): Promise<number> {
   const topK = numberFlag(args, 'top-k', 40);
   const maxTokens = numberFlag(args, 'tokens', 200);
   const seed = numberFlag(args, 'seed', 0);
+  const topP = numberFlag(args, 'top-p', 1);
   if (temperature < 0 || topK < 0 || maxTokens < 1)
     throw new CliError('--temperature and --top-k must be ≥ 0, --tokens ≥ 1');
+  if (!(topP > 0 && topP <= 1)) throw new CliError(`--top-p must be in (0, 1], got ${topP}`);
+  const json = has(args, 'json');
+  const cache = !has(args, 'no-cache');
   const loaded = await loadCliModel(modelRef);
   const gpu = await cliGpu();
   const tokenizer = await tokenizerFor(loaded.config, loaded);
   const model = createModel(gpu, loaded.config, loaded.weights);
-  const text = await sampleText(gpu, model, tokenizer, { prompt, maxTokens, temperature, topK, seed });
-  if (has(args, 'json')) emit({ model: loaded.id, prompt, seed, temperature, topK, text });
+  const ids: number[] = [];
+  let written = '';
+  const onToken = has(args, 'stream')
+    ? (id: number, index: number) => {
+        ids.push(id);
+        const sofar = tokenizer.decode(ids);
+        if (json) return emit({ index, token: id, text: sofar });
+        // write only what is settled: a byte tokenizer can end mid-character (U+FFFD until the rest arrives)
+        const settled = sofar.replace(/\uFFFD+$/, '');
+        if (settled.startsWith(written)) process.stdout.write(settled.slice(written.length));
+        written = settled;
+      }
+    : undefined;
+  if (onToken && !json) process.stdout.write(prompt);
+  const text = await sampleText(
+    gpu,
+    model,
+    tokenizer,
+    { prompt, maxTokens, temperature, topK, topP, seed, cache },
+    { onToken },
+  );
+  if (json) emit({ model: loaded.id, prompt, seed, temperature, topK, topP, text });
+  else if (onToken) process.stdout.write(text.slice(written.length) + '\n');
   else console.log(prompt + text);
   return 0;
 }
