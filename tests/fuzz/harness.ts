@@ -121,7 +121,7 @@ const INTERESTING_BYTES = [0, 1, 0x7f, 0x80, 0xff, 0x22, 0x7b, 0x7d, 0x5b, 0x5d,
 
 /** One to a few random byte-level edits of `src` (copy), the result capped at `cap` bytes. */
 export function mutateBytes(rng: Prng, src: Uint8Array, cap = 1 << 20): Uint8Array {
-  let b = src.slice();
+  let b: Uint8Array = src.slice();
   const edits = 1 + rng.int(4);
   for (let k = 0; k < edits; k++) {
     const pos = b.length ? rng.int(b.length) : 0;
