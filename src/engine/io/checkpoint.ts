@@ -7,6 +7,7 @@ import { fromHfConfig, toHfConfig, type ModelConfig } from '../model/config';
 import { weightsFromFile, weightsToFile } from '../model/families';
 import { parseSafetensors, toFloat32, isFloatDtype, writeSafetensors } from './safetensors';
 import { loadAsset, sha256Hex } from './assets';
+import { INDEX_FILE, readModelDir, type ModelDir, type TokenizerConfig } from './hf-model';
 import { parseRunConfig, type RunConfig } from '../config';
 
 export interface NamedFile {
@@ -36,6 +37,8 @@ export interface LoadedModel {
   files: { name: string; sha256: string }[];
   card: ModelCard | null;
   tokenizerJson: unknown | null;
+  /** tokenizer_config.json (bos/eos/pad, chat_template), when the model has one. */
+  tokenizerConfig?: TokenizerConfig | null;
   /** Tensors present in the file that the architecture does not use (reported, not fatal). */
   ignored: string[];
 }
@@ -63,44 +66,46 @@ function parseJson(file: NamedFile | undefined, what: string): unknown {
 
 export async function loadModelFiles(id: string, files: NamedFile[]): Promise<LoadedModel> {
   const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f]));
-  const cfgFile = byName.get('config.json');
-  const stFile = byName.get('model.safetensors');
-  if (!cfgFile)
-    throw new CheckpointError(`model "${id}": config.json is missing (need config.json + model.safetensors)`);
-  if (!stFile)
-    throw new CheckpointError(`model "${id}": model.safetensors is missing (need config.json + model.safetensors)`);
-  let config: ModelConfig;
+  // config.json + model.safetensors or a sharded set, tokenizer files (io/hf-model.ts validates them)
+  let dir: ModelDir;
   try {
-    config = fromHfConfig(parseJson(cfgFile, 'config.json'));
+    dir = readModelDir(files);
   } catch (e) {
     throw new CheckpointError(`model "${id}": ${(e as Error).message}`);
   }
-  const st = parseSafetensors(stFile.bytes);
-  const nonFloat = [...st.tensors.values()].filter((t) => !isFloatDtype(t.dtype)).map((t) => t.name);
+  let config: ModelConfig;
+  try {
+    config = fromHfConfig(dir.configJson);
+  } catch (e) {
+    throw new CheckpointError(`model "${id}": ${(e as Error).message}`);
+  }
+  const all = [...dir.tensors.values()];
+  const nonFloat = all.filter((t) => !isFloatDtype(t.dtype)).map((t) => t.name);
   // The family renames, transposes nn.Linear (out, in) weights to our (in, out), and checks every shape.
   let weights: Map<string, Float32Array>, ignored: string[];
   try {
     ({ weights, ignored } = weightsFromFile(
       config,
-      [...st.tensors.values()]
-        .filter((t) => isFloatDtype(t.dtype))
-        .map((t) => ({ name: t.name, shape: t.shape, data: toFloat32(t) })),
+      all.filter((t) => isFloatDtype(t.dtype)).map((t) => ({ name: t.name, shape: t.shape, data: toFloat32(t) })),
     ));
   } catch (e) {
-    throw new CheckpointError(`model "${id}": model.safetensors: ${(e as Error).message}`);
+    throw new CheckpointError(`model "${id}": ${dir.weightFiles.join(', ')}: ${(e as Error).message}`);
   }
   ignored.push(...nonFloat);
   const fileHashes = await Promise.all(
     files.map(async (f) => ({ name: f.name.split('/').pop()!, sha256: await sha256Hex(f.bytes) })),
   );
+  // identity: model.safetensors, or for a sharded model its index (which names every shard)
+  const identity = dir.sharded ? INDEX_FILE : 'model.safetensors';
   return {
     id,
     config,
     weights,
-    hash: fileHashes.find((f) => f.name === 'model.safetensors')!.sha256,
+    hash: fileHashes.find((f) => f.name === identity)!.sha256,
     files: fileHashes,
     card: parseJson(byName.get('card.json'), 'card.json') as ModelCard | null,
-    tokenizerJson: parseJson(byName.get('tokenizer.json'), 'tokenizer.json'),
+    tokenizerJson: dir.tokenizerJson,
+    tokenizerConfig: dir.tokenizerConfig,
     ignored,
   };
 }

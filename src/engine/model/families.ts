@@ -12,6 +12,9 @@ import { initParam } from './init';
 import { ConfigError } from '../config';
 import type { ModelConfig, ModelType } from './config';
 import { gpt2Family } from './gpt2';
+import { gptNeoFamily } from './gpt-neo';
+import { gptNeoxFamily } from './gpt-neox';
+import { llamaFamily, qwen2Family, qwen3Family } from './llama';
 import type { Linear } from './linear';
 import {
   TARGET_PRESETS,
@@ -26,6 +29,11 @@ import {
 
 const FAMILIES: Partial<Record<ModelType, ModelFamily>> = {
   gpt2: gpt2Family,
+  gpt_neo: gptNeoFamily,
+  gpt_neox: gptNeoxFamily,
+  llama: llamaFamily,
+  qwen2: qwen2Family,
+  qwen3: qwen3Family,
 };
 
 /** Register a family (the family files call nothing here; families.ts lists them — this is for tests and late imports). */

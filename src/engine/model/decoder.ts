@@ -1,0 +1,811 @@
+/**
+ * The Hugging Face decoder families after GPT-2 — GPT-Neo, GPT-NeoX (Pythia), Llama (SmolLM2, TinyLlama),
+ * Qwen2, Qwen3 — as ONE explicit forward/backward over a `DecoderLayout` that each family file
+ * (gpt-neo.ts, gpt-neox.ts, llama.ts) builds from its config: names, norm kind, fused or separate q/k/v,
+ * rotary dims, q/k norms, MLP kind, parallel or sequential residual, per-layer attention window, tied or
+ * untied head. Each branch follows the transformers modeling file it cites; the backward is the forward
+ * in mirror order (llm.c), activations in one named struct per layer.
+ *
+ * Weights are held as the seam says (language-model.ts): linears (inDim, outDim), HF nn.Linear tensors
+ * transposed at load/save by families.ts. The embedding and an untied head stay (V, C) — HF's layout for
+ * both — so logits = h·Wᵀ as for GPT-2's tied head.
+ *
+ * Positions: learned (GPT-Neo's wpe) or rotary. The embedding kernel always adds a position row, so the
+ * rotary families pass a zero table (a frozen scratch); RoPE then rotates q and k in place after their
+ * projections (and after Qwen3's per-head RMSNorm), and the backward rotates dq, dk back.
+ */
+import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
+import { matmul } from '../../gpu/kernels/matmul';
+import { add, axpy, geluBackward, geluForward } from '../../gpu/kernels/elementwise';
+import { geluErfBackward, geluErfForward, swigluBackward, swigluForward } from '../../gpu/kernels/activation';
+import { layernormBackward, layernormForward } from '../../gpu/kernels/layernorm';
+import { rmsnormBackward, rmsnormForward } from '../../gpu/kernels/rmsnorm';
+import { ropeApply, ropeCosSinTable, ropeInvFreq } from '../../gpu/kernels/rope';
+import { gqaBackward, gqaForward, type HeadView } from '../../gpu/kernels/attention-gqa';
+import {
+  buildEmbeddingIndex,
+  embeddingBackward,
+  embeddingForward,
+  updateEmbeddingIndex,
+  type EmbeddingIndex,
+} from '../../gpu/kernels/embedding';
+import { crossEntropyForward, crossEntropyForwardBackward } from '../../gpu/kernels/crossentropy';
+import { headDimOf, intermediateOf, type ModelConfig } from './config';
+import { checkBindingLimits } from './gpt2';
+import { linearBackward, linearForward, type Linear } from './linear';
+import { splitModuleName, type LanguageModel, type ModelFamily, type ParamSpec } from './language-model';
+
+export interface LayerLayout {
+  /** Full module prefixes; norms get `.weight` (+ `.bias` for LayerNorm). */
+  ln1: string;
+  ln2: string;
+  attn:
+    | { kind: 'separate'; q: string; k: string; v: string; bias: boolean }
+    | { kind: 'fused'; qkv: string; bias: boolean };
+  o: string;
+  oBias: boolean;
+  /** Qwen3's per-head RMSNorm on q and k before RoPE. */
+  qNorm: string | null;
+  kNorm: string | null;
+  mlp:
+    | { kind: 'swiglu'; gate: string; up: string; down: string; bias: boolean }
+    | { kind: 'gelu' | 'gelu_new'; fc: string; proj: string; bias: boolean };
+  /** Sliding window (GPT-Neo local layers); 0 = global causal. */
+  window: number;
+}
+
+export interface DecoderLayout {
+  embed: string; // (V, C)
+  pos: string | null; // learned positions (P, C), GPT-Neo
+  finalNorm: string;
+  head: string | null; // untied head (V, C); null = tied to embed
+  norm: 'layernorm' | 'rmsnorm';
+  layers: LayerLayout[];
+  /** Attention scale; undefined = 1/√HS (GPT-Neo: 1, modeling_gpt_neo.py applies none). */
+  scale?: number;
+  /** Rotated dims per head (0 = no RoPE). */
+  rotDim: number;
+  parallelResidual: boolean;
+}
+
+type NormKind = DecoderLayout['norm'];
+
+/** Every parameter of a layout: HF names, GPU shapes ((in, out) for linears, marked transposed). */
+export function decoderParamSpecs(cfg: ModelConfig, lay: DecoderLayout): ParamSpec[] {
+  const C = cfg.nEmbd,
+    V = cfg.vocabSize,
+    I = intermediateOf(cfg),
+    HS = headDimOf(cfg),
+    NH = cfg.nHead,
+    KV = cfg.nKvHead ?? NH;
+  const std = 0.02;
+  const specs: ParamSpec[] = [{ name: `${lay.embed}.weight`, shape: [V, C], init: 'normal', std, decay: true }];
+  if (lay.pos)
+    specs.push({ name: `${lay.pos}.weight`, shape: [cfg.contextLength, C], init: 'normal', std: 0.01, decay: false });
+  const norm = (p: string, n: number, kind: NormKind = lay.norm) => {
+    specs.push({ name: `${p}.weight`, shape: [n], init: 'ones', std: 0, decay: false });
+    if (kind === 'layernorm') specs.push({ name: `${p}.bias`, shape: [n], init: 'zeros', std: 0, decay: false });
+  };
+  const linear = (p: string, inDim: number, outDim: number, bias: boolean) => {
+    specs.push({ name: `${p}.weight`, shape: [inDim, outDim], init: 'normal', std, decay: true, transposed: true });
+    if (bias) specs.push({ name: `${p}.bias`, shape: [outDim], init: 'zeros', std: 0, decay: false });
+  };
+  for (const l of lay.layers) {
+    norm(l.ln1, C);
+    if (l.attn.kind === 'fused') linear(l.attn.qkv, C, 3 * NH * HS, l.attn.bias);
+    else {
+      linear(l.attn.q, C, NH * HS, l.attn.bias);
+      linear(l.attn.k, C, KV * HS, l.attn.bias);
+      linear(l.attn.v, C, KV * HS, l.attn.bias);
+    }
+    if (l.qNorm) norm(l.qNorm, HS, 'rmsnorm');
+    if (l.kNorm) norm(l.kNorm, HS, 'rmsnorm');
+    linear(l.o, NH * HS, C, l.oBias);
+    norm(l.ln2, C);
+    if (l.mlp.kind === 'swiglu') {
+      linear(l.mlp.gate, C, I, l.mlp.bias);
+      linear(l.mlp.up, C, I, l.mlp.bias);
+      linear(l.mlp.down, I, C, l.mlp.bias);
+    } else {
+      linear(l.mlp.fc, C, I, l.mlp.bias);
+      linear(l.mlp.proj, I, C, l.mlp.bias);
+    }
+  }
+  norm(lay.finalNorm, C);
+  if (lay.head) specs.push({ name: `${lay.head}.weight`, shape: [V, C], init: 'normal', std, decay: true });
+  return specs;
+}
+
+/** The adapter slots of a layout, in layer order. */
+export function decoderLinearNames(lay: DecoderLayout): string[] {
+  const out: string[] = [];
+  for (const l of lay.layers) {
+    if (l.attn.kind === 'fused') out.push(l.attn.qkv);
+    else out.push(l.attn.q, l.attn.k, l.attn.v);
+    out.push(l.o);
+    if (l.mlp.kind === 'swiglu') out.push(l.mlp.gate, l.mlp.up, l.mlp.down);
+    else out.push(l.mlp.fc, l.mlp.proj);
+  }
+  return out;
+}
+
+interface LayerActs {
+  n1: GpuTensor; // (N, C)
+  n1Mean: GpuTensor; // (N) LayerNorm only
+  n1Rstd: GpuTensor; // (N)
+  q: GpuTensor; // (N, NH·HS) separate q, or the fused (N, 3·NH·HS) qkv
+  k: GpuTensor | null; // (N, NKV·HS)
+  v: GpuTensor | null; // (N, NKV·HS)
+  qn: GpuTensor | null; // (N, NH·HS) after q_norm (then rotated in place)
+  kn: GpuTensor | null; // (N, NKV·HS)
+  qRstd: GpuTensor | null; // (N·NH)
+  kRstd: GpuTensor | null; // (N·NKV)
+  att: GpuTensor; // (B, NH, T, T)
+  atty: GpuTensor; // (N, NH·HS) attention output before o_proj
+  attOut: GpuTensor; // (N, C)
+  resid2: GpuTensor; // (N, C) x + attn (parallel: a temporary of the sum)
+  n2: GpuTensor; // (N, C)
+  n2Mean: GpuTensor;
+  n2Rstd: GpuTensor;
+  h1: GpuTensor; // (N, I) fc output, or gate
+  h2: GpuTensor | null; // (N, I) up (SwiGLU)
+  act: GpuTensor; // (N, I) activation output = input of proj/down
+  mlpOut: GpuTensor; // (N, C)
+  out: GpuTensor; // (N, C) the layer's output = next layer's input
+}
+
+interface Activations {
+  B: number;
+  T: number;
+  tokens: GpuTensor;
+  targets: GpuTensor;
+  mask: GpuTensor;
+  encoded: GpuTensor; // (N, C)
+  layers: LayerActs[];
+  nf: GpuTensor;
+  nfMean: GpuTensor;
+  nfRstd: GpuTensor;
+  logits: GpuTensor; // (N, V)
+  losses: GpuTensor; // (N)
+  dlogits: GpuTensor;
+  dres: GpuTensor; // (N, C)
+  dC: GpuTensor;
+  dC2: GpuTensor;
+  dC3: GpuTensor;
+  dI: GpuTensor; // (N, I)
+  dI2: GpuTensor;
+  dI3: GpuTensor;
+  dAtty: GpuTensor; // (N, NH·HS)
+  dq: GpuTensor; // (N, NH·HS), or fused (N, 3·NH·HS)
+  dk: GpuTensor | null;
+  dv: GpuTensor | null;
+  dq2: GpuTensor | null; // q_norm input gradients (Qwen3)
+  dk2: GpuTensor | null;
+  datt: GpuTensor; // (B, NH, T, T)
+  index: EmbeddingIndex;
+  cs: GpuTensor | null; // RoPE cos/sin table (T, 2, rotDim/2)
+  zeroPos: GpuTensor | null; // (T, C) zeros: the embedding kernel's position rows for rotary families
+}
+
+export class DecoderModel implements LanguageModel {
+  readonly gpu: Gpu;
+  readonly cfg: ModelConfig;
+  readonly family: ModelFamily;
+  readonly layout: DecoderLayout;
+  readonly specs: ParamSpec[];
+  readonly params = new Map<string, GpuTensor>();
+  readonly grads = new Map<string, GpuTensor>();
+  readonly linears = new Map<string, Linear>();
+  private acts: Activations | null = null;
+  private readonly inputOf = new Map<string, (la: LayerActs) => GpuTensor>();
+
+  constructor(
+    gpu: Gpu,
+    cfg: ModelConfig,
+    family: ModelFamily,
+    layout: DecoderLayout,
+    weights: (spec: ParamSpec) => Float32Array,
+  ) {
+    this.gpu = gpu;
+    this.cfg = cfg;
+    this.family = family;
+    this.layout = layout;
+    this.specs = decoderParamSpecs(cfg, layout);
+    checkBindingLimits(gpu, cfg, this.specs);
+    if (headDimOf(cfg) > 128) throw new Error(`head_dim ${headDimOf(cfg)} is above the attention kernel's 128`);
+    for (const s of this.specs) {
+      const data = weights(s);
+      const n = s.shape.reduce((a, b) => a * b, 1);
+      if (data.length !== n)
+        throw new Error(`${s.name}: expected ${n} values for shape [${s.shape}], got ${data.length}`);
+      this.params.set(s.name, gpu.upload(data, s.shape, s.name, 'weights'));
+    }
+    for (const name of decoderLinearNames(layout)) {
+      const w = this.param(`${name}.weight`);
+      this.linears.set(name, {
+        name,
+        inDim: w.shape[0],
+        outDim: w.shape[1],
+        weight: w,
+        bias: this.params.get(`${name}.bias`) ?? null,
+        dWeight: null,
+        dBias: null,
+        adapter: null,
+      });
+    }
+    // Activation capture (EVA): which activation feeds each linear.
+    for (const l of layout.layers) {
+      const attnIn = l.attn.kind === 'fused' ? [l.attn.qkv] : [l.attn.q, l.attn.k, l.attn.v];
+      for (const n of attnIn) this.inputOf.set(n, (la) => la.n1);
+      this.inputOf.set(l.o, (la) => la.atty);
+      const mlpIn = l.mlp.kind === 'swiglu' ? [l.mlp.gate, l.mlp.up] : [l.mlp.fc];
+      for (const n of mlpIn) this.inputOf.set(n, (la) => la.n2);
+      this.inputOf.set(l.mlp.kind === 'swiglu' ? l.mlp.down : l.mlp.proj, (la) => la.act);
+    }
+  }
+
+  param(name: string): GpuTensor {
+    const t = this.params.get(name);
+    if (!t) throw new Error(`no parameter ${name}`);
+    return t;
+  }
+
+  get parameterCount(): number {
+    let n = 0;
+    for (const t of this.params.values()) n += t.size;
+    return n;
+  }
+
+  setTrainable(names: Iterable<string>): void {
+    for (const g of this.grads.values()) this.gpu.release(g);
+    this.grads.clear();
+    for (const name of names) {
+      const p = this.param(name);
+      this.grads.set(name, this.gpu.zeros(p.shape, `grad:${name}`, 'gradients'));
+    }
+    for (const l of this.linears.values()) {
+      l.dWeight = this.grads.get(`${l.name}.weight`) ?? null;
+      l.dBias = this.grads.get(`${l.name}.bias`) ?? null;
+    }
+  }
+
+  private get dims() {
+    const c = this.cfg;
+    const HS = headDimOf(c);
+    return {
+      C: c.nEmbd,
+      V: c.vocabSize,
+      I: intermediateOf(c),
+      HS,
+      NH: c.nHead,
+      KV: c.nKvHead ?? c.nHead,
+      Q: c.nHead * HS,
+      KVW: (c.nKvHead ?? c.nHead) * HS,
+      eps: c.layerNormEps,
+    };
+  }
+
+  ensureActivations(B: number, T: number): void {
+    const a = this.acts;
+    if (a && a.B >= B && a.T >= T && a.B * a.T >= B * T) return;
+    if (a) this.releaseActivations();
+    const { C, V, I, NH, Q, KVW } = this.dims;
+    const N = B * T;
+    const g = this.gpu;
+    const limit = g.device.limits.maxStorageBufferBindingSize;
+    if (N * V * 4 > limit)
+      throw new Error(
+        `logits for B·T = ${N} tokens × vocabulary ${V} need ${((N * V * 4) / 2 ** 20).toFixed(1)} MiB, above this adapter's ${(limit / 2 ** 20).toFixed(0)} MiB per buffer: use a smaller batch or context`,
+      );
+    const t = (shape: number[], label: string) => g.tensor(shape, label, 'activations');
+    const lay = this.layout;
+    const layers: LayerActs[] = lay.layers.map((l, i) => {
+      const p = `act:${i}`;
+      const fused = l.attn.kind === 'fused';
+      const swiglu = l.mlp.kind === 'swiglu';
+      return {
+        n1: t([N, C], `${p}.n1`),
+        n1Mean: t([N], `${p}.n1Mean`),
+        n1Rstd: t([N], `${p}.n1Rstd`),
+        q: t([N, fused ? 3 * Q : Q], `${p}.q`),
+        k: fused ? null : t([N, KVW], `${p}.k`),
+        v: fused ? null : t([N, KVW], `${p}.v`),
+        qn: l.qNorm ? t([N, Q], `${p}.qn`) : null,
+        kn: l.kNorm ? t([N, KVW], `${p}.kn`) : null,
+        qRstd: l.qNorm ? t([N * NH], `${p}.qRstd`) : null,
+        kRstd: l.kNorm ? t([N * (this.cfg.nKvHead ?? NH)], `${p}.kRstd`) : null,
+        att: t([B, NH, T, T], `${p}.att`),
+        atty: t([N, Q], `${p}.atty`),
+        attOut: t([N, C], `${p}.attOut`),
+        resid2: t([N, C], `${p}.resid2`),
+        n2: t([N, C], `${p}.n2`),
+        n2Mean: t([N], `${p}.n2Mean`),
+        n2Rstd: t([N], `${p}.n2Rstd`),
+        h1: t([N, I], `${p}.h1`),
+        h2: swiglu ? t([N, I], `${p}.h2`) : null,
+        act: t([N, I], `${p}.act`),
+        mlpOut: t([N, C], `${p}.mlpOut`),
+        out: t([N, C], `${p}.out`),
+      };
+    });
+    const fused = lay.layers.some((l) => l.attn.kind === 'fused');
+    const qk = lay.layers.some((l) => l.qNorm);
+    let cs: GpuTensor | null = null;
+    if (lay.rotDim > 0) {
+      const inv = ropeInvFreq({
+        rotDim: lay.rotDim,
+        theta: this.cfg.ropeTheta ?? 10000,
+        scaling: ropeScalingOf(this.cfg),
+      });
+      cs = g.upload(ropeCosSinTable(inv, T), [T, lay.rotDim], 'rope:cos-sin', 'activations');
+    }
+    this.acts = {
+      B,
+      T,
+      tokens: t([N], 'act:tokens'),
+      targets: t([N], 'act:targets'),
+      mask: t([N], 'act:mask'),
+      encoded: t([N, C], 'act:encoded'),
+      layers,
+      nf: t([N, C], 'act:nf'),
+      nfMean: t([N], 'act:nfMean'),
+      nfRstd: t([N], 'act:nfRstd'),
+      logits: t([N, V], 'act:logits'),
+      losses: t([N], 'act:losses'),
+      dlogits: t([N, V], 'act:dlogits'),
+      dres: t([N, C], 'act:dres'),
+      dC: t([N, C], 'act:dC'),
+      dC2: t([N, C], 'act:dC2'),
+      dC3: t([N, C], 'act:dC3'),
+      dI: t([N, I], 'act:dI'),
+      dI2: t([N, I], 'act:dI2'),
+      dI3: t([N, I], 'act:dI3'),
+      dAtty: t([N, Q], 'act:dAtty'),
+      dq: t([N, fused ? 3 * Q : Q], 'act:dq'),
+      dk: fused ? null : t([N, KVW], 'act:dk'),
+      dv: fused ? null : t([N, KVW], 'act:dv'),
+      dq2: qk ? t([N, Q], 'act:dq2') : null,
+      dk2: qk ? t([N, KVW], 'act:dk2') : null,
+      datt: t([B, NH, T, T], 'act:datt'),
+      index: buildEmbeddingIndex(g, new Int32Array(N), { capacity: N, V }),
+      cs,
+      zeroPos: lay.pos ? null : g.zeros([T, C], 'act:zero-positions', 'activations'),
+    };
+  }
+
+  private releaseActivations(): void {
+    const a = this.acts!;
+    for (const [k, v] of Object.entries(a)) {
+      if (k === 'layers') {
+        for (const la of v as LayerActs[]) for (const t of Object.values(la)) if (t) this.gpu.release(t as GpuTensor);
+      } else if (k === 'index') this.gpu.release((v as EmbeddingIndex).data);
+      else if (v && typeof v === 'object') this.gpu.release(v as GpuTensor);
+    }
+    this.acts = null;
+  }
+
+  get activations(): Activations {
+    if (!this.acts) throw new Error('activations not allocated: call ensureActivations(B, T)');
+    return this.acts;
+  }
+
+  setBatch(B: number, T: number, inputs: Int32Array, targets: Int32Array | null, mask: Float32Array | null): void {
+    this.ensureActivations(B, T);
+    const a = this.activations;
+    const N = B * T;
+    if (inputs.length !== N) throw new Error(`batch: ${inputs.length} inputs for B·T = ${N}`);
+    const V = this.cfg.vocabSize;
+    for (let i = 0; i < N; i++)
+      if (inputs[i] < 0 || inputs[i] >= V) throw new Error(`batch: token id ${inputs[i]} at ${i} outside [0, ${V})`);
+    this.gpu.write(a.tokens, inputs);
+    if (targets) this.gpu.write(a.targets, targets);
+    this.gpu.write(a.mask, mask ?? new Float32Array(N).fill(1));
+    updateEmbeddingIndex(this.gpu, a.index, inputs, { V });
+  }
+
+  private normForward(
+    enc: StepEncoder,
+    prefix: string,
+    x: GpuTensor,
+    out: GpuTensor,
+    mean: GpuTensor,
+    rstd: GpuTensor,
+    N: number,
+  ) {
+    const { C, eps } = this.dims;
+    if (this.layout.norm === 'layernorm')
+      layernormForward(enc, {
+        x,
+        gamma: this.param(`${prefix}.weight`),
+        beta: this.param(`${prefix}.bias`),
+        out,
+        mean,
+        rstd,
+        N,
+        C,
+        eps,
+      });
+    else rmsnormForward(enc, { x, w: this.param(`${prefix}.weight`), out, rstd, N, C, eps });
+  }
+
+  /** dx += norm backward (both kinds accumulate into the residual gradient). */
+  private normBackward(
+    enc: StepEncoder,
+    prefix: string,
+    dout: GpuTensor,
+    x: GpuTensor,
+    mean: GpuTensor,
+    rstd: GpuTensor,
+    dx: GpuTensor,
+    N: number,
+  ) {
+    const { C } = this.dims;
+    const dw = this.grads.get(`${prefix}.weight`) ?? this.scratchGrad(`${prefix}.weight`, 'gamma');
+    if (this.layout.norm === 'layernorm')
+      layernormBackward(enc, {
+        dout,
+        x,
+        gamma: this.param(`${prefix}.weight`),
+        mean,
+        rstd,
+        dx,
+        dgamma: dw,
+        dbeta: this.grads.get(`${prefix}.bias`) ?? this.scratchGrad(`${prefix}.bias`, 'beta'),
+        N,
+        C,
+      });
+    else rmsnormBackward(enc, { dout, x, w: this.param(`${prefix}.weight`), rstd, dx, dw, N, C, accumulateDx: true });
+  }
+
+  /** q, k, v views for the attention and RoPE kernels. */
+  private views(l: LayerLayout): { q: HeadView; k: HeadView; v: HeadView } {
+    const { HS, Q } = this.dims;
+    if (l.attn.kind === 'fused') {
+      // GPT-NeoX: query_key_value's outputs are per head [q(HS), k(HS), v(HS)] (modeling_gpt_neox.py view(…, 3·HS)).
+      const row = 3 * Q,
+        head = 3 * HS;
+      return { q: { off: 0, row, head }, k: { off: HS, row, head }, v: { off: 2 * HS, row, head } };
+    }
+    return { q: {}, k: {}, v: {} };
+  }
+
+  private rope(enc: StepEncoder, l: LayerLayout, q: GpuTensor, k: GpuTensor, B: number, T: number, inverse: boolean) {
+    const rotDim = this.layout.rotDim;
+    if (rotDim === 0) return;
+    const { HS, NH, KV } = this.dims;
+    const cs = this.activations.cs!;
+    const v = this.views(l);
+    const view = (h: HeadView) => ({ rowStride: h.row, headStride: h.head, offset: h.off });
+    ropeApply(enc, { x: q, cs, B, T, nHeads: NH, HS, rotDim, inverse, ...view(v.q), label: 'rope q' });
+    ropeApply(enc, { x: k, cs, B, T, nHeads: KV, HS, rotDim, inverse, ...view(v.k), label: 'rope k' });
+  }
+
+  forward(enc: StepEncoder, B: number, T: number): void {
+    const a = this.activations;
+    const lay = this.layout;
+    const { C, NH, KV, HS, I, eps } = this.dims;
+    const N = B * T;
+    if (T > this.cfg.contextLength)
+      throw new Error(`sequence length ${T} exceeds the model's context ${this.cfg.contextLength}`);
+    embeddingForward(enc, {
+      tokens: a.tokens,
+      wte: this.param(`${lay.embed}.weight`),
+      wpe: lay.pos ? this.param(`${lay.pos}.weight`) : a.zeroPos!,
+      out: a.encoded,
+      B,
+      T,
+      C,
+    });
+    let x = a.encoded;
+    lay.layers.forEach((l, i) => {
+      const la = a.layers[i];
+      this.normForward(enc, l.ln1, x, la.n1, la.n1Mean, la.n1Rstd, N);
+      // attention
+      let q: GpuTensor, k: GpuTensor, v: GpuTensor;
+      if (l.attn.kind === 'fused') {
+        linearForward(enc, this.linears.get(l.attn.qkv)!, la.n1, la.q, N);
+        q = k = v = la.q;
+      } else {
+        linearForward(enc, this.linears.get(l.attn.q)!, la.n1, la.q, N);
+        linearForward(enc, this.linears.get(l.attn.k)!, la.n1, la.k!, N);
+        linearForward(enc, this.linears.get(l.attn.v)!, la.n1, la.v!, N);
+        q = la.q;
+        k = la.k!;
+        v = la.v!;
+      }
+      if (l.qNorm && l.kNorm) {
+        // Qwen3Attention: q_norm/k_norm (RMSNorm over head_dim) on each head, before RoPE.
+        rmsnormForward(enc, {
+          x: q,
+          w: this.param(`${l.qNorm}.weight`),
+          out: la.qn!,
+          rstd: la.qRstd!,
+          N: N * NH,
+          C: HS,
+          eps,
+        });
+        rmsnormForward(enc, {
+          x: k,
+          w: this.param(`${l.kNorm}.weight`),
+          out: la.kn!,
+          rstd: la.kRstd!,
+          N: N * KV,
+          C: HS,
+          eps,
+        });
+        q = la.qn!;
+        k = la.kn!;
+      }
+      this.rope(enc, l, q, k, B, T, false);
+      const vw = this.views(l);
+      gqaForward(enc, {
+        q,
+        k,
+        v,
+        out: la.atty,
+        att: la.att,
+        B,
+        T,
+        NH,
+        NKV: KV,
+        HS,
+        scale: lay.scale,
+        window: l.window,
+        qView: vw.q,
+        kView: vw.k,
+        vView: vw.v,
+      });
+      linearForward(enc, this.linears.get(l.o)!, la.atty, la.attOut, N);
+      // MLP input: the attention residual (sequential) or the layer input itself (GPT-NeoX parallel residual)
+      const mlpIn = lay.parallelResidual ? x : la.resid2;
+      add(enc, { a: x, b: la.attOut, out: la.resid2, n: N * C });
+      this.normForward(enc, l.ln2, mlpIn, la.n2, la.n2Mean, la.n2Rstd, N);
+      if (l.mlp.kind === 'swiglu') {
+        linearForward(enc, this.linears.get(l.mlp.gate)!, la.n2, la.h1, N);
+        linearForward(enc, this.linears.get(l.mlp.up)!, la.n2, la.h2!, N);
+        swigluForward(enc, { gate: la.h1, up: la.h2!, out: la.act, n: N * I });
+        linearForward(enc, this.linears.get(l.mlp.down)!, la.act, la.mlpOut, N);
+      } else {
+        linearForward(enc, this.linears.get(l.mlp.fc)!, la.n2, la.h1, N);
+        if (l.mlp.kind === 'gelu') geluErfForward(enc, { x: la.h1, out: la.act, n: N * I });
+        else geluForward(enc, { x: la.h1, out: la.act, n: N * I });
+        linearForward(enc, this.linears.get(l.mlp.proj)!, la.act, la.mlpOut, N);
+      }
+      add(enc, { a: la.resid2, b: la.mlpOut, out: la.out, n: N * C });
+      x = la.out;
+    });
+    this.normForward(enc, lay.finalNorm, x, a.nf, a.nfMean, a.nfRstd, N);
+    matmul(enc, {
+      a: a.nf,
+      b: this.param(`${lay.head ?? lay.embed}.weight`),
+      c: a.logits,
+      M: N,
+      K: C,
+      N: this.cfg.vocabSize,
+      transB: true,
+      label: 'lm_head',
+    });
+  }
+
+  loss(enc: StepEncoder, B: number, T: number): void {
+    const a = this.activations;
+    crossEntropyForward(enc, {
+      logits: a.logits,
+      targets: a.targets,
+      mask: a.mask,
+      losses: a.losses,
+      N: B * T,
+      V: this.cfg.vocabSize,
+    });
+  }
+
+  backward(enc: StepEncoder, B: number, T: number, gradScale: number): void {
+    const a = this.activations;
+    const lay = this.layout;
+    const { C, V, NH, KV, HS, I } = this.dims;
+    const N = B * T;
+    crossEntropyForwardBackward(enc, {
+      logits: a.logits,
+      targets: a.targets,
+      mask: a.mask,
+      losses: a.losses,
+      dlogits: a.dlogits,
+      N,
+      V,
+      gradScale,
+    });
+    const headName = `${lay.head ?? lay.embed}.weight`;
+    const dhead = this.grads.get(headName) ?? null;
+    matmul(enc, { a: a.dlogits, b: this.param(headName), c: a.dC, M: N, K: V, N: C, label: 'lm_head dx' });
+    if (dhead)
+      matmul(enc, { a: a.dlogits, b: a.nf, c: dhead, M: V, K: N, N: C, transA: true, beta: 1, label: 'lm_head dW' });
+    const L = lay.layers.length;
+    const lastOut = L > 0 ? a.layers[L - 1].out : a.encoded;
+    enc.clear(a.dres);
+    this.normBackward(enc, lay.finalNorm, a.dC, lastOut, a.nfMean, a.nfRstd, a.dres, N);
+    for (let i = L - 1; i >= 0; i--) {
+      const l = lay.layers[i];
+      const la = a.layers[i];
+      const x = i === 0 ? a.encoded : a.layers[i - 1].out;
+      const mlpIn = lay.parallelResidual ? x : la.resid2;
+      // MLP branch: d mlpOut = dres → dC2 = ∂L/∂n2
+      if (l.mlp.kind === 'swiglu') {
+        linearBackward(enc, this.linears.get(l.mlp.down)!, la.act, a.dres, a.dI, N);
+        swigluBackward(enc, { gate: la.h1, up: la.h2!, dout: a.dI, dgate: a.dI2, dup: a.dI3, n: N * I });
+        linearBackward(enc, this.linears.get(l.mlp.gate)!, la.n2, a.dI2, a.dC2, N);
+        linearBackward(enc, this.linears.get(l.mlp.up)!, la.n2, a.dI3, a.dC3, N);
+        axpy(enc, { x: a.dC3, y: a.dC2, n: N * C, alpha: 1 });
+      } else {
+        linearBackward(enc, this.linears.get(l.mlp.proj)!, la.act, a.dres, a.dI, N);
+        if (l.mlp.kind === 'gelu') geluErfBackward(enc, { x: la.h1, dout: a.dI, dx: a.dI2, n: N * I });
+        else geluBackward(enc, { x: la.h1, dout: a.dI, dx: a.dI2, n: N * I });
+        linearBackward(enc, this.linears.get(l.mlp.fc)!, la.n2, a.dI2, a.dC2, N);
+      }
+      if (!lay.parallelResidual) {
+        // resid2 feeds ln2: dres becomes ∂L/∂resid2 before the attention branch reads it
+        this.normBackward(enc, l.ln2, a.dC2, mlpIn, la.n2Mean, la.n2Rstd, a.dres, N);
+      }
+      // Attention branch: d attOut = dres
+      linearBackward(enc, this.linears.get(l.o)!, la.atty, a.dres, a.dAtty, N);
+      const fused = l.attn.kind === 'fused';
+      const q = la.qn ?? la.q,
+        k = la.kn ?? (fused ? la.q : la.k!),
+        v = fused ? la.q : la.v!;
+      const dq = a.dq,
+        dk = fused ? a.dq : a.dk!,
+        dv = fused ? a.dq : a.dv!;
+      const vw = this.views(l);
+      gqaBackward(enc, {
+        dout: a.dAtty,
+        q,
+        k,
+        v,
+        att: la.att,
+        dq,
+        dk,
+        dv,
+        datt: a.datt,
+        B,
+        T,
+        NH,
+        NKV: KV,
+        HS,
+        scale: lay.scale,
+        window: l.window,
+        qView: vw.q,
+        kView: vw.k,
+        vView: vw.v,
+      });
+      this.rope(enc, l, dq, dk, B, T, true);
+      let dqIn = dq,
+        dkIn = dk;
+      if (l.qNorm && l.kNorm) {
+        rmsnormBackward(enc, {
+          dout: dq,
+          x: la.q,
+          w: this.param(`${l.qNorm}.weight`),
+          rstd: la.qRstd!,
+          dx: a.dq2!,
+          dw: this.grads.get(`${l.qNorm}.weight`) ?? this.scratchGrad(`${l.qNorm}.weight`, 'qnorm'),
+          N: N * NH,
+          C: HS,
+        });
+        rmsnormBackward(enc, {
+          dout: dk,
+          x: la.k!,
+          w: this.param(`${l.kNorm}.weight`),
+          rstd: la.kRstd!,
+          dx: a.dk2!,
+          dw: this.grads.get(`${l.kNorm}.weight`) ?? this.scratchGrad(`${l.kNorm}.weight`, 'knorm'),
+          N: N * KV,
+          C: HS,
+        });
+        dqIn = a.dq2!;
+        dkIn = a.dk2!;
+      }
+      if (l.attn.kind === 'fused') linearBackward(enc, this.linears.get(l.attn.qkv)!, la.n1, a.dq, a.dC, N);
+      else {
+        linearBackward(enc, this.linears.get(l.attn.q)!, la.n1, dqIn, a.dC, N);
+        linearBackward(enc, this.linears.get(l.attn.k)!, la.n1, dkIn, a.dC3, N);
+        axpy(enc, { x: a.dC3, y: a.dC, n: N * C, alpha: 1 });
+        linearBackward(enc, this.linears.get(l.attn.v)!, la.n1, dv, a.dC3, N);
+        axpy(enc, { x: a.dC3, y: a.dC, n: N * C, alpha: 1 });
+      }
+      // dres (= ∂L/∂x through the residual) += the two norms' input gradients
+      this.normBackward(enc, l.ln1, a.dC, x, la.n1Mean, la.n1Rstd, a.dres, N);
+      if (lay.parallelResidual) this.normBackward(enc, l.ln2, a.dC2, x, la.n2Mean, la.n2Rstd, a.dres, N);
+    }
+    const dwte = this.grads.get(`${lay.embed}.weight`);
+    const dwpe = lay.pos ? this.grads.get(`${lay.pos}.weight`) : undefined;
+    if (dwte || dwpe) {
+      embeddingBackward(enc, {
+        index: a.index,
+        dout: a.dres,
+        dwte: dwte ?? this.scratchGrad(`${lay.embed}.weight`, 'wte'),
+        dwpe: dwpe ?? this.scratchPos(T),
+        B,
+        T,
+        C,
+      });
+    }
+  }
+
+  private scratch = new Map<string, GpuTensor>();
+  /** A gradient sink for frozen parameters whose kernels always write one, keyed by (size, role). */
+  private scratchGrad(name: string, role = 'main'): GpuTensor {
+    const n = this.param(name).size;
+    const key = `${n}:${role}`;
+    let t = this.scratch.get(key);
+    if (!t) {
+      t = this.gpu.tensor([n], `scratch-grad[${key}]`, 'scratch');
+      this.scratch.set(key, t);
+    }
+    return t;
+  }
+
+  private scratchPos(T: number): GpuTensor {
+    const key = `pos:${T}`;
+    let t = this.scratch.get(key);
+    if (!t) {
+      t = this.gpu.tensor([T * this.cfg.nEmbd], `scratch-grad[${key}]`, 'scratch');
+      this.scratch.set(key, t);
+    }
+    return t;
+  }
+
+  zeroGrads(enc: StepEncoder): void {
+    for (const g of this.grads.values()) enc.clear(g);
+  }
+
+  linearInput(name: string): GpuTensor {
+    const f = this.inputOf.get(name);
+    if (!f) throw new Error(`no linear ${name} in this ${this.cfg.arch} model`);
+    const layer = splitModuleName(name)!.layer;
+    return f(this.activations.layers[layer]);
+  }
+
+  async readWeights(): Promise<Map<string, Float32Array>> {
+    const out = new Map<string, Float32Array>();
+    for (const s of this.specs) out.set(s.name, await this.gpu.read(this.param(s.name)));
+    return out;
+  }
+
+  writeWeights(weights: Map<string, Float32Array>): void {
+    for (const [name, data] of weights) {
+      const p = this.param(name);
+      if (data.length !== p.size) throw new Error(`${name}: ${data.length} values for shape [${p.shape}]`);
+      this.gpu.write(p, data);
+    }
+  }
+
+  readLogits(B: number, T: number): Promise<Float32Array> {
+    return this.gpu.read(this.activations.logits, B * T * this.cfg.vocabSize);
+  }
+
+  readLogitsRow(row: number): Promise<Float32Array> {
+    const V = this.cfg.vocabSize;
+    return this.gpu.read(this.activations.logits, V, row * V);
+  }
+
+  destroy(): void {
+    if (this.acts) this.releaseActivations();
+    for (const t of this.params.values()) this.gpu.release(t);
+    for (const t of this.grads.values()) this.gpu.release(t);
+    for (const t of this.scratch.values()) this.gpu.release(t);
+    this.params.clear();
+    this.grads.clear();
+  }
+}
+
+/** Our llama3 rope_scaling → the kernel host's HF-shaped object. */
+function ropeScalingOf(c: ModelConfig) {
+  const s = c.ropeScaling;
+  if (!s) return null;
+  return {
+    rope_type: 'llama3',
+    factor: s.factor,
+    low_freq_factor: s.lowFreqFactor,
+    high_freq_factor: s.highFreqFactor,
+    original_max_position_embeddings: s.originalMaxPositionEmbeddings,
+  };
+}
