@@ -4,11 +4,15 @@
 // storage-binding limit (GPT-2's 50 257 × 768 table is 147 MiB; llvmpipe binds at most 128 MiB) — and
 // the (N, V) logits exist only a chunk of rows at a time.
 //
-// binding(0) P: { N, C, V, v0, rows, U, cap, ld, r0, gradScale, backward, nanBits }
+// binding(0) P: { N, C, V, v0, rows, U, cap, ld, r0, gradScale, backward, nanBits, T, B, _pad, _pad }
 // Entry points (bindings each uses):
 //   vocab_gather     1 tokens (N) i32, 2 shard (rows, C) read, 3 out (N, C) read_write
 //                    out[n,:] = shard[tokens[n] − v0, :] for the tokens this shard holds; other rows untouched.
 //                    A token outside [0, V) gets a NaN row (from the v0 = 0 dispatch), as embedding.wgsl does.
+//   vocab_gather_pos the same plus learned positions (GPT-2, GPT-Neo), 11 wpe (Tmax, C) read:
+//                    out[n,:] = shard[tokens[n] − v0, :] + wpe[n mod T, :]
+//   vocab_positions_backward  5 dout (N, C), 12 dwpe (Tmax, C) read_write: dwpe[t,:] += Σ_b dout[b·T + t, :]
+//                    (b in order; one invocation per (t, c))
 //   vocab_scatter    4 index (3·cap+1) u32 (embedding.ts's CSR), 5 dout (N, C) read, 6 dshard (rows, C) read_write
 //                    dshard[tok − v0, :] += Σ_{n: tokens[n] = tok} dout[n, :] for the tokens this shard holds,
 //                    positions summed in index order (no atomics).
@@ -36,6 +40,10 @@ struct Params {
   gradScale: f32,
   backward: u32,
   nanBits: u32, // 0x7fc00000 from the host: a NaN cannot be a WGSL constant
+  T: u32,
+  B: u32,
+  _pad0: u32,
+  _pad1: u32,
 };
 
 @group(0) @binding(0) var<uniform> P: Params;
@@ -49,6 +57,8 @@ struct Params {
 @group(0) @binding(8) var<storage, read> targets: array<i32>;
 @group(0) @binding(9) var<storage, read> mask: array<f32>;
 @group(0) @binding(10) var<storage, read_write> losses: array<f32>;
+@group(0) @binding(11) var<storage, read> wpe: array<f32>;
+@group(0) @binding(12) var<storage, read_write> dwpe: array<f32>;
 
 const WG = 256u;
 const WG_SCATTER = 128u;
@@ -68,6 +78,36 @@ fn vocab_gather(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) n
   let t = u32(tok);
   if (t < P.v0 || t >= P.v0 + P.rows) { return; }
   out[i] = shard[(t - P.v0) * P.C + c];
+}
+
+@compute @workgroup_size(256)
+fn vocab_gather_pos(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                    @builtin(local_invocation_index) lid: u32) {
+  let i = (wg.x + wg.y * nwg.x) * WG + lid;
+  if (i >= P.N * P.C) { return; }
+  let n = i / P.C;
+  let c = i - n * P.C;
+  let tok = tokens[n];
+  if (tok < 0 || u32(tok) >= P.V) {
+    if (P.v0 == 0u) { out[i] = bitcast<f32>(P.nanBits); }
+    return;
+  }
+  let t = u32(tok);
+  if (t < P.v0 || t >= P.v0 + P.rows) { return; }
+  out[i] = shard[(t - P.v0) * P.C + c] + wpe[(n % P.T) * P.C + c];
+}
+
+@compute @workgroup_size(256)
+fn vocab_positions_backward(@builtin(workgroup_id) wg: vec3<u32>, @builtin(num_workgroups) nwg: vec3<u32>,
+                            @builtin(local_invocation_index) lid: u32) {
+  let i = (wg.x + wg.y * nwg.x) * WG + lid; // t·C + c
+  if (i >= P.T * P.C) { return; }
+  let stride = P.T * P.C;
+  var acc = 0.0;
+  for (var b = 0u; b < P.B; b++) {
+    acc += dout[b * stride + i];
+  }
+  dwpe[i] = dwpe[i] + acc;
 }
 
 @compute @workgroup_size(128)

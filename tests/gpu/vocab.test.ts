@@ -13,6 +13,7 @@ import {
   headChunkRows,
 } from '../../src/engine/model/vocab';
 import * as R from '../../src/engine/ref/vocab';
+import * as E from '../../src/engine/ref/embedding';
 
 const V = 37,
   C = 12,
@@ -119,6 +120,44 @@ describe('sharded embedding vs CPU reference', () => {
       dtable.release();
     });
   }
+
+  it('with learned positions (GPT-2 layout) it matches the GPT-2 embedding reference', async () => {
+    const gpu = await testGpu();
+    const B = 3,
+      T = 5,
+      n = B * T,
+      Tmax = 7;
+    const wte = randn(V * C, 13, 1, 'wte'),
+      wpe = randn(Tmax * C, 14, 1, 'wpe');
+    const tokens = Int32Array.from({ length: n }, (_, i) => (i * 13 + 2) % V);
+    tokens[4] = tokens[11];
+    const dout = randn(n * C, 15, 1, 'dout');
+    const dwte0 = randn(V * C, 16, 1, 'dwte0'),
+      dwpe0 = randn(Tmax * C, 17, 1, 'dwpe0');
+    const table = new VocabTable(gpu, V, C, 'wte', 'weights', { maxShardRows: 8 });
+    table.upload(wte);
+    const dtable = table.like('dwte', 'gradients');
+    dtable.upload(dwte0);
+    const twpe = gpu.upload(wpe, [Tmax, C], 'wpe'),
+      tdwpe = gpu.upload(dwpe0, [Tmax, C], 'dwpe'),
+      tt = gpu.upload(tokens, [n], 'tokens'),
+      td = gpu.upload(dout, [n, C], 'dout'),
+      out = gpu.upload(new Float32Array(n * C).fill(NaN), [n, C], 'out');
+    const index = buildEmbeddingIndex(gpu, tokens, { V });
+    await record(gpu, (enc) => {
+      embedTokens(enc, { table, tokens: tt, out, N: n, positions: { wpe: twpe, T } });
+      embedTokensBackward(enc, { dtable, index, dout: td, N: n, positions: { dwpe: tdwpe, B, T, C } });
+    });
+    const f = E.embeddingForward({ tokens, wte, wpe, B, T, C });
+    expectClose(await gpu.read(out), f, { atol: 1e-7, rtol: 1e-7, label: 'wte + wpe' });
+    const b = E.embeddingBackward({ tokens, dout, dwte: dwte0, dwpe: dwpe0, B, T, C });
+    expectClose(await dtable.read(), b.dwte, { atol: 1e-6, rtol: 1e-6, label: 'dwte +=' });
+    expectClose(await gpu.read(tdwpe), b.dwpe, { atol: 1e-6, rtol: 1e-6, label: 'dwpe +=' });
+    releaseEmbeddingIndex(gpu, index);
+    release(gpu, twpe, tdwpe, tt, td, out);
+    table.release();
+    dtable.release();
+  });
 
   it('an id outside [0, V) gives a NaN row', async () => {
     const gpu = await testGpu();

@@ -8,8 +8,9 @@
  *   const wte = new VocabTable(gpu, V, C, 'model.embed_tokens.weight')        // weights, (V, C) in row shards
  *   wte.upload(data)  /  await wte.read()  /  wte.shards[i].tensor (one GpuTensor per shard, for AdamW)
  *   const dwte = wte.like('grad:…', 'gradients')                              // same sharding, zeroed
- *   embedTokens(enc, { table: wte, tokens, out, N })                            // out (N, C) = wte[tokens]
- *   embedTokensBackward(enc, { dtable: dwte, index, dout, N })                  // dwte += scatter (CSR index)
+ *   embedTokens(enc, { table: wte, tokens, out, N, positions?: { wpe, T } })   // out (N, C) = wte[tokens] (+ wpe)
+ *   embedTokensBackward(enc, { dtable: dwte, index, dout, N, positions?: { dwpe, B, T, C } })
+ *       dwte += scatter (CSR index from buildEmbeddingIndex), dwpe += Σ_b; either may be absent (frozen)
  *   headLoss(enc, { x, W: wte (tied) or head, targets, mask, losses, N, gradScale, dx?, dW? })
  *       logits = x·Wᵀ chunk by chunk → losses (N) = mask·(logsumexp − logit[target]) (0 where mask = 0 or
  *       target ∉ [0, V)); with dx: dx (N, C) = dlogits·W (OVERWRITTEN, or += with accumulateDx);
@@ -27,7 +28,7 @@
 import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
 import type { MemoryCategory } from '../../gpu/pool';
 import { matmul } from '../../gpu/kernels/matmul';
-import { vocabCrossEntropy, vocabGather, vocabScatter } from '../../gpu/kernels/vocab';
+import { vocabCrossEntropy, vocabGather, vocabPositionsBackward, vocabScatter } from '../../gpu/kernels/vocab';
 import type { EmbeddingIndex } from '../../gpu/kernels/embedding';
 
 export interface VocabShard {
@@ -117,10 +118,20 @@ function sameSharding(a: VocabTable, b: VocabTable, op: string): void {
     throw new Error(`${op}: ${a.label} and ${b.label} are sharded differently (make one with .like())`);
 }
 
-/** out (N, C) = table[tokens]; ids outside [0, V) give NaN rows. */
+/**
+ * out (N, C) = table[tokens] (+ wpe[n mod T] with `positions`: GPT-2, GPT-Neo); ids outside [0, V) give
+ * NaN rows. With positions, N = B·T rows in (B, T) order.
+ */
 export function embedTokens(
   enc: StepEncoder,
-  a: { table: VocabTable; tokens: GpuTensor; out: GpuTensor; N: number; label?: string },
+  a: {
+    table: VocabTable;
+    tokens: GpuTensor;
+    out: GpuTensor;
+    N: number;
+    positions?: { wpe: GpuTensor; T: number };
+    label?: string;
+  },
 ): void {
   const { table: t } = a;
   for (const s of t.shards)
@@ -133,16 +144,34 @@ export function embedTokens(
       out: a.out,
       N: a.N,
       C: t.C,
+      positions: a.positions,
       label: a.label,
     });
 }
 
-/** dtable[tok] += Σ_{n: tokens[n] = tok} dout[n] (index: buildEmbeddingIndex of the forward's tokens). */
+/**
+ * dtable[tok] += Σ_{n: tokens[n] = tok} dout[n] (index: buildEmbeddingIndex of the forward's tokens);
+ * with `positions`, also dwpe[t] += Σ_b dout[b·T + t]. Either gradient may be absent (frozen).
+ */
 export function embedTokensBackward(
   enc: StepEncoder,
-  a: { dtable: VocabTable; index: EmbeddingIndex; dout: GpuTensor; N: number; label?: string },
+  a: {
+    dtable?: VocabTable;
+    index: EmbeddingIndex;
+    dout: GpuTensor;
+    N: number;
+    positions?: { dwpe: GpuTensor; B: number; T: number; C: number };
+    label?: string;
+  },
 ): void {
-  for (const s of a.dtable.shards)
+  if (a.positions) {
+    const { dwpe, B, T, C } = a.positions;
+    if (B * T !== a.N) throw new Error(`embedTokensBackward: B·T = ${B * T} ≠ N = ${a.N}`);
+    vocabPositionsBackward(enc, { dout: a.dout, dwpe, B, T, C, label: a.label });
+  }
+  if (!a.dtable) return;
+  const dtable = a.dtable;
+  for (const s of dtable.shards)
     vocabScatter(enc, {
       index: a.index,
       dout: a.dout,
@@ -150,7 +179,7 @@ export function embedTokensBackward(
       v0: s.v0,
       rows: s.rows,
       N: a.N,
-      C: a.dtable.C,
+      C: dtable.C,
       label: a.label,
     });
 }

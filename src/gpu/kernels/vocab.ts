@@ -4,7 +4,9 @@
  * The orchestration (shards, chunks, the matmuls of the head) is src/engine/model/vocab.ts — model files
  * call that, not these.
  *
- *   vocabGather(enc, { tokens, shard, v0, rows, V, out, N, C })      out[n] = shard[tokens[n] − v0] (held rows only)
+ *   vocabGather(enc, { tokens, shard, v0, rows, V, out, N, C, positions? })   out[n] = shard[tokens[n] − v0]
+ *       (+ wpe[n mod T] with positions), held rows only
+ *   vocabPositionsBackward(enc, { dout, dwpe, B, T, C })              dwpe[t] += Σ_b dout[b·T + t]
  *   vocabScatter(enc, { index, dout, dshard, v0, rows, N, C })        dshard[tok − v0] += Σ dout rows (CSR index)
  *   vocabCrossEntropy(enc, { logits, ld, R, r0, V, targets, mask, losses, gradScale, backward })
  *       rows r0 … r0+R−1; logits (R, ld) overwritten in place by dlogits when backward.
@@ -28,13 +30,15 @@ interface P {
   r0?: number;
   gradScale?: number;
   backward?: boolean;
+  T?: number;
+  B?: number;
 }
 
 function params(p: P): ArrayBuffer {
   return new Params()
     .u32(p.N ?? 0, p.C ?? 0, p.V ?? 0, p.v0 ?? 0, p.rows ?? 0, p.U ?? 0, p.cap ?? 0, p.ld ?? 0, p.r0 ?? 0)
     .f32(p.gradScale ?? 0)
-    .u32(p.backward ? 1 : 0, 0x7fc00000)
+    .u32(p.backward ? 1 : 0, 0x7fc00000, p.T ?? 0, p.B ?? 0, 0, 0)
     .build();
 }
 
@@ -47,6 +51,8 @@ export interface VocabGatherArgs {
   out: GpuTensor; // (N, C)
   N: number;
   C: number;
+  /** Learned positions (GPT-2, GPT-Neo): out[n] += wpe[n mod T]. */
+  positions?: { wpe: GpuTensor; T: number };
   label?: string;
 }
 
@@ -55,11 +61,13 @@ export function vocabGather(enc: StepEncoder, a: VocabGatherArgs): void {
   checkSize(op, 'tokens', a.tokens, a.N);
   checkSize(op, 'shard', a.shard, a.rows * a.C);
   checkSize(op, 'out', a.out, a.N * a.C);
+  const pos = a.positions;
+  if (pos) checkSize(op, 'wpe', pos.wpe, pos.T * a.C);
   if (a.N === 0 || a.C === 0) return;
   enc.dispatch({
-    kernel: { shader: SHADER, entry: 'vocab_gather' },
-    bindings: { 1: a.tokens, 2: a.shard, 3: a.out },
-    params: params({ N: a.N, C: a.C, V: a.V, v0: a.v0, rows: a.rows }),
+    kernel: { shader: SHADER, entry: pos ? 'vocab_gather_pos' : 'vocab_gather' },
+    bindings: pos ? { 1: a.tokens, 2: a.shard, 3: a.out, 11: pos.wpe } : { 1: a.tokens, 2: a.shard, 3: a.out },
+    params: params({ N: a.N, C: a.C, V: a.V, v0: a.v0, rows: a.rows, T: pos?.T }),
     workgroups: flatGrid(Math.ceil((a.N * a.C) / WG)),
     label: a.label ?? `vocab_gather ${a.N}x${a.C} rows ${a.v0}+${a.rows}`,
   });
@@ -88,6 +96,24 @@ export function vocabScatter(enc: StepEncoder, a: VocabScatterArgs): void {
     params: params({ N: a.N, C: a.C, v0: a.v0, rows: a.rows, U: a.index.unique, cap: a.index.capacity }),
     workgroups: flatGrid(a.index.unique),
     label: a.label ?? `vocab_scatter ${a.N}x${a.C} rows ${a.v0}+${a.rows}`,
+  });
+}
+
+/** dwpe[t] += Σ_b dout[b·T + t] (learned positions' gradient, b in order). dout (B·T, C), dwpe (≥ T, C). */
+export function vocabPositionsBackward(
+  enc: StepEncoder,
+  a: { dout: GpuTensor; dwpe: GpuTensor; B: number; T: number; C: number; label?: string },
+): void {
+  const op = 'vocabPositionsBackward';
+  checkSize(op, 'dout', a.dout, a.B * a.T * a.C);
+  checkSize(op, 'dwpe', a.dwpe, a.T * a.C);
+  if (a.T === 0 || a.C === 0) return;
+  enc.dispatch({
+    kernel: { shader: SHADER, entry: 'vocab_positions_backward' },
+    bindings: { 5: a.dout, 12: a.dwpe },
+    params: params({ C: a.C, T: a.T, B: a.B }),
+    workgroups: flatGrid(Math.ceil((a.T * a.C) / WG)),
+    label: a.label ?? `vocab_positions_backward ${a.B}x${a.T}x${a.C}`,
   });
 }
 
