@@ -98,3 +98,58 @@ export function issuesOneLine(issues: readonly SchemaIssue[], max = 4): string {
   if (issues.length > max) parts.push(`(+${issues.length - max} more)`);
   return parts.join('; ');
 }
+
+/**
+ * Why a regular expression from a file could backtrack catastrophically, or null. JavaScript's
+ * RegExp backtracks, so a tokenizer.json pre-tokenizer such as `(a+)+$` takes exponential time on
+ * "aaaa…b" (issue 19 item 2: 120 s on 31 characters). The rule is the classic star-height test
+ * (as in the safe-regex package): refuse a quantified group whose body itself holds a quantifier
+ * or an alternation — `(a+)+`, `(a*)*`, `(a|a)*`, `(?:\s+\w*){2,}` — and patterns over 2000 characters.
+ * Character classes and escapes are skipped; top-level alternations (GPT-2's and Llama 3's split
+ * patterns) are fine.
+ */
+export function regexHazard(src: string): string | null {
+  if (src.length > 2000) return `the pattern is ${src.length} characters long (at most 2000)`;
+  // per open group: does its body hold a quantifier or an alternation?
+  const stack: { risky: boolean; start: number }[] = [];
+  const quantAt = (j: number): boolean => {
+    const c = src[j];
+    if (c === '*' || c === '+') return true;
+    if (c === '{') return /^\{\d+(,\d*)?\}/.test(src.slice(j)) && !/^\{(\d+)(,\1)?\}/.test(src.slice(j)); // {n} is not a repeat
+    return false;
+  };
+  for (let i = 0; i < src.length; i++) {
+    const c = src[i];
+    if (c === '\\') {
+      i++;
+      if (i + 1 < src.length && quantAt(i + 1) && stack.length) stack[stack.length - 1].risky = true;
+      continue;
+    }
+    if (c === '[') {
+      // skip the class (a ']' right after '[' or '[^' is literal)
+      let j = i + 1;
+      if (src[j] === '^') j++;
+      if (src[j] === ']') j++;
+      for (; j < src.length && src[j] !== ']'; j++) if (src[j] === '\\') j++;
+      i = j;
+      if (quantAt(i + 1) && stack.length) stack[stack.length - 1].risky = true;
+      continue;
+    }
+    if (c === '(') {
+      stack.push({ risky: false, start: i });
+      continue;
+    }
+    if (c === ')') {
+      const g = stack.pop();
+      if (!g) continue;
+      if (quantAt(i + 1) && g.risky)
+        return `nested quantifier at character ${g.start}: "${escapeControl(src.slice(g.start, Math.min(src.length, i + 4)))}" can backtrack exponentially`;
+      if (stack.length && (g.risky || quantAt(i + 1))) stack[stack.length - 1].risky = true;
+      continue;
+    }
+    if (c === '|' && stack.length) stack[stack.length - 1].risky = true;
+    else if ((c === '*' || c === '+' || (c === '{' && quantAt(i))) && stack.length)
+      stack[stack.length - 1].risky = true;
+  }
+  return null;
+}

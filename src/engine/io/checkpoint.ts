@@ -3,6 +3,8 @@
  * `tokenizer.json`, `card.json`, `README.md`). Reads real GPT-2 checkpoints (names with or without
  * the `transformer.` prefix, F16/BF16/F32, attention-mask buffers skipped) and writes F32.
  */
+import { scanFinite } from '../analysis/computable';
+import { escapeControl } from '../strings';
 import { fromHfConfig, toHfConfig, type ModelConfig } from '../model/config';
 import { weightsFromFile, weightsToFile } from '../model/families';
 import { parseSafetensors, toFloat32, isFloatDtype, writeSafetensors } from './safetensors';
@@ -92,6 +94,9 @@ export async function loadModelFiles(id: string, files: NamedFile[]): Promise<Lo
     throw new CheckpointError(`model "${id}": ${dir.weightFiles.join(', ')}: ${(e as Error).message}`);
   }
   ignored.push(...nonFloat);
+  // issue 19 item 1: a model with NaN/Inf weights cannot be evaluated, sampled or tuned — say where
+  const bad = nonFiniteWeights(weights);
+  if (bad) throw new CheckpointError(`model "${id}": ${bad}`);
   const fileHashes = await Promise.all(
     files.map(async (f) => ({ name: f.name.split('/').pop()!, sha256: await sha256Hex(f.bytes) })),
   );
@@ -108,6 +113,22 @@ export async function loadModelFiles(id: string, files: NamedFile[]): Promise<Lo
     tokenizerConfig: dir.tokenizerConfig,
     ignored,
   };
+}
+
+/** "3 non-finite values in 2 tensors (first: h.0.attn.c_attn.weight, 2 at index 17)", or null when all are finite. */
+export function nonFiniteWeights(weights: Map<string, Float32Array>): string | null {
+  let total = 0,
+    tensors = 0,
+    first = '';
+  for (const [name, data] of weights) {
+    const s = scanFinite(data);
+    if (!s.nonFinite) continue;
+    total += s.nonFinite;
+    if (!tensors++) first = `${escapeControl(name)}, ${s.nonFinite} at index ${s.first}`;
+  }
+  return total
+    ? `the weights hold ${total} non-finite value${total === 1 ? '' : 's'} in ${tensors} tensor${tensors === 1 ? '' : 's'} (first: ${first})`
+    : null;
 }
 
 /** The files of a checkpoint in our (HF-compatible) layout. */

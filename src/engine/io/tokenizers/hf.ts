@@ -12,6 +12,7 @@
 import { Tokenizer as HfTokenizer } from '@huggingface/tokenizers';
 import { sha256Hex } from '../assets';
 import { checkIds, TokenizerError, type Tokenizer } from './types';
+import { escapeControl, regexHazard } from '../../strings';
 
 type Json = Record<string, unknown>;
 
@@ -71,12 +72,65 @@ function validate(json: unknown): Json {
       throw new TokenizerError(`added_tokens[${i}] must have a string "content" and a non-negative integer "id"`);
     }
   });
+  checkPatterns(json);
+  checkIdRange(vocab, added);
   // the library requires these keys to exist (null is fine); real files always have them
   const filled: Json = { ...json, added_tokens: added };
   for (const key of ['normalizer', 'pre_tokenizer', 'post_processor', 'decoder']) {
     if (!(key in filled)) filled[key] = null;
   }
   return filled;
+}
+
+/** The most characters one encode call takes (the batcher encodes in 64K-character chunks). */
+export const MAX_ENCODE_CHARS = 1 << 20;
+/** The largest vocabulary a model config accepts (ModelConfigSchema.vocabSize). */
+const MAX_VOCAB = 262144;
+
+/**
+ * Hostile tokenizer.json (issue 19 item 2): regexes in the normalizer, pre-tokenizer and decoder run
+ * on JavaScript's backtracking RegExp, so a pattern with nested quantifiers is refused before the
+ * library compiles it (strings.ts `regexHazard`).
+ */
+function checkPatterns(json: Json): void {
+  const walk = (v: unknown, path: string, depth: number): void => {
+    if (depth > 32) throw new TokenizerError(`tokenizer.json ${path} is nested more than 32 levels deep`);
+    if (Array.isArray(v)) return v.forEach((x, i) => walk(x, `${path}[${i}]`, depth + 1));
+    if (!isObject(v)) return;
+    for (const [k, x] of Object.entries(v)) {
+      if (k === 'Regex' && typeof x === 'string') {
+        const why = regexHazard(x);
+        if (why) throw new TokenizerError(`tokenizer.json ${path}.Regex refused: ${why}`);
+      } else walk(x, `${path}.${k}`, depth + 1);
+    }
+  };
+  for (const key of ['normalizer', 'pre_tokenizer', 'decoder']) walk(json[key], key, 0);
+}
+
+/**
+ * Token ids must fit the vocabulary they come with: the model's embedding has max id + 1 rows, so a
+ * single id near 10⁹ would ask for a billion-row embedding. Ids may have gaps (merged vocabularies),
+ * but not beyond twice the number of tokens plus 1024, nor past the largest vocabulary we support.
+ */
+function checkIdRange(vocab: unknown, added: unknown[]): void {
+  let n = 0,
+    maxId = -1,
+    maxTok = '';
+  const see = (tok: string, id: unknown) => {
+    n++;
+    if (typeof id === 'number' && id > maxId) {
+      maxId = id;
+      maxTok = tok;
+    }
+  };
+  if (isObject(vocab)) for (const [tok, id] of Object.entries(vocab)) see(tok, id);
+  else if (Array.isArray(vocab)) vocab.forEach((_, i) => see(String(i), i));
+  for (const t of added) if (isObject(t)) see(String(t.content), t.id);
+  const cap = Math.min(MAX_VOCAB, 2 * n + 1024);
+  if (maxId >= cap)
+    throw new TokenizerError(
+      `tokenizer.json: token id ${maxId} (${JSON.stringify(escapeControl(maxTok).slice(0, 40))}) cannot be right for a vocabulary of ${n} tokens (ids must stay below ${cap})`,
+    );
 }
 
 export async function createHfTokenizer(tokenizerJson: unknown, tokenizerConfig?: unknown): Promise<Tokenizer> {
@@ -118,6 +172,10 @@ export async function createHfTokenizer(tokenizerJson: unknown, tokenizerConfig?
     eosId,
     encode(text: string): number[] {
       if (text.length === 0) return [];
+      if (text.length > MAX_ENCODE_CHARS)
+        throw new TokenizerError(
+          `tokenizer: one piece of ${text.length} characters is above the ${MAX_ENCODE_CHARS} a call may encode`,
+        );
       let enc;
       try {
         enc = tok.encode(text, { add_special_tokens: false });
