@@ -1,0 +1,90 @@
+/**
+ * `mitigate --run <lora run dir> [--lambda 0.75] [--k 10] [--eps 0.5] [--base <model>] --peft <outdir> [--json]`:
+ * PEFT's intruder-dimension reduction (`reduce_intruder_dimension`, src/engine/analysis/mitigate.ts)
+ * on a trained LoRA-family run: per adapted matrix, the intruders among the top-k left singular
+ * vectors of W + ΔW (max|cos| with every base vector < ε), W_mit = W + ΔW + (λ−1)·U_int Σ_int V_intᵀ,
+ * and ΔW re-factorised at the adapter's rank. Writes the mitigated adapter as PEFT files and prints
+ * the intruder counts before and after. The base weights come from the run's model (or --base).
+ */
+import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
+import { writeFiles } from '../fsio';
+import { readRunDir } from './export';
+import { loadWeights } from './extract';
+import { exportPeft, PEFT_SUPPORT, type AdapterState } from '../../engine/io/peft';
+import { mitigateLayer } from '../../engine/analysis/mitigate';
+import { transposeInOut } from '../../engine/analysis/extract';
+
+export const help =
+  "PEFT's intruder mitigation on a LoRA run: --run <dir> [--lambda 0.75] [--k 10] [--eps 0.5] --peft <outdir> [--json]";
+
+export async function run(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    command: 'mitigate',
+    booleans: ['json'],
+    values: ['run', 'lambda', 'k', 'eps', 'peft', 'base'],
+  });
+  const dir = flag(args, 'run'),
+    out = flag(args, 'peft');
+  if (!dir || !out)
+    throw new CliError('mitigate needs --run <dir> (a LoRA run from `train --out`) and --peft <outdir>');
+  const json = has(args, 'json');
+  const lambda = numberFlag(args, 'lambda', 0.75),
+    k = numberFlag(args, 'k', 10),
+    eps = numberFlag(args, 'eps', 0.5);
+  if (!(lambda >= 0 && lambda <= 1)) throw new CliError(`--lambda must be in [0, 1], got ${lambda}`);
+  if (!(Number.isInteger(k) && k >= 1)) throw new CliError(`--k must be a positive integer, got ${k}`);
+  if (!(eps > 0)) throw new CliError(`--eps must be > 0, got ${eps}`);
+  const rd = await readRunDir(dir);
+  const id = rd.config.method.id;
+  if (PEFT_SUPPORT[id]?.kind !== 'lora')
+    throw new CliError(
+      `mitigate: ${id} is not a plain LoRA adapter on the pretrained weight (PEFT's reduce_intruder_dimension supports LoRA only); export it with --convert or --merged instead`,
+    );
+  const base = await loadWeights(flag(args, 'base') ?? rd.config.model.id, 'base');
+  const ranks = rd.state.meta.ranks as Record<string, number>,
+    scaling = rd.state.meta.scaling as Record<string, number>;
+  const tensors = new Map(rd.state.tensors);
+  let before = 0,
+    after = 0;
+  for (const module of Object.keys(ranks)) {
+    const r = ranks[module],
+      s = scaling[module];
+    const A = rd.state.tensors.get(`${module}.lora_A`)!,
+      B = rd.state.tensors.get(`${module}.lora_B`)!;
+    const inDim = A.length / r,
+      outDim = B.length / r;
+    const Wstored = base.get(`${module}.weight`) ?? base.get(`transformer.${module}.weight`);
+    if (!Wstored || Wstored.length !== inDim * outDim)
+      throw new CliError(`${module}: the base model has no weight of shape (${inDim}, ${outDim}); pass --base <model>`);
+    const W = transposeInOut(Wstored, inDim, outDim); // Conv1D (in, out) → (out, in)
+    const m = mitigateLayer(W, A, B, r, s, outDim, inDim, { k, eps, lambda });
+    const recount = m.changed
+      ? mitigateLayer(W, m.A, m.B, r, s, outDim, inDim, { k, eps, lambda }).intruders.length
+      : m.intruders.length;
+    before += m.intruders.length;
+    after += recount;
+    tensors.set(`${module}.lora_A`, m.A);
+    tensors.set(`${module}.lora_B`, m.B);
+    const line = {
+      module,
+      intruders: m.intruders,
+      before: m.intruders.length,
+      after: recount,
+      minMaxCos: Number(Math.min(...m.maxCos).toFixed(4)),
+    };
+    if (json) emit(line);
+    else
+      console.log(
+        `${module.padEnd(20)} intruders ${line.before} → ${line.after}  (indices ${JSON.stringify(m.intruders)})`,
+      );
+  }
+  const state: AdapterState = { tensors, meta: { ...rd.state.meta, mitigated: { lambda, k, eps } } };
+  const ex = exportPeft(rd.config, state, { nLayer: rd.nLayer });
+  await writeFiles(out, ex.files);
+  const summary = {
+    mitigated: { run: dir, peft: out, lambda, k, eps, intrudersBefore: before, intrudersAfter: after },
+  };
+  if (json) emit(summary);
+  else console.log(`wrote ${out}: intruders ${before} → ${after} (λ = ${lambda}, k = ${k}, ε = ${eps})`);
+  return 0;
+}
