@@ -84,6 +84,12 @@ export function matrixLine(a: MatrixAnalysis, full: boolean): Record<string, unk
       count: a.intruders.count,
       indices: a.intruders.indices,
       maxCos: a.intruders.maxCos.map(r4),
+      // issue 12 item 4: never a bare count — the split, the nearest miss and the update's size beside it
+      newDirections: a.intruders.newDirections ?? null,
+      rotations: a.intruders.rotations ?? null,
+      kinds: a.intruders.kinds ?? null,
+      minMaxCos: r4(a.intruders.minMaxCos),
+      relFrobenius: r4(a.delta.relFrobenius),
       sweep: a.intruders.sweep,
       method: a.intruders.method,
     },
@@ -160,6 +166,13 @@ export async function run(argv: string[]): Promise<number> {
     deltaErankSum: 0,
     alphaSum: 0,
     alphaCount: 0,
+    // Totals over the adapted matrices only (ΔW ≠ 0): untouched matrices would only dilute them.
+    adapted: 0,
+    newDirections: 0,
+    rotations: 0,
+    minMaxCos: 1,
+    deltaSq: 0,
+    baseSq: 0,
   };
   const names = [...base.tensors.keys(), ...[...tuned.tensors.keys()].filter((n) => !base.tensors.has(n))];
   const out = (o: Record<string, unknown>) => {
@@ -233,6 +246,14 @@ export async function run(argv: string[]): Promise<number> {
       continue;
     }
     totals.matrices++;
+    if (a.delta.frobenius > 0) {
+      totals.adapted++;
+      totals.newDirections += a.intruders.newDirections ?? 0;
+      totals.rotations += a.intruders.rotations ?? 0;
+      totals.minMaxCos = Math.min(totals.minMaxCos, a.intruders.minMaxCos);
+      totals.deltaSq += a.delta.frobenius ** 2;
+      totals.baseSq += a.base.frobenius ** 2;
+    }
     totals.intruders += a.intruders.count;
     for (const s of a.intruders.sweep)
       totals.intrudersByEps.set(s.eps, (totals.intrudersByEps.get(s.eps) ?? 0) + s.count);
@@ -257,6 +278,11 @@ export async function run(argv: string[]): Promise<number> {
     totals: {
       matrices: totals.matrices,
       intruders: totals.intruders,
+      adaptedMatrices: totals.adapted,
+      newDirections: totals.newDirections,
+      rotations: totals.rotations,
+      minMaxCos: r4(totals.minMaxCos),
+      relFrobenius: r4(totals.baseSq > 0 ? Math.sqrt(totals.deltaSq / totals.baseSq) : 0),
       k,
       eps,
       intrudersByEps: [...totals.intrudersByEps.entries()].map(([e, c]) => ({ eps: e, count: c })),
@@ -273,7 +299,8 @@ export async function run(argv: string[]): Promise<number> {
   if (json) emit(summary);
   else {
     console.log(
-      `\n${totals.matrices} matrices, ${totals.intruders} intruder dimensions (k=${k}, ε=${eps}), mean erank ${summary.totals.meanErank}, mean α ${summary.totals.meanAlpha ?? '-'}, ` +
+      `\n${totals.matrices} matrices (${totals.adapted} adapted), ${totals.intruders} intruder dimensions (k=${k}, ε=${eps}): ` +
+        `${totals.newDirections} new directions, ${totals.rotations} rotations within near-degenerate σ clusters; min max|cos| ${summary.totals.minMaxCos}, ‖ΔW‖F/‖W0‖F ${summary.totals.relFrobenius}; mean erank ${summary.totals.meanErank}, mean α ${summary.totals.meanAlpha ?? '-'}, ` +
         `${totals.errors} errors; skipped ${totals.skipped.oneD} 1-D, ${totals.skipped.nonFloat} non-float, ${totals.skipped.embeddingShape.length} resized embeddings, ${totals.skipped.tooLarge.length} over --max-dim`,
     );
   }
