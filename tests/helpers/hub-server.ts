@@ -167,6 +167,29 @@ export async function startHubServer(opts: { root?: string } = {}): Promise<HubS
       if (!entry) return fail(res, 404, 'EntryNotFound', 'no such blob');
       return sendBytes(req, res, entry[0], entry[1], { etag: `"${entry[1].sha256}"` });
     }
+    if (parts[0] === 'api' && parts[1] === 'models' && parts[4] === 'revision' && parts.length === 6) {
+      // GET /api/models/<owner>/<name>/revision/<rev>?blobs=true: the repo listing (HfApi.model_info)
+      const repo = `${parts[2]}/${parts[3]}`;
+      const files = getRepo(repo);
+      if (!files || faults.noRepo?.has(repo)) return fail(res, 404, 'RepoNotFound', 'Repository not found');
+      const commit = commitOf(repo);
+      if (parts[5] !== 'main' && parts[5] !== commit) return fail(res, 404, 'RevisionNotFound', 'Invalid rev id');
+      const siblings = [...files]
+        .filter(([n]) => !faults.missing?.has(n))
+        .map(([n, f]) =>
+          f.lfs
+            ? { rfilename: n, blobId: f.gitSha1, size: f.bytes.length, lfs: { sha256: f.sha256, size: f.bytes.length } }
+            : { rfilename: n, blobId: f.gitSha1, size: f.bytes.length },
+        );
+      const body = JSON.stringify({
+        id: repo,
+        sha: commit,
+        gated: faults.gated?.has(repo) ? 'manual' : false,
+        siblings,
+      });
+      res.writeHead(200, { ...cors, 'content-type': 'application/json' });
+      return void res.end(body);
+    }
     if (parts.length < 5 || parts[2] !== 'resolve') return fail(res, 404, 'RepoNotFound', 'not a resolve URL');
     const repo = `${parts[0]}/${parts[1]}`;
     const revision = parts[3];

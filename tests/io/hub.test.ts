@@ -8,8 +8,15 @@ import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HubError, parseHubRef, formatHubRef, resolveUrl } from '../../src/engine/io/hub';
-import { hubCacheDir, hubSnapshotDir, repoFolder } from '../../src/cli/hf-cache';
+import {
+  HubError,
+  parseHubRef,
+  formatHubRef,
+  resolveUrl,
+  snapshotDownload,
+  type SnapshotOptions,
+} from '../../src/engine/io/hub';
+import { HfCacheStore, hubCacheDir, hubSnapshotDir, repoFolder } from '../../src/cli/hf-cache';
 import { readModelDir } from '../../src/engine/io/hf-model';
 import { startHubServer, type HubServer } from '../helpers/hub-server';
 
@@ -300,5 +307,71 @@ describe('hub download into the HF cache', () => {
     expect(unknown.message).toBe(
       'hf:tiny/qwen3@v2 is not in the local cache and cannot be downloaded (HF_HUB_OFFLINE is set)',
     );
+  });
+});
+
+describe('metadata from the hub API (the browser path)', () => {
+  const viaApi = (spec: string, extra: SnapshotOptions = {}) =>
+    snapshotDownload(spec, new HfCacheStore(cache), { endpoint: hub.endpoint, via: 'api', ...extra });
+
+  it('downloads the same snapshot from one API listing, without a HEAD', async () => {
+    const r = await viaApi('hf:tiny/qwen2-sharded');
+    const commit = hub.commitOf('tiny/qwen2-sharded');
+    expect(r.commit).toBe(commit);
+    expect(r.files.slice(0, 4)).toEqual([
+      'config.json',
+      'model.safetensors.index.json',
+      'model-00001-of-00002.safetensors',
+      'model-00002-of-00002.safetensors',
+    ]);
+    expect(hub.requests.some((q) => q.method === 'HEAD')).toBe(false);
+    expect(hub.requests.filter((q) => q.url.startsWith('/api/')).map((q) => q.url)).toEqual([
+      '/api/models/tiny/qwen2-sharded/revision/main',
+    ]);
+    for (const f of r.files) {
+      const src = readFileSync(path.join(FIX, 'tiny/qwen2-sharded', f));
+      expect(readFileSync(path.join(cache, repoFolder('tiny/qwen2-sharded'), 'snapshots', commit, f)).equals(src)).toBe(
+        true,
+      );
+    }
+  });
+
+  it('resumes, checks, and explains 404s and gated repos the same way', async () => {
+    hub.faults.cut = { file: 'model.safetensors', afterBytes: 30000 };
+    const cut = await failure(viaApi('hf:tiny/llama'));
+    expect(cut.code).toBe('interrupted');
+    hub.requests.length = 0;
+    await viaApi('hf:tiny/llama');
+    expect(hub.requests.find((q) => q.url.endsWith('/model.safetensors') && q.method === 'GET')?.range).toMatch(
+      /^bytes=\d+-$/,
+    );
+
+    hub.faults.corrupt!.add('model.safetensors');
+    expect((await failure(viaApi('hf:tiny/pythia'))).code).toBe('checksum');
+    hub.faults.corrupt!.clear();
+    expect((await failure(viaApi('hf:tiny/nope'))).code).toBe('repo-not-found');
+    expect((await failure(viaApi('hf:tiny/gpt2@v3'))).code).toBe('revision-not-found');
+    hub.faults.gated!.set('tiny/qwen3', 'tok');
+    const gated = await failure(viaApi('hf:tiny/qwen3'));
+    expect(gated.code).toBe('gated');
+    expect(tree('tiny/qwen3').filter((p) => p.startsWith('snapshots/'))).toEqual([]);
+    expect((await viaApi('hf:tiny/qwen3', { token: 'tok' })).files).toContain('model.safetensors');
+  });
+
+  it("'auto' switches to the API where a manual redirect is opaque, as in a browser", async () => {
+    // a browser's fetch: redirect 'manual' yields an opaque response with no status or headers
+    const browserFetch: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.redirect === 'manual' && res.status >= 300 && res.status < 400) {
+        return { type: 'opaqueredirect', status: 0, ok: false, headers: new Headers() } as unknown as Response;
+      }
+      return res;
+    };
+    const r = await snapshotDownload('hf:tiny/gpt-neo', new HfCacheStore(cache), {
+      endpoint: hub.endpoint,
+      fetch: browserFetch,
+    });
+    expect(r.files).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
+    expect(hub.requests.some((q) => q.url.startsWith('/api/models/tiny/gpt-neo/revision/'))).toBe(true);
   });
 });

@@ -90,6 +90,30 @@ export interface HubOptions {
   token?: string | null;
   fetch?: typeof fetch;
   signal?: AbortSignal;
+  /**
+   * Where file metadata comes from: 'head' (huggingface_hub's HEAD on resolve/, reading the redirect's
+   * headers), 'api' (one GET of /api/models/<repo>/revision/<rev>?blobs=true for the whole repo), or
+   * 'auto' (default): HEAD, switching to the API where a redirect cannot be read — in a browser a manual
+   * redirect is opaque, and the CDN's own response lacks X-Repo-Commit and X-Linked-Etag.
+   */
+  via?: 'head' | 'api' | 'auto';
+  /** Repo listings already fetched (by endpoint, repo, revision); snapshotDownload shares one. */
+  repoInfoCache?: Map<string, Promise<RepoInfo>>;
+}
+
+export interface RepoFileInfo {
+  file: string;
+  size: number;
+  /** sha256 for LFS files, git blob sha1 otherwise. */
+  etag: string;
+  lfs: boolean;
+}
+
+export interface RepoInfo {
+  commit: string;
+  files: RepoFileInfo[];
+  /** The repo's `gated` setting ("auto", "manual") or false. */
+  gated: string | false;
 }
 
 export interface HubFileMeta {
@@ -145,12 +169,17 @@ function hubErrorFor(res: Response, ref: HubRef, file: string, opts: HubOptions)
  * manual redirect is opaque, so there the HEAD follows it and reads what the final response says.
  */
 export async function fetchFileMeta(ref: HubRef, file: string, opts: HubOptions = {}): Promise<HubFileMeta> {
+  if (opts.via === 'api') return fileMetaFromApi(ref, file, opts);
   const f = opts.fetch ?? fetch;
   let url = resolveUrl(opts.endpoint ?? DEFAULT_ENDPOINT, ref, file);
   const headers = { ...authHeaders(opts), 'accept-encoding': 'identity' };
   for (let hop = 0; hop < 10; hop++) {
-    let res = await f(url, { method: 'HEAD', headers, redirect: 'manual', signal: opts.signal });
-    if (res.type === 'opaqueredirect') res = await f(url, { method: 'HEAD', headers, signal: opts.signal });
+    const res = await f(url, { method: 'HEAD', headers, redirect: 'manual', signal: opts.signal });
+    if (res.type === 'opaqueredirect') {
+      if (opts.via === 'head')
+        throw new HubError('http', `${formatHubRef(ref)}: ${file}: the hub's redirect is opaque here`);
+      return fileMetaFromApi(ref, file, opts);
+    }
     const location = res.headers.get('location');
     if (res.status >= 300 && res.status < 400 && location) {
       const next = new URL(location, url);
@@ -171,6 +200,62 @@ export async function fetchFileMeta(ref: HubRef, file: string, opts: HubOptions 
     return { file, commit, etag, size, url: location ? new URL(location, url).toString() : url };
   }
   throw new HubError('http', `${formatHubRef(ref)}: ${file}: too many redirects`);
+}
+
+/**
+ * The repo's files at a revision, with sizes and blob ids, from the hub API (`HfApi.model_info(...,
+ * files_metadata=True)` asks the same URL). One request for the whole repo; CORS-readable in a browser.
+ */
+export async function fetchRepoInfo(ref: HubRef, opts: HubOptions = {}): Promise<RepoInfo> {
+  const endpoint = (opts.endpoint ?? DEFAULT_ENDPOINT).replace(/\/+$/, '');
+  const key = `${endpoint}|${ref.repo}|${ref.revision}`;
+  const cached = opts.repoInfoCache?.get(key);
+  if (cached) return cached;
+  const p = (async () => {
+    const url = `${endpoint}/api/models/${ref.repo}/revision/${encodeURIComponent(ref.revision)}?blobs=true`;
+    const res = await (opts.fetch ?? fetch)(url, { headers: authHeaders(opts), signal: opts.signal });
+    if (!res.ok) throw hubErrorFor(res, ref, '', opts);
+    let j: unknown;
+    try {
+      j = await res.json();
+    } catch (e) {
+      throw new HubError(
+        'http',
+        `${formatHubRef(ref)}: the hub API answered with invalid JSON (${(e as Error).message})`,
+      );
+    }
+    const o = (j ?? {}) as { sha?: unknown; siblings?: unknown; gated?: unknown };
+    if (typeof o.sha !== 'string' || !COMMIT_HASH.test(o.sha) || !Array.isArray(o.siblings)) {
+      throw new HubError('http', `${formatHubRef(ref)}: the hub API answer has no commit sha and file list`);
+    }
+    const files: RepoFileInfo[] = [];
+    for (const x of o.siblings as Array<Record<string, unknown>>) {
+      const lfs = x?.lfs as { sha256?: unknown; size?: unknown } | undefined;
+      const etag = lfs ? lfs.sha256 : x?.blobId;
+      const size = lfs ? lfs.size : x?.size;
+      if (typeof x?.rfilename !== 'string' || typeof etag !== 'string' || !Number.isSafeInteger(size)) continue;
+      files.push({ file: x.rfilename, size: size as number, etag, lfs: !!lfs });
+    }
+    const info: RepoInfo = { commit: o.sha, files, gated: typeof o.gated === 'string' ? o.gated : false };
+    opts.repoInfoCache?.set(`${endpoint}|${ref.repo}|${o.sha}`, Promise.resolve(info)); // the commit's listing too
+    return info;
+  })();
+  opts.repoInfoCache?.set(key, p);
+  p.catch(() => opts.repoInfoCache?.delete(key));
+  return p;
+}
+
+async function fileMetaFromApi(ref: HubRef, file: string, opts: HubOptions): Promise<HubFileMeta> {
+  const info = await fetchRepoInfo(ref, opts);
+  const entry = info.files.find((x) => x.file === file);
+  if (!entry)
+    throw new HubError(
+      'entry-not-found',
+      `${formatHubRef(ref)}: file ${file} not found in the repository at ${ref.revision}`,
+    );
+  // the bytes by commit, so a branch moving mid-download cannot mix two versions; fetch follows the CDN redirect
+  const url = resolveUrl(opts.endpoint ?? DEFAULT_ENDPOINT, { repo: ref.repo, revision: info.commit }, file);
+  return { file, commit: info.commit, etag: entry.etag, size: entry.size, url };
 }
 
 /** An incremental checksum for a blob id: sha256 (LFS, 64 hex) or git's blob sha1 (40 hex); null if neither. */
@@ -383,6 +468,7 @@ export async function snapshotDownload(
 ): Promise<SnapshotResult> {
   const ref = typeof spec === 'string' ? parseHubRef(spec) : spec;
   if (opts.offline) return fromStore(ref, store, 'HF_HUB_OFFLINE is set');
+  opts = { ...opts, repoInfoCache: opts.repoInfoCache ?? new Map() };
   let config: HubFileMeta;
   try {
     config = await fetchFileMeta(ref, CONFIG_FILE, opts);
