@@ -25,11 +25,16 @@
 //                        bindings 1 q, 6 dout, 7 attr, 8 d, 10 dk, 11 dv
 //   gqa_backward_cols_shared  the same with dk and dv in one buffer (binding 10 only): WebGPU forbids binding
 //                        one buffer to two writable bindings of a dispatch, so a fused dkv takes this entry.
+//   gqa_decode           generation with a KV cache: Tq new query rows (P.T = Tq; q view as above) at absolute
+//                        positions pos0 … pos0+Tq−1 attend to cache rows kc, vc (S, NKV·HS), row s = position s,
+//                        visible iff p − window < s ≤ p. One workgroup of 64 per (t, h), grid (Tq, NH); keys
+//                        strided over the lanes, fixed trees for max and sum. bindings 1 q, 4 out (Tq, NH·HS),
+//                        5 att (Tq, NH, S) scratch, 12 kc, 13 vc
 // HS-long rows live in private arrays: HS ≤ MAX_HS (the host says so otherwise).
 
 struct Params {
   B: u32, T: u32, NH: u32, NKV: u32,
-  HS: u32, window: u32, _pad0: u32, _pad1: u32,
+  HS: u32, window: u32, pos0: u32, S: u32,
   qOff: u32, qRow: u32, qHead: u32, _pad2: u32,
   kOff: u32, kRow: u32, kHead: u32, _pad3: u32,
   vOff: u32, vRow: u32, vHead: u32, _pad4: u32,
@@ -48,6 +53,8 @@ struct Params {
 @group(0) @binding(9) var<storage, read_write> dq: array<f32>;
 @group(0) @binding(10) var<storage, read_write> dk: array<f32>;
 @group(0) @binding(11) var<storage, read_write> dv: array<f32>;
+@group(0) @binding(12) var<storage, read> kc: array<f32>;
+@group(0) @binding(13) var<storage, read> vc: array<f32>;
 
 const WG = 64u;
 const NEG_BIG = -3.0e38; // below any finite score; WGSL has no infinity literal
@@ -206,5 +213,70 @@ fn gqa_backward_cols_shared(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local
   for (var i = 0u; i < P.HS; i++) {
     dk[ki + i] = ak[i] * P.scale;
     dk[vi + i] = av[i];
+  }
+}
+
+// ---- decode with a KV cache ----------------------------------------------------------------------
+
+var<workgroup> red: array<f32, 64>;
+
+fn treeMax(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) { red[lid] = max(red[lid], red[lid + stride]); }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier(); // everyone has read red[0] before it is reused
+  return r;
+}
+
+fn treeSum(v: f32, lid: u32) -> f32 {
+  red[lid] = v;
+  workgroupBarrier();
+  for (var stride = WG / 2u; stride > 0u; stride = stride / 2u) {
+    if (lid < stride) { red[lid] = red[lid] + red[lid + stride]; }
+    workgroupBarrier();
+  }
+  let r = red[0];
+  workgroupBarrier();
+  return r;
+}
+
+@compute @workgroup_size(64, 1, 1)
+fn gqa_decode(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_index) lid: u32) {
+  let t = wg.x;
+  let h = wg.y;
+  let HS = P.HS;
+  let g = h / (P.NH / P.NKV);
+  let p = P.pos0 + t; // this query's absolute position
+  var s0 = 0u;
+  if (P.window != 0u && p >= P.window) { s0 = p - P.window + 1u; }
+  let qi = qAt(0u, t, h);
+  let kvRow = P.NKV * HS;
+  let a = (t * P.NH + h) * P.S;
+  var m = NEG_BIG;
+  for (var s = s0 + lid; s <= p; s += WG) {
+    let ki = s * kvRow + g * HS;
+    var dot = 0.0;
+    for (var i = 0u; i < HS; i++) { dot = fma(q[qi + i], kc[ki + i], dot); }
+    let sc = dot * P.scale;
+    att[a + s] = sc;
+    m = max(m, sc);
+  }
+  let mx = treeMax(m, lid);
+  var sum = 0.0;
+  for (var s = s0 + lid; s <= p; s += WG) {
+    let e = exp(att[a + s] - mx);
+    att[a + s] = e;
+    sum += e;
+  }
+  let inv = 1.0 / treeSum(sum, lid);
+  storageBarrier(); // every lane's att writes are visible before any lane reads the whole row
+  for (var i = lid; i < HS; i += WG) {
+    var acc = 0.0;
+    for (var s = s0; s <= p; s++) { acc = fma(att[a + s], vc[s * kvRow + g * HS + i], acc); }
+    out[oAt(0u, t, h) + i] = acc * inv;
   }
 }

@@ -2,7 +2,7 @@ import { describe, it, expect } from 'vitest';
 import { testGpu, expectClose, randn, record, release, bitsEqual } from '../helpers/gpu';
 import { numericGrad, dot } from '../helpers/fd';
 import type { Gpu, GpuTensor } from '../../src/gpu/device';
-import { gqaForward, gqaBackward, type GqaDims } from '../../src/gpu/kernels/attention-gqa';
+import { gqaForward, gqaBackward, gqaDecode, type GqaDims } from '../../src/gpu/kernels/attention-gqa';
 import * as R from '../../src/engine/ref/attention-gqa';
 import { attentionForwardRef, attentionBackwardRef } from '../../src/engine/ref/attention';
 
@@ -217,4 +217,51 @@ describe('attention-gqa determinism and input checks', () => {
     await expect(call({ B: 1, T: 64, NH: 2, NKV: 2, HS: 64 })).rejects.toThrow(/q \(x\) has 4096 elements, needs 8192/);
     release(gpu, t);
   });
+});
+
+describe('attention-gqa decode with a KV cache', () => {
+  const cases: {
+    L: number;
+    Tq: number;
+    S: number;
+    NH: number;
+    NKV: number;
+    HS: number;
+    window?: number;
+    scale?: number;
+  }[] = [
+    { L: 1, Tq: 1, S: 1, NH: 2, NKV: 1, HS: 8 },
+    { L: 9, Tq: 1, S: 16, NH: 4, NKV: 2, HS: 16 },
+    { L: 70, Tq: 3, S: 80, NH: 3, NKV: 1, HS: 8 }, // more keys than lanes
+    { L: 33, Tq: 5, S: 40, NH: 2, NKV: 2, HS: 64, window: 7, scale: 1 }, // GPT-Neo local layer
+  ];
+  for (const c of cases) {
+    it(`rows ${c.L - c.Tq}..${c.L - 1} of ${c.L} (cache ${c.S}) NH${c.NH} NKV${c.NKV} HS${c.HS}${c.window ? ` window ${c.window}` : ''}`, async () => {
+      const gpu = await testGpu();
+      const { L, Tq, S, NH, NKV, HS } = c;
+      const d: GqaDims = { B: 1, T: L, NH, NKV, HS, window: c.window, scale: c.scale };
+      const { q, k, v } = inputs(d, L * 7 + Tq);
+      const kc = new Float32Array(S * NKV * HS),
+        vc = new Float32Array(S * NKV * HS);
+      kc.set(k);
+      vc.set(v);
+      const pos0 = L - Tq;
+      const qNew = q.subarray(pos0 * NH * HS);
+      const tq = gpu.upload(qNew, [Tq, NH * HS], 'q'),
+        tk = gpu.upload(kc, [S, NKV * HS], 'kc'),
+        tv = gpu.upload(vc, [S, NKV * HS], 'vc'),
+        out = garbage(gpu, Tq * NH * HS, 'out'),
+        att = garbage(gpu, Tq * NH * S, 'att');
+      await record(gpu, (enc) =>
+        gqaDecode(enc, { q: tq, kc: tk, vc: tv, out, att, Tq, pos0, S, NH, NKV, HS, window: c.window, scale: c.scale }),
+      );
+      const got = await gpu.read(out);
+      const dec = R.gqaDecodeRef(qNew, kc, vc, { Tq, pos0, NH, NKV, HS, window: c.window, scale: c.scale });
+      expectClose(got, dec, { atol: 1e-5, rtol: 1e-4, label: 'decode vs its twin' });
+      // The cached rows reproduce the full forward's last Tq rows.
+      const full = R.gqaForward(q, k, v, d).out.subarray(pos0 * NH * HS);
+      expectClose(got, full, { atol: 1e-5, rtol: 1e-4, label: 'decode vs full forward' });
+      release(gpu, tq, tk, tv, out, att);
+    });
+  }
 });

@@ -136,3 +136,41 @@ export function gqaBackward(
     }
   return { dq: Float32Array.from(dq), dk: Float32Array.from(dk), dv: Float32Array.from(dv) };
 }
+
+/**
+ * Twin of `gqa_decode`, written from the definition: Tq new query rows q (Tq, NH·HS) at positions
+ * pos0 … attend to the cache rows kc, vc (S, NKV·HS) visible to them. Returns out (Tq, NH·HS).
+ */
+export function gqaDecodeRef(
+  q: Arr,
+  kc: Arr,
+  vc: Arr,
+  d: { Tq: number; pos0: number; NH: number; NKV: number; HS: number; scale?: number; window?: number },
+): Float32Array {
+  const { Tq, pos0, NH, NKV, HS } = d;
+  const scale = d.scale ?? 1 / Math.sqrt(HS);
+  const G = NH / NKV;
+  const out = new Float32Array(Tq * NH * HS);
+  for (let t = 0; t < Tq; t++) {
+    const p = pos0 + t;
+    const s0 = d.window ? Math.max(0, p - d.window + 1) : 0;
+    for (let h = 0; h < NH; h++) {
+      const g = Math.floor(h / G);
+      const sc: number[] = [];
+      for (let s = s0; s <= p; s++) {
+        let dot = 0;
+        for (let i = 0; i < HS; i++) dot += q[(t * NH + h) * HS + i] * kc[(s * NKV + g) * HS + i];
+        sc.push(dot * scale);
+      }
+      const max = Math.max(...sc);
+      const e = sc.map((x) => Math.exp(x - max));
+      const sum = e.reduce((a, b) => a + b, 0);
+      for (let i = 0; i < HS; i++) {
+        let acc = 0;
+        e.forEach((w, j) => (acc += w * vc[((s0 + j) * NKV + g) * HS + i]));
+        out[(t * NH + h) * HS + i] = acc / sum;
+      }
+    }
+  }
+  return out;
+}

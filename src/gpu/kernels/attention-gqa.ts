@@ -15,6 +15,10 @@
  *     scale defaults to 1/√HS (GPT-Neo: 1). window 0/undefined = global; w > 0: key s visible from
  *     query t iff t − w < s ≤ t (GPT-Neo local layers, `window_size`).
  *     datt: (B, NH, T, T) scratch; a per-device shared buffer when absent.
+ *   gqaDecode(enc, { q, kc, vc, out, att, Tq, pos0, S, NH, NKV, HS, scale?, window?, qView? })
+ *     generation with a KV cache: Tq new query rows (q (Tq, NH·HS), or a view) at positions pos0 … attend
+ *     to cache rows kc, vc (S, NKV·HS) (row s = position s, rows ≤ pos0+Tq−1 filled, RoPE already applied
+ *     to the cached keys); out (Tq, NH·HS); att (Tq, NH, S) scratch. Twin: gqaDecodeRef.
  * Needs HS ≤ 128 and NH divisible by NKV. Cost O(B·NH·T²·HS), att memory B·NH·T² floats (as attention.ts).
  */
 import type { Gpu, GpuTensor, StepEncoder } from '../device';
@@ -114,9 +118,9 @@ function need(enc: StepEncoder, t: GpuTensor, n: number, name: string): void {
   }
 }
 
-function params(r: Resolved): ArrayBuffer {
+function params(r: Resolved, pos0 = 0, S = 0): ArrayBuffer {
   return new Params()
-    .u32(r.B, r.T, r.NH, r.NKV, r.HS, r.window, 0, 0)
+    .u32(r.B, r.T, r.NH, r.NKV, r.HS, r.window, pos0, S)
     .u32(r.q.off, r.q.row, r.q.head, 0, r.k.off, r.k.row, r.k.head, 0, r.v.off, r.v.row, r.v.head, 0)
     .f32(r.scale)
     .u32(0, 0, 0)
@@ -185,5 +189,44 @@ export function gqaBackward(enc: StepEncoder, x: GqaBackwardArgs): void {
     params: params(r),
     workgroups: [Math.ceil(r.T / WG), r.NKV, r.B],
     label: `${label} cols`,
+  });
+}
+
+export interface GqaDecodeArgs {
+  q: GpuTensor; // (Tq, NH·HS) or a view (qView)
+  kc: GpuTensor; // (S, NKV·HS) cached keys, row s = position s
+  vc: GpuTensor; // (S, NKV·HS) cached values
+  out: GpuTensor; // (Tq, NH·HS)
+  att: GpuTensor; // (Tq, NH, S) scratch
+  Tq: number;
+  pos0: number; // absolute position of the first new row
+  S: number; // cache capacity (rows)
+  NH: number;
+  NKV: number;
+  HS: number;
+  scale?: number;
+  window?: number;
+  qView?: HeadView;
+  label?: string;
+}
+
+/** Attention of Tq new rows against a KV cache: one dispatch, grid (Tq, NH). */
+export function gqaDecode(enc: StepEncoder, x: GqaDecodeArgs): void {
+  const r = resolve({ ...x, B: 1, T: x.Tq });
+  const { Tq, pos0, S } = x;
+  if (!(Number.isInteger(pos0) && pos0 >= 0 && Number.isInteger(S) && pos0 + Tq <= S))
+    throw new Error(`attention-gqa decode: rows ${pos0}..${pos0 + Tq - 1} do not fit a cache of ${S}`);
+  const kv = S * r.NKV * r.HS;
+  need(enc, x.q, viewSize(r, r.q, r.NH), 'q');
+  need(enc, x.kc, kv, 'kc');
+  need(enc, x.vc, kv, 'vc');
+  need(enc, x.out, Tq * r.NH * r.HS, 'out');
+  need(enc, x.att, Tq * r.NH * S, 'att');
+  enc.dispatch({
+    kernel: { shader: SHADER, entry: 'gqa_decode' },
+    bindings: { 1: x.q, 4: x.out, 5: x.att, 12: x.kc, 13: x.vc },
+    params: params(r, pos0, S),
+    workgroups: [Tq, r.NH, 1],
+    label: x.label ?? `attention-gqa decode Tq${Tq} pos${pos0} ${tag(r)}`,
   });
 }
