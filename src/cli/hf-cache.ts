@@ -78,6 +78,15 @@ async function exists(p: string): Promise<boolean> {
   }
 }
 
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM'; // exists, owned by someone else
+  }
+}
+
 /** HubStore over the huggingface_hub cache layout. */
 export class HfCacheStore implements HubStore {
   constructor(readonly root: string) {}
@@ -171,6 +180,36 @@ export class HfCacheStore implements HubStore {
     const p = inside(path.join(this.repoDir(repo), '.no_exist', commit), file);
     await fs.mkdir(path.dirname(p), { recursive: true });
     await fs.writeFile(p, '');
+  }
+  /**
+   * `<cache>/.locks/models--owner--name/<etag>.lock` (where huggingface_hub keeps its file locks), created
+   * exclusively and holding our pid. A lock whose process is gone is stale and taken over; otherwise we
+   * poll until it is released. (huggingface_hub's own locks are flock()s on the same path; they do not
+   * exclude us, nor we them — only our processes exclude each other.)
+   */
+  async lock(repo: string, etag: string, signal?: AbortSignal): Promise<() => Promise<void>> {
+    const p = path.join(inside(path.join(this.root, '.locks'), repoFolder(repo)), `${etag}.lock`);
+    await fs.mkdir(path.dirname(p), { recursive: true });
+    for (let waited = 0; ; waited += 200) {
+      signal?.throwIfAborted();
+      try {
+        const fh = await fs.open(p, 'wx');
+        await fh.writeFile(String(process.pid));
+        await fh.close();
+        return async () => void (await fs.rm(p, { force: true }));
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      }
+      const pid = Number((await fs.readFile(p, 'utf8').catch(() => '')).trim());
+      const age = Date.now() - ((await fs.stat(p).catch(() => null))?.mtimeMs ?? Date.now());
+      // a dead holder, or a lock left empty for a minute (its holder died between creating and writing it)
+      if ((pid > 0 && !alive(pid)) || (!(pid > 0) && age > 60_000)) {
+        await fs.rm(p, { force: true }); // its process died mid-download: the partial is resumable, take over
+        continue;
+      }
+      if (waited === 0) process.stderr.write(`waiting for another download of ${etag.slice(0, 12)}… (${p})\n`);
+      await new Promise((r) => setTimeout(r, 200));
+    }
   }
   async readSnapshotFile(repo: string, commit: string, file: string): Promise<Uint8Array> {
     const buf = await fs.readFile(inside(this.snapshotDir(repo, commit), file));

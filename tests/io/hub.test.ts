@@ -2,6 +2,7 @@
 // layout huggingface_hub uses, sharded repos, resume after a cut connection, checksum failures, 404s and
 // gated 401s (one line each, nothing half-written under snapshots/ or a final blob name), offline reuse,
 // and a cache laid out by hand the way huggingface_hub lays it out.
+import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { existsSync, lstatSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
@@ -307,6 +308,35 @@ describe('hub download into the HF cache', () => {
     expect(unknown.message).toBe(
       'hf:tiny/qwen3@v2 is not in the local cache and cannot be downloaded (HF_HUB_OFFLINE is set)',
     );
+  });
+});
+
+describe('concurrent downloads', () => {
+  it('two downloads of one model at once take turns on each blob (a lock), and a dead holder is taken over', async () => {
+    const store = new HfCacheStore(cache);
+    const opts = { endpoint: hub.endpoint };
+    const [a, b] = await Promise.all([
+      snapshotDownload('hf:tiny/pythia', store, opts),
+      snapshotDownload('hf:tiny/pythia', store, opts),
+    ]);
+    expect(a.files).toEqual(b.files);
+    const src = readFileSync(path.join(FIX, 'tiny/pythia/model.safetensors'));
+    expect(readFileSync(path.join(store.snapshotDir('tiny/pythia', a.commit), 'model.safetensors')).equals(src)).toBe(
+      true,
+    );
+    // the bytes of model.safetensors were fetched once
+    expect(hub.requests.filter((q) => q.url.startsWith('/cdn/') && q.method === 'GET').length).toBe(1);
+    expect(tree('tiny/pythia').filter((p) => p.endsWith('.incomplete'))).toEqual([]);
+
+    // a lock left by a process that no longer exists
+    const dead = spawnSync(process.execPath, ['-e', '0']).pid!;
+    const etag = sha256(readFileSync(path.join(FIX, 'tiny/gpt2/model.safetensors')));
+    const lockDir = path.join(cache, '.locks', 'models--tiny--gpt2');
+    await mkdir(lockDir, { recursive: true });
+    await writeFile(path.join(lockDir, `${etag}.lock`), String(dead));
+    const r = await snapshotDownload('hf:tiny/gpt2', store, opts);
+    expect(r.files).toContain('model.safetensors');
+    expect(existsSync(path.join(lockDir, `${etag}.lock`))).toBe(false);
   });
 });
 

@@ -294,6 +294,11 @@ export interface HubStore {
   snapshotFile(repo: string, commit: string, file: string): Promise<'present' | 'missing' | 'unknown'>;
   markMissing(repo: string, commit: string, file: string): Promise<void>;
   readSnapshotFile(repo: string, commit: string, file: string): Promise<Uint8Array>;
+  /**
+   * Optional: hold this blob's download lock (another process fetching the same blob waits), returning the
+   * release. Without it two downloads of one blob would append to the same partial file.
+   */
+  lock?(repo: string, etag: string, signal?: AbortSignal): Promise<() => Promise<void>>;
 }
 
 export interface PartialWriter {
@@ -543,7 +548,15 @@ export async function snapshotDownload(
 }
 
 async function fetchInto(ref: HubRef, meta: HubFileMeta, store: HubStore, opts: DownloadOptions): Promise<void> {
-  if (!(await store.hasBlob(ref.repo, meta.etag, meta.size))) await downloadBlob(ref, meta, store, opts);
+  if (!(await store.hasBlob(ref.repo, meta.etag, meta.size))) {
+    const release = store.lock ? await store.lock(ref.repo, meta.etag, opts.signal) : null;
+    try {
+      // whoever held the lock may have finished this blob meanwhile
+      if (!(await store.hasBlob(ref.repo, meta.etag, meta.size))) await downloadBlob(ref, meta, store, opts);
+    } finally {
+      await release?.();
+    }
+  }
   await store.link(ref.repo, meta.commit, meta.file, meta.etag);
 }
 
