@@ -14,6 +14,8 @@ import {
 } from '../../src/engine/model/vocab';
 import * as R from '../../src/engine/ref/vocab';
 import * as E from '../../src/engine/ref/embedding';
+import { matmul } from '../../src/gpu/kernels/matmul';
+import { crossEntropyForwardBackward } from '../../src/gpu/kernels/crossentropy';
 
 const V = 37,
   C = 12,
@@ -196,6 +198,33 @@ describe('sharded LM head + chunked cross-entropy vs the unsharded reference', (
       expect(g.losses[4]).toBe(0); // mask 0
     });
   }
+
+  it('matches the unsharded GPU path (full logits, crossentropy.wgsl) of the GPT-2 model', async () => {
+    const gpu = await testGpu();
+    const b = batch(29);
+    const gradScale = 0.05;
+    const zeros = new Float32Array(V * C);
+    const g = await runHead(gpu, b, { maxShardRows: 8, chunkRows: 5, gradScale, dW0: zeros });
+    const x = gpu.upload(b.x, [N, C], 'x'),
+      W = gpu.upload(b.W, [V, C], 'W'),
+      targets = gpu.upload(b.targets, [N], 't'),
+      mask = gpu.upload(b.mask, [N], 'm'),
+      logits = gpu.tensor([N, V], 'logits'),
+      dlogits = gpu.tensor([N, V], 'dlogits'),
+      losses = gpu.tensor([N], 'losses'),
+      dx = gpu.tensor([N, C], 'dx'),
+      dW = gpu.zeros([V, C], 'dW');
+    await record(gpu, (enc) => {
+      matmul(enc, { a: x, b: W, c: logits, M: N, N: V, K: C, transB: true });
+      crossEntropyForwardBackward(enc, { logits, targets, mask, losses, dlogits, N, V, gradScale });
+      matmul(enc, { a: dlogits, b: W, c: dx, M: N, K: V, N: C });
+      matmul(enc, { a: dlogits, b: x, c: dW, M: V, K: N, N: C, transA: true, beta: 1 });
+    });
+    expectClose(g.losses, await gpu.read(losses), { atol: 1e-6, rtol: 1e-6, label: 'losses vs unsharded' });
+    expectClose(g.dx, await gpu.read(dx), { atol: 1e-7, rtol: 1e-5, label: 'dx vs unsharded' });
+    expectClose(g.dW, await gpu.read(dW), { atol: 1e-7, rtol: 1e-5, label: 'dW vs unsharded' });
+    release(gpu, x, W, targets, mask, logits, dlogits, losses, dx, dW);
+  });
 
   it('evaluation only (no dx): losses', async () => {
     const gpu = await testGpu();
