@@ -5,7 +5,7 @@ Writes tests/fixtures/hf/tiny/<name>/ with what `save_pretrained` + a tokenizer'
 leave on disk for that `model_type`:
 
     config.json             the fields transformers' <Family>Config writes (sorted keys, as to_json_string does)
-    model.safetensors       HF tensor names and shapes (or model-0000k-of-0000n.safetensors + model.safetensors.index.json)
+    model.safetensors       HF tensor names and shapes (F32; llama-bf16 BF16, pythia-f16 F16) (or model-0000k-of-0000n.safetensors + model.safetensors.index.json)
     tokenizer.json          a small byte-level BPE (256 bytes + learned merges + special tokens)
     tokenizer_config.json   bos/eos/pad/unk, added_tokens_decoder, chat_template where the family's chat models have one
     expected-losses.json    per-token losses from scripts/hf_reference.py (float64 numpy, transformers' formulas)
@@ -178,7 +178,12 @@ def write_safetensors(path: str, tensors: dict[str, np.ndarray], dtype: str) -> 
     off = 0
     for name in sorted(tensors):
         a = tensors[name]
-        raw = f32_to_bf16_bits(a).astype("<u2").tobytes() if dtype == "BF16" else a.astype("<f4").tobytes()
+        if dtype == "BF16":
+            raw = f32_to_bf16_bits(a).astype("<u2").tobytes()
+        elif dtype == "F16":
+            raw = a.astype("<f2").tobytes()  # IEEE half, round to nearest even (torch's .half())
+        else:
+            raw = a.astype("<f4").tobytes()
         header[name] = {"dtype": dtype, "shape": list(a.shape), "data_offsets": [off, off + len(raw)]}
         blobs.append(raw)
         off += len(raw)
@@ -326,7 +331,7 @@ def gpt_neo_model(name: str) -> tuple[dict, dict]:
     return cfg, t
 
 
-def gpt_neox_model(name: str) -> tuple[dict, dict]:
+def gpt_neox_model(name: str, dtype: str = "float32") -> tuple[dict, dict]:
     C, H, I = 32, 4, 64
     r = Init(name)
     t = {"gpt_neox.embed_in.weight": r.embed(VOCAB, C)}
@@ -362,7 +367,7 @@ def gpt_neox_model(name: str) -> tuple[dict, dict]:
         "rotary_emb_base": 10000,
         "rotary_pct": 0.5,  # 0.25 in Pythia; 0.5 of head size 8 = 4 rotary dims, 2 frequencies
         "tie_word_embeddings": False,
-        "torch_dtype": "float32",
+        "torch_dtype": dtype,
         "transformers_version": TRANSFORMERS_VERSION,
         "use_cache": True,
         "use_parallel_residual": True,
@@ -548,6 +553,8 @@ FIXTURES = {
     "gpt2-legacy": (lambda n: gpt2_legacy_model(n), "F32", 1, GPT2_TOK),
     "gpt-neo": (lambda n: gpt_neo_model(n), "F32", 1, GPT2_TOK),
     "pythia": (lambda n: gpt_neox_model(n), "F32", 1, NEOX_TOK),
+    # tiny/pythia's weights in float16, as EleutherAI's Pythia model.safetensors files are stored
+    "pythia-f16": (lambda n: gpt_neox_model("pythia", dtype="float16"), "F16", 1, NEOX_TOK),
     "llama": (lambda n: llama_model(n), "F32", 1, SMOL_TOK),
     # the same weights as tiny/llama stored in bfloat16 (the losses are those of the rounded weights)
     "llama-bf16": (lambda n: llama_model("llama", dtype="bfloat16"), "BF16", 1, SMOL_TOK),

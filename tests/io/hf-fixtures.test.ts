@@ -27,10 +27,10 @@ interface Expected {
 }
 
 describe('tiny HF fixtures', () => {
-  it('cover every family, in F32, BF16 and sharded form', () => {
+  it('cover every family, in F32, BF16, F16 and sharded form', () => {
     const types = new Set(FIXTURES.map((f) => json(f, 'config.json').model_type));
     expect([...types].sort()).toEqual(['gpt2', 'gpt_neo', 'gpt_neox', 'llama', 'qwen2', 'qwen3']);
-    expect(FIXTURES).toEqual(expect.arrayContaining(['llama-bf16', 'qwen2-sharded', 'llama3-rope']));
+    expect(FIXTURES).toEqual(expect.arrayContaining(['llama-bf16', 'pythia-f16', 'qwen2-sharded', 'llama3-rope']));
   });
 
   for (const name of FIXTURES) {
@@ -51,7 +51,7 @@ describe('tiny HF fixtures', () => {
         }
       }
       expect(tensors).toBeGreaterThan(10);
-      expect([...dtypes]).toEqual([name.endsWith('bf16') ? 'BF16' : 'F32']);
+      expect([...dtypes]).toEqual([name.endsWith('-bf16') ? 'BF16' : name.endsWith('-f16') ? 'F16' : 'F32']);
 
       const tokCfg = json(name, 'tokenizer_config.json');
       const tok = await createHfTokenizer(json(name, 'tokenizer.json'), tokCfg);
