@@ -17,7 +17,7 @@ export function defaultDraft(methods: MethodInfo[] = [], modelKey = 'preset:micr
     targets: { modules: ['attn.c_attn'], layers: null, rankOverrides: {} },
     train: { steps: 40, batchSize: 4, contextLength: 32, lr: 3e-3, warmupSteps: 4, schedule: 'cosine', gradClip: 1 },
     eval: { every: 10, batches: 2 },
-    analysis: { every: 10, k: 8, eps: 0.5 },
+    analysis: { every: 10, k: 10, eps: 0.5 },
     seed: 0,
   });
 }

@@ -101,3 +101,46 @@ export function sweepFromMaxCos(snap: SpectrumSnapshot, points = 40): { eps: num
   }
   return out;
 }
+
+/** Rotation threshold of the intruder classification (src/engine/analysis/intruders.ts states the rule). */
+export const ROTATION_THRESHOLD = 0.5;
+
+export interface IntruderSummary {
+  count: number;
+  /** Intruders that point outside W₀'s near-degenerate σ cluster: the paper's "new directions". */
+  newDirections: number;
+  /** Intruders inside such a cluster (projection norm ≥ 0.5): rotations, not new directions. */
+  rotations: number;
+  /** min over the top-k of max|cos| (the nearest miss). */
+  minMaxCos: number;
+  /** ‖ΔW‖F/‖W₀‖F over the matrices summarised (√Σ‖ΔW‖² / √Σ‖W₀‖² is not available per snapshot; mean of ratios). */
+  relFrobenius: number;
+  matrices: number;
+}
+
+/** Intruders at ε over the adapted matrices (‖ΔW‖ > 0) of a run, with the split and the figures beside the count. */
+export function intruderSummary(latest: Record<string, SpectrumSnapshot>, eps: number): IntruderSummary {
+  let count = 0,
+    rot = 0,
+    minCos = 1,
+    rel = 0,
+    n = 0;
+  for (const s of Object.values(latest)) {
+    if (s.intruders.relFrobenius === 0) continue; // not adapted: totals cover the adapted matrices only
+    n++;
+    const idx = intruderIndices(s, eps);
+    count += idx.length;
+    const cn = s.intruders.clusterNorm;
+    if (cn) rot += idx.filter((i) => cn[i] >= ROTATION_THRESHOLD).length;
+    for (const c of s.intruders.maxCos) minCos = Math.min(minCos, c);
+    rel += s.intruders.relFrobenius ?? 0;
+  }
+  return {
+    count,
+    newDirections: count - rot,
+    rotations: rot,
+    minMaxCos: minCos,
+    relFrobenius: n ? rel / n : 0,
+    matrices: n,
+  };
+}

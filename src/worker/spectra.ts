@@ -74,6 +74,8 @@ export class SpectraTracker {
           maxCos: Float32Array.from(a.intruders.maxCos),
           sweep: a.intruders.sweep,
           indices: a.intruders.indices,
+          clusterNorm: a.intruders.clusterNorm ? Float32Array.from(a.intruders.clusterNorm) : undefined,
+          relFrobenius: a.delta.relFrobenius,
         },
         overlap: Float32Array.from(a.intruders.heatmap.values),
         overlapCols: a.intruders.heatmap.cols,

@@ -56,7 +56,7 @@ export interface IntruderResult {
   minMaxCos: number;
   /** With σ given: each intruder (same order as `indices`) as a new direction or a rotation in a cluster. */
   kinds?: ('new' | 'rotation')[];
-  /** ‖projection onto the σ-cluster‖ of each intruder (same order as `indices`). */
+  /** ‖projection onto its σ-cluster‖ of each of the top-k tuned vectors (so any ε can be classified). */
   clusterNorm?: number[];
   newDirections?: number;
   rotations?: number;
@@ -127,7 +127,7 @@ export function intruderDimensions(
   if (opts.sigmaTuned && opts.sigmaBase) {
     const f = opts.clusterFactor ?? 1.5,
       thr = opts.rotationThreshold ?? 0.5;
-    out.clusterNorm = indices.map((j) => {
+    out.clusterNorm = maxCos.map((_, j) => {
       const sj = opts.sigmaTuned![j];
       let ss = 0;
       for (let b = 0; b < r0; b++) {
@@ -136,7 +136,7 @@ export function intruderDimensions(
       }
       return Math.sqrt(ss);
     });
-    out.kinds = out.clusterNorm.map((c) => (c >= thr ? 'rotation' : 'new'));
+    out.kinds = indices.map((j) => (out.clusterNorm![j] >= thr ? 'rotation' : 'new'));
     out.rotations = out.kinds.filter((x) => x === 'rotation').length;
     out.newDirections = out.kinds.length - out.rotations;
   }

@@ -8,7 +8,7 @@ import { RUN_COLORS } from '../charts/palette';
 import { fmt } from '../format';
 import { ensureRunData } from '../runs';
 import { seriesView, thin } from '../series';
-import { intruderCounts } from '../spectra';
+import { intruderSummary } from '../spectra';
 import { useStudio } from '../store';
 
 export function CompareTab() {
@@ -43,8 +43,16 @@ export function CompareTab() {
   const intruderRows = useMemo(
     () =>
       runs.map((r, k) => {
-        const c = spectra[k] ? intruderCounts(spectra[k].latest, eps) : [];
-        return { name: short(r.name), intruders: c.reduce((a, x) => a + x.count, 0), matrices: c.length };
+        const c = spectra[k] ? intruderSummary(spectra[k].latest, eps) : null;
+        return {
+          name: short(r.name),
+          intruders: c?.count ?? 0,
+          newDirections: c?.newDirections ?? 0,
+          rotations: c?.rotations ?? 0,
+          minMaxCos: c?.minMaxCos ?? 1,
+          relFrobenius: c?.relFrobenius ?? 0,
+          matrices: c?.matrices ?? 0,
+        };
       }),
     [runs, spectra, eps],
   );
@@ -81,7 +89,11 @@ export function CompareTab() {
               <td>{r.step}</td>
               <td className="mono">{fmt(metrics[k]?.train.last?.loss, 4)}</td>
               <td className="mono">{fmt(metrics[k]?.evals.last?.valLoss, 4)}</td>
-              <td>{intruderRows[k]?.matrices ? intruderRows[k].intruders : '—'}</td>
+              <td data-testid="compare-intruders-cell">
+                {intruderRows[k]?.matrices
+                  ? `${intruderRows[k].intruders} (${intruderRows[k].newDirections} new, ${intruderRows[k].rotations} rot.) · min max|cos| ${fmt(intruderRows[k].minMaxCos, 2)} · ‖ΔW‖/‖W₀‖ ${fmt(intruderRows[k].relFrobenius, 4)}`
+                  : '—'}
+              </td>
               <td>{r.status}</td>
             </tr>
           ))}
@@ -102,7 +114,10 @@ export function CompareTab() {
           <BarView
             data={intruderRows}
             xKey="name"
-            bars={[{ key: 'intruders', label: 'intruders', color: '#d64550' }]}
+            bars={[
+              { key: 'newDirections', label: 'new directions', color: '#d64550' },
+              { key: 'rotations', label: 'rotations in σ clusters', color: '#8d99ae' },
+            ]}
             height={200}
           />
         </ChartCard>

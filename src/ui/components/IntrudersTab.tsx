@@ -11,7 +11,7 @@ import { LineView } from '../charts/LineView';
 import { OverlapHeatmap } from '../charts/OverlapHeatmap';
 import { C } from '../charts/palette';
 import { fmt } from '../format';
-import { intruderCounts, sweepFromMaxCos } from '../spectra';
+import { intruderCounts, intruderSummary, ROTATION_THRESHOLD, sweepFromMaxCos } from '../spectra';
 import { intruderIndices } from '../store/runData';
 import { useStudio } from '../store';
 import { MatrixPicker, useMatrices } from './MatrixPicker';
@@ -40,6 +40,10 @@ export function IntrudersTab() {
     }));
   }, [snap]);
   const counts = useMemo(() => (spectra ? intruderCounts(spectra.latest, eps) : []), [spectra, eps]);
+  const summary = useMemo(() => (spectra ? intruderSummary(spectra.latest, eps) : null), [spectra, eps]);
+  const rotations = snap?.intruders.clusterNorm
+    ? idx.filter((i) => snap.intruders.clusterNorm![i] >= ROTATION_THRESHOLD).length
+    : null;
   const overSteps = useMemo(
     () =>
       spectra && matrix
@@ -76,8 +80,17 @@ export function IntrudersTab() {
         <span className="small" data-testid="intruder-count" data-count={snap ? idx.length : ''} data-total={total}>
           {snap ? (
             <>
-              <strong>{idx.length}</strong> of top-{snap.intruders.maxCos.length} vectors in {snap.name} are intruders ·{' '}
-              <strong>{total}</strong> across {counts.length} matrices
+              <strong>{idx.length}</strong> of top-{snap.intruders.maxCos.length} vectors in {snap.name} are intruders
+              {rotations !== null && (
+                <span data-testid="intruder-split">
+                  {' '}
+                  ({idx.length - rotations} new directions, {rotations} rotations within near-degenerate σ clusters)
+                </span>
+              )}{' '}
+              · min max|cos| {fmt(Math.min(...snap.intruders.maxCos), 2)} · ‖ΔW‖F/‖W₀‖F{' '}
+              {fmt(snap.intruders.relFrobenius, 4)} · <strong>{summary?.count ?? total}</strong> across{' '}
+              {summary?.matrices ?? counts.length} adapted matrices
+              {summary && ` (${summary.newDirections} new, ${summary.rotations} rotations)`}
             </>
           ) : (
             ''
@@ -111,7 +124,7 @@ export function IntrudersTab() {
           id="overlap-heatmap"
           title="|U_tunedᵀ U₀| (top-k × top-K)"
           empty={empty || (snap && snap.overlapCols === 0 ? 'No overlap matrix in this snapshot.' : null)}
-          note="Rows: tuned singular vectors; a row without a dark cell has no counterpart in W₀. Intruders at ε are outlined."
+          note="Rows: tuned singular vectors; columns: only the first W₀ vectors drawn. A row without a dark cell has no counterpart among these columns — max |cos| below is taken over all of W₀'s vectors. Intruders at ε are outlined."
         >
           {snap && (
             <OverlapHeatmap
