@@ -11,6 +11,7 @@ import {
   truncateMetrics,
 } from '../../src/ui/store/runData';
 import { esd, intruderCounts, sweepFromMaxCos } from '../../src/ui/spectra';
+import { deltaIsZero, relDeltaNorm } from '../../src/ui/deltaZero';
 
 describe('metrics reducer', () => {
   it('turns batches into exact per-step losses and bounded series', () => {
@@ -60,6 +61,19 @@ describe('metrics reducer', () => {
 });
 
 describe('spectra reducer and helpers', () => {
+  it('a ΔW that is rounding noise gets no ranks drawn (ΔW ≈ 0), a real one keeps them', () => {
+    const noise = snapshot('h.0.attn.c_attn', 0, [0.9]);
+    noise.intruders.relFrobenius = 3e-7; // PiSSA's step 0: (W_res + s·B·A) − W0 in float32
+    const real = snapshot('h.0.attn.c_attn', 10, [0.9]);
+    real.intruders.relFrobenius = 2e-3;
+    const s = applySpectra(emptySpectra(), [noise, real]);
+    expect(s.history.map((h) => h.deltaErank)).toEqual([NaN, 4]);
+    expect(deltaIsZero(noise)).toBe(true);
+    expect(deltaIsZero(real)).toBe(false);
+    // without the engine's figure it comes from the singular values (fixture: √(Σ_{n≤4} 1/n²) / √(Σ_{n≤32} 100/n²) ≈ 0.0939)
+    expect(relDeltaNorm(snapshot('m', 1, [0.9]))).toBeCloseTo(0.0939, 3);
+  });
+
   it('keeps the newest snapshot per matrix and a history', () => {
     let s = applySpectra(emptySpectra(), [
       snapshot('h.0.attn.c_attn', 0, [0.9, 0.9]),

@@ -12,6 +12,7 @@ import { fmt } from '../format';
 import { esd, esdFromHistogram } from '../spectra';
 import { useStudio } from '../store';
 import { MatrixPicker, useMatrices } from './MatrixPicker';
+import { DELTA_ZERO_TITLE, deltaIsZero } from '../deltaZero';
 import { NoRun } from './NoRun';
 
 export function SpectraTab() {
@@ -67,7 +68,11 @@ export function SpectraTab() {
           <Mini k="snapshot step" v={String(snap.step)} />
           <Mini k="effective rank W" v={fmt(snap.erank)} testid="stat-erank" value={snap.erank} />
           <Mini k="stable rank W" v={fmt(snap.stableRank)} testid="stat-stable-rank" value={snap.stableRank} />
-          <Mini k="effective rank ΔW" v={fmt(snap.deltaErank)} testid="stat-delta-erank" value={snap.deltaErank} />
+          {deltaIsZero(snap) ? (
+            <Mini k="effective rank ΔW" v="ΔW ≈ 0" testid="stat-delta-erank" title={DELTA_ZERO_TITLE} />
+          ) : (
+            <Mini k="effective rank ΔW" v={fmt(snap.deltaErank)} testid="stat-delta-erank" value={snap.deltaErank} />
+          )}
           <Mini k="power-law α" v={fmt(snap.alpha)} testid="stat-alpha" value={snap.alpha} />
         </div>
       )}
@@ -187,15 +192,17 @@ function Mini({
   testid,
   value,
   wide,
+  title,
 }: {
   k: string;
   v: string;
   testid?: string;
   value?: number;
   wide?: boolean;
+  title?: string;
 }) {
   return (
-    <div className={wide ? 'stat wide' : 'stat'} data-testid={testid} data-value={value ?? ''}>
+    <div className={wide ? 'stat wide' : 'stat'} data-testid={testid} data-value={value ?? ''} title={title}>
       <div className="k">{k}</div>
       <div className="v" style={{ fontSize: 13 }}>
         {v}

@@ -7,6 +7,7 @@
  */
 import type { MetricsBatch, SpectrumSnapshot } from '../../worker/protocol';
 import { appendDecimated, emptySeries, truncateSeries, type Decimated } from '../series';
+import { deltaIsZero } from '../deltaZero';
 
 export interface TrainPoint {
   step: number;
@@ -142,8 +143,9 @@ export function applySpectra(s: RunSpectra, snapshots: readonly SpectrumSnapshot
       name: snap.name,
       erank: snap.erank,
       stableRank: snap.stableRank,
-      deltaErank: snap.deltaErank,
-      deltaStableRank: snap.deltaStableRank,
+      // ranks of a ΔW that is rounding noise are not drawn (a gap, not a fake collapse): deltaZero.ts
+      deltaErank: deltaIsZero(snap) ? NaN : snap.deltaErank,
+      deltaStableRank: deltaIsZero(snap) ? NaN : snap.deltaStableRank,
       alpha: snap.alpha,
       intruders: snap.intruders.count,
     });
