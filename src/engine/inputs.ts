@@ -11,6 +11,7 @@ import { loadDataset } from './data/datasets';
 import { parseUserDataset, prepareUserDataset } from './data/user';
 import { tokenizeDataset, type TokenizedDataset } from './data/batcher';
 import { chatFormatFrom, type ChatFormat } from './data/chat';
+import type { PreparedText } from './data/types';
 
 export interface RunInputs {
   config: RunConfig;
@@ -80,6 +81,16 @@ export function chatFormatFor(config: RunConfig, model: LoadedModel | null): Cha
   return chatFormatFrom(tokenizerConfig, { usePlain: config.data.chatTemplate === 'plain' });
 }
 
+/** The run's dataset, split (a built-in set, or the uploaded file in `sources`). */
+export async function prepareData(config: RunConfig, sources: InputSources = {}): Promise<PreparedText> {
+  if (config.dataset.source === 'builtin') return loadDataset(config.dataset.id, { seed: config.seed });
+  if (!sources.datasetFile)
+    throw new ConfigError(
+      `dataset "${config.dataset.id}" is an uploaded file: choose it again${config.dataset.hash ? ` (sha256 ${config.dataset.hash})` : ''}`,
+    );
+  return prepareUserDataset(parseUserDataset(sources.datasetFile.name, sources.datasetFile.bytes));
+}
+
 export async function resolveInputs(config: RunConfig, sources: InputSources = {}): Promise<RunInputs> {
   const { modelConfig, model } = await resolveModel(config, sources);
   const tokenizer = await tokenizerFor(modelConfig, model);
@@ -93,15 +104,7 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
       `train.contextLength: ${config.train.contextLength} exceeds the model's context of ${modelConfig.contextLength} tokens (allowed: 2..${modelConfig.contextLength})`,
     );
   }
-  let prepared;
-  if (config.dataset.source === 'builtin') prepared = await loadDataset(config.dataset.id, { seed: config.seed });
-  else {
-    if (!sources.datasetFile)
-      throw new ConfigError(
-        `dataset "${config.dataset.id}" is an uploaded file: choose it again${config.dataset.hash ? ` (sha256 ${config.dataset.hash})` : ''}`,
-      );
-    prepared = await prepareUserDataset(parseUserDataset(sources.datasetFile.name, sources.datasetFile.bytes));
-  }
+  const prepared = await prepareData(config, sources);
   const chatFormat = chatFormatFor(config, model);
   if (config.dataset.hash && config.dataset.hash !== prepared.hash) {
     throw new HashMismatchError(

@@ -18,7 +18,7 @@
  */
 import type { RunConfig } from './config';
 import { parameterCount, type ModelConfig } from './model/config';
-import { gpt2ParamSpecs } from './model/gpt2';
+import { paramSpecsFor } from './model/families';
 
 export interface MemoryLimits {
   /** GPUDevice.limits.maxStorageBufferBindingSize (bytes). */
@@ -58,11 +58,15 @@ export interface LinearShape {
 const F32 = 4;
 
 /**
- * Parameter shapes of a model config: GPT-2's specs. Other families plan from `parameterCount` and
- * skip the per-module checks until their specs are wired here (model/families.ts `paramSpecsFor`).
+ * Parameter shapes of a model config (GPU layout: linear weights (in, out)), from its family's specs.
+ * A family without an implementation plans from `parameterCount` and skips the per-module checks.
  */
 export function modelParamShapes(cfg: ModelConfig): { name: string; shape: number[] }[] {
-  return cfg.arch === 'gpt2' ? gpt2ParamSpecs(cfg) : [];
+  try {
+    return paramSpecsFor(cfg);
+  } catch {
+    return [];
+  }
 }
 
 /** Linear layers: 2-D `<…>.<layer>.<type>.weight` parameters inside the transformer blocks. */

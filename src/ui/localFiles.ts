@@ -5,6 +5,7 @@
  */
 import { sha256Hex } from '../engine/io/assets';
 import { fromHfConfig } from '../engine/model/config';
+import { parseUserDataset } from '../engine/data/user';
 import { getBlob, putBlob } from './db';
 import { persist } from './persist';
 import type { LocalFileMeta } from './store/setupSlice';
@@ -16,7 +17,14 @@ export interface NamedBytes {
   sha256: string;
 }
 
-const MODEL_FILES = new Set(['config.json', 'model.safetensors', 'tokenizer.json', 'card.json', 'README.md']);
+const MODEL_FILES = new Set([
+  'config.json',
+  'model.safetensors',
+  'tokenizer.json',
+  'tokenizer_config.json',
+  'card.json',
+  'README.md',
+]);
 const MAX_MODEL_BYTES = 2 * 1024 * 1024 * 1024;
 const MAX_DATASET_BYTES = 20 * 1024 * 1024;
 
@@ -69,14 +77,21 @@ export async function chooseModelFiles(list: FileList | File[]): Promise<string 
 
 export async function chooseDatasetFile(f: File): Promise<string | null> {
   if (!/\.(txt|jsonl)$/i.test(f.name))
-    return 'Choose a .txt file (plain text) or a .jsonl file of {"prompt", "completion"} lines.';
+    return 'Choose a .txt file (plain text) or a .jsonl file of {"prompt", "completion"} or {"messages": […]} lines.';
   if (f.size > MAX_DATASET_BYTES)
     return `${f.name} is ${(f.size / 2 ** 20).toFixed(1)} MiB; datasets up to 20 MiB are accepted.`;
   if (f.size === 0) return `${f.name} is empty.`;
   const nb = await readFile(f);
+  // parse here too, so a malformed line is named now rather than when the run starts
+  let kind: 'text' | 'pairs' | 'chat';
+  try {
+    kind = parseUserDataset(nb.name, nb.bytes).kind;
+  } catch (e) {
+    return (e as Error).message;
+  }
   datasetFile = nb;
   const st = useStudio.getState();
-  st.setUpload({ ...meta(nb), kind: /\.jsonl$/i.test(f.name) ? 'pairs' : 'text' });
+  st.setUpload({ ...meta(nb), kind });
   st.setField('dataset', { source: 'upload', id: f.name, hash: nb.sha256 });
   persist(putBlob({ sha256: nb.sha256, name: nb.name, kind: 'dataset', bytes: nb.bytes }), 'the dataset file');
   return null;
@@ -105,8 +120,12 @@ export async function restoreDatasetFile(name: string, sha256: string): Promise<
   const b = await getBlob(sha256).catch(() => undefined);
   if (!b) return false;
   datasetFile = { name, bytes: b.bytes, sha256 };
-  useStudio
-    .getState()
-    .setUpload({ name, size: b.bytes.byteLength, sha256, kind: /\.jsonl$/i.test(name) ? 'pairs' : 'text' });
+  let kind: 'text' | 'pairs' | 'chat' = 'text';
+  try {
+    kind = parseUserDataset(name, b.bytes).kind;
+  } catch {
+    // the run itself reports the problem
+  }
+  useStudio.getState().setUpload({ name, size: b.bytes.byteLength, sha256, kind });
   return true;
 }

@@ -39,11 +39,15 @@ function newRunId(): string {
 }
 
 /** Files the engine needs for a config, from memory or IndexedDB; a message when they are missing. */
-async function sourcesFor(
+export async function sourcesFor(
   config: RunConfig,
 ): Promise<{ cmd: Partial<Extract<Command, { type: 'run' }>>; missing: string | null }> {
   const cmd: Partial<Extract<Command, { type: 'run' }>> = {};
-  if (config.model.source === 'local') {
+  if (config.model.source === 'local' && config.model.id.startsWith('hf:')) {
+    // a hub model: the worker reads it from the model library
+    if (!/^hf:[^@]+@[0-9a-f]{40}$/.test(config.model.id))
+      return { cmd, missing: 'Choose a Hugging Face model: download it or pick it from the library under Model.' };
+  } else if (config.model.source === 'local') {
     const want = config.model.files ?? [];
     let have = currentModelFiles();
     const ok = (fs: typeof have) =>

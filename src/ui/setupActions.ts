@@ -10,6 +10,7 @@ import { errorText } from './gpuSupport';
 import { currentModelFiles, restoreModelFiles } from './localFiles';
 import { loadMethods } from './methods';
 import { useStudio } from './store';
+import { syncHubArch } from './hub';
 
 let catalogStarted = false;
 
@@ -59,6 +60,12 @@ export async function syncArch(): Promise<void> {
     }
     return;
   }
+  // a hub model from the browser's model library
+  if (m.id.startsWith('hf:')) {
+    st.setArch(null, null);
+    await syncHubArch();
+    return;
+  }
   // local
   const want = m.files ?? [];
   const have = currentModelFiles();
@@ -72,7 +79,10 @@ export async function syncArch(): Promise<void> {
 
 export async function chooseModel(key: string): Promise<void> {
   const st = useStudio.getState();
-  if (key === 'local') {
+  if (key === 'hub') {
+    // the hub picker sets model + arch once a model is downloaded or chosen from the library
+    st.setField('model', { source: 'local', id: 'hf:' });
+  } else if (key === 'local') {
     // the file picker sets model + arch once files are chosen
     st.setField('model', {
       source: 'local',
@@ -87,7 +97,8 @@ export async function chooseModel(key: string): Promise<void> {
 }
 
 export function modelKeyOf(c: RunConfig): string {
-  return c.model.source === 'local' ? 'local' : `${c.model.source}:${c.model.id}`;
+  if (c.model.source === 'local') return c.model.id.startsWith('hf:') ? 'hub' : 'local';
+  return `${c.model.source}:${c.model.id}`;
 }
 
 export async function restoreConfig(c: RunConfig): Promise<void> {

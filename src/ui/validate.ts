@@ -77,7 +77,12 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
 
   // model
   if (d.model?.source === 'local' && !ctx.localModelReady)
-    err('model', 'Choose the model files (config.json + model.safetensors, and tokenizer.json if the model has one).');
+    err(
+      'model',
+      d.model.id.startsWith('hf:')
+        ? 'Download a Hugging Face model, or use one from the model library.'
+        : 'Choose the model files (config.json + model.safetensors, and tokenizer.json if the model has one).',
+    );
   if (ctx.archError) err('model', ctx.archError);
   const arch = ctx.arch;
   if (arch) {

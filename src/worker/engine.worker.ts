@@ -9,12 +9,16 @@ import { matmul } from '../gpu/kernels/matmul';
 import { matmulRef } from '../engine/ref/matmul';
 import { compareArrays } from '../engine/ref/compare';
 import { Rng } from '../engine/rng';
+import { previewData } from '../engine/data/preview';
+import { snapshotDownload } from '../engine/io/hub';
+import { deleteFromLibrary, listLibrary, opfsStore, snapshotFiles } from './model-library';
 import type { EngineApi, EngineEvent, SelfTestReport } from './protocol';
 import { WorkerRunner } from './runner';
 
 let gpu: Gpu | null = null;
 let emit: (e: EngineEvent) => void | Promise<void> = () => {};
 let runner: WorkerRunner | null = null;
+let hubAbort: AbortController | null = null;
 
 function requireGpu(): Gpu {
   if (!gpu) throw new Error('engine not initialised: call init() first');
@@ -47,6 +51,10 @@ const api: EngineApi = {
   },
   async run(cmd) {
     requireGpu();
+    // a hub model from the library ("hf:owner/name@commit"): its files are read here, not sent by the page
+    const hub = cmd.config.model.source === 'local' ? /^hf:([^@]+)@([0-9a-f]{40})$/.exec(cmd.config.model.id) : null;
+    if (hub && !cmd.modelFiles?.files.length)
+      cmd = { ...cmd, modelFiles: { files: await snapshotFiles(hub[1], hub[2]) } };
     runner!.start(cmd);
   },
   async pause() {
@@ -71,6 +79,41 @@ const api: EngineApi = {
     if (!runner) throw new Error('engine not initialised: call init() first');
     const out = await runner.exportAdapter(opts);
     return Comlink.transfer(out, dedupe(out.files.map((f) => f.bytes.buffer)));
+  },
+  async hubDownload(cmd) {
+    hubAbort?.abort();
+    const abort = new AbortController();
+    hubAbort = abort;
+    try {
+      const r = await snapshotDownload(cmd.spec, opfsStore, {
+        endpoint: cmd.endpoint,
+        token: cmd.token || null,
+        signal: abort.signal,
+        onProgress: (progress) => void emit({ type: 'download', spec: cmd.spec, progress }),
+      });
+      return { repo: r.ref.repo, commit: r.commit, files: r.files, fromCache: r.fromCache };
+    } finally {
+      if (hubAbort === abort) hubAbort = null;
+    }
+  },
+  async hubCancel() {
+    hubAbort?.abort();
+  },
+  async libraryList() {
+    return listLibrary();
+  },
+  async libraryDelete(repo) {
+    await deleteFromLibrary(repo);
+  },
+  async libraryManifest(repo, commit) {
+    return (await snapshotFiles(repo, commit)).map((f) => ({ name: f.name, sha256: f.sha256, size: f.bytes.length }));
+  },
+  async libraryConfig(repo, commit) {
+    const bytes = await opfsStore.readSnapshotFile(repo, commit, 'config.json');
+    return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  },
+  async previewData(cmd) {
+    return previewData(cmd.config, { modelFiles: cmd.modelFiles?.files, datasetFile: cmd.datasetFile }, cmd.n ?? 3);
   },
   async selfTest(): Promise<SelfTestReport> {
     const g = requireGpu();

@@ -11,6 +11,18 @@ import type { RunConfig } from '../engine/config';
 import type { MemoryReport } from '../engine/train';
 import type { AdapterDescription } from '../gpu/device';
 import type { SerializedGpuError } from '../gpu/errors';
+import type { DataPreview } from '../engine/data/preview';
+import type { DownloadProgress } from '../engine/io/hub';
+import type { LibraryModel } from './model-library';
+
+export type { LibraryModel };
+
+export interface HubDownloadResult {
+  repo: string;
+  commit: string;
+  files: string[];
+  fromCache: boolean;
+}
 
 // ---- commands ------------------------------------------------------------------------------------
 
@@ -71,6 +83,26 @@ export interface EngineApi {
   exportAdapter(opts: { merged?: boolean }): Promise<AdapterExport>;
   /** Run one matmul on the GPU and compare it with the CPU reference (the page's self-test). */
   selfTest(): Promise<SelfTestReport>;
+  /** The training data as the model will see it: first examples as tokens with the loss mask, length figures. No GPU. */
+  previewData(cmd: {
+    config: RunConfig;
+    modelFiles?: LocalFiles;
+    datasetFile?: { name: string; bytes: Uint8Array };
+    n?: number;
+  }): Promise<DataPreview>;
+  /**
+   * Bring a hub model (`owner/name[@revision]`) into the browser's model library, resuming a partial
+   * download; progress arrives as 'download' events. Rejects with the hub's one-line explanation.
+   */
+  hubDownload(cmd: { spec: string; endpoint: string; token?: string }): Promise<HubDownloadResult>;
+  /** Stop the download in progress (pause or cancel): what arrived stays for resuming. */
+  hubCancel(): Promise<void>;
+  libraryList(): Promise<LibraryModel[]>;
+  libraryDelete(repo: string): Promise<void>;
+  /** A stored snapshot's files with their sha256 and size: the run config's content hashes. */
+  libraryManifest(repo: string, commit: string): Promise<{ name: string; sha256: string; size: number }[]>;
+  /** A stored snapshot's config.json, parsed. */
+  libraryConfig(repo: string, commit: string): Promise<Record<string, unknown>>;
 }
 
 export interface AdapterExport {
@@ -127,14 +159,6 @@ export interface SpectrumSnapshot {
     maxCos: Float32Array /* (k) */;
     sweep: { eps: number; count: number }[];
     indices?: number[];
-    /**
-     * Per top-k vector, the norm of its projection onto W0's vectors with σ within ×1.5 of its own:
-     * ≥ 0.5 makes an intruder a rotation inside a near-degenerate cluster, not a new direction
-     * (src/engine/analysis/intruders.ts states the rule).
-     */
-    clusterNorm?: Float32Array /* (k) */;
-    /** ‖ΔW‖F / ‖W0‖F, shown beside every count. */
-    relFrobenius?: number;
   };
   /** log10-binned eigenvalue (σ²) density of the tuned matrix, for the log-log ESD plot. */
   esd?: { log10Edges: number[]; counts: number[] };
@@ -165,4 +189,6 @@ export type EngineEvent =
   | { type: 'generating'; prompt: string; side: 'base' | 'tuned'; text: string; tokens: number; maxTokens: number }
   | { type: 'generated'; base: string; tuned: string; prompt: string; cancelled?: boolean }
   | { type: 'done'; runId: string; summary: Record<string, unknown> }
+  /** Hub download progress of one file of `spec` (hubDownload). */
+  | { type: 'download'; spec: string; progress: DownloadProgress }
   | { type: 'error'; runId?: string; error: SerializedGpuError; step?: number };

@@ -15,6 +15,8 @@ import { loadDataset } from '../../src/engine/data/datasets';
 import { parseUserDataset, prepareUserDataset } from '../../src/engine/data/user';
 import { DatasetError } from '../../src/engine/data/types';
 import { createTokenizer } from '../../src/engine/io/tokenizers';
+import { parseRunConfig } from '../../src/engine/config';
+import { previewData } from '../../src/engine/data/preview';
 
 /** ChatML as SmolLM2 and Qwen2.5 write it (a default system turn when none is given). */
 const CHATML =
@@ -310,3 +312,41 @@ function chatTokenizerJson(): Record<string, unknown> {
     model: { type: 'BPE', dropout: null, unk_token: null, fuse_unk: false, byte_fallback: false, vocab, merges: [] },
   };
 }
+
+describe('data preview', () => {
+  it('shows the first examples as tokens with the mask, and length figures against the context', async () => {
+    const config = parseRunConfig({
+      model: { source: 'builtin', id: 'base' },
+      dataset: { source: 'builtin', id: 'chat-addition' },
+      train: { contextLength: 32 },
+    });
+    const p = await previewData(config, {}, 2);
+    expect(p.kind).toBe('chat');
+    expect(p.template).toBe('plain'); // the byte model has no chat_template
+    expect(p.examples).toHaveLength(2);
+    const ex = p.examples[0];
+    const text = ex.tokens.map((t) => t.text).join('');
+    expect(text).toMatch(/^User: What is \d+ \+ \d+\? Answer with the number only\.\nAssistant: \d+\n$/);
+    const trained = ex.tokens
+      .filter((t) => t.train)
+      .map((t) => t.text)
+      .join('');
+    expect(trained).toMatch(/^ \d+\n$/);
+    expect(ex.trained).toBe(trained.length);
+    expect(p.statsOver).toBe(2000);
+    expect(p.totalExamples).toBe(20_000);
+    expect(p.stats.examples).toBe(2000);
+    // every example (~60 bytes) is longer than 33 tokens: padded rows cut all of them
+    expect(p.stats.overContext).toBe(2000);
+    // "User: What is a + b? Answer with the number only.\nAssistant:" is over 33 bytes: no answer in a padded row
+    expect(p.stats.answerCut).toBe(2000);
+    expect(p.stats.paddingWaste).toBe(0);
+    const all = await previewData({ ...config, data: { ...config.data, completionOnly: false } }, {}, 1);
+    expect(all.examples[0].tokens.every((t) => t.train)).toBe(true);
+    const long = await previewData({ ...config, train: { ...config.train, contextLength: 128 } }, {}, 1);
+    expect(long.stats.overContext).toBe(0);
+    expect(long.stats.answerCut).toBe(0);
+    expect(long.stats.paddingWaste).toBeGreaterThan(0.4);
+    expect(long.stats.paddingWaste).toBeCloseTo(1 - (long.stats.meanLength - 1) / 128, 6);
+  });
+});

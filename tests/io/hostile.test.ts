@@ -10,6 +10,9 @@ import { regexHazard } from '../../src/engine/strings';
 import { loadModelFiles, modelFiles } from '../../src/engine/io/checkpoint';
 import { MODEL_PRESETS } from '../../src/engine/model/config';
 import { paramSpecsFor } from '../../src/engine/model/families';
+import { importPeft } from '../../src/engine/io/peft';
+import { checkPeftAgainstModel } from '../../src/engine/io/peft-check';
+import { writeSafetensors } from '../../src/engine/io/safetensors';
 
 /** A 3-token BPE tokenizer.json with a configurable pre-tokenizer. */
 function tok(pre: unknown, vocab: Record<string, number> = { a: 0, b: 1, ab: 2 }): Record<string, unknown> {
@@ -93,5 +96,98 @@ describe('models with non-finite weights', () => {
     await expect(loadModelFiles('bad', modelFiles(cfg, weights))).rejects.toThrow(
       /model "bad": the weights hold 2 non-finite values in 1 tensor \(first: h\.1\.mlp\.c_fc\.weight, 2 at index \d+\)/,
     );
+  });
+});
+
+describe('PEFT adapters (issue 18 importers, issue 19 items 9, 11)', () => {
+  const micro = MODEL_PRESETS.micro; // 2 layers, width 32: c_attn 32 → 96
+  const enc = new TextEncoder();
+  const files = (
+    config: Record<string, unknown>,
+    modules: { name: string; A: number[]; B: number[]; fill?: number }[],
+  ) => {
+    const tensors = modules.flatMap((m) => [
+      {
+        name: `base_model.model.transformer.${m.name}.lora_A.weight`,
+        shape: m.A,
+        data: new Float32Array(m.A[0] * m.A[1]).fill(m.fill ?? 0.01),
+      },
+      {
+        name: `base_model.model.transformer.${m.name}.lora_B.weight`,
+        shape: m.B,
+        data: new Float32Array(m.B[0] * m.B[1]).fill(m.fill ?? 0.01),
+      },
+    ]);
+    return [
+      {
+        name: 'adapter_config.json',
+        bytes: enc.encode(JSON.stringify({ peft_type: 'LORA', r: 4, lora_alpha: 8, ...config })),
+      },
+      { name: 'adapter_model.safetensors', bytes: writeSafetensors(tensors) },
+    ];
+  };
+  const good = { name: 'h.0.attn.c_attn', A: [4, 32], B: [96, 4] };
+  const message = (f: () => unknown): string => {
+    try {
+      f();
+    } catch (e) {
+      return (e as Error).message;
+    }
+    throw new Error('expected a refusal');
+  };
+
+  it('checks every module against the model: a layer it does not have, a width that does not fit', () => {
+    const im = importPeft(
+      files({}, [
+        good,
+        { name: 'h.999.attn.c_attn', A: [4, 32], B: [96, 4] },
+        { name: 'h.1.mlp.c_fc', A: [4, 48], B: [128, 4] },
+      ]),
+    );
+    expect(checkPeftAgainstModel(im, micro)).toEqual([
+      "h.1.mlp.c_fc: lora_A is [4, 48] but the model's linear takes 32 inputs",
+      'h.999.attn.c_attn: the model has layers 0…1, not 999',
+    ]);
+    expect(checkPeftAgainstModel(importPeft(files({}, [good])), micro)).toEqual([]);
+  });
+  it('refuses non-finite factors with the count and where, one line per tensor', () => {
+    const m = message(() =>
+      importPeft(
+        files({}, [
+          { ...good, fill: NaN },
+          { name: 'h.1.attn.c_attn', A: [4, 32], B: [96, 4] },
+        ]),
+      ),
+    );
+    expect(m.split('\n')).toEqual([
+      'h.0.attn.c_attn.lora_A: 128 non-finite values of 128 (first at index 0)',
+      'h.0.attn.c_attn.lora_B: 384 non-finite values of 384 (first at index 0)',
+    ]);
+  });
+  it('refuses r = 0, a non-numeric lora_alpha and bad pattern values', () => {
+    expect(message(() => importPeft(files({ r: 0 }, [good])))).toMatch(/r must be a positive integer, got 0/);
+    expect(message(() => importPeft(files({ lora_alpha: 'sixteen' }, [good])))).toMatch(/lora_alpha must be a number/);
+    expect(message(() => importPeft(files({ rank_pattern: { c_attn: 0 } }, [good])))).toMatch(
+      /rank_pattern\["c_attn"\] must be a positive integer, got 0/,
+    );
+  });
+  it('matches rank_pattern keys without catastrophic cost: thousands of keys, a backtracking key refused', () => {
+    const many = Object.fromEntries(Array.from({ length: 5000 }, (_, i) => [`h.${i + 10}.mlp.c_fc`, 2]));
+    const t0 = performance.now();
+    const im = importPeft(files({ rank_pattern: { ...many, 'h.0.attn.c_attn': 4 } }, [good]));
+    expect(performance.now() - t0).toBeLessThan(1000);
+    expect(im.modules[0].r).toBe(4);
+    const t1 = performance.now();
+    expect(message(() => importPeft(files({ rank_pattern: { '(a+)+$': 4 } }, [good])))).toMatch(
+      /rank_pattern key "\(a\+\)\+\$" refused: nested quantifier/,
+    );
+    expect(performance.now() - t1).toBeLessThan(1000);
+  });
+  it('rejects __proto__ / constructor / prototype keys in adapter_config.json', () => {
+    const bytes = enc.encode('{"peft_type":"LORA","r":4,"lora_alpha":8,"rank_pattern":{"__proto__":{"polluted":1}}}');
+    const f = files({}, [good]);
+    f[0] = { name: 'adapter_config.json', bytes };
+    expect(message(() => importPeft(f))).toMatch(/key "rank_pattern\.__proto__" is not allowed/);
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
   });
 });

@@ -9,9 +9,14 @@ import { promises as fs } from 'node:fs';
 import { CliError, emit, flag, has, parseArgs } from '../args';
 import { isDirectory } from '../fsio';
 import { importPeft, PeftError } from '../../engine/io/peft';
+import { checkPeftAgainstModel } from '../../engine/io/peft-check';
+import { loadCliModel } from '../model';
+import { escapeControl } from '../../engine/strings';
+import { peftNamingOf } from '../../engine/model/families';
 import type { NamedFile } from '../../engine/io/checkpoint';
 
-export const help = 'read and validate a PEFT LoRA adapter directory: --peft <dir> [--json]';
+export const help =
+  'read and validate a PEFT LoRA adapter directory: --peft <dir> [--model <dir|id> to check it fits] [--json]';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, { command: 'import', booleans: ['json'], values: ['peft', 'model'] });
@@ -28,12 +33,22 @@ export async function run(argv: string[]): Promise<number> {
         throw new CliError(`cannot read ${path.join(dir, name)}: ${(e as Error).message}`);
     }
   }
+  // the base model's family names the modules (GPT-2's when no --model is given)
+  const modelRef = flag(args, 'model');
+  const base = modelRef ? await loadCliModel(modelRef) : null;
   let im;
   try {
-    im = importPeft(files);
+    im = importPeft(files, base ? peftNamingOf(base.config) : undefined);
   } catch (e) {
     if (e instanceof PeftError) throw new CliError(`import --peft ${dir}: ${e.message}`);
     throw e;
+  }
+  // issue 18: every module and shape against the model it will be applied to, one line per problem
+  if (base) {
+    const model = base;
+    const problems = checkPeftAgainstModel(im, model.config);
+    if (problems.length)
+      throw new CliError(`import --peft ${dir}: does not fit model "${model.id}":\n  ${problems.join('\n  ')}`);
   }
   const c = im.config;
   const modules = im.modules.map((m) => ({
@@ -59,6 +74,7 @@ export async function run(argv: string[]): Promise<number> {
     alpha_pattern: c.alpha_pattern ?? {},
     peft_version: c.peft_version ?? null,
     modules,
+    checkedAgainst: modelRef ?? null,
     totalParams: modules.reduce((a, m) => a + m.params, 0),
     ignored: im.ignored,
   };
@@ -72,7 +88,8 @@ export async function run(argv: string[]): Promise<number> {
       console.log(
         `  ${m.module.padEnd(20)} r=${m.r} α=${m.alpha} s=${+m.scaling.toFixed(6)}  A [${m.r}, ${m.inDim}]  B [${m.outDim}, ${m.r}]${m.dora ? `  m [${m.outDim}]` : ''}`,
       );
-    if (im.ignored.length) console.log(`  ignored (not LoRA tensors of GPT-2 linears): ${im.ignored.join(', ')}`);
+    if (im.ignored.length)
+      console.log(`  ignored (not LoRA tensors of GPT-2 linears): ${im.ignored.map(escapeControl).join(', ')}`);
   }
   return 0;
 }

@@ -63,12 +63,18 @@ function tokenText(v: unknown): string {
 }
 
 /**
- * The chat format of a model from its tokenizer_config.json (null/undefined → plain). A
+ * The chat format of a model from its tokenizer_config.json (null/undefined → plain), parsed or as
+ * io/hf-model.ts summarises it. A
  * `chat_template` may be a string or a list of named templates (`[{name, template}]`); the one named
  * "default" is used, as transformers does.
  */
 export function chatFormatFrom(tokenizerConfig: unknown, opts: { usePlain?: boolean } = {}): ChatFormat {
-  const cfg = isObject(tokenizerConfig) ? tokenizerConfig : {};
+  let cfg = isObject(tokenizerConfig) ? tokenizerConfig : {};
+  // io/hf-model.ts's summary ({ raw, chatTemplate }): its template may come from chat_template.jinja
+  if (isObject(cfg.raw)) {
+    const tpl = typeof cfg.chatTemplate === 'string' ? cfg.chatTemplate : cfg.raw.chat_template;
+    cfg = { ...cfg.raw, chat_template: tpl };
+  }
   const bosToken = tokenText(cfg.bos_token);
   const eosToken = tokenText(cfg.eos_token);
   let template: string | null = null;

@@ -25,7 +25,8 @@
 import type { RunConfig } from '../config';
 import type { NamedFile } from './checkpoint';
 import { parseSafetensors, toFloat32, isFloatDtype, writeSafetensors } from './safetensors';
-import { escapeControl } from '../strings';
+import { assertSafeKeys, escapeControl, regexHazard } from '../strings';
+import { scanFinite } from '../analysis/computable';
 
 export class PeftError extends Error {
   constructor(message: string) {
@@ -459,19 +460,58 @@ export interface PeftImport {
   ignored: string[];
 }
 
-/** Resolve a PEFT pattern dict (regex or name → value) for one module path, as PEFT's get_pattern_key does. */
-function patternValue(pattern: Record<string, number> | undefined, path: string): number | undefined {
-  if (!pattern) return undefined;
-  for (const [k, v] of Object.entries(pattern)) {
-    let re: RegExp;
-    try {
-      re = new RegExp(`^(.*\\.)?(${k})$`);
-    } catch {
-      throw new PeftError(`adapter_config.json: rank/alpha pattern key "${k}" is not a valid regular expression`);
-    }
-    if (re.test(path) || re.test(path.replace(/^transformer\./, ''))) return v;
+/**
+ * PEFT's rank_pattern / alpha_pattern (get_pattern_key): a key matches a module path when it equals
+ * the path or a dotted suffix of it; otherwise it is a regular expression matched as `(.*\.)?(key)$`.
+ * Plain names are matched as strings (no RegExp), regex keys are checked for catastrophic backtracking
+ * and compiled once per import (issue 19 item 11: matching used to cost ~4 s per module).
+ */
+function compilePattern(
+  pattern: unknown,
+  field: 'rank_pattern' | 'alpha_pattern',
+  problems: string[],
+): (path: string) => number | undefined {
+  if (pattern === undefined || pattern === null) return () => undefined;
+  if (typeof pattern !== 'object' || Array.isArray(pattern)) {
+    problems.push(`adapter_config.json: ${field} must be an object of module pattern → value`);
+    return () => undefined;
   }
-  return undefined;
+  const rules: { key: string; re: RegExp | null; value: number }[] = [];
+  for (const [key, value] of Object.entries(pattern as Record<string, unknown>)) {
+    const shown = escapeControl(key).slice(0, 80);
+    const ok =
+      field === 'rank_pattern'
+        ? typeof value === 'number' && Number.isInteger(value) && value >= 1
+        : typeof value === 'number' && Number.isFinite(value);
+    if (!ok) {
+      problems.push(
+        `adapter_config.json: ${field}["${shown}"] must be ${field === 'rank_pattern' ? 'a positive integer' : 'a number'}, got ${escapeControl(JSON.stringify(value) ?? String(value))}`,
+      );
+      continue;
+    }
+    let re: RegExp | null = null;
+    if (/[\\^$|?*+()[\]{}]/.test(key)) {
+      const hazard = regexHazard(key);
+      if (hazard) {
+        problems.push(`adapter_config.json: ${field} key "${shown}" refused: ${hazard}`);
+        continue;
+      }
+      try {
+        re = new RegExp(`^(.*\\.)?(${key})$`);
+      } catch {
+        problems.push(`adapter_config.json: ${field} key "${shown}" is not a valid regular expression`);
+        continue;
+      }
+    }
+    rules.push({ key, re, value: value as number });
+  }
+  return (path: string) => {
+    const short = path.replace(/^transformer\./, '');
+    for (const r of rules) {
+      if (r.re ? r.re.test(path) || r.re.test(short) : path === r.key || path.endsWith(`.${r.key}`)) return r.value;
+    }
+    return undefined;
+  };
 }
 
 /** Read PEFT's adapter_config.json + adapter_model.safetensors (any order, other files ignored). */
@@ -497,6 +537,7 @@ export function importPeft(files: NamedFile[]): PeftImport {
   }
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
     throw new PeftError('adapter_config.json is not a JSON object');
+  assertSafeKeys(raw, 'adapter_config.json', (m) => new PeftError(m)); // issue 19 item 9
   const c = raw as Record<string, unknown>;
   if (c.peft_type !== 'LORA')
     throw new PeftError(`adapter_config.json: peft_type ${JSON.stringify(c.peft_type)} is not supported (only "LORA")`);
@@ -511,8 +552,11 @@ export function importPeft(files: NamedFile[]): PeftImport {
   if (c.bias !== undefined && c.bias !== 'none')
     throw new PeftError(`adapter_config.json: bias "${String(c.bias)}" is not supported (only "none")`);
   if (c.lora_bias === true) throw new PeftError('adapter_config.json: lora_bias (a bias on lora_B) is not supported');
-  const rankPattern = (c.rank_pattern ?? {}) as Record<string, number>;
-  const alphaPattern = (c.alpha_pattern ?? {}) as Record<string, number>;
+  // every problem below is collected and reported one per line (issue 18: importers)
+  const problems: string[] = [];
+  const rankOf = compilePattern(c.rank_pattern, 'rank_pattern', problems);
+  const alphaOf = compilePattern(c.alpha_pattern, 'alpha_pattern', problems);
+  if (problems.length) throw new PeftError(problems.join('\n'));
   const st = parseSafetensors(stFile.bytes);
   const parts = new Map<
     string,
@@ -536,15 +580,22 @@ export function importPeft(files: NamedFile[]): PeftImport {
         `adapter_model.safetensors: ${module} has ${e.lora_A ? 'lora_A' : 'lora_B'} but not ${e.lora_A ? 'lora_B' : 'lora_A'}`,
       );
     const path = hfModulePath(module);
-    const mr = patternValue(rankPattern, path) ?? r;
-    const ma = patternValue(alphaPattern, path) ?? alpha;
+    const mr = rankOf(path) ?? r;
+    const ma = alphaOf(path) ?? alpha;
+    for (const [kind, t] of Object.entries(e)) {
+      const f = scanFinite(t.data);
+      if (f.nonFinite)
+        problems.push(
+          `${module}.${kind}: ${f.nonFinite} non-finite value${f.nonFinite === 1 ? '' : 's'} of ${t.data.length} (first at index ${f.first})`,
+        );
+    }
     const [ar, inDim] = e.lora_A.shape,
       [outDim, br] = e.lora_B.shape;
     if (e.lora_A.shape.length !== 2 || e.lora_B.shape.length !== 2)
       throw new PeftError(`${module}: lora_A/lora_B must be 2-D, got [${e.lora_A.shape}] and [${e.lora_B.shape}]`);
     if (ar !== mr || br !== mr)
       throw new PeftError(
-        `${module}: lora_A [${e.lora_A.shape}] / lora_B [${e.lora_B.shape}] do not match its rank ${mr} (r${Object.keys(rankPattern).length ? ' / rank_pattern' : ''})`,
+        `${module}: lora_A [${e.lora_A.shape}] / lora_B [${e.lora_B.shape}] do not match its rank ${mr} (r${c.rank_pattern ? ' / rank_pattern' : ''})`,
       );
     let magnitude: Float32Array | null = null;
     if (e.lora_magnitude_vector) {
@@ -571,6 +622,7 @@ export function importPeft(files: NamedFile[]): PeftImport {
     throw new PeftError(
       `adapter_model.safetensors holds no LoRA tensors of GPT-2 linear modules (${st.tensors.size} tensor(s)${ignored.length ? `, e.g. ${ignored[0]}` : ''})`,
     );
+  if (problems.length) throw new PeftError(problems.join('\n'));
   const layerOf = (s: string) => Number(/^h\.(\d+)\./.exec(s)![1]);
   modules.sort((a, b) => layerOf(a.module) - layerOf(b.module) || a.module.localeCompare(b.module));
   return {

@@ -4,6 +4,7 @@ import { formatBytes } from '../format';
 import { chooseDatasetFile } from '../localFiles';
 import { useStudio } from '../store';
 import { useIssues } from './ConfigField';
+import { DataOptions } from './DataOptions';
 import { Field } from './Field';
 
 export function DatasetSection() {
@@ -15,6 +16,7 @@ export function DatasetSection() {
   const [err, setErr] = useState<string | null>(null);
   const value = ds.source === 'upload' ? 'upload' : ds.id;
   const opt = datasets.find((d) => d.id === ds.id);
+  const kind = ds.source === 'upload' ? (upload?.kind ?? 'text') : (opt?.kind ?? 'text');
   return (
     <div className="field-group" data-testid="section-dataset">
       <div className="group-title">Dataset</div>
@@ -44,7 +46,7 @@ export function DatasetSection() {
           {datasets.map((d) => (
             <option key={d.id} value={d.id}>
               {d.label}
-              {d.bytes ? ` (${formatBytes(d.bytes)})` : d.kind === 'pairs' ? ' (generated)' : ''}
+              {d.bytes ? ` (${formatBytes(d.bytes)})` : d.kind !== 'text' ? ' (generated)' : ''}
             </option>
           ))}
           <option value="upload">Upload a file…</option>
@@ -54,7 +56,7 @@ export function DatasetSection() {
         <div className="field">
           <span className="label">File</span>
           <label className="btn small file-pick">
-            Choose .txt / .jsonl…
+            Choose .txt / .jsonl (pairs or chats)…
             <input
               type="file"
               hidden
@@ -71,12 +73,18 @@ export function DatasetSection() {
             <ul className="file-list">
               <li title={upload.sha256}>
                 {upload.name} · {formatBytes(upload.size)} ·{' '}
-                {upload.kind === 'pairs' ? 'prompt/completion pairs' : 'plain text'} · {upload.sha256.slice(0, 12)}…
+                {upload.kind === 'pairs'
+                  ? 'prompt/completion pairs'
+                  : upload.kind === 'chat'
+                    ? 'chats ({"messages"})'
+                    : 'plain text'}{' '}
+                · {upload.sha256.slice(0, 12)}…
               </li>
             </ul>
           )}
         </div>
       )}
+      <DataOptions kind={kind} />
     </div>
   );
 }

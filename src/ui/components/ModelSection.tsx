@@ -5,6 +5,7 @@ import { chooseModelFiles } from '../localFiles';
 import { chooseModel, modelKeyOf } from '../setupActions';
 import { useStudio } from '../store';
 import { Field } from './Field';
+import { HubPicker } from './HubPicker';
 import { useIssues } from './ConfigField';
 
 export function ModelSection() {
@@ -35,9 +36,11 @@ export function ModelSection() {
               {m.label}
             </option>
           ))}
+          <option value="hub">Hugging Face hub…</option>
           <option value="local">Your own files…</option>
         </select>
       </Field>
+      {key === 'hub' && <HubPicker />}
       {key === 'local' && (
         <div className="field">
           <span className="label">Files</span>

@@ -4,6 +4,7 @@
  * at most every FLUSH_MS, so the charts re-render a few times a second, not once per event, and
  * every batch is also appended to IndexedDB as it arrives.
  */
+import { hubProgress } from '../hub';
 import type { EngineEvent, MetricsBatch, MemoryReport } from '../../worker/protocol';
 import { classifyError } from '../gpuSupport';
 import { queueCheckpoint, queueMetrics, queueRun, queueSpectra } from '../persist';
@@ -127,6 +128,9 @@ export function applyEngineEvent(e: EngineEvent): void {
         tuned: e.tuned,
         ...(e.cancelled ? { cancelled: true } : {}),
       });
+      return;
+    case 'download':
+      hubProgress(e.spec, e.progress);
       return;
     case 'done':
       // The run's end; its final status (done or stopped) follows as a 'state' event.

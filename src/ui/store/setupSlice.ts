@@ -29,7 +29,7 @@ export interface SetupSlice {
   arch: ModelConfig | null;
   archError: string | null;
   localModel: { id: string; files: LocalFileMeta[] } | null;
-  upload: (LocalFileMeta & { kind: 'text' | 'pairs' }) | null;
+  upload: (LocalFileMeta & { kind: 'text' | 'pairs' | 'chat' }) | null;
   validation: Validation;
   setCatalog(c: Partial<SetupSlice['catalog']>): void;
   /** Set one dotted path of the draft ("train.lr", "method.params.rank"). */
@@ -47,7 +47,10 @@ function validationFor(s: StudioState, draft = s.draft): Validation {
     methods: s.catalog.methods,
     arch: s.arch,
     archError: s.archError,
-    localModelReady: !!s.localModel && s.localModel.files.some((f) => f.name === 'model.safetensors'),
+    localModelReady:
+      (!!s.localModel && s.localModel.files.some((f) => f.name === 'model.safetensors')) ||
+      // a hub model chosen from the model library (the worker reads its files there)
+      /^hf:[^@]+@[0-9a-f]{40}$/.test(draft.model.source === 'local' ? draft.model.id : ''),
     uploadReady: !!s.upload,
     fallbackAdapter: s.adapter?.isFallbackAdapter,
   });
