@@ -159,6 +159,14 @@ export interface SpectrumSnapshot {
     maxCos: Float32Array /* (k) */;
     sweep: { eps: number; count: number }[];
     indices?: number[];
+    /**
+     * Per top-k vector, the norm of its projection onto W0's vectors with σ within ×1.5 of its own:
+     * ≥ 0.5 makes an intruder a rotation inside a near-degenerate cluster, not a new direction
+     * (src/engine/analysis/intruders.ts states the rule).
+     */
+    clusterNorm?: Float32Array /* (k) */;
+    /** ‖ΔW‖F / ‖W0‖F, shown beside every count. */
+    relFrobenius?: number;
   };
   /** log10-binned eigenvalue (σ²) density of the tuned matrix, for the log-log ESD plot. */
   esd?: { log10Edges: number[]; counts: number[] };
