@@ -1,7 +1,7 @@
 // `--model hf:owner/name[@rev]` from the CLI, as a person runs it, against the local mock hub: the model is
 // downloaded into HF_HUB_CACHE with a progress line and used; a second run works offline with no request;
 // a missing repo, a gated repo and a cut connection each end in one line on stderr.
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -58,6 +58,45 @@ describe('cli --model hf:', () => {
     // same model, same seed: same text
     expect(second.lines.find((l) => 'model' in l)).toEqual(out);
   });
+
+  it(
+    'train on a hub model, stop, and --resume without --model: the model comes back from the cache',
+    {
+      timeout: 180_000,
+    },
+    async () => {
+      const data = path.join(cache, 'tiny.txt');
+      writeFileSync(data, Array.from({ length: 200 }, (_, i) => `the cat ${i % 7} sat on the mat ${i % 5}`).join('\n'));
+      const out = path.join(cache, 'run');
+      const first = await runCli(
+        [
+          'train',
+          '--model',
+          'hf:tiny/gpt2',
+          '--dataset',
+          data,
+          '--steps',
+          '2',
+          '--batch',
+          '1',
+          '--context',
+          '16',
+        ].concat(['--out', out, '--checkpoint-every', '1', '--stop-after', '1', '--json']),
+        { env: env() },
+      );
+      expect(first.code, first.stderr).toBe(0);
+      const id = `hf:tiny/gpt2@${hub.commitOf('tiny/gpt2')}`;
+      expect(first.lines.find((l) => 'summary' in l)?.summary).toMatchObject({ model: id, steps: 1, complete: false });
+      hub.requests.length = 0;
+      const resumed = await runCli(['train', '--resume', out, '--dataset', data, '--json'], {
+        env: env({ HF_HUB_OFFLINE: '1' }),
+      });
+      expect(resumed.code, resumed.stderr).toBe(0);
+      expect(resumed.lines.filter((l) => 'step' in l).map((l) => l.step)).toEqual([2]);
+      expect(resumed.lines.find((l) => 'summary' in l)?.summary).toMatchObject({ model: id, complete: true });
+      expect(hub.requests).toEqual([]);
+    },
+  );
 
   it('a missing repo, a gated repo and a cut connection each give one line', { timeout: 120_000 }, async () => {
     const lastLine = (stderr: string) => ourErrors(stderr).at(-1) ?? '';

@@ -29,6 +29,7 @@ import {
 } from '../../engine/io/checkpoint';
 import { runFolderFiles, runJsonFile } from '../rundir';
 import { isDirectory, readFileBytes, readModelDir } from '../fsio';
+import { localModelRef } from '../model';
 import {
   CHECKPOINT_FILE,
   checkOutDir,
@@ -297,11 +298,14 @@ async function resumeFromArgs(
   const sources: InputSources = {};
   const model = flag(args, 'model');
   if (config.model.source === 'local') {
-    if (!model || !(await isDirectory(model)))
+    // a hub model (id hf:owner/name@commit) comes back from the HF cache by itself; --model may name it too
+    const hubId = model ?? (config.model.id.startsWith('hf:') ? config.model.id : undefined);
+    const local = hubId?.startsWith('hf:') ? (await localModelRef(hubId)).path : model;
+    if (!local || !(await isDirectory(local)))
       throw new CliError(
         `--resume ${dir}: the run used the local model "${config.model.id}"; pass its folder with --model <dir>`,
       );
-    sources.modelFiles = await readModelDir(model);
+    sources.modelFiles = await readModelDir(local);
   } else if (model)
     throw new CliError(
       `--resume ${dir}: the run uses the ${config.model.source} model "${config.model.id}"; drop --model`,
