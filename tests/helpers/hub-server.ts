@@ -19,6 +19,7 @@ import { readdirSync, readFileSync, statSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 export interface HubFaults {
   /** Cut the connection after this many body bytes of a GET of `file` (the next `times` GETs; default 1). */
@@ -58,7 +59,8 @@ interface RepoFile {
   lfs: boolean;
 }
 
-const FIXTURES = path.resolve(__dirname, '../fixtures/hf');
+// import.meta.url, not __dirname: Playwright loads this file as an ES module (e2e/hub.spec.ts)
+const FIXTURES = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../fixtures/hf');
 
 function loadRepo(dir: string): Map<string, RepoFile> | null {
   let names: string[];
@@ -196,7 +198,9 @@ export async function startHubServer(opts: { root?: string } = {}): Promise<HubS
     const file = parts.slice(4).join('/');
     const files = getRepo(repo);
     if (!files || faults.noRepo?.has(repo)) {
-      return fail(res, 404, 'RepoNotFound', `Repository Not Found for url: ${url.pathname}.`);
+      // the hub answers 401 without a token (a private repo and a missing one look alike), 404 with one
+      const status = req.headers.authorization ? 404 : 401;
+      return fail(res, status, 'RepoNotFound', `Repository Not Found for url: ${url.pathname}.`);
     }
     const token = faults.gated?.get(repo);
     if (token !== undefined && req.headers.authorization !== `Bearer ${token}`) {

@@ -235,6 +235,7 @@ describe('hub download into the HF cache', () => {
       /^hf:tiny\/nope: repository tiny\/nope not found on http:\/\/127\.0\.0\.1:\d+ \(check the id/,
     );
     expect(tree('tiny/nope')).toEqual([]);
+    expect((await failure(get('hf:tiny/nope', { HF_TOKEN: 'hf_x' }))).code).toBe('repo-not-found'); // 404 with a token
 
     const rev = await failure(get('hf:tiny/gpt2@v9'));
     expect(rev.code).toBe('revision-not-found');
