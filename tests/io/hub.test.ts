@@ -312,6 +312,23 @@ describe('hub download into the HF cache', () => {
   });
 });
 
+describe('the hub going away mid-way', () => {
+  it('a network failure after the first request is one line, not a stack trace', async () => {
+    let n = 0;
+    const flaky: typeof fetch = async (input, init) => {
+      if (++n > 1) throw new TypeError('fetch failed');
+      return fetch(input, init);
+    };
+    const e = await failure(
+      snapshotDownload('hf:tiny/gpt2', new HfCacheStore(cache), { endpoint: hub.endpoint, fetch: flaky }),
+    );
+    expect(e.code).toBe('interrupted');
+    expect(e.message).toMatch(
+      /^hf:tiny\/gpt2: lost the connection to http:\/\/127\.0\.0\.1:\d+ \(fetch failed\); run again to continue$/,
+    );
+  });
+});
+
 describe('concurrent downloads', () => {
   it('two downloads of one model at once take turns on each blob (a lock), and a dead holder is taken over', async () => {
     const store = new HfCacheStore(cache);

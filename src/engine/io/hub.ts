@@ -472,6 +472,19 @@ export async function snapshotDownload(
   opts: SnapshotOptions = {},
 ): Promise<SnapshotResult> {
   const ref = typeof spec === 'string' ? parseHubRef(spec) : spec;
+  try {
+    return await snapshotOnce(ref, store, opts);
+  } catch (e) {
+    // a network failure after the first request (the hub went away mid-way) is one line too
+    if (e instanceof HubError || opts.signal?.aborted || !(e instanceof TypeError)) throw e;
+    throw new HubError(
+      'interrupted',
+      `${formatHubRef(ref)}: lost the connection to ${opts.endpoint ?? DEFAULT_ENDPOINT} (${e.message}); run again to continue`,
+    );
+  }
+}
+
+async function snapshotOnce(ref: HubRef, store: HubStore, opts: SnapshotOptions): Promise<SnapshotResult> {
   if (opts.offline) return fromStore(ref, store, 'HF_HUB_OFFLINE is set');
   opts = { ...opts, repoInfoCache: opts.repoInfoCache ?? new Map() };
   let config: HubFileMeta;
