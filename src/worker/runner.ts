@@ -8,7 +8,7 @@ import { serializeGpuError } from '../gpu/errors';
 import { resolveInputs, type RunInputs } from '../engine/inputs';
 import { NonFiniteError, Trainer } from '../engine/train';
 import type { LanguageModel } from '../engine/model/language-model';
-import { createModel } from '../engine/model/families';
+import { createModel, peftNamingOf } from '../engine/model/families';
 import { sampleText } from '../engine/generate';
 import type {
   AdapterExport,
@@ -353,12 +353,19 @@ export class WorkerRunner {
       return {
         kind: 'merged',
         files,
-        notes: [...notes, 'merged model: config.json + model.safetensors (Hugging Face GPT-2 layout)'],
+        notes: [
+          ...notes,
+          `merged model: config.json + model.safetensors (Hugging Face ${trainer.model.family.label} layout)`,
+        ],
       };
     };
     if (opts.merged) return mergedExport([]);
     try {
-      const out = exportPeft(cfg, await trainer.method.state(), { convert: true, nLayer: trainer.model.cfg.nLayer });
+      const out = exportPeft(cfg, await trainer.method.state(), {
+        convert: true,
+        nLayer: trainer.model.cfg.nLayer,
+        naming: peftNamingOf(trainer.model.cfg),
+      });
       return { kind: 'peft', files: out.files, notes: out.notes };
     } catch (e) {
       if (e instanceof PeftUnsupportedError) return mergedExport([e.message]);

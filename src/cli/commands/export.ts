@@ -16,7 +16,8 @@ import { isDirectory, readFileBytes, writeFiles } from '../fsio';
 import { parseRunConfig, type RunConfig } from '../../engine/config';
 import { parseSafetensors, toFloat32 } from '../../engine/io/safetensors';
 import { fromHfConfig } from '../../engine/model/config';
-import { exportPeft, PeftError, type AdapterState } from '../../engine/io/peft';
+import { exportPeft, PeftError, type AdapterState, type PeftNaming } from '../../engine/io/peft';
+import { peftNamingOf } from '../../engine/model/families';
 import type { NamedFile } from '../../engine/io/checkpoint';
 
 export const help =
@@ -28,6 +29,8 @@ export interface RunDir {
   config: RunConfig;
   state: AdapterState;
   nLayer: number;
+  /** The base model family's PEFT module names (from the run's config.json). */
+  naming: PeftNaming;
 }
 
 /** run.json + adapter.safetensors (flat tensors, metadata {method, meta}) + config.json of a run directory. */
@@ -62,8 +65,8 @@ export async function readRunDir(dir: string): Promise<RunDir> {
       `${dir}: adapter.safetensors was written by method "${st.metadata.method}" but run.json says "${config.method.id}"`,
     );
   }
-  const nLayer = fromHfConfig(await json('config.json')).nLayer;
-  return { config, state: { tensors, meta }, nLayer };
+  const arch = fromHfConfig(await json('config.json'));
+  return { config, state: { tensors, meta }, nLayer: arch.nLayer, naming: peftNamingOf(arch) };
 }
 
 export async function run(argv: string[]): Promise<number> {
@@ -109,6 +112,7 @@ export async function run(argv: string[]): Promise<number> {
         convert: has(args, 'convert'),
         baseModel: flag(args, 'base-model'),
         nLayer: rd.nLayer,
+        naming: rd.naming,
       });
     } catch (e) {
       if (e instanceof PeftError)

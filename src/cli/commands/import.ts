@@ -12,6 +12,7 @@ import { importPeft, PeftError } from '../../engine/io/peft';
 import { checkPeftAgainstModel } from '../../engine/io/peft-check';
 import { loadCliModel } from '../model';
 import { escapeControl } from '../../engine/strings';
+import { peftNamingOf } from '../../engine/model/families';
 import type { NamedFile } from '../../engine/io/checkpoint';
 
 export const help =
@@ -32,11 +33,12 @@ export async function run(argv: string[]): Promise<number> {
         throw new CliError(`cannot read ${path.join(dir, name)}: ${(e as Error).message}`);
     }
   }
+  // the base model's family names the modules (GPT-2's when no --model is given)
   const modelRef = flag(args, 'model');
   const base = modelRef ? await loadCliModel(modelRef) : null;
   let im;
   try {
-    im = importPeft(files);
+    im = importPeft(files, base ? peftNamingOf(base.config) : undefined);
   } catch (e) {
     if (e instanceof PeftError) throw new CliError(`import --peft ${dir}: ${e.message}`);
     throw e;

@@ -27,6 +27,7 @@ import type { NamedFile } from './checkpoint';
 import { parseSafetensors, toFloat32, isFloatDtype, writeSafetensors } from './safetensors';
 import { assertSafeKeys, escapeControl, regexHazard } from '../strings';
 import { scanFinite } from '../analysis/computable';
+import { splitModuleName } from '../model/language-model';
 
 export class PeftError extends Error {
   constructor(message: string) {
@@ -131,28 +132,61 @@ export function unmergeDora(
 // ---- names --------------------------------------------------------------------------------------------
 
 const MODULE_RE = /^h\.(\d+)\.(attn\.c_attn|attn\.c_proj|mlp\.c_fc|mlp\.c_proj)$/;
-const PEFT_PREFIX = 'base_model.model.transformer.';
+const PEFT_ROOT = 'base_model.model.';
 
-/** Our module name "h.0.attn.c_attn" → the module path in HF's GPT2LMHeadModel. */
-export function hfModulePath(module: string): string {
-  return `transformer.${module}`;
+/**
+ * How a model family's modules are named under PEFT's wrapper (model/families.ts `peftNamingOf` builds
+ * it from the family): our module name → `prefix + name`, e.g. GPT-2's "h.0.attn.c_attn" →
+ * "base_model.model.transformer.h.0.attn.c_attn", Llama's "model.layers.0.self_attn.q_proj" →
+ * "base_model.model.model.layers.0.self_attn.q_proj". `fan_in_fan_out` is true only for Conv1D (GPT-2).
+ */
+export interface PeftNaming {
+  prefix: string;
+  fanInFanOut: boolean;
+  /** Every module type of the model, in layer order (short target_modules must not match others). */
+  moduleTypes: string[];
 }
 
-export function peftTensorName(module: string, kind: 'lora_A' | 'lora_B' | 'lora_magnitude_vector'): string {
-  return `${PEFT_PREFIX}${module}.${kind}${kind === 'lora_magnitude_vector' ? '' : '.weight'}`;
+/** GPT-2 (the default when no family is given: the built-in models are GPT-2). */
+export const GPT2_PEFT_NAMING: PeftNaming = {
+  prefix: `${PEFT_ROOT}transformer.`,
+  fanInFanOut: true,
+  moduleTypes: ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
+};
+
+/** Our module name → the module path in the HF model (GPT-2: "transformer.h.0.attn.c_attn"). */
+export function hfModulePath(module: string, naming: PeftNaming = GPT2_PEFT_NAMING): string {
+  return `${naming.prefix.slice(PEFT_ROOT.length)}${module}`;
 }
 
-/** PEFT tensor name → [our module name, kind], or null when it is not a LoRA tensor of a GPT-2 linear. */
+export function peftTensorName(
+  module: string,
+  kind: 'lora_A' | 'lora_B' | 'lora_magnitude_vector',
+  naming: PeftNaming = GPT2_PEFT_NAMING,
+): string {
+  return `${naming.prefix}${module}.${kind}${kind === 'lora_magnitude_vector' ? '' : '.weight'}`;
+}
+
+/** PEFT tensor name → [our module name, kind], or null when it is not a LoRA tensor of one of the family's linears. */
 export function parsePeftTensorName(
   name: string,
+  naming: PeftNaming = GPT2_PEFT_NAMING,
 ): { module: string; kind: 'lora_A' | 'lora_B' | 'lora_magnitude_vector' } | null {
-  const m =
-    /^base_model\.model\.(?:transformer\.)?(h\.\d+\.(?:attn|mlp)\.c_\w+)\.(lora_A\.weight|lora_B\.weight|lora_magnitude_vector(?:\.weight)?)$/.exec(
-      name,
-    );
-  if (!m || !MODULE_RE.test(m[1])) return null;
+  const m = /^(.+)\.(lora_A\.weight|lora_B\.weight|lora_magnitude_vector(?:\.weight)?)$/.exec(name);
+  if (!m || !m[1].startsWith(PEFT_ROOT)) return null;
+  let module: string;
+  if (naming.fanInFanOut) {
+    // GPT-2: with or without the "transformer." level (older PEFT versions wrapped GPT2Model directly)
+    module = m[1].slice(PEFT_ROOT.length).replace(/^transformer\./, '');
+    if (!MODULE_RE.test(module)) return null;
+  } else {
+    if (!m[1].startsWith(naming.prefix)) return null;
+    module = m[1].slice(naming.prefix.length);
+    const parts = splitModuleName(module);
+    if (!parts || !naming.moduleTypes.includes(parts.type)) return null;
+  }
   const kind = m[2].startsWith('lora_A') ? 'lora_A' : m[2].startsWith('lora_B') ? 'lora_B' : 'lora_magnitude_vector';
-  return { module: m[1], kind };
+  return { module, kind };
 }
 
 // ---- export -------------------------------------------------------------------------------------------
@@ -191,6 +225,8 @@ export interface PeftExportOptions {
   baseModel?: string;
   /** Layers of the model: lets an explicit `targets.layers` list that covers them all use short target names. */
   nLayer?: number;
+  /** The model family's PEFT names (default GPT-2). */
+  naming?: PeftNaming;
 }
 
 export interface PeftExport {
@@ -273,23 +309,25 @@ function num(meta: Record<string, unknown>, field: string, module: string): numb
   return v;
 }
 
-function modulesOf(state: AdapterState): string[] {
+function modulesOf(state: AdapterState, naming: PeftNaming): string[] {
   const mods = new Set<string>();
   for (const name of state.tensors.keys()) {
-    const m = /^(h\.\d+\.(?:attn|mlp)\.c_\w+)\.lora_A$/.exec(name);
+    const m = /^(.+)\.lora_A$/.exec(name);
     if (m) mods.add(m[1]);
   }
   const order = (s: string) => {
-    const [, l, mod] = /^h\.(\d+)\.(.+)$/.exec(s)!;
-    return Number(l) * 10 + ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'].indexOf(mod);
+    const p = splitModuleName(s);
+    return p ? p.layer * 1000 + naming.moduleTypes.indexOf(p.type) : -1;
   };
   return [...mods].sort((a, b) => order(a) - order(b));
 }
 
-function factorsOf(state: AdapterState, kind: SupportKind): ModuleFactors[] {
+function factorsOf(state: AdapterState, kind: SupportKind, naming: PeftNaming): ModuleFactors[] {
   const out: ModuleFactors[] = [];
-  for (const module of modulesOf(state)) {
-    if (!MODULE_RE.test(module)) throw new PeftError(`adapter state: "${module}" is not a GPT-2 linear module`);
+  for (const module of modulesOf(state, naming)) {
+    const type = splitModuleName(module)?.type;
+    if (!type || !naming.moduleTypes.includes(type))
+      throw new PeftError(`adapter state: "${module}" is not a linear module of this model family`);
     let r = num(state.meta, 'ranks', module);
     const scaling = num(state.meta, 'scaling', module);
     let A = state.tensors.get(`${module}.lora_A`)!;
@@ -360,7 +398,8 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
   }
   const rslora = id === 'rslora';
   const dora = support.kind === 'dora';
-  const mods = factorsOf(state, support.kind);
+  const naming = opts.naming ?? GPT2_PEFT_NAMING;
+  const mods = factorsOf(state, support.kind, naming);
   const alphaOf = (f: ModuleFactors) => {
     const a = rslora ? f.scaling * Math.sqrt(f.r) : f.scaling * f.r;
     return Math.abs(a - Math.round(a)) < 1e-6 * Math.max(1, Math.abs(a)) ? Math.round(a) : a;
@@ -370,25 +409,21 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
   const rank_pattern: Record<string, number> = {},
     alpha_pattern: Record<string, number> = {};
   for (const f of mods) {
-    if (f.r !== r) rank_pattern[hfModulePath(f.module)] = f.r;
-    if (alphaOf(f) !== alpha) alpha_pattern[hfModulePath(f.module)] = alphaOf(f);
+    if (f.r !== r) rank_pattern[hfModulePath(f.module, naming)] = f.r;
+    if (alphaOf(f) !== alpha) alpha_pattern[hfModulePath(f.module, naming)] = alphaOf(f);
   }
   // target_modules: short names when every layer is adapted, full module paths otherwise. "c_proj"
   // alone would match both attn.c_proj and mlp.c_proj (PEFT matches by suffix), so it is qualified.
-  const layers = new Set(mods.map((f) => Number(/^h\.(\d+)\./.exec(f.module)![1])));
-  const types = [...new Set(mods.map((f) => f.module.replace(/^h\.\d+\./, '')))];
+  const layers = new Set(mods.map((f) => splitModuleName(f.module)!.layer));
+  const types = [...new Set(mods.map((f) => splitModuleName(f.module)!.type))];
   const sameLayers = types.every((t) => mods.filter((f) => f.module.endsWith(`.${t}`)).length === layers.size);
   const allLayers = opts.nLayer !== undefined ? layers.size === opts.nLayer : config.targets.layers === null;
   const everyLayer = sameLayers && allLayers;
+  // The last name part ("q_proj") unless it would also match a module that is not adapted.
+  const last = (t: string) => t.split('.').pop()!;
   const short = (t: string) =>
-    t === 'attn.c_attn'
-      ? 'c_attn'
-      : t === 'mlp.c_fc'
-        ? 'c_fc'
-        : types.includes('attn.c_proj') && types.includes('mlp.c_proj')
-          ? 'c_proj'
-          : t;
-  const target_modules = everyLayer ? [...new Set(types.map(short))] : mods.map((f) => hfModulePath(f.module));
+    naming.moduleTypes.every((u) => u === t || last(u) !== last(t) || types.includes(u)) ? last(t) : t;
+  const target_modules = everyLayer ? [...new Set(types.map(short))] : mods.map((f) => hfModulePath(f.module, naming));
   const peftConfig: PeftAdapterConfig = {
     peft_type: 'LORA',
     task_type: 'CAUSAL_LM',
@@ -400,7 +435,7 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
     lora_dropout: 0,
     target_modules,
     exclude_modules: null,
-    fan_in_fan_out: true,
+    fan_in_fan_out: naming.fanInFanOut,
     bias: 'none',
     use_rslora: rslora,
     use_dora: dora,
@@ -420,9 +455,14 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
   };
   const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
   for (const f of mods) {
-    tensors.push({ name: peftTensorName(f.module, 'lora_A'), shape: [f.r, f.inDim], data: f.A });
-    tensors.push({ name: peftTensorName(f.module, 'lora_B'), shape: [f.outDim, f.r], data: f.B });
-    if (f.m) tensors.push({ name: peftTensorName(f.module, 'lora_magnitude_vector'), shape: [f.outDim], data: f.m });
+    tensors.push({ name: peftTensorName(f.module, 'lora_A', naming), shape: [f.r, f.inDim], data: f.A });
+    tensors.push({ name: peftTensorName(f.module, 'lora_B', naming), shape: [f.outDim, f.r], data: f.B });
+    if (f.m)
+      tensors.push({
+        name: peftTensorName(f.module, 'lora_magnitude_vector', naming),
+        shape: [f.outDim],
+        data: f.m,
+      });
   }
   const notes = [
     `${id} → PEFT ${support.note}${support.kind === 'residual' ? ' converted to a rank-2r LoRA relative to the pretrained weight' : support.kind === 'materialized' ? ' materialised as a plain LoRA' : ''}`,
@@ -515,7 +555,7 @@ function compilePattern(
 }
 
 /** Read PEFT's adapter_config.json + adapter_model.safetensors (any order, other files ignored). */
-export function importPeft(files: NamedFile[]): PeftImport {
+export function importPeft(files: NamedFile[], naming: PeftNaming = GPT2_PEFT_NAMING): PeftImport {
   const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f]));
   const cfgFile = byName.get('adapter_config.json');
   const stFile = byName.get('adapter_model.safetensors');
@@ -564,7 +604,7 @@ export function importPeft(files: NamedFile[]): PeftImport {
   >();
   const ignored: string[] = [];
   for (const t of st.tensors.values()) {
-    const p = parsePeftTensorName(t.name);
+    const p = parsePeftTensorName(t.name, naming);
     if (!p || !isFloatDtype(t.dtype)) {
       ignored.push(t.name);
       continue;
@@ -579,7 +619,7 @@ export function importPeft(files: NamedFile[]): PeftImport {
       throw new PeftError(
         `adapter_model.safetensors: ${module} has ${e.lora_A ? 'lora_A' : 'lora_B'} but not ${e.lora_A ? 'lora_B' : 'lora_A'}`,
       );
-    const path = hfModulePath(module);
+    const path = hfModulePath(module, naming);
     const mr = rankOf(path) ?? r;
     const ma = alphaOf(path) ?? alpha;
     for (const [kind, t] of Object.entries(e)) {
@@ -620,10 +660,10 @@ export function importPeft(files: NamedFile[]): PeftImport {
   }
   if (!modules.length)
     throw new PeftError(
-      `adapter_model.safetensors holds no LoRA tensors of GPT-2 linear modules (${st.tensors.size} tensor(s)${ignored.length ? `, e.g. ${ignored[0]}` : ''})`,
+      `adapter_model.safetensors holds no LoRA tensors of this model's linear modules (${naming.moduleTypes.join(', ')}; ${st.tensors.size} tensor(s)${ignored.length ? `, e.g. ${ignored[0]}` : ''})`,
     );
   if (problems.length) throw new PeftError(problems.join('\n'));
-  const layerOf = (s: string) => Number(/^h\.(\d+)\./.exec(s)![1]);
+  const layerOf = (s: string) => splitModuleName(s)!.layer;
   modules.sort((a, b) => layerOf(a.module) - layerOf(b.module) || a.module.localeCompare(b.module));
   return {
     config: { ...(c as PeftAdapterConfig), r, lora_alpha: alpha, use_rslora: useRslora, use_dora: useDora },

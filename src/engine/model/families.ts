@@ -16,6 +16,7 @@ import { gptNeoFamily } from './gpt-neo';
 import { gptNeoxFamily } from './gpt-neox';
 import { llamaFamily, qwen2Family, qwen3Family } from './llama';
 import type { Linear } from './linear';
+import type { PeftNaming } from '../io/peft';
 import {
   TARGET_PRESETS,
   moduleMatches,
@@ -175,4 +176,10 @@ export function selectLinears(
     if ((layers === null || layers.includes(m.layer)) && sel.some((s) => moduleMatches(m.type, s))) out.push(lin);
   }
   return out;
+}
+
+/** The family's PEFT module names, for adapter export/import (io/peft.ts). */
+export function peftNamingOf(cfg: ModelConfig): PeftNaming {
+  const f = familyOf(cfg);
+  return { prefix: f.peftPrefix, fanInFanOut: f.fanInFanOut, moduleTypes: moduleTypes(cfg) };
 }
