@@ -1,4 +1,9 @@
-/** Several runs overlaid: loss curves, validation losses, and intruder counts. */
+/**
+ * Several runs compared for a paper: the config fields that differ, each run's figures against its own
+ * step-0 baseline (val and forgetting-probe loss of the untouched model), learning vs forgetting as a
+ * scatter, EMA-smoothed exact loss curves, validation curves, intruder counts; exportable as CSV and
+ * each chart as SVG/PNG.
+ */
 import { useEffect, useMemo } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { BarView } from '../charts/BarView';
@@ -7,9 +12,12 @@ import { LineView } from '../charts/LineView';
 import { RUN_COLORS } from '../charts/palette';
 import { fmt } from '../format';
 import { ensureRunData } from '../runs';
-import { seriesView, thin } from '../series';
+import { ema, seriesView, thin } from '../series';
 import { intruderSummary } from '../spectra';
 import { useStudio } from '../store';
+import { ScatterView } from '../charts/ScatterView';
+import { compareCsv, compareRow, configDiff } from '../compare';
+import { sharedLrWarnings } from '../methods';
 
 export function CompareTab() {
   const ids = useStudio((s) => s.compareIds);
@@ -21,15 +29,33 @@ export function CompareTab() {
     for (const id of ids) void ensureRunData(id);
   }, [ids]);
 
+  const smoothing = useStudio((s) => s.smoothing);
+  const methods = useStudio((s) => s.catalog.methods);
+  // EMA over the exact per-step losses (not over a thinned series), then thinned for drawing
   const lossRows = useMemo(() => {
     const rows: Record<string, number | null>[] = [];
     ids.forEach((_, k) => {
       const m = metrics[k];
       if (!m) return;
-      for (const p of thin(seriesView(m.train), 400)) rows.push({ step: p.step, [`r${k}`]: p.loss });
+      const sm = ema(m.losses, smoothing);
+      const steps = thin(
+        sm.map((v, i) => ({ step: i + 1, v })),
+        400,
+      );
+      for (const p of steps) if (Number.isFinite(p.v)) rows.push({ step: p.step, [`r${k}`]: p.v });
     });
     return rows.sort((a, b) => (a.step ?? 0) - (b.step ?? 0));
-  }, [ids, metrics]);
+  }, [ids, metrics, smoothing]);
+  const table = useMemo(() => runs.map((r, k) => compareRow(r, metrics[k])), [runs, metrics]);
+  const diff = useMemo(() => configDiff(runs.map((r) => r.config)), [runs]);
+  const lrWarnings = useMemo(
+    () =>
+      sharedLrWarnings(
+        methods,
+        runs.map((r) => ({ method: r.config.method.id, lr: r.config.train.lr })),
+      ),
+    [methods, runs],
+  );
   const valRows = useMemo(() => {
     const rows: Record<string, number | null>[] = [];
     ids.forEach((_, k) => {
@@ -63,43 +89,139 @@ export function CompareTab() {
         Tick runs in the Runs list (left) to overlay them here.
       </div>
     );
-  const series = runs.map((r, k) => ({ key: `r${k}`, label: short(r.name), color: RUN_COLORS[k % RUN_COLORS.length] }));
+  const color = (k: number) => RUN_COLORS[k % RUN_COLORS.length];
+  const series = runs.map((r, k) => ({ key: `r${k}`, label: r.name, color: color(k) }));
+  const scatter = table.flatMap((t, k) =>
+    t.dVal !== null && t.dProbe !== null ? [{ x: t.dVal, y: t.dProbe, label: t.name, color: color(k) }] : [],
+  );
+  const saveCsv = () => {
+    const csv = compareCsv(
+      table,
+      diff,
+      intruderRows.map((r) => (r.matrices ? r.intruders : null)),
+    );
+    const a = document.createElement('a');
+    a.href = URL.createObjectURL(new Blob([csv], { type: 'text/csv' }));
+    a.download = 'rankscope-compare.csv';
+    a.click();
+    setTimeout(() => URL.revokeObjectURL(a.href), 1000);
+  };
+  const delta = (v: number | null) => (v === null ? '—' : `${v > 0 ? '+' : ''}${fmt(v, 4)}`);
   return (
     <>
-      <table className="data" data-testid="compare-table">
-        <thead>
-          <tr>
-            <th>run</th>
-            <th>method</th>
-            <th>steps</th>
-            <th>final loss</th>
-            <th>final val</th>
-            <th>intruders (ε {eps.toFixed(2)})</th>
-            <th>status</th>
-          </tr>
-        </thead>
-        <tbody>
-          {runs.map((r, k) => (
-            <tr key={r.id}>
-              <td>
-                <span className="legend-swatch" style={{ background: RUN_COLORS[k % RUN_COLORS.length] }} />
-                {r.name}
-              </td>
-              <td className="mono">{r.config.method.id}</td>
-              <td>{r.step}</td>
-              <td className="mono">{fmt(metrics[k]?.train.last?.loss, 4)}</td>
-              <td className="mono">{fmt(metrics[k]?.evals.last?.valLoss, 4)}</td>
-              <td data-testid="compare-intruders-cell">
-                {intruderRows[k]?.matrices
-                  ? `${intruderRows[k].intruders} (${intruderRows[k].newDirections} new, ${intruderRows[k].rotations} rot.) · min max|cos| ${fmt(intruderRows[k].minMaxCos, 2)} · ‖ΔW‖/‖W₀‖ ${fmt(intruderRows[k].relFrobenius, 4)}`
-                  : '—'}
-              </td>
-              <td>{r.status}</td>
+      {lrWarnings.length > 0 && (
+        <div className="banner warn" data-testid="compare-lr-warning" role="status">
+          These runs share one learning rate: {lrWarnings.join('; ')}. Differences may reflect the step size, not the
+          method.
+        </div>
+      )}
+      <div className="btn-row" style={{ marginBottom: 6 }}>
+        <button type="button" className="btn small" onClick={saveCsv} data-testid="compare-csv">
+          Export CSV
+        </button>
+        <span className="small muted">Δ = final − step 0 (the untouched model) of the same run.</span>
+      </div>
+      {diff.length > 0 && (
+        <div className="table-scroll">
+          <table className="data" data-testid="compare-diff">
+            <thead>
+              <tr>
+                <th>setting that differs</th>
+                {runs.map((r, k) => (
+                  <th key={r.id}>
+                    <span className="legend-swatch" style={{ background: color(k) }} />
+                    {r.name}
+                  </th>
+                ))}
+              </tr>
+            </thead>
+            <tbody>
+              {diff.map((d) => (
+                <tr key={d.path}>
+                  <td className="mono">{d.path}</td>
+                  {d.values.map((v, k) => (
+                    <td key={k} className="mono">
+                      {v}
+                    </td>
+                  ))}
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </div>
+      )}
+      <div className="table-scroll">
+        <table className="data" data-testid="compare-table">
+          <thead>
+            <tr>
+              <th>run</th>
+              <th>method</th>
+              <th>steps</th>
+              <th>final loss</th>
+              <th title="validation loss at step 0 (untouched model) → final">val base → final</th>
+              <th>best val</th>
+              <th title="final − step 0">Δ val</th>
+              <th title="forgetting probe: held-out English, step 0 → final">probe base → final</th>
+              <th title="final − step 0: positive = forgetting">Δ probe</th>
+              <th>intruders (ε {eps.toFixed(2)})</th>
+              <th>trainable</th>
+              <th>optimizer</th>
+              <th>wall</th>
+              <th>status</th>
             </tr>
-          ))}
-        </tbody>
-      </table>
-      <ChartCard id="compare-loss" title="Train loss" empty={lossRows.length ? null : 'No metrics yet.'}>
+          </thead>
+          <tbody>
+            {runs.map((r, k) => (
+              <tr key={r.id}>
+                <td>
+                  <span className="legend-swatch" style={{ background: color(k) }} />
+                  {r.name}
+                </td>
+                <td className="mono">{r.config.method.id}</td>
+                <td>{r.step}</td>
+                <td className="mono">{fmt(table[k].finalLoss ?? undefined, 4)}</td>
+                <td className="mono">
+                  {fmt(table[k].baseVal ?? undefined, 4)} → {fmt(table[k].finalVal ?? undefined, 4)}
+                </td>
+                <td className="mono">{fmt(table[k].bestVal ?? undefined, 4)}</td>
+                <td className="mono" data-testid="compare-dval">
+                  {delta(table[k].dVal)}
+                </td>
+                <td className="mono">
+                  {fmt(table[k].baseProbe ?? undefined, 4)} → {fmt(table[k].finalProbe ?? undefined, 4)}
+                </td>
+                <td className="mono" data-testid="compare-dprobe">
+                  {delta(table[k].dProbe)}
+                </td>
+                <td data-testid="compare-intruders-cell">
+                  {intruderRows[k]?.matrices
+                    ? `${intruderRows[k].intruders} (${intruderRows[k].newDirections} new, ${intruderRows[k].rotations} rot.) · min max|cos| ${fmt(intruderRows[k].minMaxCos, 2)} · ‖ΔW‖/‖W₀‖ ${fmt(intruderRows[k].relFrobenius, 4)}`
+                    : '—'}
+                </td>
+                <td className="mono">{table[k].trainableParams?.toLocaleString() ?? '—'}</td>
+                <td className="mono">{bytes(table[k].optimizerBytes)}</td>
+                <td className="mono">
+                  {table[k].wallSeconds === null ? '—' : `${table[k].wallSeconds!.toFixed(1)} s`}
+                </td>
+                <td>{r.status}</td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <ChartCard
+        id="compare-scatter"
+        title="Learning vs forgetting"
+        note="One point per run: Δ validation loss (left = learned the task) against Δ forgetting-probe loss (up = forgot), both from the run's own step 0 — as in Shuttleworth et al. 2024 (arXiv:2410.21228)."
+        empty={scatter.length ? null : 'Needs runs with evaluation on (a step-0 and a later val + probe loss).'}
+      >
+        <ScatterView points={scatter} xLabel="Δ val loss (final − step 0)" yLabel="Δ probe loss" />
+      </ChartCard>
+      <ChartCard
+        id="compare-loss"
+        title={`Train loss (EMA ${smoothing.toFixed(2)} over exact per-step losses)`}
+        empty={lossRows.length ? null : 'No metrics yet.'}
+      >
         <LineView data={lossRows} xKey="step" series={series} height={240} />
       </ChartCard>
       <div className="grid2">
@@ -128,4 +250,9 @@ export function CompareTab() {
 
 function short(s: string): string {
   return s.length > 28 ? s.slice(0, 27) + '…' : s;
+}
+
+function bytes(n: number | null): string {
+  if (n === null) return '—';
+  return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
 }
