@@ -30,12 +30,13 @@ import {
   type WeightLayout,
 } from '../../engine/analysis';
 import { escapeControl } from '../../engine/strings';
+import { adapterPair } from '../adapter-source';
 
 /** Tensor names come from the file: printed inert (issue 19 item 10). */
 const shown = (name: string): string => escapeControl(name);
 
 export const help =
-  'spectra, effective ranks, power-law α and intruder dimensions: --base <f.safetensors> --tuned <f.safetensors> [--json] [--k 10] [--eps 0.5]';
+  'spectra, effective ranks, power-law α and intruder dimensions: --base <f.safetensors> --tuned <f.safetensors>, or --adapter <peft dir|hf:id> [--base <model dir|hf:id>] (merged, no training); [--json] [--k 10] [--eps 0.5]';
 
 const EMBEDDING = /(^|\.)(wte|wpe)\.weight$|embed/i;
 
@@ -120,12 +121,16 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     command: 'analyze',
     booleans: ['json', 'full', 'cpu'],
-    values: ['base', 'tuned', 'k', 'eps', 'max-dim', 'method', 'layout', 'only'],
+    values: ['base', 'tuned', 'adapter', 'k', 'eps', 'max-dim', 'method', 'layout', 'only'],
   });
   const basePath = flag(args, 'base');
   const tunedPath = flag(args, 'tuned');
-  if (!basePath || !tunedPath)
-    throw new CliError('analyze needs --base <model.safetensors> and --tuned <model.safetensors>');
+  const adapterSpec = flag(args, 'adapter');
+  if (adapterSpec && tunedPath) throw new CliError('analyze takes --tuned or --adapter, not both');
+  if (!adapterSpec && (!basePath || !tunedPath))
+    throw new CliError(
+      'analyze needs --base <model.safetensors> and --tuned <model.safetensors>, or --adapter <DIR|hf:owner/name> [--base <model>]',
+    );
   const json = has(args, 'json');
   const full = has(args, 'full');
   const k = numberFlag(args, 'k', 10);
@@ -134,7 +139,8 @@ export async function run(argv: string[]): Promise<number> {
   const method = flag(args, 'method') ?? 'auto';
   if (!['auto', 'exact', 'rsvd'].includes(method))
     throw new CliError(`--method must be auto, exact or rsvd, got "${method}"`);
-  const layoutFlag = flag(args, 'layout') ?? 'auto';
+  // a merged adapter's matrices are in the engine's layout (in, out): src/cli/adapter-source.ts
+  const layoutFlag = flag(args, 'layout') ?? (adapterSpec ? 'in-out' : 'auto');
   if (!['auto', 'out-in', 'in-out'].includes(layoutFlag))
     throw new CliError(`--layout must be auto, out-in or in-out, got "${layoutFlag}"`);
   if (!(k >= 1) || !Number.isInteger(k)) throw new CliError(`--k must be a positive integer, got ${k}`);
@@ -142,7 +148,12 @@ export async function run(argv: string[]): Promise<number> {
   const only = flag(args, 'only');
   const onlyRe = only ? new RegExp(only) : null;
 
-  const [base, tuned] = await Promise.all([load(basePath, 'base'), load(tunedPath, 'tuned')]);
+  const [base, tuned] = adapterSpec
+    ? await adapterPair(adapterSpec, basePath).then((p) => {
+        if (!json) console.log(`adapter ${shown(adapterSpec)}: ${p.modules} modules merged into ${shown(p.baseSpec)}`);
+        return [p.base, p.tuned];
+      })
+    : await Promise.all([load(basePath!, 'base'), load(tunedPath!, 'tuned')]);
   let gpu: Gpu | null = null;
   if (!has(args, 'cpu')) {
     try {
