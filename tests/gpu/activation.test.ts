@@ -81,6 +81,16 @@ describe('exact GELU kernel vs CPU reference', () => {
   });
 });
 
+describe('activations by hand', () => {
+  it('silu(1)·2 and gelu(1) on the GPU', async () => {
+    const gpu = await testGpu();
+    const one = Float32Array.from([1]);
+    const r = await swiglu(gpu, one, Float32Array.from([2]), one);
+    expect(r.out[0]).toBeCloseTo(2 / (1 + Math.exp(-1)), 6); // 1.4621172
+    expect((await gelu(gpu, one, one)).out[0]).toBeCloseTo(0.8413447460685429, 6); // Φ(1)
+  });
+});
+
 describe('SwiGLU kernel vs CPU reference', () => {
   for (const n of [1, 7, 33, 1000, 70000]) {
     it(`forward + backward n=${n}`, async () => {

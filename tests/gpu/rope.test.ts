@@ -94,6 +94,19 @@ describe('rope kernel vs CPU reference', () => {
     expectClose(g, want, { atol: 2e-6, rtol: 1e-5, label: 'neox fused' });
   });
 
+  it('HF rotate_half convention by hand: dim i pairs with i + rotDim/2, not with i + 1', async () => {
+    // One head of 4 dims at position 1, θ = 10000: inv_freq = [1, 0.01]. x = e0 + 2·e1 rotates e0 into e2
+    // (angle 1) and e1 into e3 (angle 0.01): y = [cos 1, 2 cos 0.01, sin 1, 2 sin 0.01].
+    const gpu = await testGpu();
+    const x = Float32Array.from([9, 9, 9, 9, 1, 2, 0, 0]); // positions 0 and 1
+    const g = await runGpu(gpu, x, ropeInvFreq({ rotDim: 4 }), { B: 1, T: 2, nHeads: 1, HS: 4, rotDim: 4 });
+    expectClose(g, [9, 9, 9, 9, Math.cos(1), 2 * Math.cos(0.01), Math.sin(1), 2 * Math.sin(0.01)], {
+      atol: 1e-6,
+      rtol: 1e-6,
+      label: 'rotate_half by hand',
+    });
+  });
+
   it('inverse undoes forward', async () => {
     const gpu = await testGpu();
     const v = { B: 2, T: 17, nHeads: 2, HS: 32, rotDim: 32 };
