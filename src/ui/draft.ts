@@ -4,7 +4,7 @@
  */
 import { RunConfigSchema, type RunConfig } from '../engine/config';
 import type { MethodInfo } from './methods';
-import { defaultParams } from './methods';
+import { DEFAULT_LR, defaultParams } from './methods';
 
 /** Small, quick defaults: the studio's first run should finish in seconds even on a software adapter. */
 export function defaultDraft(methods: MethodInfo[] = [], modelKey = 'preset:micro'): RunConfig {
@@ -15,7 +15,15 @@ export function defaultDraft(methods: MethodInfo[] = [], modelKey = 'preset:micr
     dataset: { source: 'builtin', id: 'brown-news' },
     method: { id: method?.id ?? 'full', params: method ? defaultParams(method) : {} },
     targets: { modules: ['attn.c_attn'], layers: null, rankOverrides: {} },
-    train: { steps: 40, batchSize: 4, contextLength: 32, lr: 3e-3, warmupSteps: 4, schedule: 'cosine', gradClip: 1 },
+    train: {
+      steps: 40,
+      batchSize: 4,
+      contextLength: 32,
+      lr: method?.defaultLr?.value ?? DEFAULT_LR,
+      warmupSteps: 4,
+      schedule: 'cosine',
+      gradClip: 1,
+    },
     eval: { every: 10, batches: 2 },
     analysis: { every: 10, k: 10, eps: 0.5 },
     seed: 0,

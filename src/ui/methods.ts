@@ -19,6 +19,8 @@ export interface MethodInfo {
   params: ParamSpec[];
   /** Trains every base weight (full fine-tuning): targets and rank do not apply. */
   trainsBase?: boolean;
+  /** The learning rate the form proposes for this method, and its source (absent: DEFAULT_LR). */
+  defaultLr?: { value: number; source: string };
   /** Cross-field checks with messages for the form (from the method file). */
   validate?: (params: Record<string, unknown>, config: never) => string[];
 }
@@ -32,6 +34,7 @@ export async function loadMethods(): Promise<MethodInfo[]> {
     description: m.description,
     params: m.params.map((p) => ({ ...p })),
     trainsBase: m.trainsBase,
+    defaultLr: m.defaultLr,
     validate: m.validate ? (params, config) => m.validate!(params, config) : undefined,
   }));
 }
@@ -54,6 +57,32 @@ export function checkParam(p: ParamSpec, v: unknown): string | null {
         ? null
         : `${p.label} must be one of ${p.options?.join(', ')}`;
   }
+}
+
+/** The studio's learning rate for methods without their own default (LoRA-style zero-initialised adapters). */
+export const DEFAULT_LR = 3e-3;
+
+/** The learning rate the form proposes for a method id. */
+export function defaultLrFor(methods: MethodInfo[], id: string): number {
+  return methods.find((m) => m.id === id)?.defaultLr?.value ?? DEFAULT_LR;
+}
+
+/**
+ * Methods compared at one shared learning rate that is far (more than `factor`×, either way) from
+ * some of their defaults: one line per such method, for a warning next to a comparison.
+ */
+export function sharedLrWarnings(methods: MethodInfo[], runs: { method: string; lr: number }[], factor = 3): string[] {
+  const ids = [...new Set(runs.map((r) => r.method))];
+  const lrs = [...new Set(runs.map((r) => r.lr))];
+  if (ids.length < 2 || lrs.length !== 1) return [];
+  const lr = lrs[0];
+  return ids
+    .map((id) => ({ id, d: defaultLrFor(methods, id) }))
+    .filter(({ d }) => lr > d * factor || lr < d / factor)
+    .map(({ id, d }) => {
+      const label = methods.find((m) => m.id === id)?.label ?? id;
+      return `${label} ran at lr ${lr.toExponential(0)}, ${lr > d ? `${(lr / d).toFixed(0)}× above` : `${(d / lr).toFixed(0)}× below`} its default ${d.toExponential(0)}`;
+    });
 }
 
 export function defaultParams(m: MethodInfo): Record<string, number | boolean | string> {

@@ -87,6 +87,12 @@ export interface AdapterMethod {
   preservesFunctionAtInit: boolean;
   /** True when the method trains every base parameter (full fine-tuning). */
   trainsBase: boolean;
+  /**
+   * The learning rate the studio proposes for this method (AdamW peak), with where it comes from;
+   * absent = the studio's global default (DEFAULT_LR). Methods that move the principal directions of
+   * W (full FT, PiSSA, MiLoRA) need far smaller steps than LoRA's zero-initialised B.
+   */
+  defaultLr?: { value: number; source: string };
   init(ctx: MethodContext): Promise<MethodInstance>;
   /** Optional zod refinement for cross-field checks, with messages for the UI. */
   validate?(params: Record<string, unknown>, config: RunConfig): string[];

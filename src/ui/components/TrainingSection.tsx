@@ -3,6 +3,7 @@ import { useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { useStudio } from '../store';
 import { ConfigNumber, ConfigSelect } from './ConfigField';
+import { LrDefaultHint } from './LrDefaultHint';
 
 const ADVANCED = [
   'train.minLrRatio',
@@ -32,6 +33,7 @@ export function TrainingSection() {
       <div className="field-group" data-testid="section-optimizer">
         <div className="group-title">Optimizer (AdamW) and schedule</div>
         <ConfigNumber path="train.lr" label="Learning rate" />
+        <LrDefaultHint />
         <ConfigSelect path="train.schedule" label="Schedule" options={['cosine', 'linear', 'constant']} />
         <ConfigNumber path="train.warmupSteps" label="Warmup steps" />
         <details

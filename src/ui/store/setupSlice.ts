@@ -7,7 +7,7 @@ import type { RunConfig } from '../../engine/config';
 import type { ModelConfig } from '../../engine/model/config';
 import type { DatasetOption, ModelOption } from '../catalog';
 import { defaultDraft, setIn } from '../draft';
-import { defaultParams, type MethodInfo } from '../methods';
+import { defaultLrFor, defaultParams, type MethodInfo } from '../methods';
 import { validateSetup, type Validation } from '../validate';
 import type { StudioState } from './index';
 
@@ -80,8 +80,14 @@ export const createSetupSlice: StateCreator<StudioState, [], [], SetupSlice> = (
     get().revalidate();
   },
   chooseMethod: (id) => {
-    const m = get().catalog.methods.find((x) => x.id === id);
-    set((s) => ({ draft: { ...s.draft, method: { id, params: m ? defaultParams(m) : {} } } }));
+    const methods = get().catalog.methods;
+    const m = methods.find((x) => x.id === id);
+    set((s) => {
+      // The learning rate follows the method unless the person set their own (it differs from the old method's default).
+      const own = s.draft.train.lr !== defaultLrFor(methods, s.draft.method.id);
+      const train = own ? s.draft.train : { ...s.draft.train, lr: defaultLrFor(methods, id) };
+      return { draft: { ...s.draft, method: { id, params: m ? defaultParams(m) : {} }, train } };
+    });
     get().revalidate();
   },
   setArch: (arch, error = null) => {
