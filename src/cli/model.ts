@@ -49,5 +49,8 @@ export async function isModelFolder(ref: string): Promise<boolean> {
     ref.split('/').length > 2 ||
     (ref.includes('/') && (await isDirectory(ref.split('/')[0]))); // runs/lroa when ./runs exists
   if (looksLikePath) throw new CliError(`--model ${shown}: folder does not exist (${path.resolve(ref)})`);
+  // owner/name is neither a folder here nor a built-in id: most likely a hub id without its prefix
+  if (/^[\w.-]+\/[\w.-]+$/.test(ref))
+    throw new CliError(`--model ${shown}: no such folder (for the Hugging Face Hub model, write --model hf:${shown})`);
   return false;
 }

@@ -98,28 +98,37 @@ describe('cli --model hf:', () => {
     },
   );
 
-  it('a missing repo, a gated repo and a cut connection each give one line', { timeout: 120_000 }, async () => {
-    const lastLine = (stderr: string) => ourErrors(stderr).at(-1) ?? '';
+  it(
+    'a missing repo, a bare owner/name, a gated repo and a cut connection each give one line',
+    { timeout: 120_000 },
+    async () => {
+      const lastLine = (stderr: string) => ourErrors(stderr).at(-1) ?? '';
 
-    const missing = await runCli(sample('hf:tiny/does-not-exist'), { env: env() });
-    expect(missing.code).not.toBe(0);
-    expect(lastLine(missing.stderr)).toMatch(
-      /^rankscope: hf:tiny\/does-not-exist: repository tiny\/does-not-exist not found on http:\/\/127\.0\.0\.1:\d+ \(check the id; a private repository needs HF_TOKEN\)$/,
-    );
+      const missing = await runCli(sample('hf:tiny/does-not-exist'), { env: env() });
+      expect(missing.code).not.toBe(0);
+      expect(lastLine(missing.stderr)).toMatch(
+        /^rankscope: hf:tiny\/does-not-exist: repository tiny\/does-not-exist not found on http:\/\/127\.0\.0\.1:\d+ \(check the id; a private repository needs HF_TOKEN\)$/,
+      );
 
-    hub.faults.gated!.set('tiny/qwen3', 'hf_ok');
-    const gated = await runCli(sample('hf:tiny/qwen3'), { env: env() });
-    expect(gated.code).not.toBe(0);
-    expect(lastLine(gated.stderr)).toMatch(
-      /^rankscope: hf:tiny\/qwen3 is a gated repository; accept the licence on .* set HF_TOKEN/,
-    );
-    hub.faults.gated!.clear();
+      const bare = await runCli(sample('tiny/gpt2'), { env: env() });
+      expect(lastLine(bare.stderr)).toBe(
+        'rankscope: --model tiny/gpt2: no such folder (for the Hugging Face Hub model, write --model hf:tiny/gpt2)',
+      );
 
-    hub.faults.cut = { file: 'model.safetensors', afterBytes: 10_000 };
-    const cut = await runCli(sample('hf:tiny/gpt-neo'), { env: env() });
-    expect(cut.code).not.toBe(0);
-    expect(lastLine(cut.stderr)).toMatch(
-      /^rankscope: hf:tiny\/gpt-neo: download of model\.safetensors stopped at \d+ of \d+ bytes \(.*\); run the same command again to resume$/,
-    );
-  });
+      hub.faults.gated!.set('tiny/qwen3', 'hf_ok');
+      const gated = await runCli(sample('hf:tiny/qwen3'), { env: env() });
+      expect(gated.code).not.toBe(0);
+      expect(lastLine(gated.stderr)).toMatch(
+        /^rankscope: hf:tiny\/qwen3 is a gated repository; accept the licence on .* set HF_TOKEN/,
+      );
+      hub.faults.gated!.clear();
+
+      hub.faults.cut = { file: 'model.safetensors', afterBytes: 10_000 };
+      const cut = await runCli(sample('hf:tiny/gpt-neo'), { env: env() });
+      expect(cut.code).not.toBe(0);
+      expect(lastLine(cut.stderr)).toMatch(
+        /^rankscope: hf:tiny\/gpt-neo: download of model\.safetensors stopped at \d+ of \d+ bytes \(.*\); run the same command again to resume$/,
+      );
+    },
+  );
 });
