@@ -14,6 +14,7 @@ import { createModel, selectLinears } from './model/families';
 import { getMethod, listMethods, resolveMethodParams } from './adapters/registry';
 import { assertValidRun } from './validate';
 import { adapterLimits } from './memory-plan';
+import { DivergenceMonitor } from './divergence';
 import type { AdapterMethod, MethodInstance, TrainableTensor } from './adapters/types';
 import type { Linear } from './model/linear';
 import type { RunInputs } from './inputs';
@@ -59,6 +60,18 @@ export class NonFiniteError extends Error {
   }
 }
 
+/**
+ * The loss stayed finite but ran away (divergence.ts). A NonFiniteError subclass so every caller that
+ * stops on NaN stops here too; unlike NaN, the diverged step's update has been applied.
+ */
+export class DivergenceError extends NonFiniteError {
+  constructor(step: number, reason: string, lr: number) {
+    super(step, 'loss', 'loss');
+    this.name = 'DivergenceError';
+    this.message = `${reason}; the run stopped (lower train.lr, now ${lr})`;
+  }
+}
+
 interface OptState {
   t: TrainableTensor;
   m: GpuTensor; // param.shape, or the projector's stateShape
@@ -84,6 +97,7 @@ export class Trainer {
   private readonly clip: GpuTensor; // (2) [norm, scale]
   private readonly readback: GpuTensor; // (N + count + 2)
   private readonly evalCache = new Map<TokenStream, Batch[]>();
+  private readonly divergence = new DivergenceMonitor();
 
   private constructor(gpu: Gpu, inputs: RunInputs, model: LanguageModel, method: MethodInstance, batcher: Batcher) {
     this.gpu = gpu;
@@ -194,6 +208,30 @@ export class Trainer {
     return new Trainer(gpu, inputs, model, instance, batcher);
   }
 
+  /**
+   * After a non-finite step: the first parameter (model specs in forward order, then the method's
+   * trainables) or activation (forward order) holding a NaN/Inf. Reads tensors back; runs only on failure.
+   */
+  private async firstNonFinite(): Promise<{ name: string; what: string } | null> {
+    const bad = async (t: GpuTensor) => (await this.gpu.read(t)).some((v) => !Number.isFinite(v));
+    for (const s of this.model.specs) {
+      const t = this.model.params.get(s.name);
+      if (t && (await bad(t))) return { name: s.name, what: 'parameter' };
+    }
+    for (const o of this.opt)
+      if (!this.model.params.has(o.t.name) && (await bad(o.t.param))) return { name: o.t.name, what: 'parameter' };
+    const acts: GpuTensor[] = [];
+    const collect = (v: unknown, depth: number): void => {
+      if (!v || typeof v !== 'object' || depth > 4) return;
+      const t = v as Partial<GpuTensor>;
+      if (t.buffer && Array.isArray(t.shape) && typeof t.label === 'string') acts.push(v as GpuTensor);
+      else for (const x of Object.values(v)) collect(x, depth + 1);
+    };
+    collect(this.model.activations, 0);
+    for (const t of acts) if (t.label !== 'act:dlogits' && (await bad(t))) return { name: t.label, what: 'activation' };
+    return null;
+  }
+
   get totalSteps(): number {
     return this.inputs.config.train.steps;
   }
@@ -282,9 +320,14 @@ export class Trainer {
     for (let i = 0; i < N; i++) lossSum += rb[i];
     const loss = lossSum / Math.max(1, maskSum);
     const gradNorm = rb[N + count];
-    if (!Number.isFinite(loss)) throw new NonFiniteError(stepNo, 'loss', 'loss');
-    for (let i = 0; i < this.opt.length; i++) {
-      if (!Number.isFinite(rb[N + i])) throw new NonFiniteError(stepNo, this.opt[i].t.name, 'gradient');
+    const badGrad = this.opt.findIndex((_, i) => !Number.isFinite(rb[N + i]));
+    if (!Number.isFinite(loss) || badGrad >= 0) {
+      // issue 19 item 6: name the first tensor that went non-finite, in forward order — never just "loss"
+      // (a finite loss with a non-finite gradient: the backward overflowed — name that gradient)
+      const where = Number.isFinite(loss) ? null : await this.firstNonFinite();
+      if (where) throw new NonFiniteError(stepNo, where.name, where.what);
+      if (badGrad >= 0) throw new NonFiniteError(stepNo, this.opt[badGrad].t.name, 'gradient');
+      throw new NonFiniteError(stepNo, 'loss', 'loss');
     }
     for (const o of this.opt)
       if (o.t.projector?.finish && o.projected && o.update)
@@ -296,6 +339,8 @@ export class Trainer {
           update: o.update,
         });
     this.step = stepNo;
+    const diverged = this.divergence.observe(stepNo, loss);
+    if (diverged) throw new DivergenceError(stepNo, diverged, cfg.lr);
     const ms = performance.now() - t0;
     return { step: stepNo, loss, lr, gradNorm, tokensPerSec: (N / ms) * 1000, ms };
   }

@@ -100,12 +100,13 @@ describe('one-line schema errors', () => {
 });
 
 describe('cli refuses (child processes)', () => {
-  let typo: CliRun, folder: CliRun, zod: CliRun;
+  let typo: CliRun, folder: CliRun, zod: CliRun, long: CliRun;
   beforeAll(async () => {
-    [typo, folder, zod] = await Promise.all([
+    [typo, folder, zod, long] = await Promise.all([
       runCli(['train', '--config', 'micro', '--stpes', '2', '--json']),
       runCli(['eval', '--model', './runs/does-not-exist', '--dataset', 'english']),
       runCli(['train', '--config', 'micro', '--param', 'train.lr=-1', '--param', 'seed=-2', '--json']),
+      runCli(['sample', '--model', 'micro', '--tokens', '1000000']),
     ]);
   }, 60_000);
   it('train --stpes exits non-zero before any step, with one line naming --steps', () => {
@@ -120,6 +121,10 @@ describe('cli refuses (child processes)', () => {
     expect(ourErrors(folder.stderr)).toEqual([
       expect.stringMatching(/--model \.\/runs\/does-not-exist: folder does not exist/),
     ]);
+  });
+  it('sample --tokens 1000000 is refused at once, not run until killed', () => {
+    expect(long.code).not.toBe(0);
+    expect(ourErrors(long.stderr)).toEqual(['rankscope: --tokens must be an integer in 1…4096, got 1000000']);
   });
   it('schema errors are one line naming the fields, never a ZodError dump', () => {
     expect(zod.code).not.toBe(0);

@@ -113,7 +113,7 @@ describe('Trainer', () => {
     }
   });
 
-  it('a NaN parameter stops the run at the loss; nothing is updated', async () => {
+  it('a NaN parameter stops the run naming that parameter; nothing is updated', async () => {
     const tr = await Trainer.create(gpu, await inputsFor('steps=10'));
     try {
       await tr.trainStep();
@@ -127,7 +127,8 @@ describe('Trainer', () => {
       );
       expect(err).toBeInstanceOf(NonFiniteError);
       expect((err as NonFiniteError).step).toBe(2);
-      expect((err as NonFiniteError).tensor).toBe('loss');
+      // issue 19 item 6: the tensor that went non-finite, not "loss"
+      expect((err as NonFiniteError).tensor).toBe('h.1.mlp.c_fc.weight');
       expect(tr.step).toBe(1);
       expectSameSnapshot(await tr.snapshot(), before);
     } finally {

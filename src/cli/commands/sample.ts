@@ -3,6 +3,7 @@
  * with the KV cache (`--no-cache` re-runs the full forward per token). `--stream` writes each token as
  * it is drawn (with --json: one {"index","token","text"} line per token, text = everything so far).
  */
+import { validateGeneration } from '../../engine/validate';
 import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
 import { cliGpu } from '../gpu';
 import { loadCliModel } from '../model';
@@ -27,8 +28,9 @@ export async function run(argv: string[]): Promise<number> {
   const maxTokens = numberFlag(args, 'tokens', 200);
   const seed = numberFlag(args, 'seed', 0);
   const topP = numberFlag(args, 'top-p', 1);
-  if (temperature < 0 || topK < 0 || maxTokens < 1)
-    throw new CliError('--temperature and --top-k must be ≥ 0, --tokens ≥ 1');
+  // the shared bounds (src/engine/validate.ts): --tokens 1000000 would run until killed (issue 18)
+  const bounds = validateGeneration({ maxTokens, temperature, topK });
+  if (bounds.length) throw new CliError(bounds.map((b) => `--${b}`).join('; '));
   if (!(topP > 0 && topP <= 1)) throw new CliError(`--top-p must be in (0, 1], got ${topP}`);
   const json = has(args, 'json');
   const cache = !has(args, 'no-cache');
