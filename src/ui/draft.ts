@@ -64,9 +64,13 @@ export function canonicalJson(v: unknown): string {
   return JSON.stringify(v);
 }
 
-/** A readable default name: "lora r8 · brown-news · micro · seed 0". */
+/**
+ * A readable default name that says what usually differs between runs (method, rank, lr, steps), then
+ * the data, model and seed: "lora r8 · lr 3e-3 · 40 steps · brown-news · micro · seed 0".
+ */
 export function runName(c: RunConfig): string {
   const p = c.method.params as Record<string, unknown>;
   const rank = typeof p.rank === 'number' ? ` r${p.rank}` : typeof p.r === 'number' ? ` r${p.r}` : '';
-  return `${c.method.id}${rank} · ${c.dataset.id} · ${c.model.id} · seed ${c.seed}`;
+  const lr = Number(c.train.lr).toExponential(0).replace('e-', 'e-').replace('e+', 'e');
+  return `${c.method.id}${rank} · lr ${lr} · ${c.train.steps} steps · ${c.dataset.id} · ${c.model.id} · seed ${c.seed}`;
 }

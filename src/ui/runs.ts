@@ -204,6 +204,14 @@ export async function reproduceRun(runId: string): Promise<string | null> {
   return startRun(run.config, { reproduces: { fingerprint }, name: `${run.name} (reproduction)` });
 }
 
+/** Rename a run (trimmed, at most 120 characters; an empty name is ignored). */
+export function renameRun(runId: string, name: string): void {
+  const clean = name.trim().slice(0, 120);
+  if (!clean) return;
+  const rec = useStudio.getState().upsertRun({ id: runId, name: clean });
+  if (rec) persist(putRun(rec), 'the new name');
+}
+
 export async function deleteRun(runId: string): Promise<void> {
   const st = useStudio.getState();
   if (isActive(st.runs[runId]) && st.engineRunId === runId) {

@@ -117,7 +117,7 @@ describe('draft helpers', () => {
     expect(canonicalJson({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe(canonicalJson({ a: [1, { c: 3, d: 2 }], b: 1 }));
   });
   it('names and params', () => {
-    expect(runName(draft())).toMatch(/^lora r8 · brown-news · micro · seed 0$/);
+    expect(runName(draft())).toMatch(/^lora r8 · lr 3e-3 · 40 steps · brown-news · micro · seed 0$/);
     expect(defaultParams(lora)).toEqual({ rank: 8, alpha: 16, init: 'kaiming' });
     expect(checkParam(lora.params[0], 300)).toMatch(/at most 256/);
     expect(checkParam({ key: 'b', label: 'B', type: 'bool', default: false }, 'yes')).toMatch(/on or off/);
