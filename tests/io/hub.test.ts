@@ -422,4 +422,28 @@ describe('metadata from the hub API (the browser path)', () => {
     expect(r.files).toEqual(['config.json', 'model.safetensors', 'tokenizer.json', 'tokenizer_config.json']);
     expect(hub.requests.some((q) => q.url.startsWith('/api/models/tiny/gpt-neo/revision/'))).toBe(true);
   });
+
+  it("'auto' also asks the API when CORS hides the hub's headers", async () => {
+    const hiding: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (init?.method !== 'HEAD') return res;
+      const h = new Headers(res.headers);
+      for (const k of ['x-repo-commit', 'x-linked-etag', 'x-linked-size', 'etag']) h.delete(k);
+      return new Response(null, { status: res.status, headers: h });
+    };
+    const r = await snapshotDownload('hf:tiny/qwen3', new HfCacheStore(cache), {
+      endpoint: hub.endpoint,
+      fetch: hiding,
+    });
+    expect(r.commit).toBe(hub.commitOf('tiny/qwen3'));
+    expect(r.files).toContain('model.safetensors');
+    const e = await failure(
+      snapshotDownload('hf:tiny/qwen3', new HfCacheStore(cache), {
+        endpoint: hub.endpoint,
+        fetch: hiding,
+        via: 'head',
+      }),
+    );
+    expect(e.message).toMatch(/did not send X-Repo-Commit/);
+  });
 });

@@ -192,6 +192,8 @@ export async function fetchFileMeta(ref: HubRef, file: string, opts: HubOptions 
     const etag = normalizeEtag(res.headers.get('x-linked-etag') ?? res.headers.get('etag'));
     const size = Number(res.headers.get('x-linked-size') ?? res.headers.get('content-length'));
     if (!commit || !COMMIT_HASH.test(commit) || !etag || !Number.isSafeInteger(size) || size < 0) {
+      // a browser sees only the headers CORS exposes: ask the API instead of giving up
+      if (opts.via !== 'head') return fileMetaFromApi(ref, file, opts);
       throw new HubError(
         'http',
         `${formatHubRef(ref)}: ${file}: the server did not send X-Repo-Commit, ETag and a size (is ${opts.endpoint ?? DEFAULT_ENDPOINT} a Hugging Face hub?)`,
