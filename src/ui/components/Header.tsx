@@ -14,7 +14,15 @@ export function Header() {
         {adapter ? (
           <span className="chip" data-testid="header-adapter" title={adapterName(adapter)}>
             <span className="dot ok" /> {adapterName(adapter)}
-            {adapter.isFallbackAdapter && <span className="badge warn">fallback</span>}
+            {adapter.isFallbackAdapter && (
+              <span
+                className="badge warn"
+                data-testid="fallback-badge"
+                title="A fallback adapter: WebGPU runs in software on the CPU (SwiftShader/llvmpipe), not on a GPU. Everything works and gives the same numbers, but training is 10–100× slower; keep runs small or open the studio on a machine with a GPU."
+              >
+                fallback · CPU
+              </span>
+            )}
           </span>
         ) : (
           <span className="chip muted" data-testid="header-engine-phase">

@@ -97,7 +97,13 @@ export function RunBar() {
           <button
             type="button"
             className="btn small"
-            onClick={() => void reproduceRun(run.id)}
+            onClick={() => {
+              // a reproduction trains the whole run again: ask first (issue 16)
+              const ok = window.confirm(
+                `Train "${run.name}" again (${run.totalSteps} steps, same config and seed) and compare the losses?`,
+              );
+              if (ok) void reproduceRun(run.id);
+            }}
             data-testid="reproduce-run"
             disabled={!engineReady}
             title="Train the same configuration again and compare the losses"
