@@ -9,7 +9,10 @@ import { writeBatch, type StoredMetrics, type StoredSpectra } from './db';
 import { useStudio } from './store';
 
 const FLUSH_MS = 1000;
-let warned = false;
+/** Notices already shown, by kind: each kind of failure is said once, not once per flush. */
+const warned = new Set<string>();
+/** The newest checkpoint step that committed, per run: what a reload can resume from. */
+const savedCheckpoint = new Map<string, number>();
 let metrics: StoredMetrics[] = [];
 let spectra: StoredSpectra[] = [];
 let runs = new Set<string>();
@@ -17,13 +20,31 @@ let checkpoints = new Map<string, ResumeState>();
 let timer: ReturnType<typeof setTimeout> | null = null;
 let inFlight: Promise<void> = Promise.resolve();
 
-function report(e: unknown, what: string): void {
-  if (warned) return;
-  warned = true;
+/** A full disk or an exhausted origin quota (Dexie passes the DOMException's name through). */
+export function isQuotaError(e: unknown): boolean {
+  const x = e as { name?: string; inner?: { name?: string } } | null;
+  return x?.name === 'QuotaExceededError' || x?.inner?.name === 'QuotaExceededError';
+}
+
+function report(e: unknown, what: string, runIds: string[] = []): void {
+  const quota = isQuotaError(e);
+  const kind = quota ? 'quota' : what;
+  if (warned.has(kind)) return;
+  warned.add(kind);
+  // A failed transaction commits nothing, so the checkpoint saved before it is still the one a reload uses.
+  const kept = runIds
+    .map((id) => savedCheckpoint.get(id))
+    .filter((s): s is number => s !== undefined)
+    .map((s) => `step ${s}`);
+  const keptText = kept.length
+    ? ` The last saved checkpoint (${kept.join(', ')}) is kept; a reload resumes from there.`
+    : ' No checkpoint of this run could be saved yet.';
   useStudio
     .getState()
     .notify(
-      `Could not save ${what} in this browser (IndexedDB): ${(e as Error)?.message ?? String(e)}. Training continues; history may not survive a reload.`,
+      quota
+        ? `Browser storage is full (quota exceeded): training continues, but new progress is not being saved.${keptText} Delete old runs to free space.`
+        : `Could not save ${what} in this browser (IndexedDB): ${(e as Error)?.message ?? String(e)}. Training continues; history may not survive a reload.${keptText}`,
     );
 }
 
@@ -77,7 +98,15 @@ export function flushWrites(): Promise<void> {
   spectra = [];
   runs = new Set();
   checkpoints = new Map();
-  inFlight = inFlight.then(() => writeBatch(batch)).catch((e: unknown) => report(e, 'the run history'));
+  const ids = [...new Set([...batch.runs.map((r) => r.id), ...batch.checkpoints.map((c) => c.runId)])];
+  inFlight = inFlight
+    .then(() => writeBatch(batch))
+    .then(
+      () => {
+        for (const c of batch.checkpoints) savedCheckpoint.set(c.runId, c.resume.step);
+      },
+      (e: unknown) => report(e, 'the run history', ids),
+    );
   return inFlight;
 }
 

@@ -6,6 +6,7 @@
  * so the page can read a model's architecture without bundling kernels.
  */
 import { z } from 'zod';
+import { issuesOneLine } from '../strings';
 
 /** The supported `model_type`s (one model file each under src/engine/model/, registered in families.ts). */
 export const MODEL_TYPES = ['gpt2', 'gpt_neo', 'gpt_neox', 'llama', 'qwen2', 'qwen3'] as const;
@@ -302,8 +303,26 @@ function neoLayers(o: Json, nLayer: number): ('global' | 'local')[] {
   if (Array.isArray(o.attention_layers) && o.attention_layers.length === nLayer)
     return o.attention_layers as ('global' | 'local')[];
   const out: ('global' | 'local')[] = [];
-  for (const entry of (o.attention_types ?? [[['global'], nLayer]]) as [string[], number][])
+  // Bounded before expanding: a count of 1e9 (or "1e999") took over a minute here (fuzzing, issue 17).
+  if (!Number.isInteger(nLayer) || nLayer < 1 || nLayer > 1024)
+    throw new Error(`config.json: gpt_neo num_layers must be an integer in 1..1024, got ${JSON.stringify(nLayer)}`);
+  const types = o.attention_types ?? [[['global'], nLayer]];
+  if (!Array.isArray(types)) throw new Error('config.json: gpt_neo attention_types must be a list of [types, count]');
+  for (const entry of types as unknown[]) {
+    if (
+      !Array.isArray(entry) ||
+      !Array.isArray(entry[0]) ||
+      !Number.isInteger(entry[1]) ||
+      entry[1] < 0 ||
+      entry[1] > nLayer
+    )
+      throw new Error(
+        'config.json: gpt_neo attention_types entries must be [["global" | "local", …], count ≤ num_layers]',
+      );
+    if (out.length + (entry[0] as unknown[]).length * (entry[1] as number) > nLayer)
+      throw new Error(`config.json: gpt_neo attention_types expand to more than num_layers (${nLayer}) layers`);
     for (let i = 0; i < entry[1]; i++) out.push(...(entry[0] as ('global' | 'local')[]));
+  }
   if (out.length !== nLayer)
     throw new Error(`config.json: gpt_neo attention_types expand to ${out.length} layers, num_layers is ${nLayer}`);
   for (const t of out)
@@ -416,6 +435,6 @@ export function fromHfConfig(j: unknown): ModelConfig {
     }
   }
   const parsed = ModelConfigSchema.safeParse(raw);
-  if (!parsed.success) throw new Error(`config.json: ${z.prettifyError(parsed.error)}`);
+  if (!parsed.success) throw new Error(`config.json: ${issuesOneLine(parsed.error.issues)}`);
   return parsed.data;
 }
