@@ -19,6 +19,8 @@ import { BasisProjector, optimizerStatePlan, projectionSide } from '../../src/en
 import { dctMatrix, topIndices } from '../../src/engine/adapters/methods/galore-dct';
 import { transferMatrix } from '../../src/engine/adapters/methods/flora';
 import { normGrowthLimit } from '../../src/engine/adapters/methods/fira';
+import { principalMask } from '../../src/engine/adapters/methods/lift';
+import { exactSvd } from '../../src/gpu/kernels/rsvd';
 import { Rng } from '../../src/engine/rng';
 
 const ARCH: ModelConfig = {
@@ -146,7 +148,7 @@ describe('gradient projector hook', () => {
     }
   });
 
-  for (const id of ['galore', 'galore-dct', 'flora', 'fira'])
+  for (const id of ['galore', 'galore-dct', 'flora', 'fira', 'lift'])
     it(`${id}: a resumed run is bit-identical to an uninterrupted one across a refresh`, async () => {
       const cfg = configFor(id, { rank: 3, period: 2 });
       const a = await make(cfg);
@@ -197,6 +199,36 @@ describe('gradient projector hook', () => {
     const lim = normGrowthLimit(2, 1, 1.01);
     expect(2 / lim.divide).toBeCloseTo(1.01, 6);
     expect(normGrowthLimit(1, 2, 1.01).divide).toBe(1);
+  });
+
+  it('LIFT moves exactly the masked entries: the top density % of |W_r| (rank-r rSVD of W)', async () => {
+    const tr = await make(configFor('lift', { rank: 2, density: 10 }));
+    try {
+      const W0 = await Promise.all(tr.method.trainables.map((t) => gpu.read(t.param)));
+      await tr.trainStep();
+      for (const [i, t] of tr.method.trainables.entries()) {
+        const W1 = await gpu.read(t.param);
+        const mask = new Set(Array.from(await t.projector!.save()));
+        const [m, n] = t.param.shape;
+        expect(mask.size).toBe(Math.round(0.1 * m * n));
+        const moved = [...W1.keys()].filter((k) => W1[k] !== W0[i][k]);
+        expect(moved.every((k) => mask.has(k))).toBe(true);
+        expect(moved.length).toBeGreaterThan(0.9 * mask.size);
+        // The mask is the top of |W_r| for the rank-2 approximation of W0.
+        const svd = exactSvd(W0[i], m, n);
+        const q = svd.S.length;
+        const U2 = new Float32Array(m * 2);
+        for (let a = 0; a < m; a++) for (let b = 0; b < 2; b++) U2[a * 2 + b] = svd.U[a * q + b];
+        const want = principalMask(U2, svd.S.subarray(0, 2), svd.Vt.subarray(0, 2 * n), m, n, 2, mask.size);
+        let agree = 0;
+        for (const k of want) if (mask.has(k)) agree++;
+        // A random-init matrix has a flat spectrum (σ₂ ≈ σ₃): rSVD's rank-2 subspace differs slightly from the
+        // exact one and entries near the cut-off swap; most of the mask must still agree.
+        expect(agree / mask.size).toBeGreaterThan(0.85);
+      }
+    } finally {
+      tr.dispose();
+    }
   });
 
   it('the DCT-II basis is orthonormal; topIndices sorts by score then index', () => {

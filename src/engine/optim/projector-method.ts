@@ -54,6 +54,7 @@ export function initProjected(
     m: number;
     n: number;
   }) => GradientProjector,
+  opts: { decay?: boolean } = {},
 ): MethodInstance {
   const { model } = ctx;
   const names = ctx.targets.map((l) => `${l.name}.weight`);
@@ -65,7 +66,7 @@ export function initProjected(
     const grad = model.grads.get(name)!;
     const projector = make({ name, param, grad, m: l.inDim, n: l.outDim });
     projectors.push(projector);
-    return { name, param, grad, decay: true, lrScale: 1, projector };
+    return { name, param, grad, decay: opts.decay ?? true, lrScale: 1, projector };
   });
   return {
     trainables,
