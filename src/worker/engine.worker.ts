@@ -12,7 +12,8 @@ import { Rng } from '../engine/rng';
 import { previewData } from '../engine/data/preview';
 import { snapshotDownload } from '../engine/io/hub';
 import { deleteFromLibrary, listLibrary, opfsStore, snapshotFiles } from './model-library';
-import type { EngineApi, EngineEvent, SelfTestReport } from './protocol';
+import type { EngineApi, EngineEvent, LocalFiles, SelfTestReport } from './protocol';
+import type { RunConfig } from '../engine/config';
 import { WorkerRunner } from './runner';
 
 let gpu: Gpu | null = null;
@@ -51,11 +52,7 @@ const api: EngineApi = {
   },
   async run(cmd) {
     requireGpu();
-    // a hub model from the library ("hf:owner/name@commit"): its files are read here, not sent by the page
-    const hub = cmd.config.model.source === 'local' ? /^hf:([^@]+)@([0-9a-f]{40})$/.exec(cmd.config.model.id) : null;
-    if (hub && !cmd.modelFiles?.files.length)
-      cmd = { ...cmd, modelFiles: { files: await snapshotFiles(hub[1], hub[2]) } };
-    runner!.start(cmd);
+    runner!.start({ ...cmd, modelFiles: await withLibraryFiles(cmd.config, cmd.modelFiles) });
   },
   async pause() {
     runner?.pause();
@@ -113,7 +110,8 @@ const api: EngineApi = {
     return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
   },
   async previewData(cmd) {
-    return previewData(cmd.config, { modelFiles: cmd.modelFiles?.files, datasetFile: cmd.datasetFile }, cmd.n ?? 3);
+    const modelFiles = await withLibraryFiles(cmd.config, cmd.modelFiles);
+    return previewData(cmd.config, { modelFiles: modelFiles?.files, datasetFile: cmd.datasetFile }, cmd.n ?? 3);
   },
   async selfTest(): Promise<SelfTestReport> {
     const g = requireGpu();
@@ -148,6 +146,13 @@ const api: EngineApi = {
     };
   },
 };
+
+/** A hub model from the library ("hf:owner/name@commit"): its files are read here, not sent by the page. */
+async function withLibraryFiles(config: RunConfig, given: LocalFiles | undefined): Promise<LocalFiles | undefined> {
+  const hub = config.model.source === 'local' ? /^hf:([^@]+)@([0-9a-f]{40})$/.exec(config.model.id) : null;
+  if (!hub || given?.files.length) return given;
+  return { files: await snapshotFiles(hub[1], hub[2]) };
+}
 
 /** A buffer may appear twice (views of one ArrayBuffer); transfer lists must not repeat. */
 function dedupe(list: Transferable[]): Transferable[] {

@@ -36,7 +36,10 @@ export interface DataStats {
   overContext: number;
   /** Padded layout: fraction of row positions that are padding (no loss, compute spent anyway). */
   paddingWaste: number;
-  /** Padded layout: examples whose trained tokens all lie past the context, so their row trains nothing. */
+  /**
+   * Examples whose trained tokens all lie past the first T targets: rows start at an example in both
+   * layouts, so such an example's row trains nothing (packed rows may still reach a later example).
+   */
   answerCut: number;
 }
 

@@ -153,9 +153,9 @@ function PreviewBody({ p }: { p: DataPreview }) {
       {s.answerCut > 0 && (
         <div className="field-msg warn" data-testid="preview-answer-cut">
           {s.answerCut.toLocaleString()} example{s.answerCut === 1 ? ' has its' : 's have their'} trained tokens past
-          the context of {useStudio.getState().draft.train.contextLength}: in padded rows{' '}
+          the context of {useStudio.getState().draft.train.contextLength}: a row starts at an example, so{' '}
           {s.answerCut === 1 ? 'it trains' : 'they train'} nothing. Raise the context to at least {s.longest - 1}, or
-          pack the rows.
+          use shorter examples.
         </div>
       )}
       {p.examples.map((ex, k) => (

@@ -20,6 +20,7 @@ import {
   useHub,
   type DownloadState,
 } from '../hub';
+import type { LibraryModel } from '../../worker/protocol';
 import { useStudio } from '../store';
 import { Field } from './Field';
 
@@ -108,6 +109,15 @@ export function HubPicker() {
           Using {current.split('@')[0]} at commit {current.split('@')[1].slice(0, 12)}.
         </div>
       )}
+      {current && hub.library && !stored(hub.library, current) && d?.status !== 'downloading' && (
+        // a run link from another machine: the model is named by hub id and commit, the files by sha256
+        <div className="field-msg warn" data-testid="hub-missing">
+          This run's model is not in this browser's library.{' '}
+          <button className="btn small" data-testid="btn-hub-fetch-current" onClick={() => void startDownload(current)}>
+            Download {current.split('@')[0]} at {current.split('@')[1].slice(0, 8)}
+          </button>
+        </div>
+      )}
       <details className="hub-settings">
         <summary>Hub settings</summary>
         <Field
@@ -140,6 +150,16 @@ export function HubPicker() {
       </details>
       <ModelLibrary />
     </div>
+  );
+}
+
+/** The library holds this repo@commit with its weights. */
+function stored(library: LibraryModel[], repoAtCommit: string): boolean {
+  const [repo, commit] = repoAtCommit.split('@');
+  return library.some(
+    (m) =>
+      m.repo === repo &&
+      m.snapshots.some((s) => s.commit === commit && s.files.some((f) => f.name.endsWith('.safetensors'))),
   );
 }
 
@@ -229,7 +249,11 @@ function ModelLibrary() {
             <span className="mono">{m.repo}</span> · {formatBytes(m.bytes)}
             {m.partialBytes > 0 && ` (${formatBytes(m.partialBytes)} partial)`}
             {m.snapshots
-              .filter((s) => s.files.some((f) => f.name === 'config.json'))
+              .filter(
+                (s) =>
+                  s.files.some((f) => f.name === 'config.json') &&
+                  s.files.some((f) => f.name === 'model.safetensors' || f.name === 'model.safetensors.index.json'),
+              )
               .map((s) => (
                 <button
                   key={s.commit}

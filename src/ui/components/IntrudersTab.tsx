@@ -13,6 +13,7 @@ import { C } from '../charts/palette';
 import { fmt } from '../format';
 import { intruderCounts, intruderSummary, ROTATION_THRESHOLD, sweepFromMaxCos } from '../spectra';
 import { intruderIndices } from '../store/runData';
+import { LayerGrid } from './LayerGrid';
 import { useStudio } from '../store';
 import { MatrixPicker, useMatrices } from './MatrixPicker';
 import { NoRun } from './NoRun';
@@ -187,6 +188,11 @@ export function IntrudersTab() {
           />
         </ChartCard>
       </div>
+      {spectra && Object.keys(spectra.latest).length > 0 && (
+        <ChartCard id="layer-grid" title={`Layers × matrices (ε = ${eps.toFixed(2)})`} empty={null}>
+          <LayerGrid latest={spectra.latest} eps={eps} />
+        </ChartCard>
+      )}
       <ChartCard
         id="intruders-per-matrix"
         title={`Intruders per layer and matrix (ε = ${eps.toFixed(2)})`}

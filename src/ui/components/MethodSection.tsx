@@ -3,6 +3,7 @@ import { useStudio } from '../store';
 import { issuesAt } from '../validate';
 import { useShallow } from 'zustand/react/shallow';
 import { Field } from './Field';
+import { MemoryPlanPanel } from './MemoryPlanPanel';
 import { ParamControl } from './ParamControl';
 import { useIssues } from './ConfigField';
 
@@ -35,6 +36,7 @@ export function MethodSection() {
           ))}
         </select>
       </Field>
+      <MemoryPlanPanel />
       {info && (
         <div className="field">
           <span />
