@@ -329,6 +329,26 @@ describe('the hub going away mid-way', () => {
   });
 });
 
+describe('a file longer than announced', () => {
+  it('is refused and its partial deleted', async () => {
+    const padded: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).includes('/cdn/')) return res;
+      const body = new Uint8Array([...new Uint8Array(await res.arrayBuffer()), 1, 2, 3]);
+      return new Response(body, { status: res.status, headers: res.headers });
+    };
+    const e = await failure(
+      snapshotDownload('hf:tiny/llama', new HfCacheStore(cache), { endpoint: hub.endpoint, fetch: padded }),
+    );
+    expect(e.code).toBe('checksum');
+    expect(e.message).toMatch(
+      /^hf:tiny\/llama: model\.safetensors is longer than the \d+ bytes the hub announced; the partial download was deleted$/,
+    );
+    expect(tree('tiny/llama').filter((p) => p.startsWith('blobs/') && !p.endsWith('.incomplete')).length).toBe(1); // config.json only
+    expect(tree('tiny/llama').filter((p) => p.endsWith('.incomplete'))).toEqual([]);
+  });
+});
+
 describe('concurrent downloads', () => {
   it('two downloads of one model at once take turns on each blob (a lock), and a dead holder is taken over', async () => {
     const store = new HfCacheStore(cache);

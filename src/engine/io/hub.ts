@@ -370,6 +370,7 @@ export async function downloadBlob(
   if (!res.ok) throw hubErrorFor(res, ref, meta.file, opts);
   const writer = await store.openPartial(repo, meta.etag, have === 0);
   let got = have;
+  let tooLong = false;
   const t0 = now();
   let lastReport = t0; // the first report waits one interval: small files print only their final line
   const interval = opts.progressIntervalMs ?? 250;
@@ -401,12 +402,8 @@ export async function downloadBlob(
         }
         if (r.done) break;
         if (got + r.value.length > meta.size) {
-          await writer.close();
-          await store.discardPartial(repo, meta.etag);
-          throw new HubError(
-            'checksum',
-            `${formatHubRef(ref)}: ${meta.file} is longer than the ${meta.size} bytes the hub announced; the partial download was deleted`,
-          );
+          tooLong = true;
+          break;
         }
         await writer.write(r.value);
         hasher?.update(r.value);
@@ -416,6 +413,13 @@ export async function downloadBlob(
     }
   } finally {
     await writer.close();
+  }
+  if (tooLong) {
+    await store.discardPartial(repo, meta.etag);
+    throw new HubError(
+      'checksum',
+      `${formatHubRef(ref)}: ${meta.file} is longer than the ${meta.size} bytes the hub announced; the partial download was deleted`,
+    );
   }
   if (got < meta.size) throw interrupted(ref, meta.file, got, meta.size, 'the connection closed early');
   if (hasher) {
