@@ -18,6 +18,7 @@ import { useStudio } from '../store';
 import { ScatterView } from '../charts/ScatterView';
 import { compareCsv, compareRow, configDiff } from '../compare';
 import { sharedLrWarnings } from '../methods';
+import { Term } from './Term';
 
 export function CompareTab() {
   const ids = useStudio((s) => s.compareIds);
@@ -161,9 +162,13 @@ export function CompareTab() {
               <th title="validation loss at step 0 (untouched model) → final">val base → final</th>
               <th>best val</th>
               <th title="final − step 0">Δ val</th>
-              <th title="forgetting probe: held-out English, step 0 → final">probe base → final</th>
+              <th>
+                <Term k="probe">probe</Term> base → final
+              </th>
               <th title="final − step 0: positive = forgetting">Δ probe</th>
-              <th>intruders (ε {eps.toFixed(2)})</th>
+              <th>
+                <Term k="intruder">intruders</Term> (<Term k="eps">ε</Term> {eps.toFixed(2)})
+              </th>
               <th>trainable</th>
               <th>optimizer</th>
               <th>wall</th>

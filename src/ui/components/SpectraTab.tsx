@@ -3,7 +3,7 @@
  * eigenvalue density with the fitted power-law α, effective and stable rank over steps, and the
  * per-layer rank allocation for methods that move ranks.
  */
-import { useMemo } from 'react';
+import { useMemo, type ReactNode } from 'react';
 import { BarView } from '../charts/BarView';
 import { ChartCard } from '../charts/ChartCard';
 import { LineView } from '../charts/LineView';
@@ -12,6 +12,7 @@ import { fmt } from '../format';
 import { esd, esdFromHistogram } from '../spectra';
 import { useStudio } from '../store';
 import { MatrixPicker, useMatrices } from './MatrixPicker';
+import { Term } from './Term';
 import { DELTA_ZERO_TITLE, deltaIsZero } from '../deltaZero';
 import { NoRun } from './NoRun';
 
@@ -66,14 +67,34 @@ export function SpectraTab() {
         <div className="stats" data-testid="spectra-stats" data-matrix={snap.name} data-step={snap.step}>
           <Mini k="matrix (out × in)" v={`${snap.name} (${snap.shape.join('×')})`} wide />
           <Mini k="snapshot step" v={String(snap.step)} />
-          <Mini k="effective rank W" v={fmt(snap.erank)} testid="stat-erank" value={snap.erank} />
-          <Mini k="stable rank W" v={fmt(snap.stableRank)} testid="stat-stable-rank" value={snap.stableRank} />
+          <Mini
+            k={<Term k="erank">effective rank W</Term>}
+            v={fmt(snap.erank)}
+            testid="stat-erank"
+            value={snap.erank}
+          />
+          <Mini
+            k={<Term k="stableRank">stable rank W</Term>}
+            v={fmt(snap.stableRank)}
+            testid="stat-stable-rank"
+            value={snap.stableRank}
+          />
           {deltaIsZero(snap) ? (
-            <Mini k="effective rank ΔW" v="ΔW ≈ 0" testid="stat-delta-erank" title={DELTA_ZERO_TITLE} />
+            <Mini
+              k={<Term k="deltaW">effective rank ΔW</Term>}
+              v="ΔW ≈ 0"
+              testid="stat-delta-erank"
+              title={DELTA_ZERO_TITLE}
+            />
           ) : (
-            <Mini k="effective rank ΔW" v={fmt(snap.deltaErank)} testid="stat-delta-erank" value={snap.deltaErank} />
+            <Mini
+              k={<Term k="deltaW">effective rank ΔW</Term>}
+              v={fmt(snap.deltaErank)}
+              testid="stat-delta-erank"
+              value={snap.deltaErank}
+            />
           )}
-          <Mini k="power-law α" v={fmt(snap.alpha)} testid="stat-alpha" value={snap.alpha} />
+          <Mini k={<Term k="alpha">power-law α</Term>} v={fmt(snap.alpha)} testid="stat-alpha" value={snap.alpha} />
         </div>
       )}
       <div className="grid2">
@@ -194,7 +215,7 @@ function Mini({
   wide,
   title,
 }: {
-  k: string;
+  k: ReactNode;
   v: string;
   testid?: string;
   value?: number;
