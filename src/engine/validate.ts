@@ -113,7 +113,7 @@ export function validateRun(input: unknown, model: ModelConfig | null, ctx: Vali
       if (!known.includes(k)) {
         const hint = didYouMean(k, [...known, ...configLeaves()]);
         err(
-          `method.params.${k}`,
+          'method.params',
           `"${escapeControl(k)}" is not a parameter of ${method.label} (its parameters: ${known.join(', ') || 'none'})${hint}`,
         );
       }

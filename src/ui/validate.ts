@@ -1,14 +1,15 @@
 /**
  * Setup validation for the form: every problem is attached to the control it concerns (a dotted
  * path such as "train.contextLength" or "method.params.rank"), in words, before a run can start.
- * The schema (RunConfigSchema) catches types and ranges; the rules below catch combinations the
- * schema cannot see: context longer than the model's, a rank above the matrix size, layers the
- * model does not have, warmup longer than the run, files not chosen.
+ * The rules are the engine's (src/engine/validate.ts `validateRun`, shared with the CLI and the
+ * trainer: schema, method parameters, targets against the model, the memory plan); this file adds
+ * only the form's own: files not chosen, a software adapter, measurement switched off.
  */
-import { z } from 'zod';
-import { RunConfigSchema, type RunConfig } from '../engine/config';
+import type { RunConfig } from '../engine/config';
 import type { ModelConfig } from '../engine/model/config';
-import { checkParam, type MethodInfo } from './methods';
+import type { MemoryLimits } from '../engine/memory-plan';
+import { validateRun, type MethodFacts } from '../engine/validate';
+import type { MethodInfo } from './methods';
 
 export interface Issue {
   path: string;
@@ -28,6 +29,8 @@ export interface SetupContext {
   uploadReady: boolean;
   /** A software adapter: warn about big models. */
   fallbackAdapter?: boolean;
+  /** The adapter's buffer limits and a memory budget, for the memory plan (absent: WebGPU's minimums, 4 GiB). */
+  limits?: MemoryLimits | null;
 }
 
 export interface Validation {
@@ -36,44 +39,21 @@ export interface Validation {
   errors: number;
 }
 
-const RANK_KEYS = ['rank', 'r'];
-
 export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
   const issues: Issue[] = [];
   const err = (path: string, message: string) => issues.push({ path, message, level: 'error' });
   const warn = (path: string, message: string) => issues.push({ path, message, level: 'warning' });
 
-  const r = RunConfigSchema.safeParse(draft);
-  if (!r.success) {
-    for (const iss of r.error.issues) err(iss.path.map(String).join('.') || 'config', humanIssue(iss));
-  }
-  const cfg = r.success ? r.data : null;
+  // The engine's one validation layer (src/engine/validate.ts) — the same rules and words as the CLI
+  // and the trainer: schema, method parameters, targets/layers/overrides against the model, the
+  // memory plan. The page adds only what is about the form: files chosen, measurement switched off.
+  const v = validateRun(draft, ctx.arch, {
+    methods: ctx.methods.length ? (ctx.methods as unknown as MethodFacts[]) : null,
+    limits: ctx.limits ?? null,
+  });
+  for (const i of v.issues) issues.push({ ...i, message: sentence(i.message) });
   const d = (draft ?? {}) as Partial<RunConfig>;
-
-  // method and its parameters
   const method = ctx.methods.find((m) => m.id === d.method?.id);
-  if (d.method?.id && ctx.methods.length && !method)
-    err(
-      'method.id',
-      `Unknown method "${d.method.id}"; this version offers ${ctx.methods.map((m) => m.id).join(', ')}.`,
-    );
-  const params = (d.method?.params ?? {}) as Record<string, unknown>;
-  if (method) {
-    for (const p of method.params) {
-      const e = checkParam(p, params[p.key] ?? p.default);
-      if (e) err(`method.params.${p.key}`, e + '.');
-    }
-    const known = new Set(method.params.map((p) => p.key));
-    for (const k of Object.keys(params))
-      if (!known.has(k)) err('method.params', `"${k}" is not a parameter of ${method.label}.`);
-    if (cfg && method.validate) {
-      try {
-        for (const m of method.validate(params, cfg as never)) err('method.params', m);
-      } catch (e) {
-        err('method.params', (e as Error).message);
-      }
-    }
-  }
 
   // model
   if (d.model?.source === 'local' && !ctx.localModelReady)
@@ -86,40 +66,6 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
   if (ctx.archError) err('model', ctx.archError);
   const arch = ctx.arch;
   if (arch) {
-    const T = d.train?.contextLength;
-    if (typeof T === 'number' && T > arch.contextLength)
-      err(
-        'train.contextLength',
-        `The model reads at most ${arch.contextLength} tokens; choose a context of 2…${arch.contextLength}.`,
-      );
-    const layers = d.targets?.layers;
-    if (Array.isArray(layers)) {
-      if (layers.length === 0) err('targets.layers', 'Choose at least one layer (or all).');
-      const bad = layers.filter((l) => typeof l === 'number' && l >= arch.nLayer);
-      if (bad.length)
-        err('targets.layers', `The model has layers 0…${arch.nLayer - 1}; layer ${bad.join(', ')} does not exist.`);
-    }
-    const maxRank = arch.nEmbd; // every GPT-2 target matrix has min(in, out) = C
-    if (method && !method.trainsBase) {
-      for (const k of RANK_KEYS) {
-        const v = params[k];
-        // one message per control: the spec's own range comes first
-        if (issues.some((i) => i.path === `method.params.${k}` && i.level === 'error')) continue;
-        // wasteful rather than invalid (VeRA, for one, may want r > C); methods whose init cannot
-        // take more than min(in, out) directions (SVD-based) say so through their own validate()
-        if (typeof v === 'number' && v > maxRank)
-          warn(
-            `method.params.${k}`,
-            `Rank ${v} exceeds the size of the target matrices (${maxRank}): ΔW cannot have rank above ${maxRank}, so the extra rank only adds parameters.`,
-          );
-      }
-    }
-    for (const [name, v] of Object.entries(d.targets?.rankOverrides ?? {})) {
-      if (typeof v === 'number' && v > maxRank)
-        warn('targets.rankOverrides', `Rank override ${name} = ${v} exceeds the matrix size (${maxRank}).`);
-    }
-    const k = d.analysis?.k;
-    if (typeof k === 'number' && k > maxRank) err('analysis.k', `Top-k ${k} exceeds the matrix size (${maxRank}).`);
     const params_ = paramCountOf(arch);
     if (ctx.fallbackAdapter && params_ > 20e6)
       warn(
@@ -133,13 +79,6 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
 
   // schedule and measurement
   const steps = d.train?.steps;
-  const warm = d.train?.warmupSteps;
-  if (typeof steps === 'number' && typeof warm === 'number' && Number.isFinite(steps) && warm > steps) {
-    err(
-      'train.warmupSteps',
-      `Warmup (${warm} steps) is longer than the run (${steps} steps): the learning rate would never reach its peak.`,
-    );
-  }
   const ev = d.eval?.every;
   if (ev === 0) warn('eval.every', 'Validation and forgetting losses are off (every = 0).');
   else if (typeof ev === 'number' && typeof steps === 'number' && ev > steps)
@@ -153,7 +92,7 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
   }
 
   const errors = issues.filter((i) => i.level === 'error').length;
-  return { config: errors === 0 ? cfg : null, issues: dedupe(issues), errors };
+  return { config: errors === 0 ? v.config : null, issues: dedupe(issues), errors };
 }
 
 function paramCountOf(a: ModelConfig): number {
@@ -171,10 +110,9 @@ function dedupe(xs: Issue[]): Issue[] {
   });
 }
 
-function humanIssue(iss: z.core.$ZodIssue): string {
-  const msg = iss.message;
-  // zod's own phrases are clear enough; capitalise and end with a period
-  return msg.charAt(0).toUpperCase() + msg.slice(1) + (msg.endsWith('.') ? '' : '.');
+/** The engine's phrase as a sentence for the form: capitalised, with a full stop. */
+function sentence(msg: string): string {
+  return msg.charAt(0).toUpperCase() + msg.slice(1) + (/[.?!]$/.test(msg) ? '' : '.');
 }
 
 /** Issues for one control: exact path, or any path under it ("train" gets "train.steps" only when asked). */

@@ -67,8 +67,8 @@ describe('validateRun: targets against the model', () => {
 
 describe('validateRun: method parameters', () => {
   it('names an unknown parameter and the closest known name', () => {
-    one(cfg('method.id=lora', 'stpes=3'), 'method.params.stpes', /not a parameter of LoRA.*did you mean steps\?/);
-    one(cfg('method.id=lora', 'rnak=3'), 'method.params.rnak', /did you mean rank\?/);
+    one(cfg('method.id=lora', 'stpes=3'), 'method.params', /not a parameter of LoRA.*did you mean steps\?/);
+    one(cfg('method.id=lora', 'rnak=3'), 'method.params', /did you mean rank\?/);
   });
   it('refuses an unknown method with the closest id', () => {
     one({ ...cfg(), method: { id: 'lorra', params: {} } }, 'method.id', /unknown method "lorra"; did you mean lora\?/);

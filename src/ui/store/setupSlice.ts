@@ -53,6 +53,13 @@ function validationFor(s: StudioState, draft = s.draft): Validation {
       /^hf:[^@]+@[0-9a-f]{40}$/.test(draft.model.source === 'local' ? draft.model.id : ''),
     uploadReady: !!s.upload,
     fallbackAdapter: s.adapter?.isFallbackAdapter,
+    // the memory plan against the adapter the worker got (its buffer limits; WebGPU reports no memory
+    // size, so the budget is 4 GiB); before the adapter is known only the budget applies
+    limits: {
+      maxStorageBufferBindingSize: s.adapter?.limits.maxStorageBufferBindingSize ?? Infinity,
+      maxBufferSize: s.adapter?.limits.maxBufferSize ?? Infinity,
+      budgetBytes: 4 * 2 ** 30,
+    },
   });
 }
 
