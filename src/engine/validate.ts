@@ -188,7 +188,7 @@ export function validateRun(input: unknown, model: ModelConfig | null, ctx: Vali
         )
           warn(
             `method.params.${k}`,
-            `rank ${params[k] as number} exceeds the size of the smallest target matrix (${cap}): the extra rank only adds parameters`,
+            `rank ${params[k] as number} exceeds the size of the target matrices (${cap}): ΔW cannot have rank above ${cap}, so the extra rank only adds parameters`,
           );
     }
     const k = d.analysis?.k;
