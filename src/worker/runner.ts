@@ -3,6 +3,7 @@
  * The loop yields to the worker's event loop between steps, so pause/stop/generate commands are
  * handled promptly; metrics are batched (~every 250 ms) and sent as transferred typed arrays.
  */
+import { chatPrompt } from '../engine/data/chat';
 import type { Gpu } from '../gpu/device';
 import { serializeGpuError } from '../gpu/errors';
 import { resolveInputs, type RunInputs } from '../engine/inputs';
@@ -303,8 +304,10 @@ export class WorkerRunner {
       });
       return;
     }
+    // a run on chats generates as it trained: the prompt as a user turn through the same chat template
+    const chat = this.inputs.chatFormat;
     const o = {
-      prompt: cmd.prompt,
+      prompt: chat ? chatPrompt([{ role: 'user', content: cmd.prompt }], chat) : cmd.prompt,
       maxTokens: Math.min(512, Math.max(1, cmd.maxTokens)),
       temperature: cmd.temperature,
       topK: cmd.topK,
