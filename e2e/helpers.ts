@@ -2,7 +2,7 @@
  * Shared e2e helpers: screenshots go to e2e/screenshots/<name>.png (committed, small), and page
  * errors are collected so a test can assert the page never threw.
  */
-import type { Page } from '@playwright/test';
+import { expect, test as base, type Page } from '@playwright/test';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -28,3 +28,27 @@ export function collectErrors(page: Page): { pageErrors: string[]; consoleErrors
   });
   return { pageErrors, consoleErrors };
 }
+
+/**
+ * `test` with an automatic check (issue 17: a failure visible only in the console must not exist):
+ * every uncaught page error, and every console error of the page or its engine worker (Chromium
+ * reports worker console messages on the page), fails the test after it ran. A spec that provokes
+ * errors on purpose lists the expected ones: `test.use({ allowedErrors: [/GPU device lost/] })`.
+ */
+export const test = base.extend<{ allowedErrors: RegExp[]; failOnPageErrors: void }>({
+  allowedErrors: [[], { option: true }],
+  failOnPageErrors: [
+    async ({ page, allowedErrors }, use) => {
+      const errors: string[] = [];
+      page.on('pageerror', (e) => errors.push(`uncaught: ${e.message}`));
+      page.on('console', (m) => {
+        if (m.type() === 'error') errors.push(`console.error: ${m.text()}`);
+      });
+      await use();
+      const unexpected = errors.filter((e) => !allowedErrors.some((re) => re.test(e)));
+      expect(unexpected, 'uncaught errors or console errors in the page or its worker').toEqual([]);
+    },
+    { auto: true },
+  ],
+});
+export { expect };

@@ -2,8 +2,7 @@
  * The shell opens on real WebGPU (SwiftShader in headless Chromium), shows the adapter the worker
  * got, and the GPU-vs-CPU matmul self-test passes.
  */
-import { expect, test } from '@playwright/test';
-import { collectErrors, snap } from './helpers';
+import { collectErrors, expect, snap, test } from './helpers';
 
 test('shell shows the adapter and the self-test passes', async ({ page }) => {
   const errors = collectErrors(page);
