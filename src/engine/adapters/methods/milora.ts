@@ -32,7 +32,7 @@ export const method: AdapterMethod = {
   defaultLr: {
     value: 3e-4,
     source:
-      "measured: scripts/lr-sweep.sh on the built-in base model (40 steps, batch 4, context 32, brown-news, cosine, warmup 4, clip 1; llvmpipe, Dec 2026): val loss 2.005 at 3e-4 (PiSSA's default; MiLoRA shares its residual parametrisation)",
+      "measured: scripts/lr-sweep.sh on the built-in base model (40 steps, batch 4, context 32, brown-news, cosine, warmup 4, clip 1; llvmpipe, Dec 2026): val loss 2.005 at 3e-4 and 2.005 at 1e-3, and the 3e-3 run did not reach step 40 — PiSSA's default, as MiLoRA shares its residual parametrisation",
   },
   async init(ctx) {
     const alpha = Number(ctx.params.alpha);
