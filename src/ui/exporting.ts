@@ -7,6 +7,7 @@
  */
 import { strFromU8, strToU8, unzipSync, zipSync } from 'fflate';
 import { z } from 'zod';
+import { issuesOneLine } from '../engine/strings';
 import { RunConfigSchema } from '../engine/config';
 import type { MetricsBatch, SpectrumSnapshot } from '../worker/protocol';
 import { getCheckpoint, loadRunData, replaceRun, type StoredCheckpoint } from './db';
@@ -259,7 +260,7 @@ export function parseExport(bytes: Uint8Array): z.infer<typeof ExportJson> {
     throw new Error((e as Error).message.replace('the link', 'the file'), { cause: e });
   }
   const r = ExportJson.safeParse(value);
-  if (!r.success) throw new Error(`not a valid Rankscope run export:\n${z.prettifyError(r.error).slice(0, 800)}`);
+  if (!r.success) throw new Error(`not a valid Rankscope run export: ${issuesOneLine(r.error.issues)}`);
   return r.data;
 }
 

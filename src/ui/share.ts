@@ -10,7 +10,7 @@
  *   touches nothing.
  */
 import { deflateSync, Inflate } from 'fflate';
-import { z } from 'zod';
+import { issuesOneLine } from '../engine/strings';
 import { RunConfigSchema, type RunConfig } from '../engine/config';
 
 /** Longest accepted `run=` payload, in characters (a full micro-run link is ~600). */
@@ -172,8 +172,7 @@ export function decodeConfig(payload: string): RunConfig {
   const missing = REQUIRED_KEYS.filter((k) => !Object.prototype.hasOwnProperty.call(value, k));
   if (missing.length) throw new LinkError(`the link's run configuration is incomplete (missing ${missing.join(', ')})`);
   const r = RunConfigSchema.safeParse(value);
-  if (!r.success)
-    throw new LinkError(`the link's run configuration is invalid:\n${z.prettifyError(r.error).slice(0, 1200)}`);
+  if (!r.success) throw new LinkError(`the link's run configuration is invalid: ${issuesOneLine(r.error.issues)}`);
   return r.data;
 }
 
