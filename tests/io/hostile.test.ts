@@ -5,7 +5,9 @@
  */
 import { describe, it, expect } from 'vitest';
 import { createHfTokenizer, MAX_ENCODE_CHARS } from '../../src/engine/io/tokenizers/hf';
-import { TokenizerError } from '../../src/engine/io/tokenizers/types';
+import { TokenizerError, type Tokenizer } from '../../src/engine/io/tokenizers/types';
+import { assertCoverage, tokenizerCoverage } from '../../src/engine/data/coverage';
+import type { PreparedText } from '../../src/engine/data/types';
 import { regexHazard } from '../../src/engine/strings';
 import { loadModelFiles, modelFiles } from '../../src/engine/io/checkpoint';
 import { MODEL_PRESETS } from '../../src/engine/model/config';
@@ -189,5 +191,29 @@ describe('PEFT adapters (issue 18 importers, issue 19 items 9, 11)', () => {
     f[0] = { name: 'adapter_config.json', bytes };
     expect(message(() => importPeft(f))).toMatch(/key "rank_pattern\.__proto__" is not allowed/);
     expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+  });
+});
+
+describe('tokenizer coverage (issue 19 item 4)', () => {
+  const dropping = (keep: RegExp): Tokenizer => ({
+    id: 'test:drops',
+    vocabSize: 256,
+    eosId: null,
+    encode: (s) => [...s].filter((c) => keep.test(c)).map((c) => c.charCodeAt(0) & 255),
+    decode: (ids) => String.fromCharCode(...Array.from(ids)),
+  });
+  const ds = (train: string): PreparedText =>
+    ({ id: 'x', kind: 'text', train, val: '', hash: '0'.repeat(64) }) as PreparedText;
+
+  it('measures the share of text that survives encode → decode', () => {
+    const c = tokenizerCoverage(dropping(/[a-e\s]/), 'abcde fghij klmno');
+    expect(c).toEqual({ chars: 15, kept: 5, fraction: 5 / 15 });
+    expect(tokenizerCoverage(dropping(/./), 'all kept').fraction).toBe(1);
+  });
+  it('refuses a dataset the tokenizer mostly drops, with the figure', () => {
+    expect(() => assertCoverage(dropping(/[a-c\s]/), ds('the quick brown fox jumps over the lazy dog'))).toThrow(
+      /tokenizer test:drops keeps only 8\.6 % of the dataset's text \(3 of 35 non-space characters/,
+    );
+    expect(assertCoverage(dropping(/./), ds('fine text')).fraction).toBe(1);
   });
 });
