@@ -1,7 +1,8 @@
 // Instruction data: chat templates through @huggingface/jinja, assistant-only loss masks from
 // incremental rendering, chat JSONL parsing, the built-in instruction sets, and padded vs packed rows.
 import { describe, expect, it } from 'vitest';
-import { Batcher, encodeChats, evalBatches, tokenizeDataset } from '../../src/engine/data/batcher';
+import { Batcher, encodeChats, evalBatches, examplesTrainableAt, tokenizeDataset } from '../../src/engine/data/batcher';
+import { resolveInputs } from '../../src/engine/inputs';
 import {
   chatFormatFrom,
   chatPrompt,
@@ -348,5 +349,21 @@ describe('data preview', () => {
     expect(long.stats.answerCut).toBe(0);
     expect(long.stats.paddingWaste).toBeGreaterThan(0.4);
     expect(long.stats.paddingWaste).toBeCloseTo(1 - (long.stats.meanLength - 1) / 128, 6);
+  });
+});
+
+describe('a context too short for any answer', () => {
+  it('is refused before the run, naming the longest example', async () => {
+    const tok = await createTokenizer({ kind: 'byte' });
+    const ds = await loadDataset('chat-addition', { seed: 1, trainSize: 20, withProbe: false });
+    const { train } = tokenizeDataset(ds, tok);
+    expect(examplesTrainableAt(train, 16)).toBe(0); // "User: What is …" is longer than 16 bytes
+    expect(examplesTrainableAt(train, 127)).toBe(20);
+    const config = parseRunConfig({
+      model: { source: 'builtin', id: 'base' },
+      dataset: { source: 'builtin', id: 'chat-addition' },
+      train: { contextLength: 16 },
+    });
+    await expect(resolveInputs(config)).rejects.toThrow(/every example's trained tokens lie past the first 16 tokens/);
   });
 });

@@ -215,6 +215,26 @@ function emptyBatch(B: number, T: number): Batch {
   return { inputs: new Int32Array(B * T), targets: new Int32Array(B * T), mask: new Float32Array(B * T) };
 }
 
+/**
+ * Examples that can train at context T: those with a trained token among their first T targets (a row
+ * starts at an example in both layouts). 0 means every answer lies past the context and a run would
+ * train on nothing (its loss 0/0); null for streams without example starts or masks.
+ */
+export function examplesTrainableAt(stream: TokenStream, T: number): number | null {
+  const { starts, lossMask, tokens } = stream;
+  if (!starts || starts.length === 0 || !lossMask) return null;
+  let n = 0;
+  for (let k = 0; k < starts.length; k++) {
+    const end = Math.min(starts[k] + T, (k + 1 < starts.length ? starts[k + 1] : tokens.length) - 1);
+    for (let i = starts[k] + 1; i <= end; i++)
+      if (lossMask[i] === 1) {
+        n++;
+        break;
+      }
+  }
+  return n;
+}
+
 /** Random (B, T) training windows from a token stream; deterministic per (seed, purpose, step). */
 export class Batcher {
   readonly B: number;
