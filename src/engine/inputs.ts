@@ -4,6 +4,7 @@
  * content hashes that make a run link checkable. The same code runs in the worker and in Node.
  */
 import { assertCoverage } from './data/coverage';
+import { assertCoverage } from './data/coverage';
 import { presetArchitecture, ConfigError, type RunConfig } from './config';
 import type { ModelConfig } from './model/config';
 import { loadBuiltinModel, loadModelFiles, type LoadedModel, type NamedFile } from './io/checkpoint';
@@ -106,6 +107,7 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
     );
   }
   const prepared = await prepareData(config, sources);
+  assertCoverage(tokenizer, prepared); // issue 19 item 4: text the tokenizer drops is refused with the figure
   assertCoverage(tokenizer, prepared); // issue 19 item 4: text the tokenizer drops is refused with the figure
   const chatFormat = chatFormatFor(config, model);
   if (config.dataset.hash && config.dataset.hash !== prepared.hash) {
