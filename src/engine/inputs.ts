@@ -4,14 +4,13 @@
  * content hashes that make a run link checkable. The same code runs in the worker and in Node.
  */
 import { assertCoverage } from './data/coverage';
-import { assertCoverage } from './data/coverage';
 import { presetArchitecture, ConfigError, type RunConfig } from './config';
 import type { ModelConfig } from './model/config';
 import { loadBuiltinModel, loadModelFiles, type LoadedModel, type NamedFile } from './io/checkpoint';
 import { createTokenizer, type Tokenizer } from './io/tokenizers';
 import { loadDataset } from './data/datasets';
 import { parseUserDataset, prepareUserDataset } from './data/user';
-import { examplesTrainableAt, tokenizeDataset, type TokenizedDataset } from './data/batcher';
+import { tokenizeDataset, type TokenizedDataset } from './data/batcher';
 import { chatFormatFrom, type ChatFormat } from './data/chat';
 import type { PreparedText } from './data/types';
 
@@ -108,22 +107,10 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
   }
   const prepared = await prepareData(config, sources);
   assertCoverage(tokenizer, prepared); // issue 19 item 4: text the tokenizer drops is refused with the figure
-  assertCoverage(tokenizer, prepared); // issue 19 item 4: text the tokenizer drops is refused with the figure
   const chatFormat = chatFormatFor(config, model);
   if (config.dataset.hash && config.dataset.hash !== prepared.hash) {
     throw new HashMismatchError(
       `dataset "${config.dataset.id}": this run needs data with sha256 ${config.dataset.hash}, but the data found has sha256 ${prepared.hash}`,
-    );
-  }
-  const data = tokenizeDataset(prepared, tokenizer, { completionOnly: config.data.completionOnly, chat: chatFormat });
-  const T = config.train.contextLength;
-  if (examplesTrainableAt(data.train, T) === 0) {
-    let longest = 0;
-    const s = data.train.starts!;
-    for (let k = 0; k < s.length; k++)
-      longest = Math.max(longest, (k + 1 < s.length ? s[k + 1] : data.train.tokens.length) - s[k]);
-    throw new ConfigError(
-      `train.contextLength: every example's trained tokens lie past the first ${T} tokens, so nothing would be trained; raise the context (the longest example has ${longest} tokens) or use shorter examples`,
     );
   }
   return {
@@ -133,7 +120,7 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
     modelHash: model?.hash ?? null,
     model,
     tokenizer,
-    data,
+    data: tokenizeDataset(prepared, tokenizer, { completionOnly: config.data.completionOnly, chat: chatFormat }),
     datasetHash: prepared.hash,
     datasetKind: prepared.kind,
     chatFormat: prepared.kind === 'chat' ? chatFormat : null,
