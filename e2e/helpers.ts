@@ -1,5 +1,6 @@
 /**
- * Shared e2e helpers: screenshots go to e2e/screenshots/<name>.png (committed, small), and page
+ * Shared e2e helpers: screenshots go to test-results/screenshots/<name>.png (ignored: look at them after
+ * a run, do not commit them — every run rewrote the tracked PNGs and churned the history), and page
  * errors are collected so a test can assert the page never threw.
  */
 import { expect, test as base, type Page } from '@playwright/test';
@@ -9,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 
 export function screenshotPath(name: string): string {
-  return path.join(HERE, 'screenshots', `${name}.png`);
+  return path.join(HERE, '..', 'test-results', 'screenshots', `${name}.png`);
 }
 
 /** A viewport-sized PNG of the page (not full-page: keeps the committed files small). */
