@@ -596,7 +596,7 @@ export function importPeft(files: NamedFile[], naming: PeftNaming = GPT2_PEFT_NA
   const problems: string[] = [];
   const rankOf = compilePattern(c.rank_pattern, 'rank_pattern', problems);
   const alphaOf = compilePattern(c.alpha_pattern, 'alpha_pattern', problems);
-  if (problems.length) throw new PeftError(problems.join('\n'));
+  if (problems.length) throw new PeftError(problems.join('; ')); // every problem, on one line (issue 17 item 4)
   const st = parseSafetensors(stFile.bytes);
   const parts = new Map<
     string,
@@ -662,7 +662,7 @@ export function importPeft(files: NamedFile[], naming: PeftNaming = GPT2_PEFT_NA
     throw new PeftError(
       `adapter_model.safetensors holds no LoRA tensors of this model's linear modules (${naming.moduleTypes.join(', ')}; ${st.tensors.size} tensor(s)${ignored.length ? `, e.g. ${ignored[0]}` : ''})`,
     );
-  if (problems.length) throw new PeftError(problems.join('\n'));
+  if (problems.length) throw new PeftError(problems.join('; ')); // every problem, on one line (issue 17 item 4)
   const layerOf = (s: string) => splitModuleName(s)!.layer;
   modules.sort((a, b) => layerOf(a.module) - layerOf(b.module) || a.module.localeCompare(b.module));
   return {
