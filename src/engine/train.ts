@@ -15,6 +15,7 @@ import { getMethod, listMethods, resolveMethodParams } from './adapters/registry
 import { assertValidRun } from './validate';
 import { adapterLimits } from './memory-plan';
 import { DivergenceMonitor } from './divergence';
+import { scanFinite } from './analysis/computable';
 import type { AdapterMethod, MethodInstance, TrainableTensor } from './adapters/types';
 import type { Linear } from './model/linear';
 import type { RunInputs } from './inputs';
@@ -407,6 +408,11 @@ export class Trainer {
       ] as const) {
         const data = s.tensors[key];
         if (!data || data.length !== t.size) throw new Error(`resume: checkpoint lacks ${key} or its size differs`);
+        const nf = scanFinite(data); // a checkpoint with NaN/Inf must not become the run's state (issue 19)
+        if (nf.nonFinite)
+          throw new Error(
+            `resume: checkpoint tensor ${key} holds ${nf.nonFinite} non-finite values (first at index ${nf.first})`,
+          );
         this.gpu.write(t, data);
       }
       const proj = s.tensors[`projector:${o.t.name}`];

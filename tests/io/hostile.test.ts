@@ -14,7 +14,7 @@ import { MODEL_PRESETS } from '../../src/engine/model/config';
 import { paramSpecsFor } from '../../src/engine/model/families';
 import { importPeft } from '../../src/engine/io/peft';
 import { checkPeftAgainstModel } from '../../src/engine/io/peft-check';
-import { writeSafetensors } from '../../src/engine/io/safetensors';
+import { parseSafetensors, toFloat32, writeSafetensors } from '../../src/engine/io/safetensors';
 
 /** A 3-token BPE tokenizer.json with a configurable pre-tokenizer. */
 function tok(pre: unknown, vocab: Record<string, number> = { a: 0, b: 1, ab: 2 }): Record<string, unknown> {
@@ -161,7 +161,7 @@ describe('PEFT adapters (issue 18 importers, issue 19 items 9, 11)', () => {
         ]),
       ),
     );
-    expect(m.split('\n')).toEqual([
+    expect(m.split(/\n|; /)).toEqual([
       'h.0.attn.c_attn.lora_A: 128 non-finite values of 128 (first at index 0)',
       'h.0.attn.c_attn.lora_B: 384 non-finite values of 384 (first at index 0)',
     ]);
@@ -215,5 +215,25 @@ describe('tokenizer coverage (issue 19 item 4)', () => {
       /tokenizer test:drops keeps only 8\.6 % of the dataset's text \(3 of 35 non-space characters/,
     );
     expect(assertCoverage(dropping(/./), ds('fine text')).fraction).toBe(1);
+  });
+});
+
+describe('model checkpoint shapes (issue 19 item 5)', () => {
+  it('a transposed weight is refused by its shape, not accepted for its element count', async () => {
+    const cfg = MODEL_PRESETS.micro;
+    const weights = new Map(
+      paramSpecsFor(cfg).map((s) => [s.name, new Float32Array(s.shape.reduce((a, b) => a * b, 1)).fill(0.01)]),
+    );
+    const files = modelFiles(cfg, weights);
+    const st = parseSafetensors(files.find((f) => f.name === 'model.safetensors')!.bytes);
+    const tensors = [...st.tensors.values()].map((t) => ({
+      name: t.name,
+      shape: t.name === 'h.0.attn.c_attn.weight' ? [t.shape[1], t.shape[0]] : t.shape,
+      data: toFloat32(t),
+    }));
+    const bad = files.map((f) => (f.name === 'model.safetensors' ? { ...f, bytes: writeSafetensors(tensors) } : f));
+    await expect(loadModelFiles('t', bad)).rejects.toThrow(
+      /h\.0\.attn\.c_attn\.weight has shape \[96,32\], config\.json implies \[32,96\]/,
+    );
   });
 });
