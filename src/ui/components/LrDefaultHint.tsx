@@ -27,7 +27,10 @@ export function LrDefaultHint() {
           </button>
         </>
       )}
-      <div>{source}</div>
+      {' · '}
+      <abbr className="term" title={source} tabIndex={0} data-testid="lr-default-source">
+        source
+      </abbr>
     </div>
   );
 }

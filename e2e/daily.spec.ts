@@ -1,0 +1,109 @@
+/**
+ * Daily research use (issue 16), one short journey on SwiftShader at 1024×700: the lr follows the
+ * method, every run has a step-0 evaluation, generation streams and can be cancelled, Compare shows
+ * the config diff and the learning-vs-forgetting scatter and exports CSV, runs can be renamed,
+ * searched and deleted, and nothing clips at 1024×700, 1360×900 or 1920×1080 (checked by element
+ * bounds; screenshots in test-results/screenshots/, not committed).
+ */
+import { expect, screenshotPath, test } from './helpers';
+import type { Page } from '@playwright/test';
+import { configureTinyRun, openStudio, startAndFinish } from './studio';
+
+const shot = (page: Page, name: string) =>
+  page.screenshot({ path: screenshotPath(`daily-${name}`), animations: 'disabled' });
+
+/** Nothing wider than the viewport: no page-level horizontal scroll, and the element's box inside it. */
+async function fits(page: Page, testid: string): Promise<void> {
+  const { scrollW, innerW, right } = await page.evaluate((id) => {
+    const el = document.querySelector(`[data-testid="${id}"]`)!;
+    const box = (el.closest('.table-scroll') ?? el).getBoundingClientRect();
+    return { scrollW: document.documentElement.scrollWidth, innerW: window.innerWidth, right: box.right };
+  }, testid);
+  expect(scrollW, 'page scrolls sideways').toBeLessThanOrEqual(innerW);
+  expect(right, `${testid} clips`).toBeLessThanOrEqual(innerW);
+}
+
+function evalSteps(page: Page, runId: string): Promise<number[]> {
+  return page.evaluate((id) => {
+    const s = (
+      window as unknown as {
+        __rankscope: { store: { getState(): { metrics: Record<string, { evals: { points: { step: number }[] } }> } } };
+      }
+    ).__rankscope.store.getState();
+    return (s.metrics[id]?.evals.points ?? []).map((p) => p.step);
+  }, runId);
+}
+
+test.use({ viewport: { width: 1024, height: 700 } });
+
+test('daily use: lr defaults, step 0, streaming generation, compare, run management, layout', async ({ page }) => {
+  test.setTimeout(600_000);
+  await openStudio(page);
+
+  // the learning rate follows the method (full FT's default is far below LoRA's)
+  const lr = page.getByTestId('input-train-lr');
+  await page.getByTestId('input-method').selectOption('full');
+  const fullLr = Number(await lr.inputValue());
+  await page.getByTestId('input-method').selectOption('lora');
+  const loraLr = Number(await lr.inputValue());
+  expect(fullLr).toBeLessThan(loraLr / 3);
+  await expect(page.getByTestId('lr-default-value')).toBeVisible();
+
+  // run 1: LoRA, with a step-0 evaluation as its first eval point
+  await configureTinyRun(page, { steps: 6, evalEvery: 3, analysisEvery: 3 });
+  const lora = await startAndFinish(page);
+  expect((await evalSteps(page, lora))[0]).toBe(0);
+
+  // generation streams (progress while it runs) and Cancel keeps what was generated
+  await page.getByTestId('tab-generate').click();
+  await page.getByTestId('generate-prompt').fill('The ');
+  await page.locator('label:has-text("tokens") input').fill('200');
+  await page.getByTestId('generate-run').click();
+  await expect(page.getByTestId('generate-progress')).toContainText(/tokens/);
+  await page.getByTestId('generate-cancel').click();
+  await expect(page.getByTestId('generate-cancelled')).toBeVisible();
+  expect((await page.getByTestId('generate-base').innerText()).length).toBeGreaterThan(4);
+
+  // run 2: full fine-tuning at its own default lr
+  await configureTinyRun(page, { method: 'full', steps: 6, evalEvery: 3, analysisEvery: 3 });
+  const full = await startAndFinish(page);
+  expect((await evalSteps(page, full))[0]).toBe(0);
+
+  // compare: config diff, scatter, CSV
+  for (const item of await page.getByTestId('compare-toggle').all()) await item.check();
+  await page.getByTestId('tab-compare').click();
+  const diff = page.getByTestId('compare-diff');
+  await expect(diff).toContainText('method.id');
+  await expect(diff).toContainText('train.lr');
+  await expect(page.getByTestId('chart-compare-scatter')).toHaveAttribute('data-empty', 'false');
+  await expect(page.getByTestId('scatter-point')).toHaveCount(2);
+  const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('compare-csv').click()]);
+  expect(csv.suggestedFilename()).toBe('rankscope-compare.csv');
+  await fits(page, 'compare-table');
+  await fits(page, 'compare-diff');
+  await shot(page, 'compare-1024x700');
+  for (const [w, h] of [
+    [1360, 900],
+    [1920, 1080],
+  ]) {
+    await page.setViewportSize({ width: w, height: h });
+    await fits(page, 'compare-table');
+    await shot(page, `compare-${w}x${h}`);
+  }
+  await page.setViewportSize({ width: 1024, height: 700 });
+
+  // rename, search, delete
+  const first = page.getByTestId('run-item').first();
+  await first.getByTestId('run-name').dblclick();
+  await page.getByTestId('run-rename-input').fill('my full FT baseline');
+  await page.getByTestId('run-rename-input').press('Enter');
+  await expect(first.getByTestId('run-name')).toHaveText('my full FT baseline');
+  await page.getByTestId('runs-search').fill('lora');
+  await expect(page.getByTestId('run-item')).toHaveCount(1);
+  await page.getByTestId('runs-search').fill('');
+  await expect(page.getByTestId('run-item')).toHaveCount(2);
+  page.once('dialog', (d) => void d.accept());
+  await page.getByTestId('delete-runs').click();
+  await expect(page.getByTestId('run-item')).toHaveCount(0);
+  await shot(page, 'after-delete-1024x700');
+});
