@@ -51,6 +51,10 @@ test('hub: 404 and gated explained, cut download resumed after reload, train LoR
   // a download cut in the middle of the weights: progress shown, the partial file kept
   const commit = hub.commitOf('tiny/gpt2');
   hub.faults.cut = { file: 'model.safetensors', afterBytes: 20_000 };
+  await page.getByTestId('input-hub-spec').fill('tiny/gpt2');
+  // before downloading: the engine's memory plan from config.json alone
+  await expect(page.getByTestId('hub-fit')).toContainText('LoRA r16, all linear');
+  await expect(page.getByTestId('hub-fit').locator('[data-fits="true"]')).toHaveCount(2);
   await download(page, 'tiny/gpt2');
   await expect(page.getByTestId('hub-error')).toContainText('stopped at');
   await expect(page.locator('[data-testid="hub-file"][data-file="config.json"]')).toHaveAttribute('data-done', 'true');

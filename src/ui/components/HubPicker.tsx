@@ -23,6 +23,7 @@ import {
 import type { LibraryModel } from '../../worker/protocol';
 import { useStudio } from '../store';
 import { Field } from './Field';
+import { HubFit } from './HubFit';
 
 function fmtRate(bps: number | null): string {
   return bps === null ? '…' : `${formatBytes(bps)}/s`;
@@ -91,6 +92,7 @@ export function HubPicker() {
           </button>
         </div>
       </div>
+      <HubFit spec={spec} />
       {hub.interrupted && !d && (
         <div className="field-msg warn" data-testid="hub-interrupted">
           The download of {hub.interrupted} was interrupted; what arrived is kept.{' '}
