@@ -18,6 +18,7 @@
  * One JSON line per matrix under --json (--full adds the complete analysis: σ arrays, ESD, heatmap).
  */
 import { readFile } from 'node:fs/promises';
+import nodePath from 'node:path';
 import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
 import { cliGpu } from '../gpu';
 import type { Gpu } from '../../gpu/device';
@@ -51,6 +52,23 @@ async function load(path: string, which: string): Promise<SafetensorsFile> {
     return parseSafetensors(bytes);
   } catch (e) {
     throw new CliError(`--${which} ${path}: ${(e as Error).message}`);
+  }
+}
+
+/**
+ * The layout of a checkpoint's linears from the config.json beside it: GPT-2's Conv1D names are (in, out)
+ * (the name rule), every other family stores nn.Linear (out, in) — GPT-Neo's c_fc/c_proj included. null =
+ * no config.json or GPT-2: use the name rule.
+ */
+async function layoutFromConfig(file: string | undefined): Promise<WeightLayout | null> {
+  if (!file) return null;
+  try {
+    const cfg = JSON.parse(await readFile(nodePath.join(nodePath.dirname(file), 'config.json'), 'utf8')) as {
+      model_type?: unknown;
+    };
+    return typeof cfg.model_type === 'string' && cfg.model_type !== 'gpt2' ? 'out-in' : null;
+  } catch {
+    return null;
   }
 }
 
@@ -146,6 +164,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!(k >= 1) || !Number.isInteger(k)) throw new CliError(`--k must be a positive integer, got ${k}`);
   if (!(eps > 0 && eps <= 1)) throw new CliError(`--eps must be in (0, 1], got ${eps}`);
   const only = flag(args, 'only');
+  const familyLayout = adapterSpec || layoutFlag !== 'auto' ? null : await layoutFromConfig(basePath);
   const onlyRe = only ? new RegExp(only) : null;
 
   const [base, tuned] = adapterSpec
@@ -229,7 +248,8 @@ export async function run(argv: string[]): Promise<number> {
       totals.skipped.tooLarge.push(name);
       continue;
     }
-    const layout: WeightLayout = layoutFlag === 'auto' ? layoutForName(name) : (layoutFlag as WeightLayout);
+    const layout: WeightLayout =
+      layoutFlag === 'auto' ? (familyLayout ?? layoutForName(name)) : (layoutFlag as WeightLayout);
     let a: MatrixAnalysis;
     try {
       a = await analyzeMatrix(gpu, {

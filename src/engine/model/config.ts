@@ -425,7 +425,7 @@ export function fromHfConfig(j: unknown): ModelConfig {
         layerNormEps: o.rms_norm_eps ?? 1e-6,
         ropeTheta: num(o, 'rope_theta') ?? num(rp, 'rope_theta') ?? 10000,
         ropeScaling: ropeScalingOf(type, o),
-        tieWordEmbeddings: o.tie_word_embeddings ?? (type === 'llama' ? false : true),
+        tieWordEmbeddings: o.tie_word_embeddings ?? false, // LlamaConfig, Qwen2Config, Qwen3Config default
         attentionBias: type === 'llama' ? !!o.attention_bias : undefined,
         mlpBias: type === 'llama' ? !!o.mlp_bias : undefined,
         tokenizer: o.rankscope_tokenizer ?? 'hf',
