@@ -10,7 +10,7 @@ import { loadBuiltinModel, loadModelFiles, type LoadedModel, type NamedFile } fr
 import { createTokenizer, type Tokenizer } from './io/tokenizers';
 import { loadDataset } from './data/datasets';
 import { parseUserDataset, prepareUserDataset } from './data/user';
-import { tokenizeDataset, type TokenizedDataset } from './data/batcher';
+import { examplesTrainableAt, tokenizeDataset, type TokenizedDataset } from './data/batcher';
 import { chatFormatFrom, type ChatFormat } from './data/chat';
 import type { PreparedText } from './data/types';
 
@@ -113,6 +113,17 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
       `dataset "${config.dataset.id}": this run needs data with sha256 ${config.dataset.hash}, but the data found has sha256 ${prepared.hash}`,
     );
   }
+  const data = tokenizeDataset(prepared, tokenizer, { completionOnly: config.data.completionOnly, chat: chatFormat });
+  const T = config.train.contextLength;
+  if (examplesTrainableAt(data.train, T) === 0) {
+    let longest = 0;
+    const s = data.train.starts!;
+    for (let k = 0; k < s.length; k++)
+      longest = Math.max(longest, (k + 1 < s.length ? s[k + 1] : data.train.tokens.length) - s[k]);
+    throw new ConfigError(
+      `train.contextLength: every example's trained tokens lie past the first ${T} tokens, so nothing would be trained; raise the context (the longest example has ${longest} tokens) or use shorter examples`,
+    );
+  }
   return {
     config,
     modelConfig,
@@ -120,7 +131,7 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
     modelHash: model?.hash ?? null,
     model,
     tokenizer,
-    data: tokenizeDataset(prepared, tokenizer, { completionOnly: config.data.completionOnly, chat: chatFormat }),
+    data,
     datasetHash: prepared.hash,
     datasetKind: prepared.kind,
     chatFormat: prepared.kind === 'chat' ? chatFormat : null,
