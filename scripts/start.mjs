@@ -16,5 +16,10 @@ const port = process.env.PORT ?? '5173';
 console.log(
   `rankscope: starting the studio — open http://127.0.0.1:${port}/ in a browser with WebGPU (Chrome/Edge 113+)`,
 );
-const vite = spawn('npx', ['vite', '--host', '127.0.0.1', '--port', port], { stdio: 'inherit' });
-vite.on('exit', (code) => process.exit(code ?? 0));
+// --strictPort: vite binds exactly this port or exits, so the URL printed above is the one it serves
+// (without it vite silently moved to the next free port while we had printed this one — issue 16).
+const vite = spawn('npx', ['vite', '--host', '127.0.0.1', '--port', port, '--strictPort'], { stdio: 'inherit' });
+vite.on('exit', (code) => {
+  if (code) console.error(`rankscope: the studio did not start; if port ${port} is in use, run PORT=5174 npm start`);
+  process.exit(code ?? 0);
+});
