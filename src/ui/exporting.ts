@@ -149,6 +149,7 @@ export async function adapterFiles(
 /** Serialise one chart's SVG (fonts inlined, white background) for download. */
 export function chartSvg(svg: SVGSVGElement): string {
   const clone = svg.cloneNode(true) as SVGSVGElement;
+  for (const el of clone.querySelectorAll('[data-hover]')) el.remove(); // no hover crosshair in exports
   const w = svg.width.baseVal.value || svg.clientWidth;
   const h = svg.height.baseVal.value || svg.clientHeight;
   clone.setAttribute('xmlns', 'http://www.w3.org/2000/svg');

@@ -225,12 +225,14 @@ const LineChartBody = memo(function LineChartBody({
                 />
               )),
           )}
-          {hx !== null && <line x1={hx} x2={hx} y1={0} y2={plotH} stroke="#9aa3b2" strokeDasharray="3 3" />}
+          {/* data-hover: the crosshair and its markers, left out of SVG/PNG exports (exporting.ts) */}
+          {hx !== null && <line data-hover x1={hx} x2={hx} y1={0} y2={plotH} stroke="#9aa3b2" strokeDasharray="3 3" />}
           {hx !== null &&
             h &&
             series.map((s) =>
               ok(h[s.key], logY) ? (
                 <circle
+                  data-hover
                   key={`h${s.key}`}
                   cx={hx}
                   cy={geo.y(h[s.key] as number)}
