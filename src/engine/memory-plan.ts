@@ -190,9 +190,13 @@ function suggest(
       }
     }
   }
+  const perBuffer = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const param = shapes.find((p) => p.name === plan.largestBuffer.name);
   if (!out.length)
     out.push(
-      `no smaller batch, context or LoRA fits: the weights alone need ${fmtBytes(plan.bytes.weights)}; choose a smaller model`,
+      param && plan.largestBuffer.bytes > perBuffer && plan.bytes.weights <= limits.budgetBytes
+        ? `no smaller batch, context or LoRA fits: the parameter ${param.name} alone needs ${fmtBytes(plan.largestBuffer.bytes)}, more than one buffer of this adapter holds; choose a smaller model (vocabulary, width) or an adapter with larger buffers`
+        : `no smaller batch, context or LoRA fits: the weights alone need ${fmtBytes(plan.bytes.weights)}; choose a smaller model`,
     );
   return out;
 }
