@@ -12,6 +12,7 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { CliError, emit, flag, has, parseArgs } from '../args';
+import { exportPython } from './python-project';
 import { isDirectory, readFileBytes, writeFiles } from '../fsio';
 import { parseRunConfig, type RunConfig } from '../../engine/config';
 import { parseSafetensors, toFloat32 } from '../../engine/io/safetensors';
@@ -21,7 +22,7 @@ import { peftNamingOf } from '../../engine/model/families';
 import type { NamedFile } from '../../engine/io/checkpoint';
 
 export const help =
-  'export a run dir: --run <dir> [--peft <outdir> [--convert]] [--merged <outdir>] [--base-model name] [--json]';
+  'export a run dir: --run <dir> [--peft <outdir> [--convert]] [--merged <outdir>] [--base-model name] [--python <outdir> [--model dir|hf:…] [--dataset file]] [--json]';
 
 const MERGED_FILES = ['config.json', 'model.safetensors', 'card.json', 'tokenizer.json'];
 
@@ -73,8 +74,10 @@ export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     command: 'export',
     booleans: ['json', 'convert'],
-    values: ['run', 'peft', 'merged', 'base-model'],
+    values: ['run', 'peft', 'merged', 'base-model', 'python', 'model', 'dataset'],
   });
+  // issue 14: the run as a transformers + PEFT + accelerate project (python-project.ts)
+  if (flag(args, 'python') !== undefined && flag(args, 'run')) return exportPython(args);
   const dir = flag(args, 'run');
   const peftOut = flag(args, 'peft');
   const mergedOut = flag(args, 'merged');

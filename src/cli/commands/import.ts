@@ -7,6 +7,7 @@
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { CliError, emit, flag, has, parseArgs } from '../args';
+import { importPythonRun } from './python-project';
 import { isDirectory } from '../fsio';
 import { importPeft, PeftError } from '../../engine/io/peft';
 import { checkPeftAgainstModel } from '../../engine/io/peft-check';
@@ -16,10 +17,16 @@ import { peftNamingOf } from '../../engine/model/families';
 import type { NamedFile } from '../../engine/io/checkpoint';
 
 export const help =
-  'read and validate a PEFT LoRA adapter directory: --peft <dir> [--model <dir|id> to check it fits] [--json]';
+  'read and validate a PEFT LoRA adapter directory: --peft <dir> [--model <dir|id> to check it fits] [--json]; or a Python run: --python-run <out dir> [--out file.rankscope.zip]';
 
 export async function run(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, { command: 'import', booleans: ['json'], values: ['peft', 'model'] });
+  const args = parseArgs(argv, {
+    command: 'import',
+    booleans: ['json'],
+    values: ['peft', 'model', 'python-run', 'out'],
+  });
+  // issue 14: a Python run's out/ folder → a run export the page imports (python-project.ts)
+  if (flag(args, 'python-run') !== undefined) return importPythonRun(args);
   const dir = flag(args, 'peft');
   if (!dir) throw new CliError('import needs --peft <dir> (holding adapter_config.json and adapter_model.safetensors)');
   if (!(await isDirectory(dir))) throw new CliError(`--peft ${dir}: not a directory`);
