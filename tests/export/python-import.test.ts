@@ -42,7 +42,7 @@ describe('import --python-run', () => {
   it('an unfinished run is marked stopped; bad lines are refused with the line number', () => {
     const cut = metricsJsonl.split('\n').slice(0, 4).join('\n');
     const ex = pythonRunToExport({ metricsJsonl: cut, runConfigJson });
-    expect((ex.run as { status: string }).status).toBe('stopped');
+    expect(ex.run.status).toBe('stopped');
     expect(() => parseMetricsJsonl('{"step":1,"loss":"x"}')).toThrow(/line 1: "loss" must be a number/);
     expect(() => parseMetricsJsonl('{"step":2}\n{"step":1}')).toThrow(/line 2: step 1 after step 2/);
     expect(() => parseMetricsJsonl('')).toThrow(PythonImportError);
