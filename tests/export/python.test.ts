@@ -98,7 +98,7 @@ describe.skipIf(!hasPython)('export --python: generated projects', () => {
       expect(py.length).toBeGreaterThanOrEqual(3);
       execFileSync('python3', ['-m', 'py_compile', ...py]);
       const r = spawnSync('python3', ['test_mapping.py'], { cwd: dir, encoding: 'utf8' });
-      expect(r.stderr).toMatch(/Ran 7 tests[\s\S]*OK/);
+      expect(r.stderr).toMatch(/Ran 8 tests[\s\S]*OK/);
       expect(r.status).toBe(0);
       sameStream(path.join(dir, 'data/train.jsonl'), inputs.data.train);
       sameStream(path.join(dir, 'data/val.jsonl'), inputs.data.val);

@@ -105,6 +105,11 @@ class Mapping(unittest.TestCase):
         ev = rs.eval_rows(stream("val"), t["batchSize"], t["contextLength"], 1, RUN["data"]["layout"])
         self.assertEqual(list(ev[0][0][1]), CHECK["eval_row0_targets"])
 
+    def test_train_py_imports_without_torch(self):
+        import train  # torch, transformers, peft and accelerate are imported inside main()
+
+        self.assertTrue(callable(train.main))
+
 
 if __name__ == "__main__":
     unittest.main(verbosity=2)

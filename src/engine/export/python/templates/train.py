@@ -71,12 +71,15 @@ def main():
     if peft_config is not None:
         from peft import get_peft_model
 
-        model = get_peft_model(model, peft_config)
+        # EVA: PEFT's docs create the model with low_cpu_mem_usage=True, then initialise from data
+        model = get_peft_model(model, peft_config, low_cpu_mem_usage=(mid == "eva"))
         if mid == "eva":
             from peft import initialize_lora_eva_weights
 
-            first = [to_tensors(rs.batch_rows(streams["train"], B, T, cfg["seed"], i, layout, purpose="data/init"))[0] for i in range(cfg["method"]["params"].get("batches", 4))]
-            initialize_lora_eva_weights(model, dataloader=[{"input_ids": x} for x in first])
+            n_init = cfg["method"]["params"].get("batches", 4)
+            first = [to_tensors(rs.batch_rows(streams["train"], B, T, cfg["seed"], i, layout, purpose="data/init"))[0] for i in range(n_init)]
+            model.to(acc.device)
+            initialize_lora_eva_weights(model, dataloader=[{"input_ids": x, "attention_mask": torch.ones_like(x)} for x in first])
     spec = rs.optimizer_spec(cfg)
     for n, p in model.named_parameters():
         if any(f in n for f in spec.get("frozen", [])):
