@@ -3,8 +3,7 @@
  * shaded, the rows said plainly, a malformed chat upload named by line, a good one recognised as
  * chats, and a LoRA run on chat data that reaches the spectra.
  */
-import { expect, test } from '@playwright/test';
-import { collectErrors, snap } from './helpers';
+import { collectErrors, expect, snap, test } from './helpers';
 import { chartsDrawn, configureTinyRun, openStudio, runLosses, startAndFinish } from './studio';
 
 const chat = (q: string, a: string) =>

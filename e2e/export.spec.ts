@@ -2,11 +2,10 @@
  * Export a run (run.json + PEFT adapter + charts as SVG in one .zip, a chart as PNG) and import it
  * into a fresh browser profile: the run, its losses and its spectra come back.
  */
-import { expect, test } from '@playwright/test';
 import { readFileSync } from 'node:fs';
 import { strFromU8, unzipSync } from 'fflate';
 import { parseSafetensors } from '../src/engine/io/safetensors';
-import { collectErrors, snap } from './helpers';
+import { collectErrors, expect, snap, test } from './helpers';
 import { chartsDrawn, configureTinyRun, openStudio, runLosses, startAndFinish } from './studio';
 
 test('export a run as a zip and import it in a fresh profile', async ({ page, browser }, testInfo) => {

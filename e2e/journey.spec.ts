@@ -3,8 +3,7 @@
  * for a few steps, see loss, spectra and intruder views fill with real numbers, generate, train a
  * second run with full fine-tuning and compare the two, copy the link, open it in a fresh browser context, reproduce, get identical losses.
  */
-import { expect, test } from '@playwright/test';
-import { collectErrors, snap } from './helpers';
+import { collectErrors, expect, snap, test } from './helpers';
 import { chartsDrawn, configureTinyRun, openStudio, runLosses, startAndFinish } from './studio';
 
 test('journey: train LoRA, inspect, share, reproduce in a fresh context', async ({ page, browser }) => {

@@ -2,8 +2,8 @@
  * A reload during training keeps the history and offers to resume from the last checkpoint; the
  * resumed run continues the same run (same id, same chart) from the checkpoint step.
  */
-import { expect, test, type Page } from '@playwright/test';
-import { collectErrors, snap } from './helpers';
+import type { Page } from '@playwright/test';
+import { collectErrors, expect, snap, test } from './helpers';
 import { chartsDrawn, configureTinyRun, openStudio, runLosses } from './studio';
 
 async function runState(page: Page, runId: string): Promise<{ status: string; step: number; checkpointStep?: number }> {

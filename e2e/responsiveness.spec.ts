@@ -5,7 +5,8 @@
  * inside the page (one evaluate, no polling: Playwright's own polling runs on the page's main
  * thread and would be measured too).
  */
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
+import { expect, test } from './helpers';
 import { configureTinyRun, openStudio } from './studio';
 
 type LongTask = { start: number; duration: number };
