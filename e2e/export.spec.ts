@@ -45,7 +45,12 @@ test('export a run as a zip and import it in a fresh profile', async ({ page, br
   const run = JSON.parse(strFromU8(files['run.json']));
   expect(run.format).toBe('rankscope-run');
   expect(run.link).toMatch(/#run=/);
-  expect(run.metrics.flatMap((m: { batch: { loss: number[] } }) => m.batch.loss)).toHaveLength(6);
+  // The step-0 evaluation (issue 16) is an eval-only row: no training loss (null), then the 6 steps.
+  const steps = run.metrics.flatMap((m: { batch: { step: number[] } }) => m.batch.step);
+  const trainLoss = run.metrics.flatMap((m: { batch: { loss: (number | null)[] } }) => m.batch.loss);
+  expect(steps).toEqual([0, 1, 2, 3, 4, 5, 6]);
+  expect(trainLoss[0]).toBeNull();
+  expect(trainLoss.slice(1).every((l: number | null) => typeof l === 'number' && Number.isFinite(l))).toBe(true);
   const st = parseSafetensors(files['adapter/adapter_model.safetensors']);
   expect(st.tensors.get('base_model.model.transformer.h.0.attn.c_attn.lora_A.weight')?.shape).toEqual([4, 32]);
   expect(st.tensors.get('base_model.model.transformer.h.0.attn.c_attn.lora_B.weight')?.shape).toEqual([96, 4]);
