@@ -5,6 +5,7 @@
  */
 import { strToU8, zipSync } from 'fflate';
 import { describe, it, vi } from 'vitest';
+import { runExport } from '../ui/fixtures';
 import { expectClean, fuzz, isJsError, mutateBytes, mutateJson } from './harness';
 
 vi.mock('../../src/ui/db', () => ({}));
@@ -13,37 +14,7 @@ const { defaultDraft } = await import('../../src/ui/draft');
 
 const CASES = 10_000;
 
-const good = {
-  format: 'rankscope-run',
-  version: 1,
-  link: null,
-  run: {
-    id: 'run-abc',
-    name: 'r',
-    config: defaultDraft(),
-    createdAt: 1,
-    status: 'done',
-    step: 2,
-    totalSteps: 2,
-    adapterName: 'x',
-    matrices: ['h.0.attn.c_attn'],
-  },
-  metrics: [
-    {
-      elapsedMs: 5,
-      batch: {
-        step: [1, 2],
-        loss: [5, 4.5],
-        lr: [1e-3, 1e-3],
-        gradNorm: [1, 1],
-        tokensPerSec: [10, 10],
-        valLoss: [null, 4],
-        probeLoss: [null, 6],
-      },
-    },
-  ],
-  spectra: [],
-};
+const good = runExport(defaultDraft());
 
 describe('fuzz: run import (zip and run.json)', () => {
   it(`${CASES} mutated exports: a valid record or a one-line error`, async () => {

@@ -1,42 +1,13 @@
 /** Import validation: an export is data from outside, checked like a link. */
 import { strToU8, zipSync } from 'fflate';
 import { describe, expect, it, vi } from 'vitest';
+import { runExport } from './fixtures';
 
 vi.mock('../../src/ui/db', () => ({}));
 const { parseExport } = await import('../../src/ui/exporting');
 const { defaultDraft } = await import('../../src/ui/draft');
 
-const good = {
-  format: 'rankscope-run',
-  version: 1,
-  link: null,
-  run: {
-    id: 'run-abc',
-    name: 'r',
-    config: defaultDraft(),
-    createdAt: 1,
-    status: 'done',
-    step: 2,
-    totalSteps: 2,
-    adapterName: 'x',
-    matrices: ['h.0.attn.c_attn'],
-  },
-  metrics: [
-    {
-      elapsedMs: 5,
-      batch: {
-        step: [1, 2],
-        loss: [5, 4.5],
-        lr: [1e-3, 1e-3],
-        gradNorm: [1, 1],
-        tokensPerSec: [10, 10],
-        valLoss: [null, 4],
-        probeLoss: [null, 6],
-      },
-    },
-  ],
-  spectra: [],
-};
+const good = runExport(defaultDraft());
 
 describe('parseExport', () => {
   it('accepts run.json and the zip', () => {

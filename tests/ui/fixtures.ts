@@ -42,3 +42,38 @@ export function snapshot(name: string, step: number, maxCos: number[]): Spectrum
     overlapCols: 8,
   };
 }
+
+/** A minimal valid run export (run.json) around `config`, as the page writes it. */
+export function runExport<C extends object>(config: C) {
+  return {
+    format: 'rankscope-run',
+    version: 1,
+    link: null,
+    run: {
+      id: 'run-abc',
+      name: 'r',
+      config,
+      createdAt: 1,
+      status: 'done',
+      step: 2,
+      totalSteps: 2,
+      adapterName: 'x',
+      matrices: ['h.0.attn.c_attn'],
+    },
+    metrics: [
+      {
+        elapsedMs: 5,
+        batch: {
+          step: [1, 2],
+          loss: [5, 4.5],
+          lr: [1e-3, 1e-3],
+          gradNorm: [1, 1],
+          tokensPerSec: [10, 10],
+          valLoss: [null, 4],
+          probeLoss: [null, 6],
+        },
+      },
+    ],
+    spectra: [],
+  };
+}
