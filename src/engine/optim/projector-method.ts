@@ -7,8 +7,9 @@
  * This is not the trainer's hook (projector.ts) and not a method (methods/<id>.ts).
  */
 import type { MethodContext, MethodInstance, MethodParamSpec, TrainableTensor } from '../adapters/types';
-import type { GradientProjector } from './projector';
+import type { BasisProjectorOptions, BasisSource, GradientProjector } from './projector';
 import { purposeTag } from '../rng';
+import { rsvd } from '../../gpu/kernels/rsvd';
 
 export const PERIOD_PARAM: MethodParamSpec = {
   key: 'period',
@@ -45,15 +46,47 @@ export function keyedSeed(seed: number, purpose: string): number {
   return (Math.imul(seed >>> 0, 0x9e3779b1) ^ purposeTag(purpose)) >>> 0;
 }
 
+/** One targeted weight as a projection method sees it. */
+export interface ProjectedTarget {
+  name: string;
+  param: TrainableTensor['param'];
+  grad: TrainableTensor['grad'];
+  m: number;
+  n: number;
+}
+
+/** The options every basis projector of a method shares: the target and the method's rank, period and scale. */
+export function basisOptions(ctx: MethodContext, t: ProjectedTarget): Omit<BasisProjectorOptions, 'source'> {
+  return {
+    gpu: ctx.gpu,
+    ...t,
+    rank: Number(ctx.params.rank),
+    period: Number(ctx.params.period),
+    scale: Number(ctx.params.scale),
+  };
+}
+
+/**
+ * GaLore's basis (Zhao et al. 2024, Alg. 1): the top-r singular vectors of the current gradient, from the
+ * GPU randomized SVD, seeded by (run seed, weight, step) — Q (r, n) on the right, P (m, r) on the left.
+ * Fira uses the same basis, under the same seed purpose.
+ */
+export function svdBasis(ctx: MethodContext, name: string): BasisSource {
+  return async ({ gpu, grad, m, n, r, side, step }) => {
+    const svd = await rsvd(gpu, {
+      matrix: grad,
+      M: m,
+      N: n,
+      k: r,
+      seed: keyedSeed(ctx.seed, `galore:${name}:${step}`),
+    });
+    return side === 'right' ? svd.Vt : svd.U;
+  };
+}
+
 export function initProjected(
   ctx: MethodContext,
-  make: (t: {
-    name: string;
-    param: TrainableTensor['param'];
-    grad: TrainableTensor['grad'];
-    m: number;
-    n: number;
-  }) => GradientProjector,
+  make: (t: ProjectedTarget) => GradientProjector,
   opts: { decay?: boolean } = {},
 ): MethodInstance {
   const { model } = ctx;

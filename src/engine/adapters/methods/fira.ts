@@ -11,11 +11,17 @@
  */
 import type { AdapterMethod } from '../types';
 import type { GpuTensor } from '../../../gpu/device';
-import { rsvd } from '../../../gpu/kernels/rsvd';
 import { sumSquaresInto } from '../../../gpu/kernels/reduce';
 import { axpy, copy } from '../../../gpu/kernels/elementwise';
 import { BasisProjector, type BasisProjectorOptions } from '../../optim/projector';
-import { initProjected, keyedSeed, PERIOD_PARAM, PROJ_RANK_PARAM, SCALE_PARAM } from '../../optim/projector-method';
+import {
+  basisOptions,
+  initProjected,
+  PERIOD_PARAM,
+  PROJ_RANK_PARAM,
+  SCALE_PARAM,
+  svdBasis,
+} from '../../optim/projector-method';
 
 /** Fira's limiter: (factor to divide S by, the norm to remember), from the scaled norm and the previous one. */
 export function normGrowthLimit(norm: number, prev: number | null, gamma: number): { divide: number; keep: number } {
@@ -108,33 +114,10 @@ export const method: AdapterMethod = {
   preservesFunctionAtInit: true,
   trainsBase: true,
   async init(ctx) {
-    const rank = Number(ctx.params.rank),
-      period = Number(ctx.params.period),
-      scale = Number(ctx.params.scale),
-      gamma = Number(ctx.params.gamma);
+    const gamma = Number(ctx.params.gamma);
     return initProjected(
       ctx,
-      (t) =>
-        new FiraProjector(
-          {
-            gpu: ctx.gpu,
-            ...t,
-            rank,
-            period,
-            scale,
-            source: async ({ gpu, grad, m, n, r, side, step }) => {
-              const svd = await rsvd(gpu, {
-                matrix: grad,
-                M: m,
-                N: n,
-                k: r,
-                seed: keyedSeed(ctx.seed, `galore:${t.name}:${step}`),
-              });
-              return side === 'right' ? svd.Vt : svd.U;
-            },
-          },
-          gamma,
-        ),
+      (t) => new FiraProjector({ ...basisOptions(ctx, t), source: svdBasis(ctx, t.name) }, gamma),
     );
   },
 };

@@ -13,7 +13,14 @@ import { Rng } from '../../rng';
 import { matmul } from '../../../gpu/kernels/matmul';
 import { copy } from '../../../gpu/kernels/elementwise';
 import { BasisProjector } from '../../optim/projector';
-import { initProjected, keyedSeed, PERIOD_PARAM, PROJ_RANK_PARAM, SCALE_PARAM } from '../../optim/projector-method';
+import {
+  basisOptions,
+  initProjected,
+  keyedSeed,
+  PERIOD_PARAM,
+  PROJ_RANK_PARAM,
+  SCALE_PARAM,
+} from '../../optim/projector-method';
 
 /** C (r, r) with right: C = A_old·A_newᵀ (rows of A are the r projections); left: C = P_newᵀ·P_old. */
 export function transferMatrix(
@@ -44,17 +51,10 @@ export const method: AdapterMethod = {
   preservesFunctionAtInit: true,
   trainsBase: true,
   async init(ctx) {
-    const rank = Number(ctx.params.rank),
-      period = Number(ctx.params.period),
-      scale = Number(ctx.params.scale);
     const gpu = ctx.gpu;
     return initProjected(ctx, (t) => {
       const p: BasisProjector = new BasisProjector({
-        gpu,
-        ...t,
-        rank,
-        period,
-        scale,
+        ...basisOptions(ctx, t),
         source: async ({ m, n, r, step }) => {
           const size = p.side === 'right' ? r * n : m * r;
           return new Rng(keyedSeed(ctx.seed, `flora:${t.name}:${step}`), 'flora.projection').fillNormal(

@@ -9,7 +9,7 @@
 import type { AdapterMethod } from '../types';
 import { matmul } from '../../../gpu/kernels/matmul';
 import { BasisProjector } from '../../optim/projector';
-import { initProjected, PERIOD_PARAM, PROJ_RANK_PARAM, SCALE_PARAM } from '../../optim/projector-method';
+import { basisOptions, initProjected, PERIOD_PARAM, PROJ_RANK_PARAM, SCALE_PARAM } from '../../optim/projector-method';
 
 /** Orthonormal DCT-II matrix (d, d): row k is the k-th basis vector, D[k][i] = c_k·cos(π(i + ½)k/d). */
 export function dctMatrix(d: number): Float32Array {
@@ -36,17 +36,10 @@ export const method: AdapterMethod = {
   preservesFunctionAtInit: true,
   trainsBase: true,
   async init(ctx) {
-    const rank = Number(ctx.params.rank),
-      period = Number(ctx.params.period),
-      scale = Number(ctx.params.scale);
     const gpu = ctx.gpu;
     return initProjected(ctx, (t) => {
       const p: BasisProjector = new BasisProjector({
-        gpu,
-        ...t,
-        rank,
-        period,
-        scale,
+        ...basisOptions(ctx, t),
         source: async ({ grad, m, n, r, side }) => {
           const d = side === 'right' ? n : m;
           const Dh = dctMatrix(d);

@@ -10,9 +10,15 @@
  * across refreshes, as galore_torch does.
  */
 import type { AdapterMethod } from '../types';
-import { rsvd } from '../../../gpu/kernels/rsvd';
 import { BasisProjector } from '../../optim/projector';
-import { initProjected, keyedSeed, PERIOD_PARAM, PROJ_RANK_PARAM, SCALE_PARAM } from '../../optim/projector-method';
+import {
+  basisOptions,
+  initProjected,
+  PERIOD_PARAM,
+  PROJ_RANK_PARAM,
+  SCALE_PARAM,
+  svdBasis,
+} from '../../optim/projector-method';
 
 export const method: AdapterMethod = {
   id: 'galore',
@@ -24,29 +30,6 @@ export const method: AdapterMethod = {
   preservesFunctionAtInit: true,
   trainsBase: true,
   async init(ctx) {
-    const rank = Number(ctx.params.rank),
-      period = Number(ctx.params.period),
-      scale = Number(ctx.params.scale);
-    return initProjected(
-      ctx,
-      (t) =>
-        new BasisProjector({
-          gpu: ctx.gpu,
-          ...t,
-          rank,
-          period,
-          scale,
-          source: async ({ gpu, grad, m, n, r, side, step }) => {
-            const svd = await rsvd(gpu, {
-              matrix: grad,
-              M: m,
-              N: n,
-              k: r,
-              seed: keyedSeed(ctx.seed, `galore:${t.name}:${step}`),
-            });
-            return side === 'right' ? svd.Vt : svd.U; // Q (r, n) or P (m, r)
-          },
-        }),
-    );
+    return initProjected(ctx, (t) => new BasisProjector({ ...basisOptions(ctx, t), source: svdBasis(ctx, t.name) }));
   },
 };
