@@ -264,47 +264,7 @@ describe('adapter conformance: every registered method', () => {
       it('(b) gradients of the trainables match central differences of the loss', async () => {
         const tr = await Trainer.create(gpu, inputsFor(configFor(m)));
         try {
-          // Move every trainable off its init: x ← x + N(0, σ²), σ = 0.3·rms(x) (0.05 for all-zero tensors).
-          const rng = new Rng(11, `conformance/${m.id}`);
-          for (const t of tr.method.trainables) {
-            const v = await gpu.read(t.param);
-            let ss = 0;
-            for (const x of v) ss += x * x;
-            const sigma = ss > 0 ? 0.3 * Math.sqrt(ss / v.length) : 0.05;
-            const noise = rng.fillNormal(new Float32Array(v.length), sigma);
-            for (let i = 0; i < v.length; i++) v[i] += noise[i];
-            gpu.write(t.param, v);
-          }
-          await lossOf(tr); // one forward at the new point (DoRA's norm is computed here) …
-          freezeDetached(tr, true); // … and then held: the detached norm is a constant.
-          const grads = await gradsOf(tr);
-          let checked = 0;
-          const failures: string[] = [];
-          for (const [ti, t] of tr.method.trainables.entries()) {
-            const g = grads[ti];
-            const order = [...g.keys()].sort((a, b) => Math.abs(g[b]) - Math.abs(g[a]));
-            for (const idx of order.slice(0, 2)) {
-              if (Math.abs(g[idx]) < 2e-3) continue; // below the float32 finite-difference noise floor
-              const v = await gpu.read(t.param);
-              const x0 = v[idx];
-              const eps = 5e-3 * Math.max(1, Math.abs(x0));
-              v[idx] = x0 + eps;
-              gpu.write(t.param, v);
-              const lp = await lossOf(tr);
-              v[idx] = x0 - eps;
-              gpu.write(t.param, v);
-              const lm = await lossOf(tr);
-              v[idx] = x0;
-              gpu.write(t.param, v);
-              const fd = (lp - lm) / (2 * eps);
-              checked++;
-              const ok = Math.abs(fd - g[idx]) <= 5e-4 + 0.05 * Math.abs(g[idx]);
-              if (!ok)
-                failures.push(
-                  `${t.name}[${idx}]: backward ${g[idx].toExponential(4)} vs finite difference ${fd.toExponential(4)}`,
-                );
-            }
-          }
+          const { failures, checked } = await checkGradients(tr, m.id);
           expect(failures, failures.join('\n')).toEqual([]);
           expect(checked, 'coordinates with gradients large enough to check').toBeGreaterThanOrEqual(
             Math.min(2, tr.method.trainables.length),
