@@ -15,6 +15,8 @@ import { deleteFromLibrary, listLibrary, opfsStore, snapshotFiles } from './mode
 import type { EngineApi, EngineEvent, LocalFiles, SelfTestReport } from './protocol';
 import type { RunConfig } from '../engine/config';
 import { WorkerRunner } from './runner';
+import { resolveInputs } from '../engine/inputs';
+import { Trainer } from '../engine/train';
 
 let gpu: Gpu | null = null;
 let emit: (e: EngineEvent) => void | Promise<void> = () => {};
@@ -112,6 +114,34 @@ const api: EngineApi = {
   async previewData(cmd) {
     const modelFiles = await withLibraryFiles(cmd.config, cmd.modelFiles);
     return previewData(cmd.config, { modelFiles: modelFiles?.files, datasetFile: cmd.datasetFile }, cmd.n ?? 3);
+  },
+  async calibrate(cmd) {
+    const g = requireGpu();
+    const t0 = performance.now();
+    const modelFiles = await withLibraryFiles(cmd.config, undefined);
+    const inputs = await resolveInputs(cmd.config, { modelFiles: modelFiles?.files });
+    const trainer = await Trainer.create(g, inputs);
+    try {
+      const prepareMs = performance.now() - t0;
+      await trainer.trainStep(); // warm-up: pipelines compile on first use
+      const times: number[] = [];
+      const n = Math.max(1, Math.min(8, cmd.steps ?? 2, cmd.config.train.steps - 1));
+      for (let i = 0; i < n; i++) {
+        const s = performance.now();
+        await trainer.trainStep();
+        times.push(performance.now() - s);
+      }
+      times.sort((a, b) => a - b);
+      let evalMs = 0;
+      if (cmd.config.eval.every > 0) {
+        const s = performance.now();
+        await trainer.evaluate(inputs.data.val, cmd.config.eval.batches);
+        evalMs = performance.now() - s;
+      }
+      return { prepareMs, stepMs: times[Math.floor(times.length / 2)], evalMs, adapter: g.name };
+    } finally {
+      trainer.dispose();
+    }
   },
   async selfTest(): Promise<SelfTestReport> {
     const g = requireGpu();

@@ -83,6 +83,12 @@ export interface EngineApi {
   exportAdapter(opts: { merged?: boolean }): Promise<AdapterExport>;
   /** Run one matmul on the GPU and compare it with the CPU reference (the page's self-test). */
   selfTest(): Promise<SelfTestReport>;
+  /**
+   * Time a config's training step on this adapter without creating a run (the experiments gallery's
+   * estimate): build the trainer, one warm-up step (pipelines compile), then `steps` timed steps and one
+   * evaluation; everything is released after. Call it only while no run is in progress.
+   */
+  calibrate(cmd: { config: RunConfig; steps?: number }): Promise<CalibrationReport>;
   /** The training data as the model will see it: first examples as tokens with the loss mask, length figures. No GPU. */
   previewData(cmd: {
     config: RunConfig;
@@ -109,6 +115,16 @@ export interface AdapterExport {
   kind: 'peft' | 'merged';
   files: { name: string; bytes: Uint8Array }[];
   notes: string[];
+}
+
+export interface CalibrationReport {
+  /** Building the model, data and method (once per run). */
+  prepareMs: number;
+  /** Median of the timed training steps (after the warm-up step). */
+  stepMs: number;
+  /** One evaluation of `eval.batches` batches (0 when the config evaluates never). */
+  evalMs: number;
+  adapter: string;
 }
 
 export interface SelfTestReport {
