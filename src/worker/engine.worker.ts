@@ -12,7 +12,15 @@ import { Rng } from '../engine/rng';
 import { previewData } from '../engine/data/preview';
 import { snapshotDownload } from '../engine/io/hub';
 import { deleteFromLibrary, listLibrary, opfsStore, snapshotFiles } from './model-library';
-import type { EngineApi, EngineEvent, LocalFiles, SelfTestReport } from './protocol';
+import type {
+  AdapterAnalysisRequest,
+  AdapterAnalysisResult,
+  EngineApi,
+  EngineEvent,
+  LocalFiles,
+  SelfTestReport,
+} from './protocol';
+import { analyzeAdapter } from './adapter-analysis';
 import type { RunConfig } from '../engine/config';
 import { WorkerRunner } from './runner';
 import { resolveInputs } from '../engine/inputs';
@@ -22,6 +30,8 @@ let gpu: Gpu | null = null;
 let emit: (e: EngineEvent) => void | Promise<void> = () => {};
 let runner: WorkerRunner | null = null;
 let hubAbort: AbortController | null = null;
+/** Debug/test setting carried over to every runner (setCheckpointEvery). */
+let checkpointEverySteps = 0;
 
 function requireGpu(): Gpu {
   if (!gpu) throw new Error('engine not initialised: call init() first');
@@ -37,8 +47,7 @@ const api: EngineApi = {
       emit({ type: 'error', error: serializeGpuError(e) });
       throw e;
     }
-    gpu.onError((e) => emit({ type: 'error', error: serializeGpuError(e) }));
-    runner = new WorkerRunner(gpu, (e, transfer) => emit(transfer?.length ? Comlink.transfer(e, dedupe(transfer)) : e));
+    attach(gpu);
     // Nothing may fail only in the console: an error no caller awaited still reaches the page.
     self.addEventListener('unhandledrejection', (ev) => {
       void emit({ type: 'error', error: serializeGpuError((ev as PromiseRejectionEvent).reason) });
@@ -51,6 +60,30 @@ const api: EngineApi = {
     });
     emit({ type: 'ready', adapter: gpu.description });
     return gpu.description;
+  },
+  async recoverDevice() {
+    // Whatever the old runner held lived on the lost device: free it (a no-op on a destroyed one).
+    await runner?.dispose();
+    runner = null;
+    try {
+      gpu = await acquireGpu();
+    } catch (e) {
+      gpu = null;
+      emit({ type: 'error', error: serializeGpuError(e) });
+      throw e;
+    }
+    attach(gpu);
+    emit({ type: 'ready', adapter: gpu.description });
+    return gpu.description;
+  },
+  async loseDevice(opts) {
+    const g = requireGpu();
+    if (runner) runner.loseDevice(opts?.afterStep);
+    else g.device.destroy();
+  },
+  async setCheckpointEvery(steps) {
+    checkpointEverySteps = Math.max(0, Math.floor(steps));
+    if (runner) runner.checkpointEverySteps = checkpointEverySteps;
   },
   async run(cmd) {
     requireGpu();
@@ -66,7 +99,9 @@ const api: EngineApi = {
     runner?.stop();
   },
   async generate(cmd) {
-    await runner?.generate(cmd);
+    const src = cmd.source;
+    const source = src && { ...src, modelFiles: await withLibraryFiles(src.config, src.modelFiles) };
+    await runner?.generate(source ? { ...cmd, source } : cmd);
   },
   async cancelGenerate() {
     runner?.cancelGenerate();
@@ -110,6 +145,9 @@ const api: EngineApi = {
   async libraryConfig(repo, commit) {
     const bytes = await opfsStore.readSnapshotFile(repo, commit, 'config.json');
     return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  },
+  async analyzeAdapter(req) {
+    return analyzeAdapterCommand(req);
   },
   async previewData(cmd) {
     const modelFiles = await withLibraryFiles(cmd.config, cmd.modelFiles);
@@ -176,6 +214,39 @@ const api: EngineApi = {
     };
   },
 };
+
+/** Wire a (new) device to the page: its asynchronous failures become events, and a runner drives runs on it. */
+function attach(g: Gpu): void {
+  g.onError((e) => emit({ type: 'error', error: serializeGpuError(e) }));
+  runner = new WorkerRunner(g, (e, transfer) => emit(transfer?.length ? Comlink.transfer(e, dedupe(transfer)) : e), {
+    checkpointEverySteps,
+  });
+}
+
+/** Adapter analysis (issue 11 item 5): shares the hub download's cancel; snapshots transferred. */
+async function analyzeAdapterCommand(req: AdapterAnalysisRequest): Promise<AdapterAnalysisResult> {
+  hubAbort?.abort();
+  const abort = new AbortController();
+  hubAbort = abort;
+  try {
+    const out = await analyzeAdapter(
+      gpu,
+      req,
+      (spec, progress) => void emit({ type: 'download', spec, progress }),
+      abort.signal,
+    );
+    const transfer = out.snapshots.flatMap((s) => [
+      s.sigmaBase.buffer,
+      s.sigmaTuned.buffer,
+      s.sigmaDelta.buffer,
+      s.overlap.buffer,
+      s.intruders.maxCos.buffer,
+    ]);
+    return Comlink.transfer(out, dedupe(transfer));
+  } finally {
+    if (hubAbort === abort) hubAbort = null;
+  }
+}
 
 /** A hub model from the library ("hf:owner/name@commit"): its files are read here, not sent by the page. */
 async function withLibraryFiles(config: RunConfig, given: LocalFiles | undefined): Promise<LocalFiles | undefined> {

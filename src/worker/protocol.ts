@@ -48,8 +48,20 @@ export type Command =
       seed: number;
       /** Nucleus sampling mass; absent or 1 = off. */
       topP?: number;
+      /** The run to sample from; absent = the run the engine holds. */
+      runId?: string;
+      /** A stored run the engine does not hold: its config and checkpoint, loaded on demand. */
+      source?: GenerateSource;
     }
   | { type: 'analyze'; matrix?: string };
+
+/** What the worker needs to rebuild a stored run's base and tuned models (issue 16). */
+export interface GenerateSource {
+  config: RunConfig;
+  resume: ResumeState;
+  modelFiles?: LocalFiles;
+  datasetFile?: { name: string; bytes: Uint8Array };
+}
 
 /** A person's own model files, read on the page and handed to the worker. */
 export interface LocalFiles {
@@ -109,6 +121,52 @@ export interface EngineApi {
   libraryManifest(repo: string, commit: string): Promise<{ name: string; sha256: string; size: number }[]>;
   /** A stored snapshot's config.json, parsed. */
   libraryConfig(repo: string, commit: string): Promise<Record<string, unknown>>;
+  /**
+   * Open a PEFT adapter for analysis, no training (issue 11 item 5; worker/adapter-analysis.ts): adapter and
+   * base downloaded into the library as needed ('download' events), merged, every adapted matrix analysed.
+   * Rejects with one line for what cannot be represented.
+   */
+  analyzeAdapter(req: AdapterAnalysisRequest): Promise<AdapterAnalysisResult>;
+  /**
+   * After a lost device: acquire a new adapter and device in this worker and a fresh runner on it
+   * (pipelines and buffers are per device, so nothing of the old one is reused). The page then
+   * resumes the interrupted run from its last checkpoint (`run` with `resume`).
+   */
+  recoverDevice(): Promise<AdapterDescription>;
+  /**
+   * Debug/test only (issue 17): destroy the real GPU device with `device.destroy()` — now, or right
+   * after step `afterStep` of the active run (after that step's checkpoint, if any). The engine then
+   * sees `device.lost` as it would after a driver reset.
+   */
+  loseDevice(opts?: { afterStep?: number }): Promise<void>;
+  /** Debug/test only: also checkpoint after every `steps`-th step (0: the periodic time-based checkpoints only). */
+  setCheckpointEvery(steps: number): Promise<void>;
+}
+
+// ---- adapter analysis (issue 11 item 5) --------------------------------------------------------------
+
+export interface AdapterAnalysisRequest {
+  /** A hub adapter repo (`owner/name[@revision]`) or its files read on the page. */
+  adapter: { hub: string } | { files: { name: string; bytes: Uint8Array }[]; name: string };
+  /** The base (hub id or built-in id); default: adapter_config.json's base_model_name_or_path. */
+  base?: string;
+  endpoint: string;
+  token?: string;
+  k: number;
+  eps: number;
+}
+
+export interface AdapterAnalysisResult {
+  adapter:
+    | { source: 'hub'; repo: string; commit: string; files: { name: string; sha256: string }[] }
+    | { source: 'files'; name: string; files: { name: string; sha256: string }[] };
+  base:
+    | { source: 'hub'; repo: string; commit: string; files: { name: string; sha256: string }[] }
+    | { source: 'builtin'; id: string; hash: string };
+  modelType: string;
+  peft: { r: number; alpha: number; useRslora: boolean; modules: number; ranks: number[] };
+  snapshots: SpectrumSnapshot[];
+  ms: number;
 }
 
 export interface AdapterExport {
@@ -210,8 +268,16 @@ export type EngineEvent =
   | { type: 'spectra'; runId: string; snapshots: SpectrumSnapshot[] }
   | { type: 'checkpoint'; runId: string; resume: ResumeState }
   /** Streaming: the text so far of one side (base first, then tuned), after each new token. */
-  | { type: 'generating'; prompt: string; side: 'base' | 'tuned'; text: string; tokens: number; maxTokens: number }
-  | { type: 'generated'; base: string; tuned: string; prompt: string; cancelled?: boolean }
+  | {
+      type: 'generating';
+      runId?: string;
+      prompt: string;
+      side: 'base' | 'tuned';
+      text: string;
+      tokens: number;
+      maxTokens: number;
+    }
+  | { type: 'generated'; runId?: string; base: string; tuned: string; prompt: string; cancelled?: boolean }
   | { type: 'done'; runId: string; summary: Record<string, unknown> }
   /** Hub download progress of one file of `spec` (hubDownload). */
   | { type: 'download'; spec: string; progress: DownloadProgress }

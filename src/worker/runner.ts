@@ -5,7 +5,7 @@
  */
 import { chatPrompt } from '../engine/data/chat';
 import type { Gpu } from '../gpu/device';
-import { serializeGpuError } from '../gpu/errors';
+import { GpuDeviceLostError, serializeGpuError } from '../gpu/errors';
 import { resolveInputs, type RunInputs } from '../engine/inputs';
 import { NonFiniteError, Trainer } from '../engine/train';
 import type { LanguageModel } from '../engine/model/language-model';
@@ -23,6 +23,7 @@ import type {
 import { exportPeft, PeftUnsupportedError } from '../engine/io/peft';
 import { modelFiles } from '../engine/io/checkpoint';
 import { SpectraTracker } from './spectra';
+import { loadStoredRun, type StoredRunModels } from './stored-run';
 
 type RunCmd = Extract<Command, { type: 'run' }>;
 
@@ -81,15 +82,30 @@ export class WorkerRunner {
 
   /** Milliseconds between periodic checkpoints (tests use 0: a checkpoint after every step). */
   private readonly checkpointIntervalMs: number;
+  /** Also checkpoint after every N-th step (0: off). Debug/test setting: makes the checkpoint steps known. */
+  checkpointEverySteps = 0;
+  /** Debug/test: destroy the device right after this step (loseDevice). */
+  private loseAfterStep: number | null = null;
 
   constructor(
     gpu: Gpu,
     emit: (e: EngineEvent, transfer?: Transferable[]) => unknown,
-    opts: { checkpointIntervalMs?: number } = {},
+    opts: { checkpointIntervalMs?: number; checkpointEverySteps?: number } = {},
   ) {
     this.gpu = gpu;
     this.emit = emit;
     this.checkpointIntervalMs = opts.checkpointIntervalMs ?? CHECKPOINT_INTERVAL_MS;
+    this.checkpointEverySteps = opts.checkpointEverySteps ?? 0;
+  }
+
+  /**
+   * Debug/test (issue 17): a real lost device. `device.destroy()` — not `Gpu.destroy()`, which marks the
+   * loss as expected — so `device.lost` resolves and the next step fails as after a driver reset.
+   */
+  loseDevice(afterStep?: number): void {
+    const active = this.state === 'running' || this.state === 'paused' || this.state === 'preparing';
+    if (afterStep !== undefined && active && (this.trainer?.step ?? 0) < afterStep) this.loseAfterStep = afterStep;
+    else this.gpu.device.destroy();
   }
 
   private setState(state: RunState, message?: string): void {
@@ -113,10 +129,16 @@ export class WorkerRunner {
     this.loop = this.run(cmd).catch((e) => this.fail(e));
   }
 
-  private fail(e: unknown): void {
-    const step = e instanceof NonFiniteError ? e.step : this.trainer?.step;
-    this.emit({ type: 'error', runId: this.runId, error: serializeGpuError(e), step });
-    this.setState('error', e instanceof Error ? e.message : String(e));
+  private async fail(e: unknown): Promise<void> {
+    // A lost device often surfaces first as a failed readback, a moment before `device.lost` resolves:
+    // wait briefly for it, so the run names the loss (the cause), not the readback (its symptom).
+    if (!(e instanceof GpuDeviceLostError) && this.gpu.failure === null)
+      await Promise.race([this.gpu.device.lost, new Promise((r) => setTimeout(r, 250))]);
+    const lost = this.gpu.failure instanceof GpuDeviceLostError ? this.gpu.failure : null;
+    const err = lost ?? e;
+    const step = err instanceof NonFiniteError ? err.step : this.trainer?.step;
+    this.emit({ type: 'error', runId: this.runId, error: serializeGpuError(err), step });
+    this.setState('error', err instanceof Error ? err.message : String(err));
   }
 
   private async run(cmd: RunCmd): Promise<void> {
@@ -199,12 +221,18 @@ export class WorkerRunner {
         flush();
         await this.emitSpectra();
       }
-      if (performance.now() - lastCheckpoint >= this.checkpointIntervalMs) {
+      const every = this.checkpointEverySteps;
+      if (performance.now() - lastCheckpoint >= this.checkpointIntervalMs || (every > 0 && m.step % every === 0)) {
         // Metrics up to the checkpoint's step go out first, so a page that stores both never holds a
         // checkpoint ahead of its loss history.
         flush();
         await this.checkpoint();
         lastCheckpoint = performance.now();
+      }
+      if (this.loseAfterStep !== null && m.step >= this.loseAfterStep) {
+        flush(); // the page holds this step's loss, as it would when a real device goes away
+        this.loseAfterStep = null;
+        this.gpu.device.destroy();
       }
       // Let queued commands (pause, stop, generate) arrive, then run side tasks between steps.
       await new Promise((r) => setTimeout(r, 0));
@@ -293,7 +321,8 @@ export class WorkerRunner {
   }
 
   private async generateNow(cmd: Extract<Command, { type: 'generate' }>): Promise<void> {
-    if (!this.trainer || !this.inputs || !this.baseModel) {
+    const models = await this.generationModels(cmd);
+    if (!models) {
       this.emit({
         type: 'error',
         error: {
@@ -304,8 +333,9 @@ export class WorkerRunner {
       });
       return;
     }
+    const runId = cmd.runId;
     // a run on chats generates as it trained: the prompt as a user turn through the same chat template
-    const chat = this.inputs.chatFormat;
+    const chat = models.inputs.chatFormat;
     const o = {
       prompt: chat ? chatPrompt([{ role: 'user', content: cmd.prompt }], chat) : cmd.prompt,
       maxTokens: Math.min(512, Math.max(1, cmd.maxTokens)),
@@ -315,7 +345,7 @@ export class WorkerRunner {
       seed: cmd.seed,
     };
     this.generationCancelled = false;
-    const tokenizer = this.inputs.tokenizer;
+    const tokenizer = models.inputs.tokenizer;
     // Stream each side's text as it grows (decoded whole each time: a byte tokenizer may split a character)
     const stream = (side: 'base' | 'tuned') => {
       const ids: number[] = [];
@@ -323,17 +353,44 @@ export class WorkerRunner {
         onToken: (id: number) => {
           ids.push(id);
           const text = tokenizer.decode(ids);
-          this.emit({ type: 'generating', prompt: cmd.prompt, side, text, tokens: ids.length, maxTokens: o.maxTokens });
+          this.emit({
+            type: 'generating',
+            runId,
+            prompt: cmd.prompt,
+            side,
+            text,
+            tokens: ids.length,
+            maxTokens: o.maxTokens,
+          });
         },
         cancelled: () => this.generationCancelled,
       };
     };
-    const base = await sampleText(this.gpu, this.baseModel, tokenizer, o, stream('base'));
+    const base = await sampleText(this.gpu, models.base, tokenizer, o, stream('base'));
     const tuned = this.generationCancelled
       ? ''
-      : await sampleText(this.gpu, this.trainer.model, tokenizer, o, stream('tuned'));
+      : await sampleText(this.gpu, models.tuned, tokenizer, o, stream('tuned'));
     const cancelled = this.generationCancelled;
-    this.emit({ type: 'generated', prompt: cmd.prompt, base, tuned, ...(cancelled ? { cancelled } : {}) });
+    this.emit({ type: 'generated', runId, prompt: cmd.prompt, base, tuned, ...(cancelled ? { cancelled } : {}) });
+  }
+
+  /** A stored run's models, loaded from its checkpoint on demand (kept until another run is asked for). */
+  private stored: StoredRunModels | null = null;
+
+  /** The base and tuned models of the asked run: the one this runner trains, or a stored one. */
+  private async generationModels(
+    cmd: Extract<Command, { type: 'generate' }>,
+  ): Promise<{ inputs: RunInputs; base: LanguageModel; tuned: LanguageModel } | null> {
+    const own = this.trainer && this.inputs && this.baseModel;
+    if (own && (!cmd.runId || cmd.runId === this.runId))
+      return { inputs: this.inputs!, base: this.baseModel!, tuned: this.trainer!.model };
+    if (!cmd.runId || !cmd.source) return null;
+    const s = this.stored;
+    if (s && s.runId === cmd.runId && s.step === cmd.source.resume.step) return s;
+    this.stored = null;
+    s?.dispose();
+    this.stored = await loadStoredRun(this.gpu, cmd.runId, cmd.source);
+    return this.stored;
   }
 
   private generationCancelled = false;
@@ -380,7 +437,16 @@ export class WorkerRunner {
     return this.schedule(() => this.emitSpectra());
   }
 
+  /** Stop whatever runs and free this runner's GPU objects (after a lost device: before a new runner). */
+  async dispose(): Promise<void> {
+    this.stop();
+    await this.loop?.catch(() => {});
+    this.cleanup();
+  }
+
   private cleanup(): void {
+    this.stored?.dispose();
+    this.stored = null;
     this.trainer?.dispose();
     this.baseModel?.destroy();
     this.trainer = null;
