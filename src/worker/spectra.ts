@@ -6,7 +6,7 @@
 import type { Gpu } from '../gpu/device';
 import type { Trainer } from '../engine/train';
 import type { LanguageModel } from '../engine/model/language-model';
-import { analyzeMatrix, computeBaseSvd, asOutIn, type BaseSvd } from '../engine/analysis';
+import { analyzeMatrix, computeBaseSvd, asOutIn, type BaseSvd, type MatrixAnalysis } from '../engine/analysis';
 import { selectTargets } from '../engine/train';
 import type { SpectrumSnapshot } from './protocol';
 
@@ -54,35 +54,40 @@ export class SpectraTracker {
         eps: this.eps,
         heatmapCols: 32,
       });
-      out.push({
-        step: this.trainer.step,
-        name: module,
-        shape: a.shape,
-        sigmaBase: Float32Array.from(a.base.sigma),
-        sigmaTuned: Float32Array.from(a.tuned.sigma),
-        sigmaDelta: Float32Array.from(a.delta.sigma),
-        erank: a.tuned.erank,
-        stableRank: a.tuned.stableRank,
-        deltaErank: a.delta.erank,
-        deltaStableRank: a.delta.stableRank,
-        alpha: a.tuned.powerLaw?.alpha ?? NaN,
-        alphaXmin: a.tuned.powerLaw?.xmin ?? NaN,
-        intruders: {
-          k: a.intruders.k,
-          eps: a.intruders.eps,
-          count: a.intruders.count,
-          maxCos: Float32Array.from(a.intruders.maxCos),
-          sweep: a.intruders.sweep,
-          indices: a.intruders.indices,
-          clusterNorm: a.intruders.clusterNorm ? Float32Array.from(a.intruders.clusterNorm) : undefined,
-          relFrobenius: a.delta.relFrobenius,
-        },
-        overlap: Float32Array.from(a.intruders.heatmap.values),
-        overlapCols: a.intruders.heatmap.cols,
-        esd: a.tuned.esd,
-        anglesDeg: a.angles.degrees,
-      });
+      out.push(snapshotOf(a, this.trainer.step, module));
     }
     return out;
   }
+}
+
+/** One matrix's analysis as the protocol's snapshot (module = the linear's name, e.g. "h.0.attn.c_attn"). */
+export function snapshotOf(a: MatrixAnalysis, step: number, module: string): SpectrumSnapshot {
+  return {
+    step,
+    name: module,
+    shape: a.shape,
+    sigmaBase: Float32Array.from(a.base.sigma),
+    sigmaTuned: Float32Array.from(a.tuned.sigma),
+    sigmaDelta: Float32Array.from(a.delta.sigma),
+    erank: a.tuned.erank,
+    stableRank: a.tuned.stableRank,
+    deltaErank: a.delta.erank,
+    deltaStableRank: a.delta.stableRank,
+    alpha: a.tuned.powerLaw?.alpha ?? NaN,
+    alphaXmin: a.tuned.powerLaw?.xmin ?? NaN,
+    intruders: {
+      k: a.intruders.k,
+      eps: a.intruders.eps,
+      count: a.intruders.count,
+      maxCos: Float32Array.from(a.intruders.maxCos),
+      sweep: a.intruders.sweep,
+      indices: a.intruders.indices,
+      clusterNorm: a.intruders.clusterNorm ? Float32Array.from(a.intruders.clusterNorm) : undefined,
+      relFrobenius: a.delta.relFrobenius,
+    },
+    overlap: Float32Array.from(a.intruders.heatmap.values),
+    overlapCols: a.intruders.heatmap.cols,
+    esd: a.tuned.esd,
+    anglesDeg: a.angles.degrees,
+  };
 }
