@@ -4,8 +4,11 @@
  * initialisation, data order, adapter bases, randomized-SVD sketches. That is what makes a run link
  * reproduce bit-identical numbers, and it lets the GPU (shaders/random.wgsl) draw the same stream.
  *
- * Not cryptographic. The purpose tag keeps streams for different uses independent under one seed.
+ * Not cryptographic. The purpose tag (src/gpu/purposes.ts, shared with the GPU fills) keeps streams for different uses
+ * independent under one seed.
  */
+
+import { purposeTag } from '../gpu/purposes';
 
 const M0 = 0xd2511f53;
 const M1 = 0xcd9e8d57;
@@ -51,16 +54,6 @@ export function philox4x32(c0: number, c1: number, c2: number, c3: number, k0: n
     key1 = (key1 + W1) >>> 0;
   }
   return Uint32Array.of(x0, x1, x2, x3);
-}
-
-/** Stable 32-bit tag for a purpose string (FNV-1a), so streams are named, not numbered by hand. */
-export function purposeTag(purpose: string): number {
-  let h = 0x811c9dc5;
-  for (let i = 0; i < purpose.length; i++) {
-    h ^= purpose.charCodeAt(i);
-    h = Math.imul(h, 0x01000193) >>> 0;
-  }
-  return h >>> 0;
 }
 
 /** u32 -> uniform float in (0, 1): 24 high bits, offset by half a step so 0 and 1 never occur. */

@@ -1,13 +1,13 @@
 /**
  * src/engine/analysis (ranks, power-law α, intruder dimensions, principal angles, analyzeMatrix) and the
- * float64 linear algebra under it (src/engine/ref/rsvd.ts), checked against ml-matrix and against
+ * float64 linear algebra under it (src/engine/linalg.ts), checked against ml-matrix and against
  * matrices whose answers are known by construction.
  */
 import { describe, it, expect } from 'vitest';
 import { Matrix, SingularValueDecomposition, EigenvalueDecomposition } from 'ml-matrix';
 import { testGpu } from '../helpers/gpu';
 import { Rng } from '../../src/engine/rng';
-import { jacobiSvd, qrThin, singularValues, symmetricEigenvalues, orthogonalityError } from '../../src/engine/ref/rsvd';
+import { jacobiSvd, qrThin, singularValues, symmetricEigenvalues, orthogonalityError } from '../../src/engine/linalg';
 import {
   analyzeMatrix,
   asOutIn,
@@ -65,7 +65,7 @@ function addRankUpdate(w: Float32Array, M: number, N: number, rank: number, scal
   return out;
 }
 
-describe('float64 linear algebra (ref/rsvd.ts) vs ml-matrix', () => {
+describe('float64 linear algebra (linalg.ts) vs ml-matrix', () => {
   it('Jacobi SVD on awkward and rank-deficient shapes', () => {
     const shapes: [number, number][] = [
       [1, 1],

@@ -8,7 +8,7 @@ import { intruderDimensions, analyzeMatrix } from '../../src/engine/analysis';
 import { mitigateLayer } from '../../src/engine/analysis/mitigate';
 import { extractMatrix, extractedState, chooseRank } from '../../src/engine/analysis/extract';
 import { exportPeft, importPeft } from '../../src/engine/io/peft';
-import { exactSvd } from '../../src/gpu/kernels/rsvd';
+import { exactSvd } from '../../src/engine/linalg';
 import { parseRunConfig } from '../../src/engine/config';
 import { Rng } from '../../src/engine/rng';
 

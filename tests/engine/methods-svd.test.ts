@@ -14,7 +14,7 @@
 import { describe, it, expect, beforeAll } from 'vitest';
 import { testGpu, expectClose, randn } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/device';
-import { exactSvd } from '../../src/gpu/kernels/rsvd';
+import { exactSvd } from '../../src/engine/linalg';
 import { parseRunConfig, RUN_PRESETS, type RunConfigInput } from '../../src/engine/config';
 import { resolveInputs, type RunInputs } from '../../src/engine/inputs';
 import { Trainer } from '../../src/engine/train';

@@ -20,7 +20,7 @@ import { dctMatrix, topIndices } from '../../src/engine/adapters/methods/galore-
 import { transferMatrix } from '../../src/engine/adapters/methods/flora';
 import { normGrowthLimit } from '../../src/engine/adapters/methods/fira';
 import { principalMask } from '../../src/engine/adapters/methods/lift';
-import { exactSvd } from '../../src/gpu/kernels/rsvd';
+import { exactSvd } from '../../src/engine/linalg';
 import { Rng } from '../../src/engine/rng';
 
 const ARCH: ModelConfig = {

@@ -5,7 +5,8 @@
  * so these vectors pin both.
  */
 import { describe, expect, it } from 'vitest';
-import { philox4x32, purposeTag, Rng } from '../../src/engine/rng';
+import { philox4x32, Rng } from '../../src/engine/rng';
+import { purposeTag } from '../../src/gpu/purposes';
 
 const hex = (a: Uint32Array) => Array.from(a, (x) => x.toString(16).padStart(8, '0')).join(' ');
 

@@ -8,7 +8,6 @@ import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { testGpu } from '../helpers/gpu';
 import { Rng } from '../../src/engine/rng';
 import {
-  exactSvd,
   gaussianSketchGpu,
   lowRankOperator,
   orthonormalize,
@@ -17,9 +16,10 @@ import {
   randomU32,
   randomUniform,
   releaseOrthWorkspace,
-  rsvd,
 } from '../../src/gpu/kernels/rsvd';
-import { gaussianSketch, matrixWithSpectrum, orthogonalityError, rsvdRef } from '../../src/engine/ref/rsvd';
+import { rsvd } from '../../src/engine/rsvd';
+import { exactSvd, orthogonalityError } from '../../src/engine/linalg';
+import { gaussianSketch, matrixWithSpectrum, rsvdRef } from '../../src/engine/ref/rsvd';
 
 function mlSvd(a: ArrayLike<number>, M: number, N: number) {
   const rows: number[][] = [];

@@ -1,5 +1,5 @@
 /**
- * `bench rsvd`: randomized SVD on the GPU (src/gpu/kernels/rsvd.ts) against ml-matrix's full SVD in
+ * `bench rsvd`: randomized SVD on the GPU (src/engine/rsvd.ts over src/gpu/kernels/rsvd.ts) against ml-matrix's full SVD in
  * the same process on the same matrix (ENVIRONMENT.md, "Timing on noisy shared machines": ratios side
  * by side, medians after a warm-up, adapter named).
  *
@@ -16,7 +16,7 @@ import { Matrix, SingularValueDecomposition } from 'ml-matrix';
 import { emit, has, numberFlag, parseArgs } from '../args';
 import type { Gpu } from '../../gpu/device';
 import { matmul } from '../../gpu/kernels/matmul';
-import { rsvd } from '../../gpu/kernels/rsvd';
+import { rsvd } from '../../engine/rsvd';
 import { Rng } from '../../engine/rng';
 
 export const help =

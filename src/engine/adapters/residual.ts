@@ -17,11 +17,12 @@
  * vectors are our Ṽ and its right vectors (Vh) are our Ũᵀ:
  *   PEFT A = f(S)·Vh[sel]  (r, in)   ↔  A[j, i] = f(S_j)·U[i, j]
  *   PEFT B = U[:, sel]·g(S) (out, r) ↔  B[o, j] = Vt[j, o]·g(S_j)
- * What this file is not: a method (methods/ holds those) or an SVD implementation (src/gpu/kernels/rsvd.ts).
+ * What this file is not: a method (methods/ holds those) or an SVD implementation (src/engine/rsvd.ts, src/engine/linalg.ts).
  */
 import type { Gpu, GpuTensor } from '../../gpu/device';
 import { matmul } from '../../gpu/kernels/matmul';
-import { exactSvd, rsvd } from '../../gpu/kernels/rsvd';
+import { exactSvd } from '../linalg';
+import { rsvd } from '../rsvd';
 import type { Linear } from '../model/linear';
 import { ConfigError } from '../config';
 import { LowRankAdapter } from './lowrank';

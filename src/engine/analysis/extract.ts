@@ -8,7 +8,7 @@
  *
  * The SVD is our float64 one-sided Jacobi (exactSvd): exact, CPU, fine up to ~1024 on a side.
  */
-import { exactSvd } from '../../gpu/kernels/rsvd';
+import { exactSvd } from '../linalg';
 import type { AdapterState } from '../io/peft';
 
 export interface RankChoice {

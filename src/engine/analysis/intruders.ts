@@ -21,7 +21,7 @@
  * Also: principal angles between two subspaces given by orthonormal bases (Björck & Golub 1973):
  * cos θ_i = σ_i(U1ᵀ U2).
  */
-import { jacobiSvd } from '../ref/rsvd';
+import { jacobiSvd } from '../linalg';
 
 export interface IntruderOptions {
   k?: number;

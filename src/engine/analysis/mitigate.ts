@@ -18,7 +18,7 @@
  * B' (in, r) has the wrong shape unless in = out. We always work in the (out, in) orientation (what
  * PEFT does for every nn.Linear model), so GPT-2 gets the paper's output-space rule.
  */
-import { exactSvd } from '../../gpu/kernels/rsvd';
+import { exactSvd } from '../linalg';
 
 export interface MitigateOptions {
   k?: number;

@@ -9,8 +9,9 @@
  * transposed first: layout 'in-out'. nn.Linear-style weights (out, in) are used as stored: 'out-in'.
  */
 import type { Gpu } from '../../gpu/device';
-import { exactSvd, rsvd } from '../../gpu/kernels/rsvd';
-import { rsvdRef, singularValues } from '../ref/rsvd';
+import { rsvd } from '../rsvd';
+import { exactSvd, singularValues } from '../linalg';
+import { rsvdRef } from '../ref/rsvd';
 
 export type WeightLayout = 'out-in' | 'in-out';
 

@@ -8,8 +8,8 @@
  */
 import type { MethodContext, MethodInstance, MethodParamSpec, TrainableTensor } from '../adapters/types';
 import type { BasisProjectorOptions, BasisSource, GradientProjector } from './projector';
-import { purposeTag } from '../rng';
-import { rsvd } from '../../gpu/kernels/rsvd';
+import { purposeTag } from '../../gpu/purposes';
+import { rsvd } from '../rsvd';
 
 export const PERIOD_PARAM: MethodParamSpec = {
   key: 'period',

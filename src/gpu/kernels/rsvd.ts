@@ -1,12 +1,13 @@
 /**
- * Host side of shaders/rsvd.wgsl (and of the fill entry points of shaders/random.wgsl): randomized SVD
- * on the GPU after Halko, Martinsson & Tropp (2011, SIAM Review 53(2)), plus the exact SVD entry
- * point the analysis uses for bases that need every singular vector.
+ * Host side of shaders/rsvd.wgsl (and of the fill entry points of shaders/random.wgsl): the GPU part of
+ * the randomized SVD after Halko, Martinsson & Tropp (2011, SIAM Review 53(2)). The small SVD of B at
+ * the end runs on the CPU in float64 and lives in the engine (src/engine/rsvd.ts: `rsvd` = rsvdRange +
+ * that SVD); this file holds no CPU linear algebra.
  *
- *   rsvd(gpu, {matrix, M, N, k})      top-k U, Σ, Vᵀ of a dense (M, N) GpuTensor
- *   rsvd(gpu, {operator, k})          the same for an implicit operator (records Y = A·X, Z = Aᵀ·Y),
+ *   rsvdRange(gpu, {matrix, M, N, k}) the GPU part of a top-k randomized SVD of a dense (M, N) GpuTensor:
+ *                                     the range basis Q (M, l) and Bᵀ = Aᵀ·Q (N, l), read back
+ *   rsvdRange(gpu, {operator, k})     the same for an implicit operator (records Y = A·X, Z = Aᵀ·Y),
  *                                     e.g. lowRankOperator for W0 + s·B·A without materialising it
- *   exactSvd(data, M, N)              full thin SVD, float64 one-sided Jacobi on the CPU (≤ ~1024/side)
  *   orthonormalize(...)               shifted CholeskyQR2 of a tall block, recorded into a StepEncoder
  *   randomNormal / randomUniform / randomU32   Philox fills equal to src/engine/rng.ts streams
  *
@@ -17,8 +18,7 @@
  *                                                                 step, since (AAᵀ)^q A Ω in float32 loses
  *                                                                 all but the top direction (§4.5)
  *   Bᵀ = Aᵀ·Q (N, l) on the GPU; read Q and Bᵀ back              Alg. 5.1 step 1
- *   SVD of the small B in float64 on the CPU (Householder QR of Bᵀ, one-sided Jacobi on R)
- *   U = Q·Û (M, k), Σ, Vᵀ                                          Alg. 5.1 steps 2–3
+ *   then, in src/engine/rsvd.ts: SVD of the small B in float64 on the CPU, U = Q·Û   Alg. 5.1 steps 2–3
  * orth() is CholeskyQR2 (Gram matrix by a GPU matmul, Cholesky of the (l, l) Gram in one workgroup,
  * Q = Y·R⁻¹ on the GPU) preceded by one shifted pass — shifted CholeskyQR3 of Fukaya et al. (2020) — so
  * the block may be ill-conditioned or numerically rank-deficient: deflated columns are refilled with
@@ -35,8 +35,7 @@
  */
 import { Params, type Gpu, type GpuTensor, type StepEncoder } from '../device';
 import { matmul, type MatmulVariant } from './matmul';
-import { purposeTag } from '../../engine/rng';
-import { jacobiSvd, orthogonalityError, RSVD_SKETCH_PURPOSE, type Vectors } from '../../engine/ref/rsvd';
+import { purposeTag, RSVD_REFILL_PURPOSE, RSVD_SKETCH_PURPOSE } from '../purposes';
 
 // ---- random fills ---------------------------------------------------------------------------------
 
@@ -384,7 +383,7 @@ function cholQrPass(
     kernel: { shader: 'rsvd', entry: 'rsvd_refill' },
     bindings: { 1: ws.info, 2: out },
     params: new Params()
-      .u32(rows, l, flagBase, ws.seed >>> 0, purposeTag('rsvd.refill'), pass)
+      .u32(rows, l, flagBase, ws.seed >>> 0, purposeTag(RSVD_REFILL_PURPOSE), pass)
       .f32(1 / Math.sqrt(rows))
       .u32(0)
       .build(),
@@ -427,41 +426,25 @@ export interface RsvdOptions {
 
 export type RsvdInput = RsvdOptions & ({ matrix: GpuTensor; M: number; N: number } | { operator: LinearOperator });
 
-export interface RsvdResult {
+export interface RsvdRange {
   M: number;
   N: number;
   k: number;
   /** sketch width k + p (capped at min(M, N)) */
   l: number;
-  U: Float32Array; // (M, k)
-  S: Float32Array; // (k) descending
-  Vt: Float32Array; // (k, N)
-  /** ‖QᵀQ − I‖_F of the final range basis Q (M, l), in float64 from the read-back Q. */
-  orthError: number;
+  Q: Float32Array; // (M, l) orthonormal range basis
+  Bt: Float32Array; // (N, l) = Aᵀ·Q
   /** Columns deflated and refilled over all orthonormalization passes (0 for a full-rank sketch). */
   deflated: number;
-  /** Wall-clock split: GPU part including readback, CPU small SVD. */
+  /** Wall-clock of the GPU part including readback. */
   gpuMs: number;
-  cpuMs: number;
-}
-
-/** Flip signs so the largest-magnitude entry of each U column is positive (sklearn's flip_sign). */
-function flipSigns(U: Float32Array, Vt: Float32Array, M: number, N: number, k: number): void {
-  for (let j = 0; j < k; j++) {
-    let best = 0;
-    for (let i = 0; i < M; i++) if (Math.abs(U[i * k + j]) > Math.abs(best)) best = U[i * k + j];
-    if (best < 0) {
-      for (let i = 0; i < M; i++) U[i * k + j] = -U[i * k + j];
-      for (let i = 0; i < N; i++) Vt[j * N + i] = -Vt[j * N + i];
-    }
-  }
 }
 
 /**
- * Top-k singular triplets of a matrix or operator by randomized subspace iteration on the GPU. One
- * submit for the whole GPU part; the readback is Q (M, l) and Bᵀ (N, l).
+ * The GPU part of a top-k randomized SVD (HMT Alg. 4.4, then Alg. 5.1 step 1) by randomized subspace
+ * iteration. One submit; the readback is Q (M, l) and Bᵀ (N, l).
  */
-export async function rsvd(gpu: Gpu, input: RsvdInput): Promise<RsvdResult> {
+export async function rsvdRange(gpu: Gpu, input: RsvdInput): Promise<RsvdRange> {
   const op = 'operator' in input ? input.operator : matrixOperator(input.matrix, input.M, input.N);
   const { M, N } = op;
   const r = Math.min(M, N);
@@ -496,59 +479,11 @@ export async function rsvd(gpu: Gpu, input: RsvdInput): Promise<RsvdResult> {
     op.applyT(enc, Y, Z, l); // Bᵀ = Aᵀ·Q (N, l)
     enc.submit();
     const [Q, Bt, info] = await Promise.all([gpu.read(Y), gpu.read(Z), gpu.readInt(ws.info)]);
-    const t1 = performance.now();
-
     let deflated = 0;
     for (let p = 0; p < ws.used; p++) deflated += info[p * (l + 1)];
-    // B = QᵀA (l, N); SVD of Bᵀ (N, l) = P Σ Wᵀ  ⇒  B = W Σ Pᵀ: Û = W, V = P.
-    const svd = jacobiSvd(Bt, N, l, { vectors: 'both', maxVectors: k });
-    const P = svd.U!; // (N, k)
-    const Wt = svd.Vt!; // (k, l), row j = Û[:, j]ᵀ
-    const U = new Float32Array(M * k);
-    for (let i = 0; i < M; i++) {
-      const qo = i * l;
-      for (let j = 0; j < k; j++) {
-        let s = 0;
-        const wo = j * l;
-        for (let t = 0; t < l; t++) s += Q[qo + t] * Wt[wo + t];
-        U[i * k + j] = s;
-      }
-    }
-    const Vt = new Float32Array(k * N);
-    for (let j = 0; j < k; j++) for (let i = 0; i < N; i++) Vt[j * N + i] = P[i * k + j];
-    const S = Float32Array.from(svd.S.subarray(0, k));
-    flipSigns(U, Vt, M, N, k);
-    const orthError = orthogonalityError(Q, M, l);
-    return { M, N, k, l, U, S, Vt, orthError, deflated, gpuMs: t1 - t0, cpuMs: performance.now() - t1 };
+    return { M, N, k, l, Q, Bt, deflated, gpuMs: performance.now() - t0 };
   } finally {
     for (const t of [Y, Yt, Z, Zt]) gpu.release(t);
     releaseOrthWorkspace(gpu, ws);
   }
-}
-
-// ---- exact SVD ------------------------------------------------------------------------------------
-
-export interface ExactSvd {
-  U: Float32Array; // (M, r), r = min(M, N); empty when not requested
-  S: Float32Array; // (r) descending
-  Vt: Float32Array; // (r, N); empty when not requested
-  /** The float64 singular values, for statistics that sum many small terms. */
-  S64: Float64Array;
-  sweeps: number;
-}
-
-/**
- * Full thin SVD of a row-major (M, N) matrix: one-sided Jacobi in float64 on the CPU (runs in the
- * worker or in Node; intended up to ~1024 on a side — cost ≈ 8·max·min² flops per sweep, ~10 sweeps).
- * Signs follow the same convention as rsvd (largest |entry| of each U column positive).
- */
-export function exactSvd(data: ArrayLike<number>, M: number, N: number, opts: { vectors?: Vectors } = {}): ExactSvd {
-  const vectors = opts.vectors ?? 'both';
-  const svd = jacobiSvd(data, M, N, { vectors });
-  const r = svd.r;
-  const U = svd.U ? Float32Array.from(svd.U) : new Float32Array(0);
-  const Vt = svd.Vt ? Float32Array.from(svd.Vt) : new Float32Array(0);
-  if (svd.U && svd.Vt) flipSigns(U, Vt, M, N, r);
-  else if (svd.U) flipSigns(U, new Float32Array(r * N), M, N, r);
-  return { U, S: Float32Array.from(svd.S), Vt, S64: svd.S, sweeps: svd.sweeps };
 }

@@ -12,7 +12,7 @@
  */
 import type { AdapterMethod } from '../types';
 import type { Gpu, GpuTensor, StepEncoder } from '../../../gpu/device';
-import { rsvd } from '../../../gpu/kernels/rsvd';
+import { rsvd } from '../../rsvd';
 import { gather, scatterAxpy } from '../../../gpu/kernels/sparse';
 import type { GradientProjector } from '../../optim/projector';
 import { initProjected, keyedSeed, PERIOD_PARAM } from '../../optim/projector-method';
