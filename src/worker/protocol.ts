@@ -139,7 +139,7 @@ export interface EngineApi {
    * sees `device.lost` as it would after a driver reset.
    */
   loseDevice(opts?: { afterStep?: number }): Promise<void>;
-  /** Debug/test only: also checkpoint after every `steps`-th step (0: the periodic time-based checkpoints only). */
+  /** Debug/test only: checkpoint after every `steps`-th step instead of every few seconds (0: back to time-based). */
   setCheckpointEvery(steps: number): Promise<void>;
 }
 

@@ -82,7 +82,7 @@ export class WorkerRunner {
 
   /** Milliseconds between periodic checkpoints (tests use 0: a checkpoint after every step). */
   private readonly checkpointIntervalMs: number;
-  /** Also checkpoint after every N-th step (0: off). Debug/test setting: makes the checkpoint steps known. */
+  /** Checkpoint after every N-th step instead of every few seconds (0: time-based). Debug/test setting: known checkpoint steps. */
   checkpointEverySteps = 0;
   /** Debug/test: destroy the device right after this step (loseDevice). */
   private loseAfterStep: number | null = null;
@@ -101,10 +101,11 @@ export class WorkerRunner {
   /**
    * Debug/test (issue 17): a real lost device. `device.destroy()` — not `Gpu.destroy()`, which marks the
    * loss as expected — so `device.lost` resolves and the next step fails as after a driver reset.
+   * Now, or right after step `afterStep` (and its checkpoint) of the active run or the next one.
    */
   loseDevice(afterStep?: number): void {
-    const active = this.state === 'running' || this.state === 'paused' || this.state === 'preparing';
-    if (afterStep !== undefined && active && (this.trainer?.step ?? 0) < afterStep) this.loseAfterStep = afterStep;
+    // with a step: armed for the active run, or for the next one to start
+    if (afterStep !== undefined) this.loseAfterStep = afterStep;
     else this.gpu.device.destroy();
   }
 
@@ -221,8 +222,9 @@ export class WorkerRunner {
         flush();
         await this.emitSpectra();
       }
+      // every N steps when set (debug/tests: known checkpoint steps), else every few seconds
       const every = this.checkpointEverySteps;
-      if (performance.now() - lastCheckpoint >= this.checkpointIntervalMs || (every > 0 && m.step % every === 0)) {
+      if (every > 0 ? m.step % every === 0 : performance.now() - lastCheckpoint >= this.checkpointIntervalMs) {
         // Metrics up to the checkpoint's step go out first, so a page that stores both never holds a
         // checkpoint ahead of its loss history.
         flush();

@@ -29,6 +29,8 @@ export interface GpuSlice {
   notices: { id: number; text: string; level: 'error' | 'info' }[];
   setEngine(phase: EnginePhase, patch?: Partial<Pick<GpuSlice, 'adapter' | 'problem'>>): void;
   setDeviceLost(e: SerializedGpuError): void;
+  /** A new device replaced the lost one (recoverDevice). */
+  clearDeviceLost(): void;
   setSelfTest(s: SelfTestState): void;
   notify(text: string, level?: 'error' | 'info'): void;
   dismissNotice(id: number): void;
@@ -46,6 +48,7 @@ export const createGpuSlice: StateCreator<StudioState, [], [], GpuSlice> = (set)
   notices: [],
   setEngine: (engine, patch = {}) => set({ engine, ...patch }),
   setDeviceLost: (e) => set((s) => (s.deviceLost ? {} : { deviceLost: e })),
+  clearDeviceLost: () => set({ deviceLost: null }),
   setSelfTest: (selfTest) => set({ selfTest }),
   notify: (text, level = 'error') =>
     set((s) => {

@@ -1,0 +1,85 @@
+/**
+ * A real lost device (issue 17 item 3): the worker destroys its GPU device with `device.destroy()` mid-run
+ * (the debug hook `window.__rankscope.loseDevice(afterStep)`, no injected event). The engine sees
+ * `device.lost`, the page shows the banner with the reason, one click gets a new device in the same
+ * worker and resumes the run from its last checkpoint; no reload. The run's history has no gap and no
+ * duplicate, and every loss equals an uninterrupted reference run's (deterministic resume).
+ */
+import type { Page } from '@playwright/test';
+import { expect, snap, test } from './helpers';
+import { chartsDrawn, configureTinyRun, openStudio, runLosses } from './studio';
+
+// The destroyed device is reported by Chromium on the console; the loss itself is what this spec provokes.
+test.use({ allowedErrors: [/device (was )?(lost|destroyed)|destroyed device|Device is lost|GPU device lost/i] });
+
+const STEPS = 12;
+const CHECKPOINT_EVERY = 3;
+const LOSE_AFTER = 7;
+
+type Debug = {
+  __rankscope: {
+    loseDevice(afterStep?: number): Promise<void>;
+    checkpointEvery(n: number): Promise<void>;
+    store: {
+      getState(): {
+        runs: Record<string, { status: string; step: number; checkpointStep?: number; error?: { kind: string } }>;
+      };
+    };
+  };
+};
+
+async function run(page: Page, id: string) {
+  return page.evaluate((i) => (window as unknown as Debug).__rankscope.store.getState().runs[i], id);
+}
+
+test('a destroyed GPU device: banner, one click, the run resumes on a new device with its history', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await openStudio(page);
+  await configureTinyRun(page, { steps: STEPS, evalEvery: 4, analysisEvery: 0 });
+  await page.evaluate(
+    async ([every, after]) => {
+      const d = (window as unknown as Debug).__rankscope;
+      await d.checkpointEvery(every);
+      await d.loseDevice(after);
+    },
+    [CHECKPOINT_EVERY, LOSE_AFTER],
+  );
+  await page.getByTestId('start-run').click();
+  const bar = page.getByTestId('run-bar');
+  const runId = (await bar.getAttribute('data-run-id'))!;
+
+  const banner = page.getByTestId('device-lost-banner');
+  await expect(banner).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByTestId('device-lost-reason')).toContainText('GPU device lost (destroyed)');
+  await expect(bar).toHaveAttribute('data-status', 'error');
+  const lost = await run(page, runId);
+  expect(lost.error?.kind).toBe('device-lost');
+  expect(lost.checkpointStep).toBe(6); // checkpoints at 3 and 6; the device went after step 7
+  const before = await runLosses(page, runId);
+  expect(before.length).toBe(LOSE_AFTER);
+  await expect(banner).toContainText('resumes from its last checkpoint (step 6)');
+  await snap(page, 'device-lost-real');
+
+  await page.getByTestId('device-lost-resume').click();
+  await expect(banner).toHaveCount(0, { timeout: 60_000 });
+  await expect(bar).toHaveAttribute('data-run-id', runId);
+  await expect(bar).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  const resumed = await runLosses(page, runId);
+  expect(resumed.length).toBe(STEPS);
+  expect(resumed.every(Number.isFinite)).toBe(true); // no gap (a gap is NaN), and one entry per step
+  expect(resumed.slice(0, 6)).toEqual(before.slice(0, 6)); // the history before the checkpoint is kept
+  expect(resumed[LOSE_AFTER - 1]).toBe(before[LOSE_AFTER - 1]); // step 7 redone on the new device: same loss
+  await chartsDrawn(page, ['loss']);
+  await snap(page, 'device-lost-resumed');
+
+  // reference: the same configuration, uninterrupted, on the new device
+  await page.getByTestId('start-run').click();
+  await expect(bar).not.toHaveAttribute('data-run-id', runId);
+  const refId = (await bar.getAttribute('data-run-id'))!;
+  await expect(bar).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  const reference = await runLosses(page, refId);
+  expect(reference.length).toBe(STEPS);
+  expect(resumed).toEqual(reference);
+});
