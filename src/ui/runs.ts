@@ -5,7 +5,7 @@
  */
 import type { RunConfig } from '../engine/config';
 import { adapterName } from '../gpu/device';
-import type { Command } from '../worker/protocol';
+import type { Command, GenerateSource } from '../worker/protocol';
 import { deleteRun as dbDeleteRun, getCheckpoint, listRuns, loadRunData, putRun } from './db';
 import { runName } from './draft';
 import { engineApi } from './engine';
@@ -284,17 +284,51 @@ export async function selectRun(runId: string): Promise<void> {
 
 // ---- generation and on-demand analysis --------------------------------------------------------
 
+/**
+ * Sample from `runId` (base and tuned side by side): the run the engine holds, or any stored run,
+ * whose config and newest checkpoint the worker then loads (the model files from memory or IndexedDB).
+ * The result is kept with the run (RunRecord.samples) and so survives a reload.
+ */
 export async function generate(
+  runId: string,
   prompt: string,
   opts: { maxTokens: number; temperature: number; topK: number; topP?: number; seed: number },
 ): Promise<void> {
   const api = engineApi();
-  if (!api) return;
+  const st = useStudio.getState();
+  const run = st.runs[runId];
+  if (!api || !run) return;
   try {
-    await api.generate({ type: 'generate', prompt, ...opts });
+    let source: GenerateSource | undefined;
+    if (runId !== st.engineRunId) {
+      const ckpt = await getCheckpoint(runId);
+      if (!ckpt) {
+        st.notify(`“${run.name}” has no saved checkpoint in this browser, so there is no tuned model to sample from.`);
+        return;
+      }
+      const { cmd, missing } = await sourcesFor(run.config);
+      if (missing) {
+        st.notify(missing);
+        return;
+      }
+      source = { config: run.config, resume: ckpt.resume, modelFiles: cmd.modelFiles, datasetFile: cmd.datasetFile };
+    }
+    useStudio.getState().setLiveGeneration({
+      runId,
+      prompt,
+      base: '',
+      tuned: '',
+      side: 'base',
+      tokens: 0,
+      maxTokens: opts.maxTokens,
+      settings: { ...opts, topP: opts.topP ?? 1 },
+    });
+    await api.generate({ type: 'generate', prompt, ...opts, runId, ...(source ? { source } : {}) });
   } catch (e) {
-    useStudio.getState().setLiveGeneration(null);
     useStudio.getState().notify(`Generation failed: ${errorText(e)}`);
+  } finally {
+    // 'generated' (if any) arrived before the call returned: whatever is left is a generation that never ran
+    if (useStudio.getState().liveGeneration?.runId === runId) useStudio.getState().setLiveGeneration(null);
   }
 }
 

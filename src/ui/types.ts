@@ -33,6 +33,10 @@ export interface RunRecord {
   reproduces?: { fingerprint: LossFingerprint | null };
   /** Set by the reproduction check when the run finished. */
   reproduction?: { match: boolean | null; detail: string };
+  /** Text generated from this run (newest first, at most MAX_SAMPLES), kept with it across reloads. */
+  samples?: Generation[];
+  /** The person's labels, for filtering the run list. */
+  tags?: string[];
 }
 
 export interface Generation {
@@ -44,4 +48,6 @@ export interface Generation {
   at: number;
   /** Stopped by the person before maxTokens. */
   cancelled?: boolean;
+  /** The sampling settings it was drawn with (absent in samples from before they were recorded). */
+  settings?: { maxTokens: number; temperature: number; topK: number; topP: number; seed: number };
 }

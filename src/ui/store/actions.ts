@@ -108,27 +108,30 @@ export function applyEngineEvent(e: EngineEvent): void {
       queueCheckpoint(e.runId, e.resume);
       return;
     case 'generating': {
-      const prev = st.liveGeneration?.prompt === e.prompt ? st.liveGeneration : null;
+      const runId = e.runId ?? st.liveGeneration?.runId ?? st.engineRunId ?? '';
+      const prev =
+        st.liveGeneration?.prompt === e.prompt && st.liveGeneration.runId === runId ? st.liveGeneration : null;
       st.setLiveGeneration({
+        runId,
         prompt: e.prompt,
         base: e.side === 'base' ? e.text : (prev?.base ?? ''),
         tuned: e.side === 'tuned' ? e.text : '',
         side: e.side,
         tokens: e.tokens,
         maxTokens: e.maxTokens,
+        ...(prev?.settings ? { settings: prev.settings } : {}),
       });
       return;
     }
-    case 'generated':
+    case 'generated': {
+      // kept with its run (RunRecord.samples), so the sample is there again after a reload
+      const runId = e.runId ?? st.liveGeneration?.runId ?? st.engineRunId;
+      const settings = st.liveGeneration?.settings;
       st.setLiveGeneration(null);
-      st.addGeneration({
-        runId: st.engineRunId,
-        prompt: e.prompt,
-        base: e.base,
-        tuned: e.tuned,
-        ...(e.cancelled ? { cancelled: true } : {}),
-      });
+      const sample = { prompt: e.prompt, base: e.base, tuned: e.tuned, ...(e.cancelled ? { cancelled: true } : {}) };
+      if (runId && st.addGeneration(runId, settings ? { ...sample, settings } : sample)) saveRun(runId, true);
       return;
+    }
     case 'download':
       hubProgress(e.spec, e.progress);
       return;

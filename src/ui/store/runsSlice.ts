@@ -1,6 +1,6 @@
 /**
  * Runs slice: every run this browser knows (from IndexedDB and this session), their metrics and
- * spectra, text generations, which run is shown, which runs are compared, and which one the
+ * spectra, the generation streaming now, which run is shown, which runs are compared, and which one the
  * engine holds.
  */
 import type { StateCreator } from 'zustand';
@@ -12,7 +12,6 @@ export interface RunsSlice {
   runs: Record<string, RunRecord>;
   metrics: Record<string, RunMetrics>;
   spectra: Record<string, RunSpectra>;
-  generations: Generation[];
   /** The generation streaming now: each side's text so far (null when none is running). */
   liveGeneration: LiveGeneration | null;
   selectedRunId: string | null;
@@ -22,7 +21,8 @@ export interface RunsSlice {
   historyLoaded: boolean;
   upsertRun(patch: Partial<RunRecord> & { id: string }): RunRecord | null;
   setRunData(id: string, data: { metrics?: RunMetrics; spectra?: RunSpectra }): void;
-  addGeneration(g: Omit<Generation, 'id' | 'at'>): void;
+  /** Keep a finished generation with its run (newest first, at most MAX_SAMPLES). */
+  addGeneration(runId: string, g: Omit<Generation, 'id' | 'at' | 'runId'>): RunRecord | null;
   setLiveGeneration(g: LiveGeneration | null): void;
   selectRun(id: string | null): void;
   setEngineRun(id: string | null): void;
@@ -32,22 +32,23 @@ export interface RunsSlice {
 }
 
 export interface LiveGeneration {
+  runId: string;
   prompt: string;
   base: string;
   tuned: string;
   side: 'base' | 'tuned';
   tokens: number;
   maxTokens: number;
+  /** The sampling settings asked for (stored with the sample). */
+  settings?: Generation['settings'];
 }
 
-let genId = 0;
-const MAX_GENERATIONS = 20;
+export const MAX_SAMPLES = 20;
 
 export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (set, get) => ({
   runs: {},
   metrics: {},
   spectra: {},
-  generations: [],
   liveGeneration: null,
   selectedRunId: null,
   engineRunId: null,
@@ -69,8 +70,14 @@ export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (se
       metrics: data.metrics ? { ...s.metrics, [id]: data.metrics } : s.metrics,
       spectra: data.spectra ? { ...s.spectra, [id]: data.spectra } : s.spectra,
     })),
-  addGeneration: (g) =>
-    set((s) => ({ generations: [{ ...g, id: ++genId, at: Date.now() }, ...s.generations].slice(0, MAX_GENERATIONS) })),
+  addGeneration: (runId, g) => {
+    const run = get().runs[runId];
+    if (!run) return null;
+    const at = Date.now();
+    const id = Math.max(at, ...(run.samples ?? []).map((x) => x.id + 1));
+    const samples = [{ ...g, runId, id, at }, ...(run.samples ?? [])].slice(0, MAX_SAMPLES);
+    return get().upsertRun({ id: runId, samples });
+  },
   setLiveGeneration: (liveGeneration) => set({ liveGeneration }),
   selectRun: (selectedRunId) => set({ selectedRunId }),
   setEngineRun: (engineRunId) => set({ engineRunId }),
