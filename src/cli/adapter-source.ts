@@ -8,7 +8,7 @@
  * merged weight, not analysed here yet).
  *
  * The pair handed to the analysis holds only the adapted matrices, in the engine's weight layout
- * (in, out), W0 from the base and W0 + s·(B·A)ᵀ (peft.ts loraDelta, the same merge the exporter
+ * (in, out), W0 from the base and W0 + s·(B·A)ᵀ (adapters/merge.ts loraDelta, the same merge the exporter
  * inverts), so `analyze` reads them with the in-out layout.
  */
 import path from 'node:path';
@@ -18,7 +18,8 @@ import { isDirectory } from './fsio';
 import { loadCliModel } from './model';
 import { hubCacheDir, hubToken, HfCacheStore } from './hf-cache';
 import { DEFAULT_ENDPOINT, downloadBlob, fetchFileMeta, formatHubRef, HubError, parseHubRef } from '../engine/io/hub';
-import { importPeft, loraDelta, PeftError } from '../engine/io/peft';
+import { importPeft, PeftError } from '../engine/io/peft';
+import { loraDelta } from '../engine/adapters/merge';
 import { checkPeftAgainstModel } from '../engine/io/peft-check';
 import { parseSafetensors, writeSafetensors, type SafetensorsFile } from '../engine/io/safetensors';
 import { peftNamingOf } from '../engine/model/families';

@@ -11,7 +11,8 @@ import { parseRunConfig } from '../../src/engine/config';
 import { resolveInputs, type RunInputs } from '../../src/engine/inputs';
 import { Trainer } from '../../src/engine/train';
 import type { ModelConfig } from '../../src/engine/model/config';
-import { exportPeft, importPeft, loraDelta, mergeDora, mergeLora } from '../../src/engine/io/peft';
+import { exportPeft, importPeft } from '../../src/engine/io/peft';
+import { loraDelta, mergeDora, mergeLora } from '../../src/engine/adapters/merge';
 
 const ARCH: ModelConfig = {
   arch: 'gpt2',

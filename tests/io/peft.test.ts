@@ -10,17 +10,12 @@ import { parseSafetensors, writeSafetensors } from '../../src/engine/io/safetens
 import {
   exportPeft,
   importPeft,
-  loraDelta,
-  mergeDora,
-  mergeLora,
   parsePeftTensorName,
   peftTensorName,
-  PeftError,
   PeftUnsupportedError,
-  unmergeDora,
-  unmergeLora,
   type AdapterState,
 } from '../../src/engine/io/peft';
+import { loraDelta, mergeDora, mergeLora, MergeError, unmergeDora, unmergeLora } from '../../src/engine/adapters/merge';
 
 const inDim = 6,
   outDim = 9;
@@ -71,7 +66,7 @@ describe('merge / unmerge', () => {
     const merged = mergeLora(W, d);
     const back = unmergeLora(merged, d);
     for (let i = 0; i < W.length; i++) expect(back[i]).toBeCloseTo(W[i], 5);
-    expect(() => mergeLora(W, d.subarray(1))).toThrow(PeftError);
+    expect(() => mergeLora(W, d.subarray(1))).toThrow(MergeError);
   });
 
   it('DoRA: merged columns have norm |m|; unmerge with the cached norms recovers W', () => {

@@ -23,7 +23,7 @@ import { biasBackward } from '../../gpu/kernels/elementwise';
 import { doraGrad, doraNorm, doraScale } from '../../gpu/kernels/dora';
 import type { Linear, LinearAdapter } from '../model/linear';
 import { LowRankAdapter } from './lowrank';
-import { mergeDora } from '../io/peft';
+import { mergeDora } from './merge';
 
 export interface DoraInit {
   rank: number;

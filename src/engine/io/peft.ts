@@ -1,6 +1,5 @@
 /**
  * Hugging Face PEFT interchange for the LoRA family (reference: peft-spectra-formats.md §1.2–1.5, 1.8):
- *   - merge / unmerge of an adapter into a weight, on ΔW in our (in, out) Conv1D layout;
  *   - export of a run's adapter state as the two files `PeftModel.from_pretrained` reads:
  *     `adapter_config.json` (peft_type "LORA", r, lora_alpha, target_modules, use_rslora, use_dora,
  *     fan_in_fan_out: true for GPT-2's Conv1D, rank_pattern / alpha_pattern for per-module ranks) and
@@ -38,96 +37,6 @@ export class PeftError extends Error {
 
 /** A PEFT version whose adapter_config.json fields we write (and whose loader reads them). */
 export const PEFT_VERSION = '0.17.1';
-
-// ---- merge / unmerge --------------------------------------------------------------------------------
-
-/** ΔW (in, out) = s·(B·A)ᵀ for A (r, in), B (out, r): PEFT's get_delta_weight with fan_in_fan_out. */
-export function loraDelta(
-  A: ArrayLike<number>,
-  B: ArrayLike<number>,
-  r: number,
-  inDim: number,
-  outDim: number,
-  scaling: number,
-): Float32Array {
-  if (A.length !== r * inDim) throw new PeftError(`lora_A has ${A.length} values, expected r·in = ${r}·${inDim}`);
-  if (B.length !== outDim * r) throw new PeftError(`lora_B has ${B.length} values, expected out·r = ${outDim}·${r}`);
-  const out = new Float32Array(inDim * outDim);
-  for (let i = 0; i < inDim; i++) {
-    for (let o = 0; o < outDim; o++) {
-      let acc = 0;
-      for (let k = 0; k < r; k++) acc += B[o * r + k] * A[k * inDim + i];
-      out[i * outDim + o] = scaling * acc;
-    }
-  }
-  return out;
-}
-
-/** W + ΔW (a new array). */
-export function mergeLora(W: ArrayLike<number>, delta: ArrayLike<number>): Float32Array {
-  if (W.length !== delta.length) throw new PeftError(`merge: weight has ${W.length} values, ΔW ${delta.length}`);
-  const out = new Float32Array(W.length);
-  for (let i = 0; i < out.length; i++) out[i] = W[i] + delta[i];
-  return out;
-}
-
-/** W' − ΔW: undoes mergeLora up to float32 rounding. */
-export function unmergeLora(merged: ArrayLike<number>, delta: ArrayLike<number>): Float32Array {
-  if (merged.length !== delta.length)
-    throw new PeftError(`unmerge: weight has ${merged.length} values, ΔW ${delta.length}`);
-  const out = new Float32Array(merged.length);
-  for (let i = 0; i < out.length; i++) out[i] = merged[i] - delta[i];
-  return out;
-}
-
-/**
- * DoRA merge (PEFT dora.py): W' = (m / ‖W + ΔW‖_col) ⊙ (W + ΔW), columns of our (in, out) layout =
- * rows of PyTorch's. Returns the pre-merge norms too: unmerging needs them (PEFT caches them), since
- * ‖W'[:, o]‖ = |m[o]| no longer carries ‖W + ΔW‖.
- */
-export function mergeDora(
-  W: ArrayLike<number>,
-  delta: ArrayLike<number>,
-  m: ArrayLike<number>,
-  inDim: number,
-  outDim: number,
-): { merged: Float32Array; norm: Float32Array } {
-  if (W.length !== inDim * outDim || delta.length !== W.length)
-    throw new PeftError(`DoRA merge: weight/ΔW sizes ${W.length}/${delta.length} ≠ ${inDim}·${outDim}`);
-  if (m.length !== outDim) throw new PeftError(`DoRA merge: magnitude has ${m.length} values, expected ${outDim}`);
-  const merged = new Float32Array(W.length),
-    norm = new Float32Array(outDim);
-  for (let o = 0; o < outDim; o++) {
-    let sq = 0;
-    for (let i = 0; i < inDim; i++) sq += (W[i * outDim + o] + delta[i * outDim + o]) ** 2;
-    const n = Math.sqrt(sq);
-    norm[o] = n;
-    const f = n === 0 ? 0 : m[o] / n;
-    for (let i = 0; i < inDim; i++) merged[i * outDim + o] = f * (W[i * outDim + o] + delta[i * outDim + o]);
-  }
-  return { merged, norm };
-}
-
-/** Undo mergeDora given the cached pre-merge norms: W = W'·(‖W+ΔW‖/m) − ΔW. Columns with m = 0 cannot be recovered. */
-export function unmergeDora(
-  merged: ArrayLike<number>,
-  delta: ArrayLike<number>,
-  m: ArrayLike<number>,
-  norm: ArrayLike<number>,
-  inDim: number,
-  outDim: number,
-): Float32Array {
-  if (merged.length !== inDim * outDim || delta.length !== merged.length)
-    throw new PeftError(`DoRA unmerge: sizes ${merged.length}/${delta.length} ≠ ${inDim}·${outDim}`);
-  const out = new Float32Array(merged.length);
-  for (let o = 0; o < outDim; o++) {
-    if (m[o] === 0 && norm[o] !== 0)
-      throw new PeftError(`DoRA unmerge: magnitude of output ${o} is 0; the weight column cannot be recovered`);
-    const f = m[o] === 0 ? 0 : norm[o] / m[o];
-    for (let i = 0; i < inDim; i++) out[i * outDim + o] = merged[i * outDim + o] * f - delta[i * outDim + o];
-  }
-  return out;
-}
 
 // ---- names --------------------------------------------------------------------------------------------
 
