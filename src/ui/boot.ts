@@ -5,6 +5,7 @@
  */
 import { startEngine } from './engine';
 import { openLink, openLinkFromLocation } from './links';
+import { loadExperiments, openExperimentLink, watchRuns } from './experimentsQueue';
 import { loadHistory } from './runs';
 import { loadCatalog } from './setupActions';
 import { isRunFragment } from './share';
@@ -22,8 +23,13 @@ export async function bootStudio(): Promise<void> {
   await loadCatalog();
   await loadHistory();
   await openLinkFromLocation();
+  // experiments (issue 13): the queue follows its runs' states; a reload finds it; `#exp=` links open in its tab
+  watchRuns();
+  await loadExperiments();
+  openExperimentLink(window.location.hash);
   window.addEventListener('hashchange', () => {
     const h = window.location.hash;
+    if (openExperimentLink(h)) return;
     if (!isRunFragment(h)) return;
     history.replaceState(null, '', window.location.pathname + window.location.search);
     void openLink(h);

@@ -9,6 +9,7 @@
 import Dexie, { type Table } from 'dexie';
 import type { MetricsBatch, ResumeState, SpectrumSnapshot } from '../worker/protocol';
 import type { RunRecord } from './types';
+import type { ExperimentRecord } from './experimentsQueue';
 
 export interface StoredMetrics {
   id?: number;
@@ -47,6 +48,7 @@ class RankscopeDb extends Dexie {
   spectra!: Table<StoredSpectra, number>;
   checkpoints!: Table<StoredCheckpoint, string>;
   blobs!: Table<StoredBlob, string>;
+  experiments!: Table<ExperimentRecord, string>;
 
   constructor(name: string) {
     super(name);
@@ -57,6 +59,9 @@ class RankscopeDb extends Dexie {
       checkpoints: 'runId',
       blobs: 'sha256',
     });
+    // v2 (issue 13): experiments — the spec, which run each queue slot became, and the queue's state.
+    // A new table only: existing stores keep their data (Dexie adds the table on open).
+    this.version(2).stores({ experiments: 'id, createdAt' });
   }
 }
 
@@ -155,4 +160,16 @@ export async function putBlob(b: Omit<StoredBlob, 'savedAt'>): Promise<boolean> 
 
 export async function getBlob(sha256: string): Promise<StoredBlob | undefined> {
   return getDb().blobs.get(sha256);
+}
+
+export async function listExperiments(): Promise<ExperimentRecord[]> {
+  return getDb().experiments.orderBy('createdAt').toArray();
+}
+
+export async function putExperiment(e: ExperimentRecord): Promise<void> {
+  await getDb().experiments.put(e);
+}
+
+export async function deleteExperiment(id: string): Promise<void> {
+  await getDb().experiments.delete(id);
 }

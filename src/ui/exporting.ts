@@ -121,7 +121,7 @@ const ExportJson = z.object({
 
 // ---- export ------------------------------------------------------------------------------------------
 
-function download(name: string, data: Blob): void {
+export function download(name: string, data: Blob): void {
   const url = URL.createObjectURL(data);
   const a = document.createElement('a');
   a.href = url;
@@ -132,7 +132,7 @@ function download(name: string, data: Blob): void {
   setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }
 
-function safeName(s: string): string {
+export function safeName(s: string): string {
   return s.replace(/[^\w.-]+/g, '_').slice(0, 80) || 'run';
 }
 

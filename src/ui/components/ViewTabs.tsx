@@ -2,6 +2,7 @@
 import { useStudio } from '../store';
 import type { TabId } from '../store/viewSlice';
 import { CompareTab } from './CompareTab';
+import { ExperimentsTab } from './ExperimentsTab';
 import { GenerateTab } from './GenerateTab';
 import { IntrudersTab } from './IntrudersTab';
 import { LossTab } from './LossTab';
@@ -14,6 +15,7 @@ const TABS: { id: TabId; label: string }[] = [
   { id: 'intruders', label: 'Intruders' },
   { id: 'generate', label: 'Generate' },
   { id: 'compare', label: 'Compare' },
+  { id: 'experiments', label: 'Experiments' },
   { id: 'system', label: 'System' },
 ];
 
@@ -43,6 +45,7 @@ export function ViewTabs() {
         {tab === 'intruders' && <IntrudersTab />}
         {tab === 'generate' && <GenerateTab />}
         {tab === 'compare' && <CompareTab />}
+        {tab === 'experiments' && <ExperimentsTab />}
         {tab === 'system' && <SystemTab />}
       </div>
     </>

@@ -2,7 +2,7 @@
 import type { StateCreator } from 'zustand';
 import type { StudioState } from './index';
 
-export type TabId = 'loss' | 'spectra' | 'intruders' | 'generate' | 'compare' | 'system';
+export type TabId = 'loss' | 'spectra' | 'intruders' | 'generate' | 'compare' | 'experiments' | 'system';
 
 export interface ViewSlice {
   tab: TabId;

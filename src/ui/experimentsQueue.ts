@@ -1,0 +1,364 @@
+/**
+ * The experiment queue: an experiment's runs execute one after another in the engine worker, each
+ * started through the studio's own startRun (so each is a normal run in the runs list, with its
+ * history, checkpoints, export and link). The queue's state — which slot became which run, which were
+ * skipped, paused or done — is kept in IndexedDB (db.ts `experiments`), so a reload finds it and can
+ * resume: the interrupted run continues from its last checkpoint, then the queue goes on.
+ *
+ * This module owns a small zustand store of its own (experiments, the selected one, an incoming link,
+ * the calibration) so the studio's store slices stay untouched.
+ */
+import { create } from 'zustand';
+import type { CalibrationReport } from '../worker/protocol';
+import { deleteExperiment as dbDelete, getCheckpoint, listExperiments, putExperiment } from './db';
+import { engineApi } from './engine';
+import { errorText } from './gpuSupport';
+import {
+  computeVerdict,
+  decodeExperimentFragment,
+  groupLabel,
+  isExperimentFragment,
+  type ExperimentSpec,
+  type RunResult,
+  type Verdict,
+} from './experiments';
+import { persist } from './persist';
+import { busyRun, ensureRunData, pauseRun, resumeFromCheckpoint, resumeRun, startRun, stopRun } from './runs';
+import { useStudio } from './store';
+import type { RunStatus } from './types';
+
+export type ExperimentStatus = 'running' | 'paused' | 'done' | 'stopped' | 'interrupted';
+
+export interface ExperimentRecord {
+  id: string;
+  spec: ExperimentSpec;
+  createdAt: number;
+  updatedAt: number;
+  status: ExperimentStatus;
+  /** Queue slot i → the run it became (null: not started yet). */
+  runIds: (string | null)[];
+  /** Slots the person skipped. */
+  skipped: number[];
+  /** The slot running now (or that was running when paused/interrupted). */
+  current: number | null;
+  /** The verdict when the queue finished (the gallery's "last result on this machine"). */
+  verdict?: Verdict | null;
+  /** The adapter it ran on. */
+  adapterName?: string;
+  /** The experiment a link opened (it reproduces that one). */
+  fromLink?: boolean;
+  message?: string;
+}
+
+export type Incoming = { ok: true; spec: ExperimentSpec } | { ok: false; error: string };
+
+interface ExperimentsState {
+  experiments: Record<string, ExperimentRecord>;
+  selectedId: string | null;
+  incoming: Incoming | null;
+  calibration: (CalibrationReport & { config: string }) | null;
+  calibrating: boolean;
+}
+
+export const useExperiments = create<ExperimentsState>()(() => ({
+  experiments: {},
+  selectedId: null,
+  incoming: null,
+  calibration: null,
+  calibrating: false,
+}));
+
+const TERMINAL: RunStatus[] = ['done', 'stopped', 'error', 'interrupted'];
+/** A skip was asked for this run: its 'stopped' means "next", not "stop the experiment". */
+const skipping = new Set<string>();
+
+function put(rec: ExperimentRecord): void {
+  const next = { ...rec, updatedAt: Date.now() };
+  useExperiments.setState((s) => ({ experiments: { ...s.experiments, [rec.id]: next } }));
+  persist(putExperiment(next), 'the experiment');
+}
+
+function get(id: string): ExperimentRecord | undefined {
+  return useExperiments.getState().experiments[id];
+}
+
+function newId(): string {
+  const rnd = globalThis.crypto.getRandomValues(new Uint32Array(1))[0].toString(36);
+  return `exp-${Date.now().toString(36)}-${rnd}`;
+}
+
+export function selectExperiment(id: string | null): void {
+  useExperiments.setState({ selectedId: id });
+}
+
+/** Queue an experiment's runs and start the first. */
+export async function startExperiment(spec: ExperimentSpec, opts: { fromLink?: boolean } = {}): Promise<string | null> {
+  const st = useStudio.getState();
+  const busy = busyRun();
+  if (busy) {
+    st.notify(`“${busy.name}” is still running: stop it first.`);
+    return null;
+  }
+  const now = Date.now();
+  const rec: ExperimentRecord = {
+    id: newId(),
+    spec,
+    createdAt: now,
+    updatedAt: now,
+    status: 'running',
+    runIds: spec.runs.map(() => null),
+    skipped: [],
+    current: null,
+    ...(opts.fromLink ? { fromLink: true } : {}),
+  };
+  put(rec);
+  selectExperiment(rec.id);
+  await advance(rec.id);
+  return rec.id;
+}
+
+/** Start the next slot, or finish. */
+async function advance(id: string): Promise<void> {
+  const rec = get(id);
+  if (!rec || rec.status !== 'running') return;
+  const next = rec.runIds.findIndex((r, i) => r === null && !rec.skipped.includes(i));
+  if (next < 0) {
+    await finish(id);
+    return;
+  }
+  const cfg = rec.spec.runs[next];
+  const n = rec.spec.runs.length;
+  const runId = await startRun(cfg, {
+    name: `${rec.spec.name} · ${next + 1}/${n} · ${groupLabel(cfg)} · seed ${cfg.seed}`,
+  });
+  const cur = get(id)!;
+  if (!runId) {
+    put({ ...cur, status: 'stopped', current: next, message: `run ${next + 1} could not start` });
+    return;
+  }
+  const runIds = cur.runIds.slice();
+  runIds[next] = runId;
+  put({
+    ...cur,
+    runIds,
+    current: next,
+    message: undefined,
+    adapterName: cur.adapterName ?? useStudio.getState().runs[runId]?.adapterName,
+  });
+}
+
+async function finish(id: string): Promise<void> {
+  const rec = get(id);
+  if (!rec) return;
+  await loadExperimentData(rec);
+  const results = experimentResults(get(id)!);
+  const verdict = rec.spec.rule ? computeVerdict(rec.spec.rule, results) : null;
+  put({ ...get(id)!, status: 'done', current: null, verdict });
+}
+
+/** The engine reported a state for one of our runs: move the queue on when it ended. */
+function onRunEnded(rec: ExperimentRecord, runId: string, status: RunStatus): void {
+  const slot = rec.runIds.indexOf(runId);
+  if (status === 'stopped' && skipping.has(runId)) {
+    skipping.delete(runId);
+    put({ ...rec, skipped: [...rec.skipped, slot] });
+  } else if (status === 'stopped') {
+    put({ ...rec, status: 'stopped', message: `stopped during run ${slot + 1}` });
+    return;
+  } else if (status === 'interrupted') {
+    return;
+  }
+  // 'error' moves on too: the failed run keeps its message in the runs list and the table
+  setTimeout(() => void advance(rec.id), 0);
+}
+
+export function watchRuns(): () => void {
+  // read-only handle for e2e tests and the console, beside window.__rankscope
+  (globalThis as unknown as { __rankscopeExperiments?: unknown }).__rankscopeExperiments = useExperiments;
+  return useStudio.subscribe((s, prev) => {
+    if (s.runs === prev.runs) return;
+    for (const rec of Object.values(useExperiments.getState().experiments)) {
+      if (rec.status !== 'running' && rec.status !== 'paused') continue;
+      const runId = rec.current !== null ? rec.runIds[rec.current] : null;
+      if (!runId) continue;
+      const now = s.runs[runId]?.status;
+      if (now && now !== prev.runs[runId]?.status && TERMINAL.includes(now)) onRunEnded(rec, runId, now);
+    }
+  });
+}
+
+export async function pauseExperiment(id: string): Promise<void> {
+  const rec = get(id);
+  if (!rec || rec.status !== 'running') return;
+  put({ ...rec, status: 'paused' });
+  await pauseRun();
+}
+
+export async function resumeExperiment(id: string): Promise<void> {
+  const rec = get(id);
+  if (!rec) return;
+  const runId = rec.current !== null ? rec.runIds[rec.current] : null;
+  const run = runId ? useStudio.getState().runs[runId] : undefined;
+  if (rec.status === 'paused' && run?.status === 'paused') {
+    put({ ...rec, status: 'running' });
+    await resumeRun();
+    return;
+  }
+  if (busyRun()) {
+    useStudio.getState().notify('Another run is in progress: stop it first.');
+    return;
+  }
+  put({ ...rec, status: 'running', message: undefined });
+  if (runId && run && run.status !== 'done' && run.status !== 'error') {
+    // the run the reload (or a stop) cut off: continue it from its checkpoint, or start the slot again
+    const ckpt = await getCheckpoint(runId).catch(() => undefined);
+    if (ckpt) {
+      await resumeFromCheckpoint(runId);
+      return;
+    }
+    const runIds = rec.runIds.slice();
+    runIds[rec.current!] = null;
+    put({ ...get(id)!, runIds });
+  }
+  await advance(id);
+}
+
+/** Stop the run in progress and go on with the next one. */
+export async function skipCurrent(id: string): Promise<void> {
+  const rec = get(id);
+  if (!rec) return;
+  const runId = rec.current !== null ? rec.runIds[rec.current] : null;
+  const run = runId ? useStudio.getState().runs[runId] : undefined;
+  if (runId && run && ['queued', 'preparing', 'running', 'paused'].includes(run.status)) {
+    if (rec.status === 'paused') put({ ...rec, status: 'running' });
+    skipping.add(runId);
+    await stopRun();
+    return;
+  }
+  // nothing running (interrupted or stopped): skip the slot that would run next
+  const next = rec.runIds.findIndex((r, i) => (r === null || i === rec.current) && !rec.skipped.includes(i));
+  if (next >= 0) put({ ...rec, skipped: [...rec.skipped, next] });
+}
+
+export async function stopExperiment(id: string): Promise<void> {
+  const rec = get(id);
+  if (!rec) return;
+  put({ ...rec, status: 'stopped', message: 'stopped by you' });
+  const runId = rec.current !== null ? rec.runIds[rec.current] : null;
+  if (runId && busyRun()?.id === runId) await stopRun();
+}
+
+export async function deleteExperiment(id: string): Promise<void> {
+  const rec = get(id);
+  if (!rec) return;
+  if (rec.status === 'running' || rec.status === 'paused') {
+    useStudio.getState().notify('Stop the experiment before deleting it (its runs stay in the runs list).');
+    return;
+  }
+  useExperiments.setState((s) => {
+    const experiments = { ...s.experiments };
+    delete experiments[id];
+    return { experiments, selectedId: s.selectedId === id ? null : s.selectedId };
+  });
+  persist(dbDelete(id), 'the deletion');
+}
+
+// ---- results -----------------------------------------------------------------------------------
+
+export async function loadExperimentData(rec: ExperimentRecord): Promise<void> {
+  for (const id of rec.runIds) if (id) await ensureRunData(id);
+}
+
+/** Each slot's measurements from the runs' records, metrics and spectra in the studio store. */
+export function experimentResults(rec: ExperimentRecord): RunResult[] {
+  const st = useStudio.getState();
+  return rec.spec.runs.map((config, index) => {
+    const runId = rec.runIds[index];
+    const run = runId ? st.runs[runId] : undefined;
+    const m = runId ? st.metrics[runId] : undefined;
+    const sp = runId ? st.spectra[runId] : undefined;
+    const evals = m ? [...m.evals.points, ...(m.evals.last ? [m.evals.last] : [])] : [];
+    const lastEval = [...evals].reverse().find((e) => Number.isFinite(e.valLoss));
+    const lastProbe = [...evals].reverse().find((e) => Number.isFinite(e.probeLoss));
+    const snaps = sp ? Object.values(sp.latest) : [];
+    const status: RunResult['status'] = rec.skipped.includes(index)
+      ? 'skipped'
+      : run?.status === 'done'
+        ? 'done'
+        : run?.status === 'error'
+          ? 'error'
+          : 'pending';
+    const summary = run?.summary as { seconds?: number } | undefined;
+    return {
+      index,
+      config,
+      runId: runId ?? null,
+      status,
+      losses: m ? m.losses.slice() : [],
+      finalLoss: m && m.losses.length ? m.losses[m.losses.length - 1] : NaN,
+      valLoss: lastEval?.valLoss ?? NaN,
+      probeLoss: lastProbe?.probeLoss ?? NaN,
+      intruders: snaps.length ? snaps.reduce((a, s) => a + s.intruders.count, 0) : NaN,
+      trainableParams: run?.memory?.trainableParams ?? NaN,
+      seconds: typeof summary?.seconds === 'number' ? summary.seconds : NaN,
+    };
+  });
+}
+
+// ---- history and links ---------------------------------------------------------------------------
+
+/** Experiments from IndexedDB; one that was running when the page went away is marked interrupted. */
+export async function loadExperiments(): Promise<void> {
+  try {
+    const list = await listExperiments();
+    const experiments: Record<string, ExperimentRecord> = {};
+    for (const e of list) {
+      const live = e.status === 'running' || e.status === 'paused';
+      experiments[e.id] = live
+        ? { ...e, status: 'interrupted', message: 'interrupted by a reload: resume to continue' }
+        : e;
+      if (live) persist(putExperiment(experiments[e.id]), 'the experiment');
+    }
+    useExperiments.setState((s) => ({ experiments: { ...experiments, ...s.experiments } }));
+  } catch (e) {
+    useStudio.getState().notify(`Experiments are unavailable in this browser (IndexedDB): ${errorText(e)}`);
+  }
+}
+
+/** An `#exp=` link in the address bar: decode it (one line if it is bad) and show it in the Experiments tab. */
+export function openExperimentLink(hash: string): boolean {
+  if (!isExperimentFragment(hash)) return false;
+  history.replaceState(null, '', window.location.pathname + window.location.search);
+  useExperiments.setState({ incoming: decodeExperimentFragment(hash) });
+  useStudio.getState().setTab('experiments');
+  return true;
+}
+
+export async function runIncoming(): Promise<void> {
+  const inc = useExperiments.getState().incoming;
+  if (!inc?.ok) return;
+  const id = await startExperiment(inc.spec, { fromLink: true });
+  if (id) useExperiments.setState({ incoming: null });
+}
+
+export function dismissIncoming(): void {
+  useExperiments.setState({ incoming: null });
+}
+
+/** Time one training step of `config` on this adapter (the gallery's estimates); once per config. */
+export async function calibrate(config: ExperimentSpec['runs'][number]): Promise<void> {
+  const key = JSON.stringify(config);
+  const s = useExperiments.getState();
+  if (s.calibrating || s.calibration?.config === key || busyRun()) return;
+  const api = engineApi();
+  if (!api) return;
+  useExperiments.setState({ calibrating: true });
+  try {
+    const r = await api.calibrate({ config, steps: 2 });
+    useExperiments.setState({ calibration: { ...r, config: key } });
+  } catch (e) {
+    useStudio.getState().notify(`Calibration failed: ${errorText(e)}`);
+  } finally {
+    useExperiments.setState({ calibrating: false });
+  }
+}
