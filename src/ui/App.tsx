@@ -3,6 +3,9 @@ import { useEffect } from 'react';
 import { bootStudio } from './boot';
 import { isBlocking } from './gpuSupport';
 import { useStudio } from './store';
+import { AdapterAnalysisPanel } from './components/AdapterAnalysisPanel';
+import { AdapterAnalysisSummary } from './components/AdapterAnalysisSummary';
+import { AnalysisLinkDialog } from './components/AnalysisLinkDialog';
 import { DeviceLostBanner } from './components/DeviceLostBanner';
 import { Header } from './components/Header';
 import { IncomingLinkDialog } from './components/IncomingLinkDialog';
@@ -37,9 +40,12 @@ export function App() {
               <StartBar />
               <SetupPanel />
               <RunsList />
+              <AdapterAnalysisPanel />
             </aside>
             <main className="view-col">
+              <AnalysisLinkDialog />
               <RunBar />
+              <AdapterAnalysisSummary />
               <ViewTabs />
             </main>
           </div>

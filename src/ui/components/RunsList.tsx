@@ -4,6 +4,7 @@
  */
 import { useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
+import { isAnalysis } from '../analysis';
 import { importRun } from '../exporting';
 import { deleteRun, isActive, renameRun, selectRun } from '../runs';
 import { useStudio } from '../store';
@@ -158,9 +159,19 @@ export function RunsList() {
                   {r.name}
                 </span>
               )}
-              <span className="muted small mono">
-                {r.step}/{r.totalSteps}
-              </span>
+              {isAnalysis(r) ? (
+                <span
+                  className="muted small"
+                  data-testid="analysis-badge"
+                  title="An adapter opened for analysis (no training)"
+                >
+                  analysis
+                </span>
+              ) : (
+                <span className="muted small mono">
+                  {r.step}/{r.totalSteps}
+                </span>
+              )}
               <StatePill status={r.status} />
             </div>
           ))}
