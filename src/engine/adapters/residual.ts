@@ -26,7 +26,7 @@ import { rsvd } from '../rsvd';
 import type { Linear } from '../model/linear';
 import { ConfigError } from '../config';
 import { LowRankAdapter } from './lowrank';
-import { loraInstance } from './methods/lora';
+import { loraInstance } from './lora-family';
 import type { MethodContext, MethodInstance, TrainableTensor } from './types';
 
 /** Singular triplets of a stored (rows, cols) matrix: U (rows, k), S (k) descending, Vt (k, cols). */

@@ -8,7 +8,7 @@
  */
 import type { AdapterMethod, TrainableTensor } from '../types';
 import { DoraAdapter } from '../dora-adapter';
-import { ALPHA_PARAM, RANK_PARAM, kaimingA } from './lora';
+import { ALPHA_PARAM, RANK_PARAM, kaimingA } from '../lora-family';
 
 export const method: AdapterMethod = {
   id: 'dora',

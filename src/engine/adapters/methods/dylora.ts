@@ -21,7 +21,7 @@ import type { Linear } from '../../model/linear';
 import { ConfigError } from '../../config';
 import { LowRankAdapter, type LowRankInit } from '../lowrank';
 import type { AdapterMethod, MethodInstance, TrainableTensor } from '../types';
-import { ALPHA_PARAM, RANK_PARAM, kaimingA, loraInstance } from './lora';
+import { ALPHA_PARAM, RANK_PARAM, kaimingA, loraInstance } from '../lora-family';
 
 export const DYLORA_RNG_PURPOSE = 'dylora/rank';
 

@@ -35,7 +35,7 @@ import type { Linear } from '../../model/linear';
 import type { LanguageModel } from '../../model/language-model';
 import { LowRankAdapter } from '../lowrank';
 import type { AdapterMethod, TrainableTensor } from '../types';
-import { ALPHA_PARAM, RANK_PARAM, loraInstance } from './lora';
+import { ALPHA_PARAM, RANK_PARAM, loraInstance } from '../lora-family';
 
 /** Up to this input width the eigenvectors come from the exact CPU SVD. */
 const EXACT_MAX_IN = 128;

@@ -9,7 +9,7 @@
  * computed at all.
  */
 import type { AdapterMethod } from '../types';
-import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from './lora';
+import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from '../lora-family';
 
 export const method: AdapterMethod = {
   id: 'lora-asym',

@@ -19,7 +19,7 @@
  * PEFT variant that multiplies B by the singular values S[r:2r] instead of the stable factor.
  */
 import type { AdapterMethod } from '../types';
-import { ALPHA_PARAM, RANK_PARAM } from './lora';
+import { ALPHA_PARAM, RANK_PARAM } from '../lora-family';
 import { attachResidualAdapter, checkRanks, matrixTriplets, residualInstance, type ResidualLayer } from '../residual';
 import { scale } from '../../../gpu/kernels/elementwise';
 

@@ -6,7 +6,7 @@
  * which the trainer's AdamW multiplies into the scheduled learning rate. Model and init are LoRA's.
  */
 import type { AdapterMethod } from '../types';
-import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from './lora';
+import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from '../lora-family';
 
 export const RATIO_PARAM = {
   key: 'ratio',

@@ -10,7 +10,7 @@
  * one-sided Jacobi SVD on the CPU (fine for the studio's models; slow beyond ~1024 per side).
  */
 import type { AdapterMethod } from '../types';
-import { ALPHA_PARAM, RANK_PARAM } from './lora';
+import { ALPHA_PARAM, RANK_PARAM } from '../lora-family';
 import {
   attachResidualAdapter,
   checkRanks,

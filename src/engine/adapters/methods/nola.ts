@@ -13,7 +13,7 @@
 import { Rng } from '../../rng';
 import type { AdapterMethod, MethodInstance, TrainableTensor } from '../types';
 import { NolaAdapter } from '../nola-adapter';
-import { ALPHA_PARAM, RANK_PARAM } from './lora';
+import { ALPHA_PARAM, RANK_PARAM } from '../lora-family';
 import { mergedWeights } from '../merge';
 
 export const method: AdapterMethod = {

@@ -14,7 +14,7 @@
  * accurate. `niter` = 0 is the exact float64 one-sided Jacobi SVD on the CPU (PEFT's `"pissa"`).
  */
 import type { AdapterMethod } from '../types';
-import { ALPHA_PARAM, RANK_PARAM } from './lora';
+import { ALPHA_PARAM, RANK_PARAM } from '../lora-family';
 import {
   attachResidualAdapter,
   checkRanks,

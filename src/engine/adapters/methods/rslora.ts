@@ -5,7 +5,7 @@
  * B = 0, W frozen.
  */
 import type { AdapterMethod } from '../types';
-import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from './lora';
+import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from '../lora-family';
 
 export const method: AdapterMethod = {
   id: 'rslora',

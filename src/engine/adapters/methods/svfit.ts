@@ -11,7 +11,7 @@
  * exact float64 Jacobi SVD), as PiSSA does.
  */
 import type { AdapterMethod, MethodInstance, TrainableTensor } from '../types';
-import { RANK_PARAM } from './lora';
+import { RANK_PARAM } from '../lora-family';
 import { matrixTriplets, factorsFromTriplets } from '../residual';
 import { VeraAdapter, type VeraShared } from '../vera-adapter';
 import { mergedWeights } from '../merge';

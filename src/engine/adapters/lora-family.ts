@@ -1,0 +1,105 @@
+/**
+ * The LoRA family's shared pieces, used by every method built from LowRankAdapters (lora, rslora,
+ * loraplus, lora-asym, dylora, eva, pissa, milora, lora-ga, the residual-basis methods) and by the
+ * methods that reuse its parameters (dora, nola, svfit): the rank and α parameter schema, PEFT's
+ * Kaiming-uniform init of lora_A, `initLoraFamily` (a LowRankAdapter on every target) and
+ * `loraInstance` (the MethodInstance of any set of LowRankAdapters). Methods stay one file each in
+ * methods/; this module holds no method record.
+ */
+import { Rng } from '../rng';
+import type { MethodContext, MethodInstance, TrainableTensor } from './types';
+import { LowRankAdapter } from './lowrank';
+import { mergedWeights } from './merge';
+
+export const RANK_PARAM = {
+  key: 'rank',
+  label: 'Rank r',
+  type: 'int',
+  default: 8,
+  min: 1,
+  max: 256,
+  help: 'Rank of the update ΔW = B·A',
+} as const;
+export const ALPHA_PARAM = {
+  key: 'alpha',
+  label: 'α',
+  type: 'float',
+  default: 16,
+  min: 0,
+  max: 4096,
+  help: 'Scaling numerator: s = α/r (LoRA) or α/√r (rsLoRA)',
+} as const;
+
+/** PEFT's kaiming_uniform_(a=√5) for lora_A: U(−1/√in, 1/√in). */
+export function kaimingA(seed: number, name: string, r: number, inDim: number): Float32Array {
+  const bound = 1 / Math.sqrt(inDim);
+  return new Rng(seed, `lora_A:${name}`).fillUniform(new Float32Array(r * inDim), -bound, bound);
+}
+
+export interface LoraVariantOptions {
+  scaling: (alpha: number, r: number) => number;
+  trainA: boolean;
+  lrScaleB: number;
+}
+
+/** Attach a LowRankAdapter to every target; shared by lora, rslora, loraplus and lora-asym. */
+export async function initLoraFamily(ctx: MethodContext, o: LoraVariantOptions): Promise<MethodInstance> {
+  const alpha = Number(ctx.params.alpha);
+  const adapters: LowRankAdapter[] = [];
+  const trainables: TrainableTensor[] = [];
+  for (const layer of ctx.targets) {
+    const r = ctx.rankFor(layer);
+    const ad = new LowRankAdapter(ctx.gpu, layer, {
+      rank: r,
+      scaling: o.scaling(alpha, r),
+      A: kaimingA(ctx.seed, layer.name, r, layer.inDim),
+      B: new Float32Array(layer.outDim * r),
+      trainA: o.trainA,
+      trainB: true,
+    });
+    layer.adapter = ad;
+    adapters.push(ad);
+    if (ad.dA) trainables.push({ name: `${layer.name}.lora_A`, param: ad.A, grad: ad.dA, decay: true, lrScale: 1 });
+    trainables.push({ name: `${layer.name}.lora_B`, param: ad.B, grad: ad.dB!, decay: true, lrScale: o.lrScaleB });
+  }
+  return loraInstance(ctx, adapters, trainables);
+}
+
+/** The MethodInstance of any method built from LowRankAdapters. */
+export function loraInstance(
+  ctx: MethodContext,
+  adapters: LowRankAdapter[],
+  trainables: TrainableTensor[],
+  extra: Partial<MethodInstance> = {},
+): MethodInstance {
+  const byName = new Map(adapters.map((a) => [a.layer.name, a]));
+  return {
+    trainables,
+    zeroGrads(enc) {
+      for (const a of adapters) a.zeroGrads(enc);
+    },
+    merged: () =>
+      mergedWeights(ctx.model, adapters, async (a) =>
+        a.baseWeight === a.layer.weight ? null : ctx.gpu.read(a.baseWeight),
+      ),
+    async state() {
+      const tensors = new Map<string, Float32Array>();
+      for (const a of adapters) {
+        tensors.set(`${a.layer.name}.lora_A`, await ctx.gpu.read(a.A));
+        tensors.set(`${a.layer.name}.lora_B`, await ctx.gpu.read(a.B));
+      }
+      const meta = {
+        ranks: Object.fromEntries(adapters.map((a) => [a.layer.name, a.rank])),
+        scaling: Object.fromEntries(adapters.map((a) => [a.layer.name, a.scaling])),
+      };
+      return { tensors, meta };
+    },
+    async deltaOf(layer) {
+      return (await byName.get(layer)?.delta()) ?? null;
+    },
+    dispose() {
+      for (const a of adapters) a.dispose();
+    },
+    ...extra,
+  };
+}
