@@ -10,9 +10,11 @@
  *   and AdamW moments (×2);
  * - activations: what `ensureActivations(B, T)` keeps per token — per layer ≈ 15·C + 4 + H·T floats
  *   (norm outputs and statistics, q/k/v, attention probabilities, MLP hidden ×2, residuals), plus
- *   the logits and their gradient (2·V per token) and backward scratch (≈ 14·C);
- * - the largest single buffer (logits (B·T, V), the embedding (V, C), attention (B, H, T, T)) against
- *   the adapter's `maxStorageBufferBindingSize` and `maxBufferSize`.
+ *   backward scratch (≈ 14·C), plus one chunk of logits (the head's chunked cross-entropy, vocab.ts
+ *   headLoss: at most 64 MiB and one binding of rows, never the whole (B·T, V));
+ * - the largest single buffer (the logits chunk, attention (B, H, T, T), a parameter; the vocabulary
+ *   matrices — embedding and head, (V, C) — count as one row shard, since the models hold them in
+ *   shards that each fit one binding) against the adapter's `maxStorageBufferBindingSize` and `maxBufferSize`.
  * This is a plan, not a measurement: tests/engine/validate.test.ts checks it against the live
  * buffers of a real run.
  */
@@ -56,6 +58,8 @@ export interface LinearShape {
 }
 
 const F32 = 4;
+/** vocab.ts headChunkRows' default budget for one chunk of logits. */
+const HEAD_CHUNK_BYTES = 64 * 2 ** 20;
 
 /**
  * Parameter shapes of a model config (GPU layout: linear weights (in, out)), from its family's specs.
@@ -110,8 +114,11 @@ export function planMemory(
     H = cfg.nHead,
     V = cfg.vocabSize,
     L = cfg.nLayer;
+  const perBuffer = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   const perLayer = 15 * C + 4 + H * T;
-  const activationFloats = N * (L * perLayer + 2 * V + 16 * C + 8) + N * H * T;
+  const Vpad = Math.ceil(V / 4) * 4;
+  const chunkRows = Math.max(1, Math.min(N, Math.floor(Math.min(perBuffer, HEAD_CHUNK_BYTES) / (F32 * Vpad))));
+  const activationFloats = N * (L * perLayer + 16 * C + 8) + N * H * T + chunkRows * Vpad;
   const bytes = {
     weights: totalParams * F32,
     gradients: trainableParams * F32,
@@ -121,16 +128,23 @@ export function planMemory(
   };
   bytes.total = bytes.weights + bytes.gradients + bytes.optimizer + bytes.activations;
 
+  // A (V, C) vocabulary matrix is held in row shards of at most one binding each (vocab-params.ts).
+  const shardBytes = Math.min(V * C * F32, Math.max(4 * C * F32, Math.floor(perBuffer / (4 * C * F32)) * 4 * C * F32));
+  const isVocab = (p: { shape: number[] }) => p.shape.length === 2 && p.shape[0] === V && p.shape[1] === C;
   const candidates: { name: string; bytes: number }[] = [
-    { name: `logits (B·T = ${N}) × vocabulary ${V}`, bytes: N * V * F32 },
+    { name: `logits chunk (${chunkRows} rows × vocabulary ${V})`, bytes: chunkRows * Vpad * F32 },
     { name: `attention probabilities (${B}, ${H}, ${T}, ${T})`, bytes: B * H * T * T * F32 },
   ];
-  if (!shapes.length) candidates.push({ name: `token embedding (${V}, ${C})`, bytes: V * C * F32 });
-  for (const p of shapes) candidates.push({ name: p.name, bytes: p.shape.reduce((x, y) => x * y, 1) * F32 });
+  if (!shapes.length) candidates.push({ name: `token embedding shard (of ${V}, ${C})`, bytes: shardBytes });
+  for (const p of shapes)
+    candidates.push(
+      isVocab(p)
+        ? { name: `${p.name} (one row shard)`, bytes: shardBytes }
+        : { name: p.name, bytes: p.shape.reduce((x, y) => x * y, 1) * F32 },
+    );
   const largestBuffer = candidates.reduce((a, b) => (b.bytes > a.bytes ? b : a));
 
   const problems: string[] = [];
-  const perBuffer = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
   if (largestBuffer.bytes > perBuffer)
     problems.push(
       `the largest buffer, ${largestBuffer.name}, needs ${fmtBytes(largestBuffer.bytes)}, above this adapter's ${fmtBytes(perBuffer)} per buffer`,

@@ -11,6 +11,7 @@ import { Batcher, evalBatches, type Batch, type TokenStream } from './data/batch
 import { learningRate } from './optim/schedule';
 import { splitModuleName, type LanguageModel } from './model/language-model';
 import { createModel, selectLinears } from './model/families';
+import type { ModelOptions } from './model/vocab-params';
 import { getMethod, listMethods, resolveMethodParams } from './adapters/registry';
 import { assertValidRun } from './validate';
 import { adapterLimits } from './memory-plan';
@@ -149,7 +150,12 @@ export class Trainer {
     });
   }
 
-  static async create(gpu: Gpu, inputs: RunInputs, opts: { memoryBudgetBytes?: number } = {}): Promise<Trainer> {
+  /** opts.model: model creation options (tests force small vocabulary shards with maxShardRows). */
+  static async create(
+    gpu: Gpu,
+    inputs: RunInputs,
+    opts: { memoryBudgetBytes?: number; model?: ModelOptions } = {},
+  ): Promise<Trainer> {
     const cfg = inputs.config;
     // Validate the method before allocating anything: a config error must not leak GPU memory.
     const m = getMethod(cfg.method.id);
@@ -157,7 +163,7 @@ export class Trainer {
     const problems = m.validate?.(params, cfg) ?? [];
     if (problems.length) throw new ConfigError(problems.join('\n'));
     Trainer.check(gpu, inputs, opts);
-    const model = createModel(gpu, inputs.modelConfig, inputs.weights, cfg.seed);
+    const model = createModel(gpu, inputs.modelConfig, inputs.weights, cfg.seed, opts.model);
     try {
       return await Trainer.build(gpu, inputs, model, m, params);
     } catch (e) {

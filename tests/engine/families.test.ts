@@ -7,6 +7,9 @@
  *     parameter tensor, along d = ĝ + r (ĝ the analytic gradient's direction, r a seeded random unit
  *     vector), so a wrong gradient in any norm, bias, projection, q/k norm, embedding or head shows;
  *   - saving (weightsToFile: nn.Linear weights back to (out, in)) and loading again is the identity;
+ *   - vocabulary matrices held in forced small row shards (maxShardRows) give the same losses, gradients
+ *     and logits as one buffer (tied gpt2/llama, untied pythia), bit-identical run to run, and a full
+ *     fine-tuning run (AdamW over the shards) the same losses;
  *   - unsupported config values get one line naming them.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -20,6 +23,10 @@ import { createModel, weightsFromFile, weightsToFile } from '../../src/engine/mo
 import { fromHfConfig } from '../../src/engine/model/config';
 import { scoreSequence } from '../../src/engine/score';
 import { Rng } from '../../src/engine/rng';
+import type { ModelOptions } from '../../src/engine/model/vocab-params';
+import { applyOverrides, parseRunConfig, RUN_PRESETS } from '../../src/engine/config';
+import { resolveInputs } from '../../src/engine/inputs';
+import { Trainer } from '../../src/engine/train';
 
 const ROOT = path.resolve(__dirname, '../fixtures/hf/tiny');
 const FIXTURES = readdirSync(ROOT).sort();
@@ -117,6 +124,98 @@ describe('backward vs finite differences, per parameter tensor', () => {
       }
     });
   }
+});
+
+describe('vocabulary row shards match one buffer', () => {
+  /** |a − b| ≤ atol + rtol·|b| elementwise; the first offenders, empty when close. */
+  const far = (a: ArrayLike<number>, b: ArrayLike<number>, atol: number, rtol: number) => {
+    const out: string[] = [];
+    for (let i = 0; i < b.length && out.length < 3; i++)
+      if (!(Math.abs(a[i] - b[i]) <= atol + rtol * Math.abs(b[i]))) out.push(`[${i}] ${a[i]} vs ${b[i]}`);
+    return a.length === b.length ? out : [`length ${a.length} vs ${b.length}`];
+  };
+  const maxAbs = (x: ArrayLike<number>) =>
+    Array.prototype.reduce.call(x, (m: number, v: number) => Math.max(m, Math.abs(v)), 0) as number;
+
+  for (const f of ['gpt2', 'llama', 'pythia']) {
+    it(`${f}: losses, every gradient and the logits (shards of 100 rows of V = 288)`, async () => {
+      const m = loaded.get(f)!;
+      const B = 2,
+        T = 9,
+        N = B * T;
+      const rng = new Rng(3, 'shard-batch');
+      const ids = Int32Array.from({ length: N + 1 }, () => Math.floor(rng.uniform() * m.config.vocabSize));
+      const run = async (opts: ModelOptions) => {
+        const model = createModel(gpu, m.config, m.weights, 0, opts);
+        try {
+          model.setTrainable(model.specs.map((s) => s.name));
+          model.setBatch(B, T, ids.subarray(0, N), ids.subarray(1, N + 1), null);
+          const enc = gpu.encoder('shard test');
+          model.zeroGrads(enc);
+          model.forward(enc, B, T);
+          model.backward(enc, B, T, 1 / N);
+          enc.submit();
+          const losses = await gpu.read(model.activations.losses, N);
+          const grads = new Map<string, Float32Array>();
+          let parts = 0;
+          for (const s of model.specs) {
+            const ps = model.parts(s.name);
+            parts = Math.max(parts, ps.length);
+            const chunks = await Promise.all(ps.map((p) => gpu.read(p.grad!)));
+            const g = new Float32Array(chunks.reduce((a, c) => a + c.length, 0));
+            chunks.reduce((o, c) => (g.set(c, o), o + c.length), 0);
+            grads.set(s.name, g);
+          }
+          const logits = await model.readLogitsRow(N - 1);
+          const weights = await model.readWeights();
+          return { losses, grads, logits, parts, weights, model };
+        } finally {
+          model.destroy();
+        }
+      };
+      const one = await run({});
+      const a = await run({ maxShardRows: 100 });
+      const b = await run({ maxShardRows: 100 });
+      expect(one.parts).toBe(1);
+      expect(a.parts).toBe(3); // 100 + 100 + 88 rows
+      const embed = a.model.specs[0].name;
+      const sharded = createModel(gpu, m.config, m.weights, 0, { maxShardRows: 100 });
+      try {
+        expect(() => sharded.param(embed)).toThrow(/held in 3 row shards of 100 rows/);
+      } finally {
+        sharded.destroy();
+      }
+      for (const [k, v] of one.weights) expect(a.weights.get(k), k).toEqual(v);
+      // bit-identical run to run
+      expect(Array.from(a.losses)).toEqual(Array.from(b.losses));
+      for (const [k, g] of a.grads) expect(Array.from(b.grads.get(k)!), k).toEqual(Array.from(g));
+      // same numbers as one buffer, to f32 rounding
+      expect(far(a.losses, one.losses, 1e-6, 1e-6)).toEqual([]);
+      expect(far(a.logits, one.logits, 1e-6, 1e-6)).toEqual([]);
+      for (const [k, g] of one.grads) expect(far(a.grads.get(k)!, g, 1e-6 * maxAbs(g) + 1e-9, 1e-5), k).toEqual([]);
+    }, 60_000);
+  }
+
+  it('full fine-tuning of the micro GPT-2 (AdamW over wte shards): same losses as one buffer, bit-identical twice', async () => {
+    const config = parseRunConfig(applyOverrides(RUN_PRESETS.micro, ['method.id=full', 'train.steps=3']));
+    const inputs = await resolveInputs(config);
+    const losses = async (model: ModelOptions) => {
+      const tr = await Trainer.create(gpu, inputs, { model });
+      try {
+        const out: number[] = [];
+        for (let s = 0; s < 3; s++) out.push((await tr.trainStep()).loss);
+        return out;
+      } finally {
+        tr.dispose();
+      }
+    };
+    const one = await losses({});
+    const a = await losses({ maxShardRows: 60 }); // V = 256: 60+60+60+60+16
+    const b = await losses({ maxShardRows: 60 });
+    expect(a).toEqual(b);
+    expect(far(a, one, 1e-6, 1e-5)).toEqual([]);
+    expect(a[2]).toBeLessThan(a[0]);
+  }, 60_000);
 });
 
 describe('edges', () => {

@@ -10,30 +10,33 @@
  * transposed at load/save by families.ts. The embedding and an untied head stay (V, C) — HF's layout for
  * both — so logits = h·Wᵀ as for GPT-2's tied head.
  *
- * Positions: learned (GPT-Neo's wpe) or rotary. The embedding kernel always adds a position row, so the
- * rotary families pass a zero table (a frozen scratch); RoPE then rotates q and k in place after their
- * projections (and after Qwen3's per-head RMSNorm), and the backward rotates dq, dk back.
+ * Positions: learned (GPT-Neo's wpe, added by the embedding gather) or rotary: RoPE rotates q and k in
+ * place after their projections (and after Qwen3's per-head RMSNorm), and the backward rotates dq, dk back.
+ *
+ * Vocabulary: the embedding and the head are `VocabTable` row shards (vocab-params.ts), the loss a chunked
+ * cross-entropy (vocab.ts headLoss) that never holds the (N, V) logits, so a vocabulary matrix above one
+ * storage binding trains; logits for generation and tests are computed on request (readLogitsRow).
  */
 import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
-import { matmul } from '../../gpu/kernels/matmul';
 import { add, axpy, geluBackward, geluForward } from '../../gpu/kernels/elementwise';
 import { geluErfBackward, geluErfForward, swigluBackward, swigluForward } from '../../gpu/kernels/activation';
 import { layernormBackward, layernormForward } from '../../gpu/kernels/layernorm';
 import { rmsnormBackward, rmsnormForward } from '../../gpu/kernels/rmsnorm';
 import { ropeApply, ropeCosSinTable, ropeInvFreq } from '../../gpu/kernels/rope';
 import { gqaBackward, gqaForward, type HeadView } from '../../gpu/kernels/attention-gqa';
-import {
-  buildEmbeddingIndex,
-  embeddingBackward,
-  embeddingForward,
-  updateEmbeddingIndex,
-  type EmbeddingIndex,
-} from '../../gpu/kernels/embedding';
-import { crossEntropyForward, crossEntropyForwardBackward } from '../../gpu/kernels/crossentropy';
+import { buildEmbeddingIndex, updateEmbeddingIndex, type EmbeddingIndex } from '../../gpu/kernels/embedding';
 import { headDimOf, intermediateOf, type ModelConfig } from './config';
 import { checkBindingLimits } from './gpt2';
 import { linearBackward, linearForward, type Linear } from './linear';
-import { splitModuleName, type LanguageModel, type ModelFamily, type ParamSpec } from './language-model';
+import {
+  splitModuleName,
+  type LanguageModel,
+  type ModelFamily,
+  type ParamPart,
+  type ParamSpec,
+} from './language-model';
+import { embedTokens, embedTokensBackward, headLoss } from './vocab';
+import { VocabParams, readLogitRows, type ModelOptions } from './vocab-params';
 
 export interface LayerLayout {
   /** Full module prefixes; norms get `.weight` (+ `.bias` for LayerNorm). */
@@ -165,9 +168,7 @@ interface Activations {
   nf: GpuTensor;
   nfMean: GpuTensor;
   nfRstd: GpuTensor;
-  logits: GpuTensor; // (N, V)
   losses: GpuTensor; // (N)
-  dlogits: GpuTensor;
   dres: GpuTensor; // (N, C)
   dC: GpuTensor;
   dC2: GpuTensor;
@@ -184,7 +185,6 @@ interface Activations {
   datt: GpuTensor; // (B, NH, T, T)
   index: EmbeddingIndex;
   cs: GpuTensor | null; // RoPE cos/sin table (T, 2, rotDim/2)
-  zeroPos: GpuTensor | null; // (T, C) zeros: the embedding kernel's position rows for rotary families
 }
 
 export class DecoderModel implements LanguageModel {
@@ -196,6 +196,8 @@ export class DecoderModel implements LanguageModel {
   readonly params = new Map<string, GpuTensor>();
   readonly grads = new Map<string, GpuTensor>();
   readonly linears = new Map<string, Linear>();
+  /** The embedding and head, in row shards. */
+  readonly vocab: VocabParams;
   private acts: Activations | null = null;
   private readonly inputOf = new Map<string, (la: LayerActs) => GpuTensor>();
 
@@ -205,20 +207,33 @@ export class DecoderModel implements LanguageModel {
     family: ModelFamily,
     layout: DecoderLayout,
     weights: (spec: ParamSpec) => Float32Array,
+    opts: ModelOptions = {},
   ) {
     this.gpu = gpu;
     this.cfg = cfg;
     this.family = family;
     this.layout = layout;
     this.specs = decoderParamSpecs(cfg, layout);
-    checkBindingLimits(gpu, cfg, this.specs);
+    this.vocab = new VocabParams(
+      gpu,
+      this.params,
+      this.grads,
+      `${layout.embed}.weight`,
+      layout.head ? `${layout.head}.weight` : null,
+    );
+    checkBindingLimits(
+      gpu,
+      cfg,
+      this.specs.filter((s) => !this.vocab.has(s.name)),
+    );
     if (headDimOf(cfg) > 128) throw new Error(`head_dim ${headDimOf(cfg)} is above the attention kernel's 128`);
     for (const s of this.specs) {
       const data = weights(s);
       const n = s.shape.reduce((a, b) => a * b, 1);
       if (data.length !== n)
         throw new Error(`${s.name}: expected ${n} values for shape [${s.shape}], got ${data.length}`);
-      this.params.set(s.name, gpu.upload(data, s.shape, s.name, 'weights'));
+      if (this.vocab.has(s.name)) this.vocab.load(s, data, opts);
+      else this.params.set(s.name, gpu.upload(data, s.shape, s.name, 'weights'));
     }
     for (const name of decoderLinearNames(layout)) {
       const w = this.param(`${name}.weight`);
@@ -246,8 +261,13 @@ export class DecoderModel implements LanguageModel {
 
   param(name: string): GpuTensor {
     const t = this.params.get(name);
-    if (!t) throw new Error(`no parameter ${name}`);
+    if (!t) throw this.vocab.has(name) ? this.vocab.shardedError(name) : new Error(`no parameter ${name}`);
     return t;
+  }
+
+  parts(name: string): ParamPart[] {
+    if (this.vocab.has(name)) return this.vocab.parts(name);
+    return [{ name, param: this.param(name), grad: this.grads.get(name) ?? null }];
   }
 
   get parameterCount(): number {
@@ -259,7 +279,12 @@ export class DecoderModel implements LanguageModel {
   setTrainable(names: Iterable<string>): void {
     for (const g of this.grads.values()) this.gpu.release(g);
     this.grads.clear();
+    this.vocab.clearGrads();
     for (const name of names) {
+      if (this.vocab.has(name)) {
+        this.vocab.setTrainable(name);
+        continue;
+      }
       const p = this.param(name);
       this.grads.set(name, this.gpu.zeros(p.shape, `grad:${name}`, 'gradients'));
     }
@@ -292,11 +317,6 @@ export class DecoderModel implements LanguageModel {
     const { C, V, I, NH, Q, KVW } = this.dims;
     const N = B * T;
     const g = this.gpu;
-    const limit = g.device.limits.maxStorageBufferBindingSize;
-    if (N * V * 4 > limit)
-      throw new Error(
-        `logits for B·T = ${N} tokens × vocabulary ${V} need ${((N * V * 4) / 2 ** 20).toFixed(1)} MiB, above this adapter's ${(limit / 2 ** 20).toFixed(0)} MiB per buffer: use a smaller batch or context`,
-      );
     const t = (shape: number[], label: string) => g.tensor(shape, label, 'activations');
     const lay = this.layout;
     const layers: LayerActs[] = lay.layers.map((l, i) => {
@@ -350,9 +370,7 @@ export class DecoderModel implements LanguageModel {
       nf: t([N, C], 'act:nf'),
       nfMean: t([N], 'act:nfMean'),
       nfRstd: t([N], 'act:nfRstd'),
-      logits: t([N, V], 'act:logits'),
       losses: t([N], 'act:losses'),
-      dlogits: t([N, V], 'act:dlogits'),
       dres: t([N, C], 'act:dres'),
       dC: t([N, C], 'act:dC'),
       dC2: t([N, C], 'act:dC2'),
@@ -369,7 +387,6 @@ export class DecoderModel implements LanguageModel {
       datt: t([B, NH, T, T], 'act:datt'),
       index: buildEmbeddingIndex(g, new Int32Array(N), { capacity: N, V }),
       cs,
-      zeroPos: lay.pos ? null : g.zeros([T, C], 'act:zero-positions', 'activations'),
     };
   }
 
@@ -487,14 +504,12 @@ export class DecoderModel implements LanguageModel {
     const N = B * T;
     if (T > this.cfg.contextLength)
       throw new Error(`sequence length ${T} exceeds the model's context ${this.cfg.contextLength}`);
-    embeddingForward(enc, {
+    embedTokens(enc, {
+      table: this.vocab.embed,
       tokens: a.tokens,
-      wte: this.param(`${lay.embed}.weight`),
-      wpe: lay.pos ? this.param(`${lay.pos}.weight`) : a.zeroPos!,
       out: a.encoded,
-      B,
-      T,
-      C,
+      N,
+      positions: lay.pos ? { wpe: this.param(`${lay.pos}.weight`), T } : undefined,
     });
     let x = a.encoded;
     lay.layers.forEach((l, i) => {
@@ -575,50 +590,31 @@ export class DecoderModel implements LanguageModel {
       x = la.out;
     });
     this.normForward(enc, lay.finalNorm, x, a.nf, a.nfMean, a.nfRstd, N);
-    matmul(enc, {
-      a: a.nf,
-      b: this.param(`${lay.head ?? lay.embed}.weight`),
-      c: a.logits,
-      M: N,
-      K: C,
-      N: this.cfg.vocabSize,
-      transB: true,
-      label: 'lm_head',
-    });
   }
 
+  /** Losses from the final hidden state through the (sharded) head, chunk by chunk (vocab.ts headLoss). */
   loss(enc: StepEncoder, B: number, T: number): void {
     const a = this.activations;
-    crossEntropyForward(enc, {
-      logits: a.logits,
-      targets: a.targets,
-      mask: a.mask,
-      losses: a.losses,
-      N: B * T,
-      V: this.cfg.vocabSize,
-    });
+    headLoss(enc, { x: a.nf, W: this.vocab.head, targets: a.targets, mask: a.mask, losses: a.losses, N: B * T });
   }
 
   backward(enc: StepEncoder, B: number, T: number, gradScale: number): void {
     const a = this.activations;
     const lay = this.layout;
-    const { C, V, NH, KV, HS, I } = this.dims;
+    const { C, NH, KV, HS, I } = this.dims;
     const N = B * T;
-    crossEntropyForwardBackward(enc, {
-      logits: a.logits,
+    // losses, dC = ∂L/∂nf and (trainable head) dW += dlogitsᵀ·nf, chunk by chunk
+    headLoss(enc, {
+      x: a.nf,
+      W: this.vocab.head,
       targets: a.targets,
       mask: a.mask,
       losses: a.losses,
-      dlogits: a.dlogits,
       N,
-      V,
       gradScale,
+      dx: a.dC,
+      dW: this.vocab.dHead,
     });
-    const headName = `${lay.head ?? lay.embed}.weight`;
-    const dhead = this.grads.get(headName) ?? null;
-    matmul(enc, { a: a.dlogits, b: this.param(headName), c: a.dC, M: N, K: V, N: C, label: 'lm_head dx' });
-    if (dhead)
-      matmul(enc, { a: a.dlogits, b: a.nf, c: dhead, M: V, K: N, N: C, transA: true, beta: 1, label: 'lm_head dW' });
     const L = lay.layers.length;
     const lastOut = L > 0 ? a.layers[L - 1].out : a.encoded;
     enc.clear(a.dres);
@@ -715,19 +711,14 @@ export class DecoderModel implements LanguageModel {
       this.normBackward(enc, l.ln1, a.dC, x, la.n1Mean, la.n1Rstd, a.dres, N);
       if (lay.parallelResidual) this.normBackward(enc, l.ln2, a.dC2, x, la.n2Mean, la.n2Rstd, a.dres, N);
     }
-    const dwte = this.grads.get(`${lay.embed}.weight`);
     const dwpe = lay.pos ? this.grads.get(`${lay.pos}.weight`) : undefined;
-    if (dwte || dwpe) {
-      embeddingBackward(enc, {
-        index: a.index,
-        dout: a.dres,
-        dwte: dwte ?? this.scratchGrad(`${lay.embed}.weight`, 'wte'),
-        dwpe: dwpe ?? this.scratchPos(T),
-        B,
-        T,
-        C,
-      });
-    }
+    embedTokensBackward(enc, {
+      dtable: this.vocab.dEmbed,
+      index: a.index,
+      dout: a.dres,
+      N,
+      positions: dwpe ? { dwpe, B, T, C } : undefined,
+    });
   }
 
   private scratch = new Map<string, GpuTensor>();
@@ -738,16 +729,6 @@ export class DecoderModel implements LanguageModel {
     let t = this.scratch.get(key);
     if (!t) {
       t = this.gpu.tensor([n], `scratch-grad[${key}]`, 'scratch');
-      this.scratch.set(key, t);
-    }
-    return t;
-  }
-
-  private scratchPos(T: number): GpuTensor {
-    const key = `pos:${T}`;
-    let t = this.scratch.get(key);
-    if (!t) {
-      t = this.gpu.tensor([T * this.cfg.nEmbd], `scratch-grad[${key}]`, 'scratch');
       this.scratch.set(key, t);
     }
     return t;
@@ -766,12 +747,17 @@ export class DecoderModel implements LanguageModel {
 
   async readWeights(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
-    for (const s of this.specs) out.set(s.name, await this.gpu.read(this.param(s.name)));
+    for (const s of this.specs)
+      out.set(s.name, this.vocab.has(s.name) ? await this.vocab.read(s.name) : await this.gpu.read(this.param(s.name)));
     return out;
   }
 
   writeWeights(weights: Map<string, Float32Array>): void {
     for (const [name, data] of weights) {
+      if (this.vocab.has(name)) {
+        this.vocab.write(name, data);
+        continue;
+      }
       const p = this.param(name);
       if (data.length !== p.size) throw new Error(`${name}: ${data.length} values for shape [${p.shape}]`);
       this.gpu.write(p, data);
@@ -779,12 +765,11 @@ export class DecoderModel implements LanguageModel {
   }
 
   readLogits(B: number, T: number): Promise<Float32Array> {
-    return this.gpu.read(this.activations.logits, B * T * this.cfg.vocabSize);
+    return readLogitRows(this.gpu, this.activations.nf, this.vocab.head, 0, B * T);
   }
 
   readLogitsRow(row: number): Promise<Float32Array> {
-    const V = this.cfg.vocabSize;
-    return this.gpu.read(this.activations.logits, V, row * V);
+    return readLogitRows(this.gpu, this.activations.nf, this.vocab.head, row, 1);
   }
 
   destroy(): void {

@@ -16,6 +16,7 @@ import { gptNeoFamily } from './gpt-neo';
 import { gptNeoxFamily } from './gpt-neox';
 import { llamaFamily, qwen2Family, qwen3Family } from './llama';
 import type { Linear } from './linear';
+import type { ModelOptions } from './vocab-params';
 import type { PeftNaming } from '../io/peft';
 import {
   TARGET_PRESETS,
@@ -64,9 +65,10 @@ export function createModel(
   cfg: ModelConfig,
   weights: Map<string, Float32Array> | null,
   seed = 0,
+  opts: ModelOptions = {},
 ): LanguageModel {
   const f = familyOf(cfg);
-  if (!weights) return f.create(gpu, cfg, (s) => initParam(s, seed));
+  if (!weights) return f.create(gpu, cfg, (s) => initParam(s, seed), opts);
   const missing = f
     .paramSpecs(cfg)
     .filter((s) => !weights.has(s.name))
@@ -75,7 +77,7 @@ export function createModel(
     throw new Error(
       `checkpoint is missing ${missing.length} tensor(s): ${missing.slice(0, 5).join(', ')}${missing.length > 5 ? ', …' : ''}`,
     );
-  return f.create(gpu, cfg, (s) => weights.get(s.name)!);
+  return f.create(gpu, cfg, (s) => weights.get(s.name)!, opts);
 }
 
 export interface FileTensor {

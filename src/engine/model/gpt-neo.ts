@@ -61,5 +61,5 @@ export const gptNeoFamily: ModelFamily = {
   },
   peftPrefix: 'base_model.model.',
   fanInFanOut: false,
-  create: (gpu, cfg, weights) => new DecoderModel(gpu, cfg, gptNeoFamily, gptNeoLayout(cfg), weights),
+  create: (gpu, cfg, weights, opts) => new DecoderModel(gpu, cfg, gptNeoFamily, gptNeoLayout(cfg), weights, opts),
 };

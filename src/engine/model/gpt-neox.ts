@@ -56,5 +56,5 @@ export const gptNeoxFamily: ModelFamily = {
   },
   peftPrefix: 'base_model.model.',
   fanInFanOut: false,
-  create: (gpu, cfg, weights) => new DecoderModel(gpu, cfg, gptNeoxFamily, gptNeoxLayout(cfg), weights),
+  create: (gpu, cfg, weights, opts) => new DecoderModel(gpu, cfg, gptNeoxFamily, gptNeoxLayout(cfg), weights, opts),
 };

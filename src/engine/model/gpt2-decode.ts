@@ -14,11 +14,10 @@
  * Not thread-safe with training: like the full-forward sampler it borrows the model's activations.
  */
 import type { Gpu, GpuTensor } from '../../gpu/device';
-import { matmul } from '../../gpu/kernels/matmul';
 import { add, geluForward } from '../../gpu/kernels/elementwise';
 import { layernormForward } from '../../gpu/kernels/layernorm';
 import { attentionDecode } from '../../gpu/kernels/attention';
-import { embeddingForward } from '../../gpu/kernels/embedding';
+import { embedTokens, logitsRows } from './vocab';
 import type { Gpt2Model } from './gpt2';
 import { linearForward } from './linear';
 
@@ -92,14 +91,12 @@ export class Gpt2Decoder implements CachedDecoder {
     const { att, wpeWin } = this.scratch(Tq);
     const enc = this.gpu.encoder('decode');
     enc.copy(m.param('wpe.weight'), wpeWin, Tq * C, pos0 * C, 0);
-    embeddingForward(enc, {
+    embedTokens(enc, {
+      table: m.vocab.embed,
       tokens: a.tokens,
-      wte: m.param('wte.weight'),
-      wpe: wpeWin,
       out: a.encoded,
-      B: 1,
-      T: Tq,
-      C,
+      N: Tq,
+      positions: { wpe: wpeWin, T: Tq },
     });
     let residual = a.encoded;
     for (let l = 0; l < m.cfg.nLayer; l++) {
@@ -145,18 +142,9 @@ export class Gpt2Decoder implements CachedDecoder {
       C,
       eps,
     });
-    // Only the last row's logits are needed: lastRow · wteᵀ (tied output), (1, V)
+    // Only the last row's logits are needed: lastRow · wteᵀ (tied output, wte's row shards), (1, V)
     enc.copy(a.lnf, this.lastRow, C, (Tq - 1) * C, 0);
-    matmul(enc, {
-      a: this.lastRow,
-      b: m.param('wte.weight'),
-      c: this.logits,
-      M: 1,
-      K: C,
-      N: V,
-      transB: true,
-      label: 'lm_head decode',
-    });
+    logitsRows(enc, { x: this.lastRow, W: m.vocab.head, out: this.logits, M: 1, label: 'lm_head decode' });
     enc.submit();
     this.len += Tq;
     return this.gpu.read(this.logits, V);

@@ -6,26 +6,22 @@
  * (in, out), so real GPT-2 checkpoints load directly and PEFT export needs no renaming.
  *
  * Forward and backward are explicit, the backward in mirror order, activations in one named struct
- * per layer. The other families are sibling files; the trainer, adapters, analysis, worker and CLI
+ * per layer. wte is a `VocabTable` (row shards within one storage binding each, vocab-params.ts) and the
+ * tied head's loss a chunked cross-entropy (vocab.ts headLoss), so the full 50 257-token GPT-2 trains on
+ * adapters that bind 128 MiB per buffer; logits are computed on request (readLogitsRow). The other families are sibling files; the trainer, adapters, analysis, worker and CLI
  * see this class only through `LanguageModel` (language-model.ts).
  */
 import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
-import { matmul } from '../../gpu/kernels/matmul';
 import { add, geluBackward, geluForward } from '../../gpu/kernels/elementwise';
 import { layernormBackward, layernormForward } from '../../gpu/kernels/layernorm';
 import { attentionBackward, attentionForward } from '../../gpu/kernels/attention';
-import {
-  buildEmbeddingIndex,
-  embeddingBackward,
-  embeddingForward,
-  updateEmbeddingIndex,
-  type EmbeddingIndex,
-} from '../../gpu/kernels/embedding';
-import { crossEntropyForward, crossEntropyForwardBackward } from '../../gpu/kernels/crossentropy';
+import { buildEmbeddingIndex, updateEmbeddingIndex, type EmbeddingIndex } from '../../gpu/kernels/embedding';
 import { initParam } from './init';
 import type { ModelConfig } from './config';
 import { linearBackward, linearForward, type Linear } from './linear';
-import type { LanguageModel, ModelFamily, ParamSpec } from './language-model';
+import type { LanguageModel, ModelFamily, ParamPart, ParamSpec } from './language-model';
+import { embedTokens, embedTokensBackward, headLoss } from './vocab';
+import { VocabParams, readLogitRows, type ModelOptions } from './vocab-params';
 
 export type { ParamSpec } from './language-model';
 export { initParam } from './init';
@@ -65,9 +61,9 @@ export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
 }
 
 /**
- * Every kernel binds whole tensors, so each must fit the device's maxStorageBufferBindingSize. CPU
- * drivers cap it low (llvmpipe: 128 MiB, less than GPT-2's 154 MB token embedding): say so up front
- * instead of failing mid-step with a validation error.
+ * Every kernel binds whole tensors, so each must fit the device's maxStorageBufferBindingSize (CPU
+ * drivers: 128 MiB): say so up front instead of failing mid-step with a validation error. The callers
+ * leave out the vocabulary matrices, which are row-sharded (vocab-params.ts).
  */
 export function checkBindingLimits(gpu: Gpu, cfg: ModelConfig, specs: ParamSpec[]): void {
   const limit = gpu.device.limits.maxStorageBufferBindingSize;
@@ -120,10 +116,8 @@ interface Activations {
   lnf: GpuTensor; // (N, C)
   lnfMean: GpuTensor; // (N)
   lnfRstd: GpuTensor; // (N)
-  logits: GpuTensor; // (N, V)
   losses: GpuTensor; // (N)
   // backward scratch, shared across layers (the backward visits one layer at a time)
-  dlogits: GpuTensor; // (N, V)
   dres: GpuTensor; // (N, C) running gradient of the residual stream
   dC: GpuTensor; // (N, C) scratch
   d4C: GpuTensor; // (N, 4C) scratch
@@ -142,19 +136,27 @@ export class Gpt2Model implements LanguageModel {
   /** Gradients of trainable base parameters (adapters keep their own). */
   readonly grads = new Map<string, GpuTensor>();
   readonly linears = new Map<string, Linear>();
+  /** wte (tied head), in row shards. */
+  readonly vocab: VocabParams;
   private acts: Activations | null = null;
 
-  constructor(gpu: Gpu, cfg: ModelConfig, weights: (spec: ParamSpec) => Float32Array) {
+  constructor(gpu: Gpu, cfg: ModelConfig, weights: (spec: ParamSpec) => Float32Array, opts: ModelOptions = {}) {
     this.gpu = gpu;
     this.cfg = cfg;
     this.specs = gpt2ParamSpecs(cfg);
-    checkBindingLimits(gpu, cfg, this.specs);
+    this.vocab = new VocabParams(gpu, this.params, this.grads, 'wte.weight', null);
+    checkBindingLimits(
+      gpu,
+      cfg,
+      this.specs.filter((s) => !this.vocab.has(s.name)),
+    );
     for (const s of this.specs) {
       const data = weights(s);
       const n = s.shape.reduce((a, b) => a * b, 1);
       if (data.length !== n)
         throw new Error(`${s.name}: expected ${n} values for shape [${s.shape}], got ${data.length}`);
-      this.params.set(s.name, gpu.upload(data, s.shape, s.name, 'weights'));
+      if (this.vocab.has(s.name)) this.vocab.load(s, data, opts);
+      else this.params.set(s.name, gpu.upload(data, s.shape, s.name, 'weights'));
     }
     for (const name of linearNames(cfg)) {
       const w = this.param(`${name}.weight`);
@@ -188,8 +190,13 @@ export class Gpt2Model implements LanguageModel {
 
   param(name: string): GpuTensor {
     const t = this.params.get(name);
-    if (!t) throw new Error(`no parameter ${name}`);
+    if (!t) throw this.vocab.has(name) ? this.vocab.shardedError(name) : new Error(`no parameter ${name}`);
     return t;
+  }
+
+  parts(name: string): ParamPart[] {
+    if (this.vocab.has(name)) return this.vocab.parts(name);
+    return [{ name, param: this.param(name), grad: this.grads.get(name) ?? null }];
   }
 
   get parameterCount(): number {
@@ -202,7 +209,12 @@ export class Gpt2Model implements LanguageModel {
   setTrainable(names: Iterable<string>): void {
     for (const g of this.grads.values()) this.gpu.release(g);
     this.grads.clear();
+    this.vocab.clearGrads();
     for (const name of names) {
+      if (this.vocab.has(name)) {
+        this.vocab.setTrainable(name);
+        continue;
+      }
       const p = this.param(name);
       this.grads.set(name, this.gpu.zeros(p.shape, `grad:${name}`, 'gradients'));
     }
@@ -220,11 +232,6 @@ export class Gpt2Model implements LanguageModel {
     const { nEmbd: C, nHead: NH, vocabSize: V } = this.cfg;
     const N = B * T;
     const g = this.gpu;
-    const limit = g.device.limits.maxStorageBufferBindingSize;
-    if (N * V * 4 > limit)
-      throw new Error(
-        `logits for B·T = ${N} tokens × vocabulary ${V} need ${((N * V * 4) / 2 ** 20).toFixed(1)} MiB, above this adapter's ${(limit / 2 ** 20).toFixed(0)} MiB per buffer: use a smaller batch or context`,
-      );
     const t = (shape: number[], label: string) => g.tensor(shape, label, 'activations');
     const layers: LayerActs[] = [];
     for (let l = 0; l < this.cfg.nLayer; l++) {
@@ -258,9 +265,7 @@ export class Gpt2Model implements LanguageModel {
       lnf: t([N, C], 'act:lnf'),
       lnfMean: t([N], 'act:lnfMean'),
       lnfRstd: t([N], 'act:lnfRstd'),
-      logits: t([N, V], 'act:logits'),
       losses: t([N], 'act:losses'),
-      dlogits: t([N, V], 'act:dlogits'),
       dres: t([N, C], 'act:dres'),
       dC: t([N, C], 'act:dC'),
       d4C: t([N, 4 * C], 'act:d4C'),
@@ -302,21 +307,19 @@ export class Gpt2Model implements LanguageModel {
     updateEmbeddingIndex(this.gpu, a.index, inputs, { V });
   }
 
-  /** Record the forward pass up to the logits (N, V). */
+  /** Record the forward pass up to the final LayerNorm (N, C); the head runs in loss/backward. */
   forward(enc: StepEncoder, B: number, T: number): void {
     const a = this.activations;
     const { nEmbd: C, nHead: NH, layerNormEps: eps } = this.cfg;
     const N = B * T;
     if (T > this.cfg.contextLength)
       throw new Error(`sequence length ${T} exceeds the model's context ${this.cfg.contextLength}`);
-    embeddingForward(enc, {
+    embedTokens(enc, {
+      table: this.vocab.embed,
       tokens: a.tokens,
-      wte: this.param('wte.weight'),
-      wpe: this.param('wpe.weight'),
       out: a.encoded,
-      B,
-      T,
-      C,
+      N,
+      positions: { wpe: this.param('wpe.weight'), T },
     });
     let residual = a.encoded;
     for (let l = 0; l < this.cfg.nLayer; l++) {
@@ -365,30 +368,12 @@ export class Gpt2Model implements LanguageModel {
       C,
       eps,
     });
-    // Tied output: logits = lnf · wteᵀ
-    matmul(enc, {
-      a: a.lnf,
-      b: this.param('wte.weight'),
-      c: a.logits,
-      M: N,
-      K: C,
-      N: this.cfg.vocabSize,
-      transB: true,
-      label: 'lm_head',
-    });
   }
 
-  /** Per-token losses (N) without gradients (evaluation). */
+  /** Per-token losses (N) without gradients (evaluation): tied head lnf·wteᵀ, chunked cross-entropy. */
   loss(enc: StepEncoder, B: number, T: number): void {
     const a = this.activations;
-    crossEntropyForward(enc, {
-      logits: a.logits,
-      targets: a.targets,
-      mask: a.mask,
-      losses: a.losses,
-      N: B * T,
-      V: this.cfg.vocabSize,
-    });
+    headLoss(enc, { x: a.lnf, W: this.vocab.head, targets: a.targets, mask: a.mask, losses: a.losses, N: B * T });
   }
 
   /**
@@ -397,23 +382,20 @@ export class Gpt2Model implements LanguageModel {
    */
   backward(enc: StepEncoder, B: number, T: number, gradScale: number): void {
     const a = this.activations;
-    const { nEmbd: C, nHead: NH, vocabSize: V } = this.cfg;
+    const { nEmbd: C, nHead: NH } = this.cfg;
     const N = B * T;
-    crossEntropyForwardBackward(enc, {
-      logits: a.logits,
+    // lm_head (tied): losses, dlnf = dlogits · wte (N, C) and dwte += dlogitsᵀ · lnf (V, C), chunk by chunk
+    headLoss(enc, {
+      x: a.lnf,
+      W: this.vocab.head,
       targets: a.targets,
       mask: a.mask,
       losses: a.losses,
-      dlogits: a.dlogits,
       N,
-      V,
       gradScale,
+      dx: a.dC,
+      dW: this.vocab.dHead,
     });
-    const dwte = this.grads.get('wte.weight') ?? null;
-    // lm_head: dlnf = dlogits · wte (N, C); dwte += dlogitsᵀ · lnf (V, C)
-    matmul(enc, { a: a.dlogits, b: this.param('wte.weight'), c: a.dC, M: N, K: V, N: C, label: 'lm_head dx' });
-    if (dwte)
-      matmul(enc, { a: a.dlogits, b: a.lnf, c: dwte, M: V, K: N, N: C, transA: true, beta: 1, label: 'lm_head dW' });
     const lastResid = this.cfg.nLayer > 0 ? a.layers[this.cfg.nLayer - 1].resid3 : a.encoded;
     enc.clear(a.dres);
     layernormBackward(enc, {
@@ -463,17 +445,13 @@ export class Gpt2Model implements LanguageModel {
       });
     }
     const dwpe = this.grads.get('wpe.weight');
-    if (dwte || dwpe) {
-      embeddingBackward(enc, {
-        index: a.index,
-        dout: a.dres,
-        dwte: dwte ?? this.scratchGrad('wte.weight', 'wte'),
-        dwpe: dwpe ?? this.scratchGrad('wpe.weight', 'wpe'),
-        B,
-        T,
-        C,
-      });
-    }
+    embedTokensBackward(enc, {
+      dtable: this.vocab.dEmbed,
+      index: a.index,
+      dout: a.dres,
+      N,
+      positions: dwpe ? { dwpe, B, T, C } : undefined,
+    });
   }
 
   /** LayerNorm parameter gradients, or throwaway scratch when that LayerNorm is frozen. */
@@ -507,21 +485,25 @@ export class Gpt2Model implements LanguageModel {
   /** Read every parameter back (checkpoints, export, analysis). */
   async readWeights(): Promise<Map<string, Float32Array>> {
     const out = new Map<string, Float32Array>();
-    for (const s of this.specs) out.set(s.name, await this.gpu.read(this.param(s.name)));
+    for (const s of this.specs)
+      out.set(s.name, this.vocab.has(s.name) ? await this.vocab.read(s.name) : await this.gpu.read(this.param(s.name)));
     return out;
   }
 
-  async readLogits(B: number, T: number): Promise<Float32Array> {
-    return this.gpu.read(this.activations.logits, B * T * this.cfg.vocabSize);
+  readLogits(B: number, T: number): Promise<Float32Array> {
+    return readLogitRows(this.gpu, this.activations.lnf, this.vocab.head, 0, B * T);
   }
 
   readLogitsRow(row: number): Promise<Float32Array> {
-    const V = this.cfg.vocabSize;
-    return this.gpu.read(this.activations.logits, V, row * V);
+    return readLogitRows(this.gpu, this.activations.lnf, this.vocab.head, row, 1);
   }
 
   writeWeights(weights: Map<string, Float32Array>): void {
     for (const [name, data] of weights) {
+      if (this.vocab.has(name)) {
+        this.vocab.write(name, data);
+        continue;
+      }
       const p = this.param(name);
       if (data.length !== p.size) throw new Error(`${name}: ${data.length} values for shape [${p.shape}]`);
       this.gpu.write(p, data);
@@ -564,5 +546,5 @@ export const gpt2Family: ModelFamily = {
   },
   peftPrefix: 'base_model.model.transformer.',
   fanInFanOut: true,
-  create: (gpu, cfg, weights) => new Gpt2Model(gpu, cfg, weights),
+  create: (gpu, cfg, weights, opts) => new Gpt2Model(gpu, cfg, weights, opts),
 };

@@ -15,6 +15,16 @@
 import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
 import type { ModelConfig, ModelType } from './config';
 import type { Linear } from './linear';
+import type { ModelOptions } from './vocab-params';
+
+/** One GPU buffer of a parameter: the whole tensor, or one row shard of a vocabulary matrix. */
+export interface ParamPart {
+  /** The parameter's name when whole; `name#i` for shard i of a sharded (V, C) matrix. */
+  name: string;
+  param: GpuTensor;
+  /** Null while the parameter is frozen. */
+  grad: GpuTensor | null;
+}
 
 export interface ParamSpec {
   /** Hugging Face state-dict name. */
@@ -50,7 +60,7 @@ export interface ModelFamily {
   peftPrefix: string;
   /** True only for Conv1D (GPT-2): PEFT's `fan_in_fan_out`. */
   fanInFanOut: boolean;
-  create(gpu: Gpu, cfg: ModelConfig, weights: (spec: ParamSpec) => Float32Array): LanguageModel;
+  create(gpu: Gpu, cfg: ModelConfig, weights: (spec: ParamSpec) => Float32Array, opts?: ModelOptions): LanguageModel;
 }
 
 /** The named activation structs every family keeps have these in common. */
@@ -66,15 +76,22 @@ export interface LanguageModel {
   readonly cfg: ModelConfig;
   readonly family: ModelFamily;
   readonly specs: ParamSpec[];
+  /**
+   * Every parameter buffer by part name (see `parts`): the spec names, except that a vocabulary matrix
+   * larger than one storage binding is held as row shards `name#0`, `name#1`, … (vocab-params.ts).
+   */
   readonly params: Map<string, GpuTensor>;
-  /** Gradients of trainable base parameters (adapters keep their own). */
+  /** Gradients of trainable base parameters, by part name like `params` (adapters keep their own). */
   readonly grads: Map<string, GpuTensor>;
   /** The adapter slots: every targetable linear by module name. */
   readonly linears: Map<string, Linear>;
   readonly parameterCount: number;
   readonly activations: CommonActivations;
 
+  /** The one buffer of parameter `name`; throws for a sharded vocabulary matrix (use `parts`). */
   param(name: string): GpuTensor;
+  /** Every buffer of parameter `name` with its gradient (AdamW, full fine-tuning): one, or one per row shard. */
+  parts(name: string): ParamPart[];
   /** Make these base parameters trainable (allocates zeroed gradients); the others stay frozen. */
   setTrainable(names: Iterable<string>): void;
   /** Activations for batches up to (B, T); smaller batches reuse them. */

@@ -72,7 +72,7 @@ function llamaLike(type: 'llama' | 'qwen2' | 'qwen3', label: string): ModelFamil
     },
     peftPrefix: 'base_model.model.',
     fanInFanOut: false,
-    create: (gpu, cfg, weights) => new DecoderModel(gpu, cfg, f, llamaLayout(cfg), weights),
+    create: (gpu, cfg, weights, opts) => new DecoderModel(gpu, cfg, f, llamaLayout(cfg), weights, opts),
   };
   return f;
 }

@@ -20,13 +20,10 @@ export const method: AdapterMethod = {
   async init(ctx) {
     const { model } = ctx;
     model.setTrainable(model.specs.map((s) => s.name));
-    const trainables: TrainableTensor[] = model.specs.map((s) => ({
-      name: s.name,
-      param: model.param(s.name),
-      grad: model.grads.get(s.name)!,
-      decay: s.decay,
-      lrScale: 1,
-    }));
+    // One trainable per GPU buffer: a vocabulary matrix above one binding is several row shards (model.parts).
+    const trainables: TrainableTensor[] = model.specs.flatMap((s) =>
+      model.parts(s.name).map((p) => ({ name: p.name, param: p.param, grad: p.grad!, decay: s.decay, lrScale: 1 })),
+    );
     return {
       trainables,
       merged: () => model.readWeights(),
