@@ -8,21 +8,9 @@ import { BufferPool, type MemoryCategory } from './pool';
 import { PipelineCache, type KernelKey } from './pipelines';
 import { shaderSource } from './shaders';
 import { checkUniformLayout, type WordKind } from './uniform-layout';
+import { adapterName, type AdapterDescription } from './adapter-info';
 
-export interface AdapterDescription {
-  vendor: string;
-  architecture: string;
-  device: string;
-  description: string;
-  isFallbackAdapter: boolean;
-  features: string[];
-  limits: Record<string, number>;
-}
-
-/** A name a person can recognise, e.g. "llvmpipe (LLVM 19.1.7, 256 bits)" or "nvidia ampere". */
-export function adapterName(d: AdapterDescription): string {
-  return d.description || [d.vendor, d.architecture, d.device].filter(Boolean).join(' ') || 'unknown adapter';
-}
+export { adapterName, type AdapterDescription } from './adapter-info';
 
 /** Float32 tensor (or int32 ids) living in one GPU buffer. `shape` is row-major. */
 export interface GpuTensor {

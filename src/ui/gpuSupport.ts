@@ -3,7 +3,7 @@
  * insecure page, no adapter, a lost device, a worker that would not start. Pure functions (plus one
  * probe of `navigator.gpu`) so the classification is unit-tested in Node (tests/ui/gpuSupport.test.ts).
  */
-import type { SerializedGpuError } from '../gpu/errors';
+import type { SerializedGpuError } from '../worker/gpu-info';
 
 export type GpuProblemKind = 'unavailable' | 'insecure' | 'no-adapter' | 'device-lost' | 'worker' | 'internal';
 

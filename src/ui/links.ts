@@ -5,7 +5,7 @@
  * message: the draft, the runs and the history are untouched.
  */
 import type { RunConfig } from '../engine/config';
-import { adapterName } from '../gpu/device';
+import { adapterName } from '../worker/gpu-info';
 import { sha256Hex } from '../engine/io/assets';
 import { getBlob } from './db';
 import { checkParam } from './methods';

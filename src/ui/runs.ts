@@ -4,7 +4,7 @@
  * through the protocol and to the store through its actions; views only call these functions.
  */
 import type { RunConfig } from '../engine/config';
-import { adapterName } from '../gpu/device';
+import { adapterName } from '../worker/gpu-info';
 import type { Command, GenerateSource } from '../worker/protocol';
 import { deleteRun as dbDeleteRun, getCheckpoint, listRuns, loadRunData, putRun } from './db';
 import { runName } from './draft';

@@ -1,6 +1,6 @@
 /** Types shared by the store, the database and the views. */
 import type { RunConfig } from '../engine/config';
-import type { SerializedGpuError } from '../gpu/errors';
+import type { SerializedGpuError } from '../worker/gpu-info';
 import type { MemoryReport, RunState } from '../worker/protocol';
 import type { LossFingerprint } from './share';
 

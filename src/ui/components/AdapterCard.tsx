@@ -1,5 +1,5 @@
 /** The adapter the worker got: name, vendor/architecture, fallback flag, key limits, features. */
-import { adapterName } from '../../gpu/device';
+import { adapterName } from '../../worker/gpu-info';
 import { formatBytes } from '../format';
 import { useStudio } from '../store';
 

@@ -1,5 +1,5 @@
 /** The top bar: product name, and the adapter the engine is running on. */
-import { adapterName } from '../../gpu/device';
+import { adapterName } from '../../worker/gpu-info';
 import { useStudio } from '../store';
 
 export function Header() {

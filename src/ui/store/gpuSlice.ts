@@ -3,8 +3,7 @@
  * adapter the worker got, a device lost mid-session, and the self-test result.
  */
 import type { StateCreator } from 'zustand';
-import type { AdapterDescription } from '../../gpu/device';
-import type { SerializedGpuError } from '../../gpu/errors';
+import type { AdapterDescription, SerializedGpuError } from '../../worker/gpu-info';
 import type { SelfTestReport } from '../../worker/protocol';
 import type { GpuProblem } from '../gpuSupport';
 import type { StudioState } from './index';
