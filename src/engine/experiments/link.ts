@@ -1,0 +1,99 @@
+/**
+ * An experiment as a link: `#experiment=<base64url(deflate(JSON))>`, the same shape as a run link
+ * (src/ui/share.ts) but DOM-free, so the worker, the CLI (`experiment run <link>`) and tests decode it
+ * the same way. Decoding never throws anything but ExperimentError with one line: the payload is capped
+ * before and after inflating, then parsed by the schema (parseExperiment).
+ */
+import { deflateSync, Inflate } from 'fflate';
+import { ExperimentError, parseExperiment, type Experiment } from './schema';
+
+export const EXPERIMENT_LINK_KEY = 'experiment';
+/** Longest payload accepted (characters) and largest JSON it may inflate to (bytes). */
+export const MAX_LINK_CHARS = 64_000;
+export const MAX_JSON_BYTES = 256_000;
+
+const B64 = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+
+function toBase64Url(bytes: Uint8Array): string {
+  let out = '';
+  for (let i = 0; i < bytes.length; i += 3) {
+    const n = (bytes[i] << 16) | ((bytes[i + 1] ?? 0) << 8) | (bytes[i + 2] ?? 0);
+    const chars = Math.min(4, Math.ceil(((bytes.length - i) * 8) / 6));
+    for (let k = 0; k < chars; k++) out += B64[(n >> (18 - 6 * k)) & 63];
+  }
+  return out;
+}
+
+function fromBase64Url(s: string): Uint8Array {
+  const out: number[] = [];
+  let acc = 0,
+    bits = 0;
+  for (let i = 0; i < s.length; i++) {
+    const v = B64.indexOf(s[i]);
+    if (v < 0) throw new ExperimentError(`the experiment link has a character that is not base64url at position ${i}`);
+    acc = (acc << 6) | v;
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out.push((acc >> bits) & 255);
+    }
+  }
+  return Uint8Array.from(out);
+}
+
+function inflateCapped(data: Uint8Array): Uint8Array {
+  const chunks: Uint8Array[] = [];
+  let total = 0,
+    ended = false;
+  const inf = new Inflate((chunk, final) => {
+    total += chunk.length;
+    if (total > MAX_JSON_BYTES)
+      throw new ExperimentError(`the experiment link expands to more than ${MAX_JSON_BYTES} bytes`);
+    chunks.push(chunk);
+    if (final) ended = true;
+  });
+  try {
+    for (let i = 0; i < data.length; i += 64) inf.push(data.subarray(i, i + 64), i + 64 >= data.length);
+    if (data.length === 0) inf.push(new Uint8Array(0), true);
+  } catch (e) {
+    if (e instanceof ExperimentError) throw e;
+    throw new ExperimentError('the experiment link is not valid compressed data (cut off or edited?)');
+  }
+  if (!ended) throw new ExperimentError('the experiment link ends early (cut off?)');
+  const out = new Uint8Array(total);
+  let o = 0;
+  for (const c of chunks) {
+    out.set(c, o);
+    o += c.length;
+  }
+  return out;
+}
+
+/** The payload after `#experiment=`. */
+export function encodeExperiment(exp: Experiment): string {
+  return toBase64Url(deflateSync(new TextEncoder().encode(JSON.stringify(exp)), { level: 9 }));
+}
+
+export function experimentFragment(exp: Experiment): string {
+  return `#${EXPERIMENT_LINK_KEY}=${encodeExperiment(exp)}`;
+}
+
+/** Decode a payload, a `#experiment=…` fragment or a whole URL holding one. */
+export function decodeExperiment(link: string): Experiment {
+  if (typeof link !== 'string') throw new ExperimentError('an experiment link must be text');
+  const at = link.indexOf(`${EXPERIMENT_LINK_KEY}=`);
+  const payload = (at >= 0 ? link.slice(at + EXPERIMENT_LINK_KEY.length + 1) : link).split('&')[0].trim();
+  if (!payload) throw new ExperimentError('the experiment link holds no data after "experiment="');
+  if (payload.length > MAX_LINK_CHARS)
+    throw new ExperimentError(
+      `the experiment link is too long (${payload.length} characters; at most ${MAX_LINK_CHARS})`,
+    );
+  const json = new TextDecoder('utf-8', { fatal: false }).decode(inflateCapped(fromBase64Url(payload)));
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    throw new ExperimentError('the experiment link does not hold valid JSON');
+  }
+  return parseExperiment(value);
+}
