@@ -21,6 +21,7 @@ import type {
   SelfTestReport,
 } from './protocol';
 import { analyzeAdapter } from './adapter-analysis';
+import { pythonProjectFiles } from './python-export';
 import type { RunConfig } from '../engine/config';
 import { WorkerRunner } from './runner';
 import { resolveInputs } from '../engine/inputs';
@@ -145,6 +146,11 @@ const api: EngineApi = {
   async libraryConfig(repo, commit) {
     const bytes = await opfsStore.readSnapshotFile(repo, commit, 'config.json');
     return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
+  },
+  async pythonProject(req) {
+    const model = await withLibraryFiles(req.config, req.modelFiles);
+    const out = await pythonProjectFiles(req, model?.files);
+    return Comlink.transfer(out, dedupe(out.files.map((f) => f.bytes.buffer)));
   },
   async analyzeAdapter(req) {
     return analyzeAdapterCommand(req);

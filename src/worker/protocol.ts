@@ -127,6 +127,8 @@ export interface EngineApi {
    * Rejects with one line for what cannot be represented.
    */
   analyzeAdapter(req: AdapterAnalysisRequest): Promise<AdapterAnalysisResult>;
+  /** The run as a ready Python project (issue 14; worker/python-export.ts): the files the CLI's export --python writes. */
+  pythonProject(req: PythonProjectRequest): Promise<PythonProjectFiles>;
   /**
    * After a lost device: acquire a new adapter and device in this worker and a fresh runner on it
    * (pipelines and buffers are per device, so nothing of the old one is reused). The page then
@@ -154,6 +156,17 @@ export interface AdapterAnalysisRequest {
   token?: string;
   k: number;
   eps: number;
+}
+
+export interface PythonProjectRequest {
+  config: RunConfig;
+  modelFiles?: LocalFiles;
+  datasetFile?: { name: string; bytes: Uint8Array };
+}
+
+export interface PythonProjectFiles {
+  files: { name: string; bytes: Uint8Array }[];
+  notes: string[];
 }
 
 export interface AdapterAnalysisResult {

@@ -3,7 +3,9 @@
  * stop while it trains; reproduce, share, export, delete afterwards).
  */
 import { useState } from 'react';
+import { isAnalysis } from '../analysis';
 import { exportRun } from '../exporting';
+import { PythonExportButton } from './PythonButtons';
 import { formatDuration } from '../format';
 import { shareLinkFor } from '../links';
 import { deleteRun, isActive, pauseRun, reproduceRun, resumeRun, stopRun } from '../runs';
@@ -129,6 +131,7 @@ export function RunBar() {
         >
           Export
         </button>
+        {!isAnalysis(run) && <PythonExportButton runId={run.id} />}
         {!live && (
           <button
             type="button"

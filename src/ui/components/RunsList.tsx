@@ -9,6 +9,7 @@ import { importRun } from '../exporting';
 import { deleteRun, isActive, renameRun, selectRun } from '../runs';
 import { useStudio } from '../store';
 import type { RunRecord } from '../types';
+import { PythonImportButton } from './PythonButtons';
 import { StatePill } from './StatePill';
 
 /** Whether a run matches the search words (all of them, anywhere in name, method, model, dataset). */
@@ -75,6 +76,7 @@ export function RunsList() {
             }}
           />
         </label>
+        <PythonImportButton />
       </h2>
       {all.length > 1 && (
         <div className="runs-filter">
