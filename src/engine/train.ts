@@ -31,6 +31,8 @@ export interface StepMetrics {
   gradNorm: number;
   tokensPerSec: number;
   ms: number;
+  /** Method-specific per-step figures from its step hooks (AdaLoRA's regulariser, LoRA-Pro's ‖g̃ − G‖). */
+  extra?: Record<string, number>;
 }
 
 export interface MemoryReport {
@@ -245,13 +247,14 @@ export class Trainer {
 
   lrAt(step: number): number {
     const t = this.inputs.config.train;
-    return learningRate(step, {
+    const lr = learningRate(step, {
       lr: t.lr,
       warmupSteps: Math.min(t.warmupSteps, t.steps),
       totalSteps: t.steps,
       schedule: t.schedule,
       minLrRatio: t.minLrRatio,
     });
+    return this.method.lrFactor ? lr * this.method.lrFactor(step) : lr;
   }
 
   /** One optimizer step. Throws NonFiniteError (parameters untouched) on NaN/Inf. */
@@ -271,6 +274,12 @@ export class Trainer {
     this.method.zeroGrads?.(enc);
     model.forward(enc, B, T);
     model.backward(enc, B, T, 1 / Math.max(1, maskSum));
+    let extra: Record<string, number> | undefined;
+    if (this.method.afterBackward) {
+      const r = await this.method.afterBackward({ enc, step: this.step });
+      enc = r.enc;
+      if (r.metrics) extra = { ...r.metrics };
+    }
     this.opt.forEach((o, i) => sumSquaresInto(enc, { x: o.t.grad, partials: this.partials, slot: i }));
     globalNormClip(enc, { partials: this.partials, count: this.opt.length, maxNorm: cfg.gradClip, clip: this.clip });
     // Gradient projectors whose basis is due are refreshed from this step's gradient (GaLore Alg. 1).
@@ -345,11 +354,23 @@ export class Trainer {
           projected: o.projected,
           update: o.update,
         });
+    if (this.method.afterStep) {
+      const byName = new Map(this.opt.map((o) => [o.t.name, o]));
+      const more = await this.method.afterStep({
+        step: this.step,
+        moments: (name) => {
+          const o = byName.get(name);
+          if (!o) throw new Error(`afterStep: no trainable named ${name}`);
+          return { m: o.m, v: o.v };
+        },
+      });
+      if (more) extra = { ...extra, ...more };
+    }
     this.step = stepNo;
     const diverged = this.divergence.observe(stepNo, loss);
     if (diverged) throw new DivergenceError(stepNo, diverged, cfg.lr);
     const ms = performance.now() - t0;
-    return { step: stepNo, loss, lr, gradNorm, tokensPerSec: (N / ms) * 1000, ms };
+    return { step: stepNo, loss, lr, gradNorm, tokensPerSec: (N / ms) * 1000, ms, ...(extra ? { extra } : {}) };
   }
 
   /** Mean loss per counted token (nats) over the first `maxBatches` evaluation windows of a stream. */
@@ -389,6 +410,8 @@ export class Trainer {
       tensors[`v:${o.t.name}`] = await this.gpu.read(o.v);
       if (o.t.projector) tensors[`projector:${o.t.name}`] = await o.t.projector.save();
     }
+    const extra = (await this.method.extraState?.()) ?? {};
+    for (const [k, v] of Object.entries(extra)) tensors[`method:${k}`] = v.slice();
     return { step: this.step, tensors };
   }
 
@@ -426,6 +449,11 @@ export class Trainer {
         if (!proj) throw new Error(`resume: checkpoint lacks projector:${o.t.name}`);
         o.t.projector.load(proj);
       }
+    }
+    if (this.method.loadExtraState) {
+      const extra: Record<string, Float32Array> = {};
+      for (const [k, v] of Object.entries(s.tensors)) if (k.startsWith('method:')) extra[k.slice(7)] = v;
+      this.method.loadExtraState(extra);
     }
     this.step = s.step;
   }

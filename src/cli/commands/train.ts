@@ -164,6 +164,7 @@ export async function run(argv: string[]): Promise<number> {
           lr: m.lr,
           gradNorm: m.gradNorm,
           tokensPerSec: m.tokensPerSec,
+          ...m.extra, // method figures from its step hooks (LoRA-Pro's ‖g̃ − G‖, AdaLoRA's budget …)
         };
         last.loss = m.loss;
         if (evalEvery > 0 && (m.step % evalEvery === 0 || m.step === total)) {

@@ -64,6 +64,37 @@ export interface MethodInstance {
   zeroGrads?(enc: StepEncoder): void;
   /** Called before each step is recorded (DyLoRA samples its rank here). */
   beforeStep?(step: number): void;
+  /**
+   * Generic step hooks (ReLoRA, AdaLoRA, LoRA-Pro) — the trainer calls them for any method that has
+   * them and knows nothing else about it. All optional; `step` is the 0-based index of the step.
+   *
+   * A multiplier on the run's learning-rate schedule (ReLoRA's jagged restarts); the reported lr includes it.
+   */
+  lrFactor?(step: number): number;
+  /**
+   * After the backward, before the gradient norm and clipping: the trainables' grads hold this step's
+   * loss gradient. The hook may record into `enc` (a regulariser's gradient) or submit it, read and
+   * rewrite the gradients (LoRA-Pro), returning the encoder the step continues with. `metrics` are
+   * added to the step's metrics (StepMetrics.extra: the train JSON lines and the page's run metrics).
+   */
+  afterBackward?(x: {
+    enc: StepEncoder;
+    step: number;
+  }): Promise<{ enc: StepEncoder; metrics?: Record<string, number> }>;
+  /**
+   * After the step's update (the grads still hold its gradients): rank allocation (AdaLoRA), merge and
+   * restart (ReLoRA). `moments(name)` gives Adam's m and v of a trainable, for partial resets.
+   */
+  afterStep?(x: {
+    step: number;
+    moments(name: string): { m: GpuTensor; v: GpuTensor };
+  }): Promise<Record<string, number> | void>;
+  /**
+   * State beyond the trainables and their Adam moments that a bit-identical resume needs (ReLoRA's
+   * merged base weights, AdaLoRA's importance EMAs and mask); saved as `method:<key>` in the checkpoint.
+   */
+  extraState?(): Promise<Record<string, Float32Array>>;
+  loadExtraState?(tensors: Record<string, Float32Array>): void;
   /** Fold the adapter into the base weights: returns the merged (HF-layout) weights by name. */
   merged(): Promise<Map<string, Float32Array>>;
   /** Adapter tensors for saving/resuming/export (name → data), plus method-specific metadata. */
