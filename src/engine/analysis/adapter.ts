@@ -9,10 +9,11 @@
  * (its merge needs the column norms of the merged weight, not analysed yet).
  *
  * Every pair is in the engine's weight layout (in, out): W0 from the base, W0 + s·(B·A)ᵀ (peft.ts
- * loraDelta, the same merge the exporter inverts), so the analysis reads them with layout 'in-out'.
+ * adapters/merge.ts loraDelta, the same merge the exporter inverts), so the analysis reads them with layout 'in-out'.
  */
 import type { NamedFile } from '../io/checkpoint';
-import { importPeft, loraDelta, PeftError, type PeftImport } from '../io/peft';
+import { importPeft, PeftError, type PeftImport } from '../io/peft';
+import { loraDelta } from '../adapters/merge';
 import { checkPeftAgainstModel } from '../io/peft-check';
 import type { ModelConfig } from '../model/config';
 import { peftNamingOf } from '../model/families';
