@@ -5,6 +5,7 @@
  */
 import { startEngine } from './engine';
 import { openLink, openLinkFromLocation } from './links';
+import { watchCompareLinks } from './compareLink';
 import { loadExperiments, openExperimentLink, watchRuns } from './experimentsQueue';
 import { loadHistory } from './runs';
 import { loadCatalog } from './setupActions';
@@ -23,6 +24,7 @@ export async function bootStudio(): Promise<void> {
   await loadCatalog();
   await loadHistory();
   await openLinkFromLocation();
+  watchCompareLinks(); // `#compare=` links (issue 16): tick the runs this browser has, offer to train the rest
   // experiments (issue 13): the queue follows its runs' states; a reload finds it; `#exp=` links open in its tab
   watchRuns();
   await loadExperiments();

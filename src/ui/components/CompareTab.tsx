@@ -2,9 +2,10 @@
  * Several runs compared for a paper: the config fields that differ, each run's figures against its own
  * step-0 baseline (val and forgetting-probe loss of the untouched model), learning vs forgetting as a
  * scatter, EMA-smoothed exact loss curves, validation curves, intruder counts; exportable as CSV and
- * each chart as SVG/PNG.
+ * each chart as SVG/PNG, and as a link that opens the same comparison (the runs' configs travel in it,
+ * so a fresh profile can train the runs it lacks).
  */
-import { useEffect, useMemo } from 'react';
+import { useEffect, useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { BarView } from '../charts/BarView';
 import { ChartCard } from '../charts/ChartCard';
@@ -19,6 +20,7 @@ import { ScatterView } from '../charts/ScatterView';
 import { compareCsv, compareRow, configDiff } from '../compare';
 import { sharedLrWarnings } from '../methods';
 import { Term } from './Term';
+import { compareLinkFor, trainMissing } from '../compareLink';
 
 export function CompareTab() {
   const ids = useStudio((s) => s.compareIds);
@@ -86,9 +88,12 @@ export function CompareTab() {
 
   if (ids.length === 0)
     return (
-      <div className="empty-state" data-testid="compare-empty">
-        Tick runs in the Runs list (left) to overlay them here.
-      </div>
+      <>
+        <CompareLinkBanner />
+        <div className="empty-state" data-testid="compare-empty">
+          Tick runs in the Runs list to overlay them here.
+        </div>
+      </>
     );
   const color = (k: number) => RUN_COLORS[k % RUN_COLORS.length];
   const series = runs.map((r, k) => ({ key: `r${k}`, label: r.name, color: color(k) }));
@@ -116,10 +121,12 @@ export function CompareTab() {
           method.
         </div>
       )}
+      <CompareLinkBanner />
       <div className="btn-row" style={{ marginBottom: 6 }}>
         <button type="button" className="btn small" onClick={saveCsv} data-testid="compare-csv">
           Export CSV
         </button>
+        <CopyCompareLink ids={ids} />
         <span className="small muted">Δ = final − step 0 (the untouched model) of the same run.</span>
       </div>
       {diff.length > 0 && (
@@ -260,4 +267,76 @@ function short(s: string): string {
 function bytes(n: number | null): string {
   if (n === null) return '—';
   return n >= 2 ** 20 ? `${(n / 2 ** 20).toFixed(1)} MiB` : `${(n / 1024).toFixed(1)} KiB`;
+}
+
+/** "Copy comparison link": the link is also shown, selectable, in case the clipboard is refused. */
+function CopyCompareLink({ ids }: { ids: string[] }) {
+  const [link, setLink] = useState<string | null>(null);
+  useEffect(() => setLink(null), [ids]);
+  return (
+    <>
+      <button
+        type="button"
+        className="btn small"
+        title="A link that opens this comparison: the runs' configs travel in it, so another browser can train them"
+        data-testid="compare-link"
+        onClick={() => {
+          const l = compareLinkFor(ids);
+          setLink(l);
+          if (l) navigator.clipboard?.writeText(l).catch(() => undefined);
+        }}
+      >
+        Copy comparison link
+      </button>
+      {link && (
+        <input
+          readOnly
+          className="mono small"
+          value={link}
+          aria-label="Comparison link"
+          data-testid="compare-link-text"
+          style={{ flex: '1 1 160px', minWidth: 0 }}
+          onFocus={(e) => e.currentTarget.select()}
+        />
+      )}
+    </>
+  );
+}
+
+/** After opening a comparison link: which runs it names that this browser lacks, and training them. */
+function CompareLinkBanner() {
+  const link = useStudio((s) => s.compareLink);
+  const clear = useStudio((s) => s.setCompareLink);
+  const [busy, setBusy] = useState(false);
+  if (!link) return null;
+  const found = link.total - link.missing.length;
+  return (
+    <div className="banner" role="status" data-testid="compare-link-banner">
+      This comparison link names {link.total} run{link.total === 1 ? '' : 's'}; {found} {found === 1 ? 'is' : 'are'} in
+      this browser.
+      {link.missing.length > 0 && (
+        <>
+          {' '}
+          Not here: {link.missing.map((r) => `“${r.name}”`).join(', ')}. Training them from the link's configs (same
+          seed, same adapter ⇒ same losses) rebuilds the comparison.{' '}
+          <button
+            type="button"
+            className="btn small primary"
+            disabled={busy}
+            data-testid="compare-link-train"
+            onClick={async () => {
+              setBusy(true);
+              await trainMissing();
+              setBusy(false);
+            }}
+          >
+            {busy ? 'Training…' : `Train the ${link.missing.length} missing run${link.missing.length === 1 ? '' : 's'}`}
+          </button>
+        </>
+      )}{' '}
+      <button type="button" className="btn small" onClick={() => clear(null)} data-testid="compare-link-dismiss">
+        Dismiss
+      </button>
+    </div>
+  );
 }

@@ -27,6 +27,8 @@ export interface RunsSlice {
   selectRun(id: string | null): void;
   setEngineRun(id: string | null): void;
   toggleCompare(id: string): void;
+  /** Compare exactly these runs (a comparison link), at most 8. */
+  setCompare(ids: string[]): void;
   removeRunLocal(id: string): void;
   setHistoryLoaded(): void;
 }
@@ -85,6 +87,7 @@ export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (se
     set((s) => ({
       compareIds: s.compareIds.includes(id) ? s.compareIds.filter((x) => x !== id) : [...s.compareIds, id].slice(-8),
     })),
+  setCompare: (ids) => set((s) => ({ compareIds: [...new Set(ids)].filter((id) => s.runs[id]).slice(-8) })),
   removeRunLocal: (id) =>
     set((s) => {
       const runs = { ...s.runs };

@@ -1,5 +1,6 @@
-/** View slice: which tab, which matrix, which intruder threshold, how much smoothing. */
+/** View slice: which tab, which matrix, which intruder threshold, how much smoothing, an opened comparison link. */
 import type { StateCreator } from 'zustand';
+import type { CompareLinkRun } from '../compare';
 import type { StudioState } from './index';
 
 export type TabId = 'loss' | 'spectra' | 'intruders' | 'generate' | 'compare' | 'experiments' | 'system';
@@ -9,6 +10,9 @@ export interface ViewSlice {
   matrix: string | null;
   eps: number;
   smoothing: number;
+  /** An opened comparison link: how many runs it names and those this browser does not have. */
+  compareLink: { total: number; missing: CompareLinkRun[] } | null;
+  setCompareLink(c: { total: number; missing: CompareLinkRun[] } | null): void;
   setTab(t: TabId): void;
   setMatrix(m: string | null): void;
   setEps(e: number): void;
@@ -20,6 +24,8 @@ export const createViewSlice: StateCreator<StudioState, [], [], ViewSlice> = (se
   matrix: null,
   eps: 0.5,
   smoothing: 0.6,
+  compareLink: null,
+  setCompareLink: (compareLink) => set({ compareLink }),
   setTab: (tab) => set({ tab }),
   setMatrix: (matrix) => set({ matrix }),
   setEps: (eps) => set({ eps: Math.min(0.99, Math.max(0.01, eps)) }),
