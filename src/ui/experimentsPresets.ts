@@ -71,7 +71,7 @@ const withAnalysis = (c: RunConfig): RunConfig => ({
 export const PRESETS: Preset[] = [
   {
     id: 'smoke-rank',
-    title: 'LoRA rank 1 vs rank 8 (smoke)',
+    title: 'LoRA rank 8 vs rank 1 (pipeline check)',
     claim: 'A higher LoRA rank fits the fine-tuning data at least as well as rank 1 (a sanity check of the pipeline).',
     paper: 'Hu et al. 2021, LoRA (arXiv:2106.09685)',
     axes: { method: ['lora'], rank: [8, 1] },

@@ -88,7 +88,6 @@ export function ExperimentsBuilder() {
       <p className="small muted">
         Every combination of the axes below runs with the rest of the setup on the left (model, data, steps, targets,
         evaluation){base ? ` — now ${base.model.id} / ${base.dataset.id}, ${base.train.steps} steps` : ''}.
-        {!problems.config && ' '}
       </p>
       <fieldset className="exp-axes">
         <legend className="small">Methods (none ticked: the setup’s method)</legend>
