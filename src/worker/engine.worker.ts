@@ -22,6 +22,7 @@ import type {
 } from './protocol';
 import { analyzeAdapter } from './adapter-analysis';
 import { pythonProjectFiles } from './python-export';
+import { extractRun, mitigateRun } from './run-tools';
 import type { RunConfig } from '../engine/config';
 import { WorkerRunner } from './runner';
 import { resolveInputs } from '../engine/inputs';
@@ -147,6 +148,12 @@ const api: EngineApi = {
     const bytes = await opfsStore.readSnapshotFile(repo, commit, 'config.json');
     return JSON.parse(new TextDecoder().decode(bytes)) as Record<string, unknown>;
   },
+  async extractRun(req) {
+    return extractRun(requireGpu(), await withModel(req));
+  },
+  async mitigateRun(req) {
+    return mitigateRun(requireGpu(), await withModel(req));
+  },
   async pythonProject(req) {
     const model = await withLibraryFiles(req.config, req.modelFiles);
     const out = await pythonProjectFiles(req, model?.files);
@@ -259,6 +266,11 @@ async function withLibraryFiles(config: RunConfig, given: LocalFiles | undefined
   const hub = config.model.source === 'local' ? /^hf:([^@]+)@([0-9a-f]{40})$/.exec(config.model.id) : null;
   if (!hub || given?.files.length) return given;
   return { files: await snapshotFiles(hub[1], hub[2]) };
+}
+
+/** A request's model files, from the library for a hub model. */
+async function withModel<T extends { config: RunConfig; modelFiles?: LocalFiles }>(req: T): Promise<T> {
+  return { ...req, modelFiles: await withLibraryFiles(req.config, req.modelFiles) };
 }
 
 /** A buffer may appear twice (views of one ArrayBuffer); transfer lists must not repeat. */

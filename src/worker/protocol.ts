@@ -129,6 +129,10 @@ export interface EngineApi {
   analyzeAdapter(req: AdapterAnalysisRequest): Promise<AdapterAnalysisResult>;
   /** The run as a ready Python project (issue 14; worker/python-export.ts): the files the CLI's export --python writes. */
   pythonProject(req: PythonProjectRequest): Promise<PythonProjectFiles>;
+  /** PHLoRA extraction from a full fine-tuning run's checkpoint (issue 12 item 3; worker/run-tools.ts). */
+  extractRun(req: ExtractRequest): Promise<ExtractResult>;
+  /** PEFT's intruder mitigation on a LoRA run's checkpoint, with probe loss before/after on the GPU (issue 12 item 5). */
+  mitigateRun(req: MitigateRequest): Promise<MitigateResult>;
   /**
    * After a lost device: acquire a new adapter and device in this worker and a fresh runner on it
    * (pipelines and buffers are per device, so nothing of the old one is reused). The page then
@@ -156,6 +160,58 @@ export interface AdapterAnalysisRequest {
   token?: string;
   k: number;
   eps: number;
+}
+
+export interface ExtractRequest {
+  config: RunConfig;
+  modelFiles?: LocalFiles;
+  datasetFile?: { name: string; bytes: Uint8Array };
+  /** The run's checkpoint tensors (tuned weights by name). */
+  tensors: Record<string, Float32Array>;
+  /** Module names to extract (the run's matrices). */
+  matrices: string[];
+  /** Uniform rank, or (when absent) the smallest rank reaching `energy` per matrix. */
+  rank?: number;
+  energy?: number;
+}
+
+export interface ExtractResult {
+  matrices: {
+    module: string;
+    r: number;
+    outDim: number;
+    inDim: number;
+    energyCurve: number[];
+    captured: number;
+    relError: number;
+  }[];
+  r: number;
+  rankPattern: Record<string, number>;
+  files: { name: string; bytes: Uint8Array }[];
+  notes: string[];
+}
+
+export interface MitigateRequest {
+  config: RunConfig;
+  modelFiles?: LocalFiles;
+  datasetFile?: { name: string; bytes: Uint8Array };
+  /** The run's adapter state (checkpoint): lora_A/lora_B by module, meta.ranks, meta.scaling. */
+  adapter: { tensors: Record<string, Float32Array>; meta: Record<string, unknown> };
+  lambda: number;
+  k: number;
+  eps: number;
+}
+
+export interface MitigateResult {
+  layers: { module: string; before: number; after: number; minMaxCos: number }[];
+  before: number;
+  after: number;
+  /** Mean loss on the forgetting probe (or the validation split) with the adapter, then mitigated. */
+  probeBefore: number;
+  probeAfter: number;
+  probeSplit: 'probe' | 'val';
+  files: { name: string; bytes: Uint8Array }[];
+  notes: string[];
 }
 
 export interface PythonProjectRequest {
