@@ -19,7 +19,7 @@ export async function bootStudio(): Promise<void> {
   if (booted) return;
   booted = true;
   exposeForDebugging();
-  await startEngine();
+  await startEngine(applyEngineEvent);
   if (useStudio.getState().engine !== 'ready') return;
   await loadCatalog();
   await loadHistory();

@@ -1,15 +1,14 @@
 /**
  * The studio's engine lifecycle: check WebGPU on the page, start the worker, init it with the event
- * sink, and expose the remote API to actions. One engine per page. A lost device cannot be revived,
- * but the worker can get a new one: `resumeOnNewDevice` does that and resumes the run the loss cut off
- * from its last checkpoint, without a reload, so the run's history on screen simply continues.
+ * sink the caller hands in (boot.ts passes the store's applyEngineEvent), and expose the remote API.
+ * One engine per page. A lost device cannot be revived, but the worker can get a new one:
+ * `recoverDevice` does that; run control (runs.ts, resumeOnNewDevice) then resumes the run the loss cut
+ * off. This module imports neither the store's actions nor run control, so neither is in an import cycle.
  */
 import { createEngineClient, eventSink, type EngineClient, type EngineRemote } from '../worker/client';
+import type { EngineEvent } from '../worker/protocol';
 import { classifyError, errorText, preflightWebGpu } from './gpuSupport';
-import { applyEngineEvent } from './store/actions';
 import { useStudio } from './store';
-import { flushWrites } from './persist';
-import { resumeFromCheckpoint } from './runs';
 
 let client: EngineClient | null = null;
 let starting: Promise<void> | null = null;
@@ -18,12 +17,13 @@ export function engineApi(): EngineRemote | null {
   return useStudio.getState().engine === 'ready' && client ? client.api : null;
 }
 
-export function startEngine(): Promise<void> {
-  starting ??= doStart();
+/** Start the engine once; every event the worker sends goes to `onEvent`. */
+export function startEngine(onEvent: (e: EngineEvent) => void): Promise<void> {
+  starting ??= doStart(onEvent);
   return starting;
 }
 
-async function doStart(): Promise<void> {
+async function doStart(onEvent: (e: EngineEvent) => void): Promise<void> {
   const st = useStudio.getState();
   st.setEngine('checking');
   const nav =
@@ -40,7 +40,7 @@ async function doStart(): Promise<void> {
         .getState()
         .setEngine('failed', { problem: { kind: 'worker', message: `The engine worker stopped: ${message}` } });
     });
-    const adapter = await client.api.init(eventSink(applyEngineEvent));
+    const adapter = await client.api.init(eventSink(onEvent));
     useStudio.getState().setEngine('ready', { adapter, problem: null });
     exposeDebugHooks();
   } catch (e) {
@@ -69,38 +69,19 @@ export async function runSelfTest(): Promise<void> {
   }
 }
 
-let recovering = false;
-
 /**
- * After a lost device (issue 17): a new adapter and device in the same worker, then the run the loss
- * cut off resumes from its newest checkpoint, same run id and history (resumeFromCheckpoint). The
- * resumed steps are deterministic: they equal the ones an uninterrupted run would have taken.
+ * After a lost device (issue 17): a new adapter and device in the same worker (pipelines and buffers
+ * are per device, nothing of the old one is reused). False, with a notice, when none can be had.
  */
-export async function resumeOnNewDevice(): Promise<void> {
-  const st = useStudio.getState();
-  if (!client || recovering) return;
-  recovering = true;
+export async function recoverDevice(): Promise<boolean> {
+  if (!client) return false;
   try {
-    const runId = st.engineRunId;
-    try {
-      const adapter = await client.api.recoverDevice();
-      useStudio.getState().setEngine('ready', { adapter, problem: null });
-    } catch (e) {
-      st.notify(`Could not get a new GPU device: ${errorText(e)}. Reload the page to try again.`);
-      return;
-    }
-    useStudio.getState().clearDeviceLost();
-    const run = runId ? useStudio.getState().runs[runId] : undefined;
-    // a run that had ended before the loss has nothing to resume
-    if (!run || run.status === 'done' || run.status === 'stopped') return;
-    if (run.checkpointStep === undefined) {
-      st.notify(`“${run.name}” had no checkpoint yet when the device was lost: start it again.`);
-      return;
-    }
-    await flushWrites(); // resume reads the newest checkpoint from IndexedDB: it must have landed there
-    await resumeFromCheckpoint(run.id);
-  } finally {
-    recovering = false;
+    const adapter = await client.api.recoverDevice();
+    useStudio.getState().setEngine('ready', { adapter, problem: null });
+    return true;
+  } catch (e) {
+    useStudio.getState().notify(`Could not get a new GPU device: ${errorText(e)}. Reload the page to try again.`);
+    return false;
   }
 }
 

@@ -6,7 +6,7 @@
 import type { RunConfig } from '../engine/config';
 import { canonicalJson } from './draft';
 import { lossFingerprint } from './share';
-import { ensureRunData } from './runs';
+import { ensureRunData } from './runHistory';
 import { useStudio } from './store';
 
 /** The parts of a config that decide the losses (names and content hashes do not). */

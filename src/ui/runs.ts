@@ -1,28 +1,26 @@
 /**
- * Run control: start, pause, resume, stop, resume after a reload from the last checkpoint,
- * reproduce, delete; and loading the history from IndexedDB. Everything here talks to the engine
+ * Run control: start, pause, resume, stop, resume after a reload or a lost device from the last
+ * checkpoint, reproduce, generate, analyze. The stored history (load, rename, delete) is ./runHistory.ts. Everything here talks to the engine
  * through the protocol and to the store through its actions; views only call these functions.
  */
 import type { RunConfig } from '../engine/config';
 import { adapterName } from '../worker/gpu-info';
 import type { Command, GenerateSource } from '../worker/protocol';
-import { deleteRun as dbDeleteRun, getCheckpoint, listRuns, loadRunData, putRun } from './db';
+import { getCheckpoint, putRun } from './db';
 import { runName } from './draft';
-import { engineApi } from './engine';
+import { engineApi, recoverDevice } from './engine';
 import { errorText } from './gpuSupport';
 import { currentDatasetFile, currentModelFiles, restoreDatasetFile, restoreModelFiles } from './localFiles';
-import { persist } from './persist';
+import { flushWrites, persist } from './persist';
 import { lossFingerprint, type LossFingerprint } from './share';
 import { flushMetrics } from './store/actions';
-import { applyMetricsBatch, applySpectra, emptyMetrics, emptySpectra, truncateMetrics } from './store/runData';
+import { emptyMetrics, emptySpectra, truncateMetrics } from './store/runData';
+import { ensureRunData, isActive, markRunLoaded } from './runHistory';
 import { useStudio } from './store';
-import type { RunRecord, RunStatus } from './types';
+import type { RunRecord } from './types';
 
-const ACTIVE: RunStatus[] = ['queued', 'preparing', 'running', 'paused'];
-
-export function isActive(r: RunRecord | undefined | null): boolean {
-  return !!r && ACTIVE.includes(r.status);
-}
+// Run history lives in ./runHistory.ts; re-exported for the callers that import it from here.
+export { deleteRun, ensureRunData, isActive, loadHistory, renameRun, selectRun } from './runHistory';
 
 /** The run the engine is busy with, if any. */
 export function busyRun(): RunRecord | null {
@@ -119,7 +117,7 @@ export async function startRun(
   };
   st.upsertRun(record);
   st.setRunData(id, { metrics: emptyMetrics(), spectra: emptySpectra() });
-  loaded.add(id);
+  markRunLoaded(id);
   st.selectRun(id);
   st.setEngineRun(id);
   persist(putRun(record), 'the run');
@@ -192,6 +190,36 @@ export async function resumeFromCheckpoint(runId: string): Promise<void> {
   }
 }
 
+let recovering = false;
+
+/**
+ * After a lost device (issue 17): a new adapter and device in the same worker (engine.ts recoverDevice),
+ * then the run the loss cut off resumes from its newest checkpoint, same run id and history
+ * (resumeFromCheckpoint), without a reload. The resumed steps are deterministic: they equal the ones
+ * an uninterrupted run would have taken.
+ */
+export async function resumeOnNewDevice(): Promise<void> {
+  if (recovering) return;
+  recovering = true;
+  try {
+    const runId = useStudio.getState().engineRunId;
+    if (!(await recoverDevice())) return;
+    const st = useStudio.getState();
+    st.clearDeviceLost();
+    const run = runId ? st.runs[runId] : undefined;
+    // a run that had ended before the loss has nothing to resume
+    if (!run || run.status === 'done' || run.status === 'stopped') return;
+    if (run.checkpointStep === undefined) {
+      st.notify(`“${run.name}” had no checkpoint yet when the device was lost: start it again.`);
+      return;
+    }
+    await flushWrites(); // resume reads the newest checkpoint from IndexedDB: it must have landed there
+    await resumeFromCheckpoint(run.id);
+  } finally {
+    recovering = false;
+  }
+}
+
 /** Train the same configuration again, and check the losses against the original when it ends. */
 export async function reproduceRun(runId: string): Promise<string | null> {
   await ensureRunData(runId);
@@ -202,84 +230,6 @@ export async function reproduceRun(runId: string): Promise<string | null> {
   const fingerprint =
     m && m.losses.length && run.status === 'done' ? await lossFingerprint(m.losses, run.adapterName) : null;
   return startRun(run.config, { reproduces: { fingerprint }, name: `${run.name} (reproduction)` });
-}
-
-/** Rename a run (trimmed, at most 120 characters; an empty name is ignored). */
-export function renameRun(runId: string, name: string): void {
-  const clean = name.trim().slice(0, 120);
-  if (!clean) return;
-  const rec = useStudio.getState().upsertRun({ id: runId, name: clean });
-  if (rec) persist(putRun(rec), 'the new name');
-}
-
-export async function deleteRun(runId: string): Promise<void> {
-  const st = useStudio.getState();
-  if (isActive(st.runs[runId]) && st.engineRunId === runId) {
-    st.notify('Stop the run before deleting it.');
-    return;
-  }
-  st.removeRunLocal(runId);
-  loaded.delete(runId);
-  persist(dbDeleteRun(runId), 'the deletion');
-}
-
-// ---- history -------------------------------------------------------------------------------------
-
-const loaded = new Set<string>();
-
-/** Load a run's metrics and spectra from IndexedDB into the store (once). */
-export async function ensureRunData(runId: string): Promise<void> {
-  if (loaded.has(runId)) return;
-  loaded.add(runId);
-  try {
-    const { metrics, spectra } = await loadRunData(runId);
-    let m = emptyMetrics();
-    for (const row of metrics) m = applyMetricsBatch(m, row.batch, row.elapsedMs);
-    let s = emptySpectra();
-    for (const row of spectra) s = applySpectra(s, row.snapshots);
-    // events that arrived while loading (a live run) are newer than the stored ones
-    const cur = useStudio.getState();
-    const live = cur.metrics[runId];
-    if (live && live.lastStep > m.lastStep) return;
-    cur.setRunData(runId, { metrics: m, spectra: s });
-    if (!cur.matrix) {
-      const names = Object.keys(s.latest);
-      if (names.length) cur.setMatrix(names[0]);
-    }
-  } catch (e) {
-    loaded.delete(runId);
-    useStudio.getState().notify(`Could not load the run's history: ${errorText(e)}`);
-  }
-}
-
-/** Runs from IndexedDB; runs that were active when the page went away are marked interrupted. */
-export async function loadHistory(): Promise<void> {
-  const st = useStudio.getState();
-  try {
-    const runs = await listRuns();
-    for (const r of runs) {
-      if (st.runs[r.id]) continue;
-      const rec: RunRecord = ACTIVE.includes(r.status)
-        ? { ...r, status: 'interrupted', message: `interrupted at step ${r.step} (the page was closed or reloaded)` }
-        : r;
-      useStudio.getState().upsertRun(rec);
-      if (rec.status !== r.status) persist(putRun(useStudio.getState().runs[r.id]!), 'the run');
-    }
-    const all = Object.values(useStudio.getState().runs).sort((a, b) => b.createdAt - a.createdAt);
-    if (!useStudio.getState().selectedRunId && all.length) {
-      useStudio.getState().selectRun(all[0].id);
-      await ensureRunData(all[0].id);
-    }
-  } catch (e) {
-    st.notify(`Run history is unavailable in this browser (IndexedDB): ${errorText(e)}`);
-  } finally {
-    useStudio.getState().setHistoryLoaded();
-  }
-}
-
-export async function selectRun(runId: string): Promise<void> {
-  useStudio.getState().selectRun(runId);
-  await ensureRunData(runId);
 }
 
 // ---- generation and on-demand analysis --------------------------------------------------------

@@ -4,7 +4,7 @@
  * stays offered as the fallback. Everything below stays visible.
  */
 import { useState } from 'react';
-import { resumeOnNewDevice } from '../engine';
+import { resumeOnNewDevice } from '../runs';
 import { useStudio } from '../store';
 
 export function DeviceLostBanner() {
