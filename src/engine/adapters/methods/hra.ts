@@ -243,6 +243,11 @@ export const method: AdapterMethod = {
   ],
   preservesFunctionAtInit: true,
   trainsBase: false,
+  defaultLr: {
+    value: 3e-3,
+    source:
+      'measured: scripts/lr-sweep.sh shape (built-in base model, 40 steps, batch 4, context 32, brown-news, cosine, warmup 4, clip 1; llvmpipe, Dec 2026), r = 8: val loss 2.008 at 3e-3, 2.017 at 1e-2, 2.023 at 3e-2',
+  },
   validate(params, config) {
     const odd = [['rank', params.rank ?? 8], ...Object.entries(config.targets.rankOverrides)].filter(
       ([, r]) => Number(r) % 2 !== 0,
