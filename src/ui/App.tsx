@@ -13,6 +13,7 @@ import { Notices } from './components/Notices';
 import { ResumeBanner } from './components/ResumeBanner';
 import { RunBar } from './components/RunBar';
 import { RunsList } from './components/RunsList';
+import { RunToolsPanel } from './components/RunToolsPanel';
 import { SetupPanel } from './components/SetupPanel';
 import { StartBar } from './components/StartBar';
 import { ViewTabs } from './components/ViewTabs';
@@ -46,6 +47,7 @@ export function App() {
               <AnalysisLinkDialog />
               <RunBar />
               <AdapterAnalysisSummary />
+              <RunToolsPanel />
               <ViewTabs />
             </main>
           </div>
