@@ -3,6 +3,7 @@ import tseslint from 'typescript-eslint';
 import reactHooks from 'eslint-plugin-react-hooks';
 import globals from 'globals';
 import prettier from 'eslint-config-prettier';
+import layers from './eslint-rules/layers.js';
 
 export default tseslint.config(
   {
@@ -20,6 +21,12 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
       '@typescript-eslint/no-non-null-assertion': 'off',
     },
+  },
+  // Arrows run one way: gpu → engine → worker → ui/cli, and ui never imports gpu (eslint-rules/layers.js).
+  {
+    files: ['src/**/*.{ts,tsx}'],
+    plugins: { rankscope: { rules: { layers } } },
+    rules: { 'rankscope/layers': 'error' },
   },
   // Formatting is Prettier's (`npm run format`; `npm run lint` checks it): turn off ESLint's style rules.
   prettier,
