@@ -30,7 +30,11 @@ describe('cli list / eval / sample', () => {
     };
     const r = await runCli(['eval', '--model', 'micro', '--dataset', card.datasetId, '--json'], { strictJson: true });
     expect(r.code, r.stderr).toBe(0);
-    expect((r.lines[0] as { valLoss: number }).valLoss).toBeCloseTo(card.valLoss, 5);
+    // Relative, not to 5 decimals: the card was measured on one adapter (llvmpipe), and another GPU sums
+    // the float32 losses in another order. 1e-4 of the loss is ~100× that rounding and far below what a
+    // wrong kernel, tokenizer or data split does to it (≥ 1e-2).
+    const valLoss = (r.lines[0] as { valLoss: number }).valLoss;
+    expect(Math.abs(valLoss - card.valLoss) / card.valLoss, `${valLoss} vs card ${card.valLoss}`).toBeLessThan(1e-4);
   });
 
   it('sample is reproducible by seed and differs across seeds', async () => {
