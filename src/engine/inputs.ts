@@ -3,14 +3,14 @@
  * built-in checkpoint, or a person's files), its tokenizer, and the tokenized dataset, with the
  * content hashes that make a run link checkable. The same code runs in the worker and in Node.
  */
-import { assertCoverage } from './data/coverage';
 import { presetArchitecture, ConfigError, type RunConfig } from './config';
 import type { ModelConfig } from './model/config';
 import { loadBuiltinModel, loadModelFiles, type LoadedModel, type NamedFile } from './io/checkpoint';
-import { createTokenizer, type Tokenizer } from './io/tokenizers';
+import { createTokenizer, type Tokenizer, type TokenizerSpec } from './io/tokenizers';
 import { loadDataset } from './data/datasets';
 import { parseUserDataset, prepareUserDataset } from './data/user';
-import { examplesTrainableAt, tokenizeDataset, type TokenizedDataset } from './data/batcher';
+import { examplesTrainableAt, type TokenizedDataset } from './data/batcher';
+import { runTokenizeJob, type Tokenize } from './data/tokenize-job';
 import { chatFormatFrom, type ChatFormat } from './data/chat';
 import type { PreparedText } from './data/types';
 
@@ -68,12 +68,16 @@ export async function resolveModel(
   return { modelConfig: model.config, model };
 }
 
-export async function tokenizerFor(modelConfig: ModelConfig, model: LoadedModel | null): Promise<Tokenizer> {
+export function tokenizerSpecFor(modelConfig: ModelConfig, model: LoadedModel | null): TokenizerSpec {
   if (modelConfig.tokenizer === 'hf') {
     if (!model?.tokenizerJson) throw new ConfigError('this model needs a tokenizer.json next to its model.safetensors');
-    return createTokenizer({ kind: 'hf', tokenizerJson: model.tokenizerJson });
+    return { kind: 'hf', tokenizerJson: model.tokenizerJson };
   }
-  return createTokenizer({ kind: modelConfig.tokenizer });
+  return { kind: modelConfig.tokenizer };
+}
+
+export async function tokenizerFor(modelConfig: ModelConfig, model: LoadedModel | null): Promise<Tokenizer> {
+  return createTokenizer(tokenizerSpecFor(modelConfig, model));
 }
 
 /** The model's chat format (tokenizer_config.json's chat_template), or the plain one. */
@@ -92,9 +96,18 @@ export async function prepareData(config: RunConfig, sources: InputSources = {})
   return prepareUserDataset(parseUserDataset(sources.datasetFile.name, sources.datasetFile.bytes));
 }
 
-export async function resolveInputs(config: RunConfig, sources: InputSources = {}): Promise<RunInputs> {
+/**
+ * `opts.tokenize` runs the dataset's tokenization (coverage check included) elsewhere: the CLI passes
+ * a worker thread (src/cli/tokenize-thread.ts) so a slow tokenizer cannot block signals.
+ */
+export async function resolveInputs(
+  config: RunConfig,
+  sources: InputSources = {},
+  opts: { tokenize?: Tokenize } = {},
+): Promise<RunInputs> {
   const { modelConfig, model } = await resolveModel(config, sources);
-  const tokenizer = await tokenizerFor(modelConfig, model);
+  const spec = tokenizerSpecFor(modelConfig, model);
+  const tokenizer = await createTokenizer(spec);
   if (tokenizer.vocabSize > modelConfig.vocabSize) {
     throw new ConfigError(
       `tokenizer has ${tokenizer.vocabSize} symbols but the model's vocabulary is ${modelConfig.vocabSize}`,
@@ -106,14 +119,22 @@ export async function resolveInputs(config: RunConfig, sources: InputSources = {
     );
   }
   const prepared = await prepareData(config, sources);
-  assertCoverage(tokenizer, prepared); // issue 19 item 4: text the tokenizer drops is refused with the figure
   const chatFormat = chatFormatFor(config, model);
   if (config.dataset.hash && config.dataset.hash !== prepared.hash) {
     throw new HashMismatchError(
       `dataset "${config.dataset.id}": this run needs data with sha256 ${config.dataset.hash}, but the data found has sha256 ${prepared.hash}`,
     );
   }
-  const data = tokenizeDataset(prepared, tokenizer, { completionOnly: config.data.completionOnly, chat: chatFormat });
+  // the coverage check (issue 19 item 4) and the tokens, in this thread or in opts.tokenize's
+  const data = await (opts.tokenize ?? runTokenizeJob)({
+    tokenizer: spec,
+    data: prepared,
+    completionOnly: config.data.completionOnly,
+    chat: {
+      tokenizerConfig: (model as { tokenizerConfig?: unknown } | null)?.tokenizerConfig ?? null,
+      usePlain: config.data.chatTemplate === 'plain',
+    },
+  });
   const T = config.train.contextLength;
   if (examplesTrainableAt(data.train, T) === 0) {
     let longest = 0;

@@ -4,9 +4,12 @@
  *   last good state to --out marked incomplete ("interrupted"), and no `*.tmp-<pid>` is left behind.
  * - A lost device (the real Dawn device destroyed after step 3 by a test hook) ends `train` with one
  *   clear line, keeps the last checkpoint (step 2), and `train --resume` continues from it.
+ * - A slow but accepted tokenizer regex: tokenization runs in a worker thread (src/cli/tokenize-thread.ts),
+ *   the main thread stays free (it says "still tokenizing", here after 1 s), SIGTERM ends the process within a
+ *   second and --out is never created.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -180,4 +183,35 @@ describe('a lost device in the CLI', () => {
     expect(status(out)).toMatchObject({ complete: true, reason: 'done', step: 5 });
     expect(leftovers()).toEqual([]);
   }, 300_000);
+});
+
+describe('a slow tokenizer in the CLI', () => {
+  it('SIGTERM mid-tokenization ends train within a second, nothing written to --out', async () => {
+    // tiny GPT-2 with a pre-tokenizer regex that passes the hazard check (no nested quantifier) but
+    // backtracks polynomially (~L⁴ per word of L letters): 4 000 words of 120 letters take minutes
+    const model = path.join(tmp, 'slow-tokenizer');
+    cpSync(path.join(ROOT, 'tests/fixtures/hf/tiny/gpt2'), model, { recursive: true });
+    const tj = JSON.parse(readFileSync(path.join(model, 'tokenizer.json'), 'utf8')) as Record<string, unknown>;
+    tj.pre_tokenizer = {
+      type: 'Sequence',
+      pretokenizers: [
+        { type: 'Split', pattern: { Regex: '\\w*\\w*\\w*!' }, behavior: 'Isolated', invert: false },
+        tj.pre_tokenizer,
+      ],
+    };
+    writeFileSync(path.join(model, 'tokenizer.json'), JSON.stringify(tj));
+    const data = path.join(tmp, 'long-words.txt');
+    writeFileSync(data, Array.from({ length: 400 }, () => ('a'.repeat(120) + ' ').repeat(10)).join('\n'));
+    const out = path.join(tmp, 'slow-out');
+    const p = await spawnCli(
+      ['train', '--model', model, '--dataset', data, '--method', 'lora', '--steps', '2', '--out', out, '--json'],
+      { ready: (_o, e) => /still tokenizing the dataset/.test(e), env: { RANKSCOPE_SLOW_TOKENIZE_NOTICE_MS: '1000' } },
+    );
+    console.log(`SIGTERM → exit during tokenization: ${p.exitMs.toFixed(0)} ms`);
+    expect(p.code === 143 || p.signal === 'SIGTERM', `code ${p.code} signal ${p.signal}\n${p.stderr}`).toBe(true);
+    expect(p.exitMs).toBeLessThan(1000);
+    expect(p.stdout.trim()).toBe('');
+    expect(existsSync(out)).toBe(false);
+    expect(leftovers()).toEqual([]);
+  }, 120_000);
 });

@@ -5,9 +5,10 @@
 import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
 import { cliGpu } from '../gpu';
 import { loadCliModel } from '../model';
-import { tokenizerFor } from '../../engine/inputs';
+import { tokenizerFor, tokenizerSpecFor } from '../../engine/inputs';
+import { tokenizeInThread } from '../tokenize-thread';
 import { loadDataset } from '../../engine/data/datasets';
-import { tokenizeDataset, evalBatches } from '../../engine/data/batcher';
+import { evalBatches } from '../../engine/data/batcher';
 import { createModel } from '../../engine/model/families';
 import { meanLoss } from '../../engine/train';
 import { sampleTokens } from '../../engine/generate';
@@ -29,7 +30,14 @@ export async function run(argv: string[]): Promise<number> {
   const gpu = await cliGpu();
   const tokenizer = await tokenizerFor(loaded.config, loaded);
   const ds = await loadDataset(datasetId, { seed: numberFlag(args, 'seed', 0), withProbe: false });
-  const data = tokenizeDataset(ds, tokenizer);
+  // in a worker thread, as train does: a slow tokenizer cannot hold off Ctrl-C / SIGTERM (tokenize-thread.ts)
+  const data = await tokenizeInThread({
+    tokenizer: tokenizerSpecFor(loaded.config, loaded),
+    data: ds,
+    completionOnly: true,
+    chat: { tokenizerConfig: null, usePlain: false },
+    checkCoverage: false,
+  });
   // Match the card's protocol when there is one: same batch shape and number of batches.
   const card = loaded.card;
   const T = numberFlag(args, 'context', Number(card?.contextLength ?? loaded.config.contextLength));

@@ -17,6 +17,7 @@ import { runConfigFromArgs } from '../runconfig';
 import { cliMemoryBudget } from '../budget';
 import { describePlan } from '../../engine/memory-plan';
 import { resolveInputs, type InputSources } from '../../engine/inputs';
+import { tokenizeInThread } from '../tokenize-thread';
 import { NonFiniteError, Trainer } from '../../engine/train';
 import type { RunConfig } from '../../engine/config';
 import type { Gpu } from '../../gpu/device';
@@ -92,7 +93,8 @@ export async function run(argv: string[]): Promise<number> {
   const stopAfter = intFlag(args, 'stop-after', Infinity, 1);
   const logEvery = numberFlag(args, 'log-every', 1);
   const gpu = await cliGpu();
-  const inputs = await resolveInputs(config, sources);
+  // tokenization in a worker thread: a slow tokenizer cannot hold off Ctrl-C / SIGTERM (tokenize-thread.ts)
+  const inputs = await resolveInputs(config, sources, { tokenize: tokenizeInThread });
   // validate.ts: refuse before allocating; print the memory plan and any notes (stderr under --json)
   const memoryBudgetBytes = cliMemoryBudget();
   const checked = Trainer.check(gpu, inputs, { memoryBudgetBytes });
