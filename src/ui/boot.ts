@@ -6,7 +6,6 @@
 import { startEngine } from './engine';
 import { openLink, openLinkFromLocation } from './links';
 import { watchCompareLinks } from './compareLink';
-import { loadExperiments, openExperimentLink, watchRuns } from './experimentsQueue';
 import { loadHistory } from './runs';
 import { loadCatalog } from './setupActions';
 import { isRunFragment } from './share';
@@ -25,13 +24,15 @@ export async function bootStudio(): Promise<void> {
   await loadHistory();
   await openLinkFromLocation();
   watchCompareLinks(); // `#compare=` links (issue 16): tick the runs this browser has, offer to train the rest
-  // experiments (issue 13): the queue follows its runs' states; a reload finds it; `#exp=` links open in its tab
-  watchRuns();
-  await loadExperiments();
-  openExperimentLink(window.location.hash);
+  // experiments (issue 13), in their own chunk (the engine's experiment module brings the method registry):
+  // the queue follows its runs' states, a reload finds it, `#experiment=` links open in its tab
+  const experiments = await import('./experimentsQueue');
+  experiments.watchRuns();
+  await experiments.loadExperiments();
+  experiments.openExperimentLink(window.location.hash);
   window.addEventListener('hashchange', () => {
     const h = window.location.hash;
-    if (openExperimentLink(h)) return;
+    if (experiments.openExperimentLink(h)) return;
     if (!isRunFragment(h)) return;
     history.replaceState(null, '', window.location.pathname + window.location.search);
     void openLink(h);

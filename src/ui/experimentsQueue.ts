@@ -9,17 +9,19 @@
  * the calibration) so the studio's store slices stay untouched.
  */
 import { create } from 'zustand';
+import type { RunConfig } from '../engine/config';
 import type { CalibrationReport } from '../worker/protocol';
 import { deleteExperiment as dbDelete, getCheckpoint, listExperiments, putExperiment } from './db';
 import { engineApi } from './engine';
 import { errorText } from './gpuSupport';
 import {
-  computeVerdict,
-  decodeExperimentFragment,
-  groupLabel,
+  decodeExperimentLink,
+  expandForPage,
   isExperimentFragment,
-  type ExperimentSpec,
-  type RunResult,
+  pageRows,
+  verdictOf,
+  type Experiment,
+  type PageRow,
   type Verdict,
 } from './experiments';
 import { persist } from './persist';
@@ -31,11 +33,12 @@ export type ExperimentStatus = 'running' | 'paused' | 'done' | 'stopped' | 'inte
 
 export interface ExperimentRecord {
   id: string;
-  spec: ExperimentSpec;
+  /** The engine's experiment object (src/engine/experiments/schema.ts), as run. */
+  experiment: Experiment;
   createdAt: number;
   updatedAt: number;
   status: ExperimentStatus;
-  /** Queue slot i → the run it became (null: not started yet). */
+  /** Queue slot i (expandExperiment's order) → the run it became (null: not started yet). */
   runIds: (string | null)[];
   /** Slots the person skipped. */
   skipped: number[];
@@ -50,7 +53,7 @@ export interface ExperimentRecord {
   message?: string;
 }
 
-export type Incoming = { ok: true; spec: ExperimentSpec } | { ok: false; error: string };
+export type Incoming = { ok: true; experiment: Experiment } | { ok: false; error: string };
 
 interface ExperimentsState {
   experiments: Record<string, ExperimentRecord>;
@@ -92,21 +95,31 @@ export function selectExperiment(id: string | null): void {
 }
 
 /** Queue an experiment's runs and start the first. */
-export async function startExperiment(spec: ExperimentSpec, opts: { fromLink?: boolean } = {}): Promise<string | null> {
+export async function startExperiment(
+  experiment: Experiment,
+  opts: { fromLink?: boolean } = {},
+): Promise<string | null> {
   const st = useStudio.getState();
   const busy = busyRun();
   if (busy) {
     st.notify(`“${busy.name}” is still running: stop it first.`);
     return null;
   }
+  let n: number;
+  try {
+    n = expandForPage(experiment).runs.length;
+  } catch (e) {
+    st.notify(`This experiment cannot run: ${errorText(e)}`);
+    return null;
+  }
   const now = Date.now();
   const rec: ExperimentRecord = {
     id: newId(),
-    spec,
+    experiment,
     createdAt: now,
     updatedAt: now,
     status: 'running',
-    runIds: spec.runs.map(() => null),
+    runIds: Array.from({ length: n }, () => null),
     skipped: [],
     current: null,
     ...(opts.fromLink ? { fromLink: true } : {}),
@@ -126,10 +139,9 @@ async function advance(id: string): Promise<void> {
     await finish(id);
     return;
   }
-  const cfg = rec.spec.runs[next];
-  const n = rec.spec.runs.length;
-  const runId = await startRun(cfg, {
-    name: `${rec.spec.name} · ${next + 1}/${n} · ${groupLabel(cfg)} · seed ${cfg.seed}`,
+  const { runs, configs } = expandForPage(rec.experiment);
+  const runId = await startRun(configs[next], {
+    name: `${rec.experiment.id} ${next + 1}/${runs.length} · ${runs[next].label}`.slice(0, 120),
   });
   const cur = get(id)!;
   if (!runId) {
@@ -151,8 +163,7 @@ async function finish(id: string): Promise<void> {
   const rec = get(id);
   if (!rec) return;
   await loadExperimentData(rec);
-  const results = experimentResults(get(id)!);
-  const verdict = rec.spec.rule ? computeVerdict(rec.spec.rule, results) : null;
+  const verdict = verdictOf(rec.experiment, experimentRows(get(id)!));
   put({ ...get(id)!, status: 'done', current: null, verdict });
 }
 
@@ -269,40 +280,20 @@ export async function loadExperimentData(rec: ExperimentRecord): Promise<void> {
   for (const id of rec.runIds) if (id) await ensureRunData(id);
 }
 
-/** Each slot's measurements from the runs' records, metrics and spectra in the studio store. */
-export function experimentResults(rec: ExperimentRecord): RunResult[] {
+/** The engine's result rows of an experiment, from its runs' records, metrics and spectra in the store. */
+export function experimentRows(rec: ExperimentRecord): PageRow[] {
   const st = useStudio.getState();
-  return rec.spec.runs.map((config, index) => {
-    const runId = rec.runIds[index];
-    const run = runId ? st.runs[runId] : undefined;
-    const m = runId ? st.metrics[runId] : undefined;
-    const sp = runId ? st.spectra[runId] : undefined;
-    const evals = m ? [...m.evals.points, ...(m.evals.last ? [m.evals.last] : [])] : [];
-    const lastEval = [...evals].reverse().find((e) => Number.isFinite(e.valLoss));
-    const lastProbe = [...evals].reverse().find((e) => Number.isFinite(e.probeLoss));
-    const snaps = sp ? Object.values(sp.latest) : [];
-    const status: RunResult['status'] = rec.skipped.includes(index)
-      ? 'skipped'
-      : run?.status === 'done'
-        ? 'done'
-        : run?.status === 'error'
-          ? 'error'
-          : 'pending';
-    const summary = run?.summary as { seconds?: number } | undefined;
+  const { runs } = expandForPage(rec.experiment);
+  const stored = runs.map((_, i) => {
+    const id = rec.runIds[i];
     return {
-      index,
-      config,
-      runId: runId ?? null,
-      status,
-      losses: m ? m.losses.slice() : [],
-      finalLoss: m && m.losses.length ? m.losses[m.losses.length - 1] : NaN,
-      valLoss: lastEval?.valLoss ?? NaN,
-      probeLoss: lastProbe?.probeLoss ?? NaN,
-      intruders: snaps.length ? snaps.reduce((a, s) => a + s.intruders.count, 0) : NaN,
-      trainableParams: run?.memory?.trainableParams ?? NaN,
-      seconds: typeof summary?.seconds === 'number' ? summary.seconds : NaN,
+      record: id ? st.runs[id] : undefined,
+      metrics: id ? st.metrics[id] : undefined,
+      spectra: id ? st.spectra[id]?.latest : undefined,
+      skipped: rec.skipped.includes(i),
     };
   });
+  return pageRows(runs, stored, rec.runIds);
 }
 
 // ---- history and links ---------------------------------------------------------------------------
@@ -313,6 +304,7 @@ export async function loadExperiments(): Promise<void> {
     const list = await listExperiments();
     const experiments: Record<string, ExperimentRecord> = {};
     for (const e of list) {
+      if (!e.experiment) continue; // a record of an older page version
       const live = e.status === 'running' || e.status === 'paused';
       experiments[e.id] = live
         ? { ...e, status: 'interrupted', message: 'interrupted by a reload: resume to continue' }
@@ -329,7 +321,7 @@ export async function loadExperiments(): Promise<void> {
 export function openExperimentLink(hash: string): boolean {
   if (!isExperimentFragment(hash)) return false;
   history.replaceState(null, '', window.location.pathname + window.location.search);
-  useExperiments.setState({ incoming: decodeExperimentFragment(hash) });
+  useExperiments.setState({ incoming: decodeExperimentLink(hash) });
   useStudio.getState().setTab('experiments');
   return true;
 }
@@ -337,7 +329,7 @@ export function openExperimentLink(hash: string): boolean {
 export async function runIncoming(): Promise<void> {
   const inc = useExperiments.getState().incoming;
   if (!inc?.ok) return;
-  const id = await startExperiment(inc.spec, { fromLink: true });
+  const id = await startExperiment(inc.experiment, { fromLink: true });
   if (id) useExperiments.setState({ incoming: null });
 }
 
@@ -346,7 +338,7 @@ export function dismissIncoming(): void {
 }
 
 /** Time one training step of `config` on this adapter (the gallery's estimates); once per config. */
-export async function calibrate(config: ExperimentSpec['runs'][number]): Promise<void> {
+export async function calibrate(config: RunConfig): Promise<void> {
   const key = JSON.stringify(config);
   const s = useExperiments.getState();
   if (s.calibrating || s.calibration?.config === key || busyRun()) return;

@@ -1,30 +1,24 @@
 /**
  * A custom sweep over the current setup (the form on the left): methods × ranks × learning rates ×
- * seeds, with an optional verdict rule (method A's metric below method B's). The runs are expanded
- * here and shown as a count before anything starts.
+ * seeds, as an engine experiment object (variants per method, a rank axis, an lr grid) with a verdict
+ * rule the person picks (group A's metric below group B's). Expanded here, shown as a count first.
  */
 import { useMemo, useState } from 'react';
-import {
-  EXPERIMENT_FORMAT,
-  expandRuns,
-  METRIC_LABEL,
-  METRICS,
-  parseExperiment,
-  ruleText,
-  type ExperimentSpec,
-  type MetricId,
-} from '../experiments';
+import { parseExperiment, type ExperimentInput } from '../../engine/experiments/schema';
+import { clauseText } from '../../engine/experiments/verdict';
+import { expandForPage, type Experiment } from '../experiments';
 import { startExperiment } from '../experimentsQueue';
 import { defaultParams } from '../methods';
 import { isActive } from '../runs';
 import { useStudio } from '../store';
 
+const RULE_METRICS = ['valLoss', 'probeLoss', 'probeDelta', 'finalLoss', 'meanLoss', 'intruders', 'trainableParams'];
+
 function numbers(text: string): number[] | null {
-  const parts = text
+  const v = text
     .split(/[,\s]+/)
-    .map((s) => s.trim())
-    .filter(Boolean);
-  const v = parts.map(Number);
+    .filter(Boolean)
+    .map(Number);
   return v.every((x) => Number.isFinite(x) && x > 0) ? v : null;
 }
 
@@ -37,51 +31,65 @@ export function ExperimentsBuilder() {
   const [ranks, setRanks] = useState('');
   const [lrs, setLrs] = useState('');
   const [seeds, setSeeds] = useState(1);
-  const [name, setName] = useState('');
-  const [metric, setMetric] = useState<MetricId | ''>('');
+  const [title, setTitle] = useState('');
+  const [metric, setMetric] = useState('valLoss');
   const [ruleA, setRuleA] = useState('');
   const [ruleB, setRuleB] = useState('');
 
-  const built = useMemo((): { spec: ExperimentSpec | null; error: string | null } => {
-    if (!base) return { spec: null, error: 'The setup on the left has problems: fix them first.' };
+  const built = useMemo((): { exp: Experiment | null; groups: string[]; runs: number; error: string | null } => {
+    const fail = (error: string) => ({ exp: null, groups: [], runs: 0, error });
+    if (!base) return fail('The setup on the left has problems: fix them first.');
     const r = ranks.trim() ? numbers(ranks) : [];
     const l = lrs.trim() ? numbers(lrs) : [];
-    if (!r || r.some((x) => !Number.isInteger(x))) return { spec: null, error: 'Ranks: whole numbers, e.g. 4, 8, 16.' };
-    if (!l) return { spec: null, error: 'Learning rates: positive numbers, e.g. 1e-3, 3e-3.' };
-    const axes = {
-      method: chosen.length ? chosen : [base.method.id],
-      rank: r,
-      lr: l,
-      seed: Array.from({ length: seeds }, (_, i) => base.seed + i),
-    };
+    if (!r || r.some((x) => !Number.isInteger(x))) return fail('Ranks: whole numbers, e.g. 4, 8, 16.');
+    if (!l) return fail('Learning rates: positive numbers, e.g. 1e-3, 3e-3.');
+    const ids = chosen.length ? chosen : [base.method.id];
+    const variants = ids.map((id) => {
+      const m = methods.find((x) => x.id === id);
+      const params = id === base.method.id ? base.method.params : m ? defaultParams(m) : {};
+      return { label: id, set: { 'method.id': id, 'method.params': params } };
+    });
+    const { name: _name, ...baseConfig } = base;
+    const input = (verdict: ExperimentInput['verdict']): ExperimentInput => ({
+      id: `custom-${Date.now().toString(36)}`.slice(0, 48),
+      title:
+        title.trim() ||
+        `Sweep: ${ids.join(' / ')}${r.length ? ` × r ${r.join(',')}` : ''}${l.length ? ` × lr ${l.join(',')}` : ''}`,
+      claim: 'A custom sweep over the studio’s current setup (no paper’s claim).',
+      paper: { title: 'custom sweep', arxiv: '0000.00000' },
+      base: baseConfig as Record<string, unknown>,
+      variants,
+      axes: r.length ? [{ path: 'method.params.rank', name: 'r', values: r }] : [],
+      seeds,
+      lr: l.length ? { policy: 'grid', values: l } : { policy: 'as-configured' },
+      measure: ['loss', 'val', 'probe', 'params', 'optimizer-bytes', 'time'],
+      verdict,
+    });
     try {
-      const runs = expandRuns(base, axes, (id) => {
-        const m = methods.find((x) => x.id === id);
-        return m ? defaultParams(m) : null;
-      });
-      const rule =
-        metric && ruleA && ruleB && ruleA !== ruleB
-          ? { metric, a: { by: 'method' as const, value: ruleA }, b: { by: 'method' as const, value: ruleB } }
-          : undefined;
-      const spec = parseExperiment({
-        format: EXPERIMENT_FORMAT,
-        version: 1,
-        name:
-          name.trim() ||
-          `Sweep: ${axes.method.join(' / ')}${r.length ? ` × r ${r.join(',')}` : ''}${l.length ? ` × lr ${l.join(',')}` : ''} × ${seeds} seed${seeds > 1 ? 's' : ''}`,
-        budget: 'custom',
-        axes,
-        runs,
-        ...(rule ? { rule } : {}),
-      });
-      return { spec, error: null };
+      // the groups first (a placeholder rule), then the person's rule over them
+      const probe = parseExperiment(
+        input({ all: [{ rule: 'threshold', metric: 'finalLoss', groups: ['x'], op: '<', value: 1e30 }] }),
+      );
+      const { runs } = expandForPage(probe);
+      const groups = [...new Set(runs.map((x) => x.group))];
+      const a = groups.includes(ruleA) ? ruleA : groups[0];
+      const b = groups.includes(ruleB) ? ruleB : (groups.find((g) => g !== a) ?? groups[0]);
+      const verdict: ExperimentInput['verdict'] =
+        groups.length > 1
+          ? { all: [{ rule: 'compare', metric, a, op: '<', b }] }
+          : {
+              all: [
+                { rule: 'threshold', metric: 'finalLoss', groups, op: '<', value: 1e30, says: 'every run finished' },
+              ],
+            };
+      return { exp: parseExperiment(input(verdict)), groups, runs: runs.length, error: null };
     } catch (e) {
-      return { spec: null, error: (e as Error).message };
+      return fail((e as Error).message);
     }
-  }, [base, chosen, ranks, lrs, seeds, name, metric, ruleA, ruleB, methods]);
+  }, [base, chosen, ranks, lrs, seeds, title, metric, ruleA, ruleB, methods]);
 
   const toggle = (id: string) => setChosen((c) => (c.includes(id) ? c.filter((x) => x !== id) : [...c, id]));
-  const ruleMethods = chosen.length ? chosen : base ? [base.method.id] : [];
+  const clause = built.exp?.verdict.all[0];
   return (
     <div className="card" data-testid="exp-builder">
       <h3 className="card-title">Custom sweep over the current setup</h3>
@@ -134,54 +142,48 @@ export function ExperimentsBuilder() {
           />
         </label>
         <label className="small">
-          Name <input value={name} onChange={(e) => setName(e.target.value)} maxLength={120} data-testid="exp-name" />
+          Title{' '}
+          <input value={title} onChange={(e) => setTitle(e.target.value)} maxLength={120} data-testid="exp-title" />
         </label>
       </div>
-      <div className="exp-fields">
-        <label className="small">
-          Verdict: mean{' '}
-          <select
-            value={metric}
-            onChange={(e) => setMetric(e.target.value as MetricId | '')}
-            data-testid="exp-rule-metric"
-          >
-            <option value="">(no rule)</option>
-            {METRICS.map((m) => (
-              <option key={m} value={m}>
-                {METRIC_LABEL[m]}
-              </option>
-            ))}
-          </select>
-        </label>
-        <label className="small">
-          of{' '}
-          <select value={ruleA} onChange={(e) => setRuleA(e.target.value)} data-testid="exp-rule-a">
-            <option value="">—</option>
-            {ruleMethods.map((m) => (
-              <option key={m}>{m}</option>
-            ))}
-          </select>
-        </label>
-        <label className="small">
-          is below{' '}
-          <select value={ruleB} onChange={(e) => setRuleB(e.target.value)} data-testid="exp-rule-b">
-            <option value="">—</option>
-            {ruleMethods.map((m) => (
-              <option key={m}>{m}</option>
-            ))}
-          </select>
-        </label>
-      </div>
-      {built.spec?.rule && <p className="small muted">Rule: {ruleText(built.spec.rule)}</p>}
+      {built.groups.length > 1 && (
+        <div className="exp-fields">
+          <label className="small">
+            Verdict: mean{' '}
+            <select value={metric} onChange={(e) => setMetric(e.target.value)} data-testid="exp-rule-metric">
+              {RULE_METRICS.map((m) => (
+                <option key={m}>{m}</option>
+              ))}
+            </select>
+          </label>
+          <label className="small">
+            of{' '}
+            <select value={clause?.a ?? ''} onChange={(e) => setRuleA(e.target.value)} data-testid="exp-rule-a">
+              {built.groups.map((g) => (
+                <option key={g}>{g}</option>
+              ))}
+            </select>
+          </label>
+          <label className="small">
+            is below{' '}
+            <select value={clause?.b ?? ''} onChange={(e) => setRuleB(e.target.value)} data-testid="exp-rule-b">
+              {built.groups.map((g) => (
+                <option key={g}>{g}</option>
+              ))}
+            </select>
+          </label>
+        </div>
+      )}
+      {clause && <p className="small muted">Rule: {clauseText(clause)}</p>}
       <div className="btn-row">
         <button
           type="button"
           className="btn primary"
-          disabled={!built.spec || busy || engine !== 'ready'}
-          onClick={() => built.spec && void startExperiment(built.spec)}
+          disabled={!built.exp || busy || engine !== 'ready'}
+          onClick={() => built.exp && void startExperiment(built.exp)}
           data-testid="exp-builder-start"
         >
-          Start {built.spec ? `${built.spec.runs.length} run${built.spec.runs.length > 1 ? 's' : ''}` : ''}
+          Start {built.exp ? `${built.runs} run${built.runs > 1 ? 's' : ''}` : ''}
         </button>
         {built.error && <span className="small warn-text">{built.error}</span>}
       </div>

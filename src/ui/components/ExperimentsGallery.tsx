@@ -1,60 +1,60 @@
 /**
- * The presets gallery: each preset's claim and paper, its budget (runs × steps), whether the engine
- * can run it (waiting presets are greyed with why), its last result in this browser, and the time it
- * should take on this adapter — measured by timing one training step of the preset's first run in the
- * worker (calibrate) and multiplying by every run's steps, evaluations and preparation.
+ * The presets gallery (the engine's presets, src/engine/experiments/presets): each preset's claim and
+ * paper, its budget (runs × steps), whether it can run here (waiting presets are greyed with why), its
+ * last result in this browser, and the time it should take on this adapter — from timing one training
+ * step of the micro model in the worker (calibrate), multiplied out over every run's steps,
+ * evaluations and preparation.
  */
 import { useEffect, useMemo, useState } from 'react';
-import { estimateSeconds } from '../experiments';
+import { listPresets } from '../../engine/experiments/presets';
+import { estimateSeconds, expandForPage, pageLimitation, type Experiment } from '../experiments';
 import { calibrate, startExperiment, useExperiments } from '../experimentsQueue';
-import { PRESETS, presetBase, presetExperiment, presetStatus, type Budget } from '../experimentsPresets';
 import { formatDuration } from '../format';
-import { defaultParams } from '../methods';
 import { isActive } from '../runs';
 import { useStudio } from '../store';
 import { verdictWord } from './ExperimentsTab';
 
+type Budget = 'smoke' | 'full';
+
 export function ExperimentsGallery() {
   const [budget, setBudget] = useState<Budget>('smoke');
-  const methods = useStudio((s) => s.catalog.methods);
+  const [seeds, setSeeds] = useState(0); // 0: each preset's own
   const loaded = useStudio((s) => s.catalog.loaded);
   const engine = useStudio((s) => s.engine);
   const busy = useStudio((s) => (s.engineRunId ? isActive(s.runs[s.engineRunId]) : false));
   const experiments = useExperiments((s) => s.experiments);
   const calibration = useExperiments((s) => s.calibration);
   const calibrating = useExperiments((s) => s.calibrating);
-  const ids = methods.map((m) => m.id);
 
-  const specs = useMemo(() => {
-    const paramsFor = (id: string) => {
-      const m = methods.find((x) => x.id === id);
-      return m ? defaultParams(m) : null;
-    };
-    return PRESETS.map((p) => {
-      const status = presetStatus(p, ids);
-      let spec = null;
-      let error: string | null = null;
-      if (status.ready)
-        try {
-          spec = presetExperiment(p, budget, paramsFor);
-        } catch (e) {
-          error = (e as Error).message;
-        }
-      return { p, status, spec, error };
-    });
-    // eslint-disable-next-line react-hooks/exhaustive-deps
-  }, [methods, budget]);
+  const presets = useMemo(
+    () =>
+      listPresets().map((p) => {
+        const exp: Experiment = { ...p.experiment, budget, ...(seeds ? { seeds } : {}) };
+        const why = p.waiting.length
+          ? `waiting: ${p.waiting.join(', ')} ${p.waiting.length > 1 ? 'are' : 'is'} not in the engine yet`
+          : pageLimitation(exp);
+        let configs = null;
+        if (!why)
+          try {
+            configs = expandForPage(exp).configs;
+          } catch {
+            configs = null;
+          }
+        return { p, exp, why, configs };
+      }),
+    [budget, seeds],
+  );
 
-  // one calibration on this adapter (the budget's base run), when the engine is free
-  const calConfig = useMemo(() => presetBase(budget), [budget]);
+  // one calibration on this adapter: the smoke budget's micro-model run, when the engine is free
+  const calConfig = useMemo(() => presets.find((x) => x.configs)?.configs?.[0] ?? null, [presets]);
   useEffect(() => {
-    if (engine === 'ready' && loaded && !busy) void calibrate(calConfig);
+    if (engine === 'ready' && loaded && !busy && calConfig) void calibrate({ ...calConfig, name: undefined });
   }, [engine, loaded, busy, calConfig]);
-  const cal = calibration && calibration.config === JSON.stringify(calConfig) ? calibration : null;
+  const cal = calibration;
 
-  const last = (presetId: string) =>
+  const last = (id: string) =>
     Object.values(experiments)
-      .filter((e) => e.spec.preset === presetId && e.status === 'done')
+      .filter((e) => e.experiment.id === id && e.status === 'done')
       .sort((a, b) => b.createdAt - a.createdAt)[0];
 
   return (
@@ -64,65 +64,76 @@ export function ExperimentsGallery() {
         <span className="spacer" />
         <label className="small">
           Budget{' '}
-          <select
-            value={budget}
-            onChange={(e) => setBudget(e.target.value as Budget)}
-            data-testid="exp-budget"
-            aria-label="Budget"
-          >
+          <select value={budget} onChange={(e) => setBudget(e.target.value as Budget)} data-testid="exp-budget">
             <option value="smoke">smoke (CI-sized)</option>
             <option value="full">full (README figures)</option>
+          </select>
+        </label>{' '}
+        <label className="small">
+          Seeds{' '}
+          <select value={seeds} onChange={(e) => setSeeds(Number(e.target.value))} data-testid="exp-seeds">
+            <option value={0}>preset’s</option>
+            {[1, 2, 3, 5].map((n) => (
+              <option key={n} value={n}>
+                {n}
+              </option>
+            ))}
           </select>
         </label>
       </h3>
       <p className="small muted" data-testid="exp-calibration">
         {cal
-          ? `Estimates from a calibration on this adapter (${cal.adapter}): ${cal.stepMs.toFixed(0)} ms per training step of the micro model, ${cal.evalMs.toFixed(0)} ms per evaluation, ${cal.prepareMs.toFixed(0)} ms to prepare a run.`
+          ? `Estimates from a calibration on this adapter (${cal.adapter}): ${cal.stepMs.toFixed(0)} ms per training step of the micro model, ${cal.evalMs.toFixed(0)} ms per evaluation, ${cal.prepareMs.toFixed(0)} ms to prepare a run; other models and batch sizes scale from it roughly.`
           : calibrating
             ? 'Timing one training step on this adapter…'
             : 'Time estimates appear after a one-step calibration (when no run is in progress).'}
       </p>
       <div className="exp-gallery">
-        {specs.map(({ p, status, spec, error }) => {
+        {presets.map(({ p, exp, why, configs }) => {
           const prev = last(p.id);
-          const steps = spec ? spec.runs.reduce((a, c) => a + c.train.steps, 0) : 0;
           return (
             <div
               key={p.id}
-              className={`exp-preset${status.ready ? '' : ' waiting'}`}
+              className={`exp-preset${why ? ' waiting' : ''}`}
               data-testid={`exp-preset-${p.id}`}
-              data-ready={status.ready}
+              data-ready={!why && !!configs}
             >
               <h4>{p.title}</h4>
               <blockquote className="exp-claim small">{p.claim}</blockquote>
-              <p className="small muted">{p.paper}</p>
-              {spec ? (
+              <p className="small muted">
+                {p.paper.title} (arXiv:{p.paper.arxiv})
+              </p>
+              {configs ? (
                 <p className="small">
-                  {spec.runs.length} runs × {spec.runs[0].train.steps} steps ({steps} steps) on {spec.runs[0].model.id}{' '}
-                  / {spec.runs[0].dataset.id}; {p.lrNote}.
+                  {configs.length} runs × {configs[0].train.steps} steps on {configs[0].model.id} /{' '}
+                  {configs[0].dataset.id}; lr {lrWords(exp)}.
                   {cal && (
                     <>
                       {' '}
-                      Estimated{' '}
-                      <b data-testid="exp-estimate">{formatDuration(estimateSeconds(spec.runs, cal) * 1000)}</b> here.
+                      Estimated <b data-testid="exp-estimate">
+                        {formatDuration(estimateSeconds(configs, cal) * 1000)}
+                      </b>{' '}
+                      here.
                     </>
                   )}
                 </p>
               ) : (
-                <p className="small warn-text">{status.why ?? error}</p>
+                <p className="small warn-text" data-testid="exp-waiting">
+                  {why ?? 'cannot be expanded'}
+                </p>
               )}
-              {prev && (
+              {prev?.verdict && (
                 <p className="small" data-testid="exp-last-result">
-                  Last result here: <b>{prev.verdict ? verdictWord(prev.verdict.holds) : 'no rule'}</b>
-                  {prev.verdict ? ` — ${prev.verdict.reason}` : ''} ({new Date(prev.createdAt).toLocaleDateString()})
+                  Last result here ({prev.experiment.budget}): <b>{verdictWord(prev.verdict.holds)}</b> —{' '}
+                  {prev.verdict.reason} ({new Date(prev.createdAt).toLocaleDateString()})
                 </p>
               )}
               <button
                 type="button"
                 className="btn small primary"
-                disabled={!spec || busy || engine !== 'ready'}
-                title={status.why ?? (busy ? 'A run is in progress' : undefined)}
-                onClick={() => spec && void startExperiment(spec)}
+                disabled={!configs || busy || engine !== 'ready'}
+                title={why ?? (busy ? 'A run is in progress' : undefined)}
+                onClick={() => void startExperiment(exp)}
                 data-testid={`exp-start-${p.id}`}
               >
                 Start
@@ -133,4 +144,13 @@ export function ExperimentsGallery() {
       </div>
     </div>
   );
+}
+
+function lrWords(exp: Experiment): string {
+  const lr = exp.lr;
+  return lr.policy === 'grid'
+    ? `grid ${lr.values.join(', ')} (each method judged at its best by val loss)`
+    : lr.policy === 'per-method-defaults'
+      ? 'each method’s documented default'
+      : 'as configured (one shared lr)';
 }

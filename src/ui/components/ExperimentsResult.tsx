@@ -6,19 +6,11 @@
  */
 import { strToU8, zipSync } from 'fflate';
 import { useEffect, useMemo, useRef, useState } from 'react';
-import {
-  computeVerdict,
-  experimentLink,
-  groupLabel,
-  groupStats,
-  METRIC_LABEL,
-  resultsCsv,
-  resultsJson,
-  type MetricId,
-} from '../experiments';
+import { ruleText } from '../../engine/experiments/verdict';
+import { experimentLink, groupSummaries, metricColumns, resultsCsv, resultsJson, verdictOf } from '../experiments';
 import {
   deleteExperiment,
-  experimentResults,
+  experimentRows,
   loadExperimentData,
   pauseExperiment,
   resumeExperiment,
@@ -31,11 +23,10 @@ import { fmt } from '../format';
 import { ChartCard } from '../charts/ChartCard';
 import { BarView } from '../charts/BarView';
 import { LineView } from '../charts/LineView';
-import { ScatterView } from '../charts/ScatterView';
 import { RUN_COLORS } from '../charts/palette';
 import { selectRun } from '../runs';
 import { useStudio } from '../store';
-import { verdictWord } from './ExperimentsTab';
+import { Claim, verdictWord } from './ExperimentsTab';
 
 export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
   const runs = useStudio((s) => s.runs);
@@ -50,65 +41,57 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [rec.id]);
 
-  // experimentResults reads the store's runs, metrics and spectra: recompute when any of them changes
+  // experimentRows reads the store's runs, metrics and spectra: recompute when any of them changes
   // eslint-disable-next-line react-hooks/exhaustive-deps
-  const results = useMemo(() => experimentResults(rec), [rec, runs, metrics, spectra]);
-  const verdict = useMemo(
-    () => rec.verdict ?? (rec.spec.rule ? computeVerdict(rec.spec.rule, results) : null),
-    [rec, results],
-  );
-  const stats = useMemo(() => groupStats(results), [results]);
-  const spec = rec.spec;
-  const n = spec.runs.length;
+  const rows = useMemo(() => experimentRows(rec), [rec, runs, metrics, spectra]);
+  const exp = rec.experiment;
+  const verdict = useMemo(() => rec.verdict ?? verdictOf(exp, rows), [rec, exp, rows]);
+  const groups = useMemo(() => groupSummaries(rows), [rows]);
+  const cols = useMemo(() => metricColumns(rows), [rows]);
+  const n = rows.length;
   const cur = rec.current;
   const curRunId = cur !== null ? rec.runIds[cur] : null;
   const curRun = curRunId ? runs[curRunId] : undefined;
-  const finished = results.filter((r) => r.status === 'done').length;
+  const finished = rows.filter((r) => r.status === 'done').length;
+  const pending = rows.some((r) => r.status === 'pending' || r.status === 'running');
   const live = rec.status === 'running' || rec.status === 'paused';
-  const metric: MetricId = spec.rule?.metric ?? 'valLoss';
+  const metric =
+    exp.verdict.all[0]?.metric && cols.includes(exp.verdict.all[0].metric) ? exp.verdict.all[0].metric : 'valLoss';
 
   const lossRows = useMemo(() => {
-    const len = Math.max(0, ...results.map((r) => r.losses.length));
+    const len = Math.max(0, ...rows.map((r) => r.curve.length));
     return Array.from({ length: len }, (_, i) => {
       const row: Record<string, number | null> = { step: i + 1 };
-      results.forEach((r) => (row[`r${r.index}`] = Number.isFinite(r.losses[i]) ? r.losses[i] : null));
+      rows.forEach((r, k) => (row[`r${k}`] = Number.isFinite(r.curve[i]) ? r.curve[i] : null));
       return row;
     });
-  }, [results]);
-  const series = results
-    .filter((r) => r.losses.length)
-    .map((r) => ({
-      key: `r${r.index}`,
-      label: `${r.index + 1}: ${groupLabel(r.config)} s${r.config.seed}`,
-      color: RUN_COLORS[r.index % RUN_COLORS.length],
-    }));
-  const barRows = stats.map((g) => ({ name: g.label, value: Number.isFinite(g.mean[metric]) ? g.mean[metric] : null }));
-  const scatter = stats
-    .filter((g) => Number.isFinite(g.mean.trainableParams) && Number.isFinite(g.mean.valLoss))
-    .map((g, k) => ({
-      x: Math.log10(Math.max(1, g.mean.trainableParams)),
-      y: g.mean.valLoss,
-      label: g.label,
-      color: RUN_COLORS[k % RUN_COLORS.length],
-    }));
+  }, [rows]);
+  const series = rows.flatMap((r, k) =>
+    r.curve.length ? [{ key: `r${k}`, label: `${k + 1}: ${r.label}`, color: RUN_COLORS[k % RUN_COLORS.length] }] : [],
+  );
+  const barRows = groups.map((g) => ({
+    name: groups.filter((x) => x.group === g.group).length > 1 ? `${g.group} lr=${g.lr}` : g.group,
+    value: g.mean[metric] ?? null,
+  }));
+  const title = `${exp.title} (${exp.budget})`;
 
-  const csv = () => download(`${safeName(spec.name)}.csv`, new Blob([resultsCsv(results)], { type: 'text/csv' }));
+  const csv = () => download(`${safeName(exp.id)}.csv`, new Blob([resultsCsv(rows)], { type: 'text/csv' }));
   const exportZip = () => {
     const files: Record<string, Uint8Array> = {
-      'experiment.json': strToU8(resultsJson(spec, results, verdict)),
-      'results.csv': strToU8(resultsCsv(results)),
+      'experiment.json': strToU8(resultsJson(exp, rows, verdict)),
+      'results.csv': strToU8(resultsCsv(rows)),
     };
     ref.current?.querySelectorAll<SVGSVGElement>('[data-chart-id] svg[data-exportable]').forEach((svg) => {
       const id = svg.closest('[data-chart-id]')?.getAttribute('data-chart-id') ?? 'chart';
       files[`charts/${safeName(id)}.svg`] = strToU8(chartSvg(svg));
     });
     download(
-      `${safeName(spec.name)}.experiment.zip`,
+      `${safeName(exp.id)}.experiment.zip`,
       new Blob([zipSync(files, { level: 6 }) as Uint8Array<ArrayBuffer>], { type: 'application/zip' }),
     );
   };
   const copyLink = async () => {
-    const l = experimentLink(window.location.origin + window.location.pathname, spec);
+    const l = experimentLink(window.location.origin + window.location.pathname, exp);
     setLink(l);
     await navigator.clipboard?.writeText(l).catch(() => undefined);
   };
@@ -116,7 +99,7 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
   return (
     <div className="card exp-result" data-testid="exp-result" data-status={rec.status} ref={ref}>
       <h3 className="card-title">
-        {spec.name}
+        {title}
         <span className="spacer" />
         <span className={`pill status-${rec.status}`} data-testid="exp-status">
           {rec.status}
@@ -141,18 +124,17 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
             Pause
           </button>
         )}
-        {(rec.status === 'paused' || rec.status === 'interrupted' || rec.status === 'stopped') &&
-          results.some((r) => r.status === 'pending') && (
-            <button
-              type="button"
-              className="btn small primary"
-              onClick={() => void resumeExperiment(rec.id)}
-              data-testid="exp-resume"
-            >
-              Resume
-            </button>
-          )}
-        {rec.status !== 'done' && results.some((r) => r.status === 'pending') && (
+        {(rec.status === 'paused' || rec.status === 'interrupted' || rec.status === 'stopped') && pending && (
+          <button
+            type="button"
+            className="btn small primary"
+            onClick={() => void resumeExperiment(rec.id)}
+            data-testid="exp-resume"
+          >
+            Resume
+          </button>
+        )}
+        {rec.status !== 'done' && pending && (
           <button type="button" className="btn small" onClick={() => void skipCurrent(rec.id)} data-testid="exp-skip">
             Skip run
           </button>
@@ -186,52 +168,51 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
           onFocus={(e) => e.target.select()}
         />
       )}
-      {spec.claim && (
-        <blockquote className="exp-claim" data-testid="exp-claim">
-          {spec.claim}
-          {spec.paper && <footer>— {spec.paper}</footer>}
-        </blockquote>
-      )}
-      {verdict && (
-        <div
-          className={`exp-verdict holds-${String(verdict.holds)}`}
-          data-testid="exp-verdict"
-          data-holds={String(verdict.holds)}
-          data-final={rec.status === 'done'}
-        >
-          <b>
-            {rec.status === 'done' ? 'Verdict' : 'So far'}: {verdictWord(verdict.holds)}
-          </b>{' '}
-          — {verdict.reason}
-          <div className="small muted">Rule: {verdict.rule}</div>
+      <Claim exp={exp} />
+      <div
+        className={`exp-verdict holds-${String(verdict.holds)}`}
+        data-testid="exp-verdict"
+        data-holds={String(verdict.holds)}
+        data-final={rec.status === 'done'}
+      >
+        <b>
+          {rec.status === 'done' ? 'Verdict' : 'So far'}: {verdictWord(verdict.holds)}
+        </b>{' '}
+        — {verdict.reason}
+        <ul className="small exp-clauses">
+          {verdict.clauses.map((c, i) => (
+            <li key={i} data-testid="exp-clause">
+              {c.holds === true ? '✓' : c.holds === false ? '✗' : '?'} {c.text} — {c.detail}
+            </li>
+          ))}
+        </ul>
+        <div className="small muted" data-testid="exp-rule">
+          Rule: {ruleText(exp)}
         </div>
-      )}
+      </div>
       <div className="table-scroll">
         <table className="data" data-testid="exp-groups">
           <thead>
             <tr>
-              <th>configuration</th>
+              <th>group</th>
+              <th>lr</th>
               <th>seeds</th>
-              <th>final train loss</th>
-              <th>val loss</th>
-              <th>probe loss</th>
-              <th>intruders</th>
-              <th>trainable</th>
+              {cols.map((c) => (
+                <th key={c}>{c}</th>
+              ))}
             </tr>
           </thead>
           <tbody>
-            {stats.map((g) => (
-              <tr key={g.key}>
-                <td className="mono">{g.label}</td>
+            {groups.map((g) => (
+              <tr key={`${g.group} ${g.lr}`}>
+                <td className="mono">{g.group}</td>
+                <td className="mono">{g.lr}</td>
                 <td className="mono">{g.n}</td>
-                {(['finalLoss', 'valLoss', 'probeLoss', 'intruders'] as MetricId[]).map((m) => (
-                  <td key={m} className="mono">
-                    {pm(g.mean[m], g.spread[m], g.n)}
+                {cols.map((c) => (
+                  <td key={c} className="mono">
+                    {pm(g.mean[c], g.spread[c], g.n)}
                   </td>
                 ))}
-                <td className="mono">
-                  {Number.isFinite(g.mean.trainableParams) ? g.mean.trainableParams.toLocaleString() : '—'}
-                </td>
               </tr>
             ))}
           </tbody>
@@ -244,20 +225,17 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
             <thead>
               <tr>
                 <th>#</th>
-                <th>configuration</th>
-                <th>seed</th>
+                <th>run</th>
                 <th>status</th>
-                <th>final train loss</th>
-                <th>val loss</th>
-                <th>probe loss</th>
-                <th>intruders</th>
-                <th>seconds</th>
+                {cols.map((c) => (
+                  <th key={c}>{c}</th>
+                ))}
               </tr>
             </thead>
             <tbody>
-              {results.map((r) => (
-                <tr key={r.index} data-testid="exp-run-row" data-run-id={r.runId ?? ''}>
-                  <td className="mono">{r.index + 1}</td>
+              {rows.map((r, k) => (
+                <tr key={r.key} data-testid="exp-run-row" data-run-id={r.runId ?? ''}>
+                  <td className="mono">{k + 1}</td>
                   <td className="mono">
                     {r.runId ? (
                       <button
@@ -268,19 +246,18 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
                           setTab('loss');
                         }}
                       >
-                        {groupLabel(r.config)}
+                        {r.label}
                       </button>
                     ) : (
-                      groupLabel(r.config)
+                      r.label
                     )}
                   </td>
-                  <td className="mono">{r.config.seed}</td>
-                  <td className="mono">{r.runId ? (runs[r.runId]?.status ?? r.status) : r.status}</td>
-                  <td className="mono">{fmt(r.finalLoss, 4)}</td>
-                  <td className="mono">{fmt(r.valLoss, 4)}</td>
-                  <td className="mono">{fmt(r.probeLoss, 4)}</td>
-                  <td className="mono">{Number.isFinite(r.intruders) ? r.intruders : '—'}</td>
-                  <td className="mono">{fmt(r.seconds, 3)}</td>
+                  <td className="mono">{r.status}</td>
+                  {cols.map((c) => (
+                    <td key={c} className="mono">
+                      {fmt(r.metrics[c] ?? undefined, 4)}
+                    </td>
+                  ))}
                 </tr>
               ))}
             </tbody>
@@ -294,40 +271,25 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
       >
         <LineView data={lossRows} xKey="step" series={series} height={220} />
       </ChartCard>
-      <div className="grid2">
-        <ChartCard
-          id="experiment-metric"
-          title={`Mean ${METRIC_LABEL[metric]} per configuration`}
-          empty={barRows.some((r) => r.value !== null) ? null : 'No finished runs yet.'}
-        >
-          <BarView
-            data={barRows}
-            xKey="name"
-            bars={[{ key: 'value', label: METRIC_LABEL[metric], color: RUN_COLORS[0] }]}
-            layout="vertical"
-            height={Math.max(120, 28 * barRows.length)}
-          />
-        </ChartCard>
-        <ChartCard
-          id="experiment-params"
-          title="Val loss vs log₁₀ trainable parameters"
-          empty={scatter.length ? null : 'No finished runs yet.'}
-        >
-          <ScatterView
-            points={scatter}
-            xLabel="log₁₀ trainable parameters"
-            yLabel="val loss"
-            height={220}
-            width={420}
-          />
-        </ChartCard>
-      </div>
+      <ChartCard
+        id="experiment-metric"
+        title={`Mean ${metric} per group`}
+        empty={barRows.some((r) => r.value !== null) ? null : 'No finished runs yet.'}
+      >
+        <BarView
+          data={barRows}
+          xKey="name"
+          bars={[{ key: 'value', label: metric, color: RUN_COLORS[0] }]}
+          layout="vertical"
+          height={Math.max(120, 28 * barRows.length)}
+        />
+      </ChartCard>
     </div>
   );
 }
 
-/** "2.3456 ± 0.0123" (no ± with one seed). */
-function pm(mean: number, spread: number, n: number): string {
-  if (!Number.isFinite(mean)) return '—';
-  return n > 1 ? `${fmt(mean, 4)} ± ${fmt(spread, 2)}` : fmt(mean, 4);
+/** "2.3456 ± 0.0123" — mean ± spread (max − min) over seeds; no ± with one seed. */
+function pm(mean: number | null, spread: number | null, n: number): string {
+  if (mean === null || !Number.isFinite(mean)) return '—';
+  return n > 1 && spread !== null ? `${fmt(mean, 4)} ± ${fmt(spread, 2)}` : fmt(mean, 4);
 }

@@ -8,6 +8,7 @@ import { useStudio } from '../store';
 import { ExperimentsBuilder } from './ExperimentsBuilder';
 import { ExperimentsGallery } from './ExperimentsGallery';
 import { ExperimentsResult } from './ExperimentsResult';
+import { expandForPage, type Experiment } from '../experiments';
 
 export function ExperimentsTab() {
   const experiments = useExperiments((s) => s.experiments);
@@ -28,17 +29,11 @@ export function ExperimentsTab() {
       )}
       {incoming?.ok && (
         <div className="card" data-testid="exp-incoming">
-          <h3 className="card-title">Shared experiment: {incoming.spec.name}</h3>
-          {incoming.spec.claim && (
-            <blockquote className="exp-claim">
-              {incoming.spec.claim}
-              {incoming.spec.paper && <footer>— {incoming.spec.paper}</footer>}
-            </blockquote>
-          )}
+          <h3 className="card-title">Shared experiment: {incoming.experiment.title}</h3>
+          <Claim exp={incoming.experiment} />
           <p className="small">
-            {incoming.spec.runs.length} runs on {incoming.spec.runs[0].model.id} / {incoming.spec.runs[0].dataset.id},
-            one after another. Running it here reproduces the same per-run losses (bit-identical on the same kind of GPU
-            adapter, close on another).
+            {describe(incoming.experiment)} Running it here reproduces the same per-run losses (bit-identical on the
+            same kind of GPU adapter, close on another).
           </p>
           <div className="btn-row">
             <button
@@ -72,10 +67,10 @@ export function ExperimentsTab() {
                   onClick={() => selectExperiment(e.id)}
                   data-testid="exp-history-item"
                 >
-                  {e.spec.name}
+                  {e.experiment.title}
                 </button>{' '}
                 <span className="small muted">
-                  {e.status} · {e.runIds.filter(Boolean).length}/{e.spec.runs.length} runs ·{' '}
+                  {e.experiment.budget} · {e.status} · {e.runIds.filter(Boolean).length}/{e.runIds.length} runs ·{' '}
                   {new Date(e.createdAt).toLocaleString()}
                   {e.verdict ? ` · ${verdictWord(e.verdict.holds)}` : ''}
                 </span>
@@ -90,4 +85,31 @@ export function ExperimentsTab() {
 
 export function verdictWord(holds: boolean | null): string {
   return holds === true ? 'holds' : holds === false ? 'does not hold' : 'inconclusive';
+}
+
+/** The claim quoted, with its paper and the design notes. */
+export function Claim({ exp }: { exp: Experiment }) {
+  return (
+    <blockquote className="exp-claim" data-testid="exp-claim">
+      {exp.claim}
+      <footer>
+        — {exp.paper.title} (
+        <a href={`https://arxiv.org/abs/${exp.paper.arxiv}`} target="_blank" rel="noreferrer">
+          arXiv:{exp.paper.arxiv}
+        </a>
+        ){exp.notes && <span className="exp-notes"> · {exp.notes}</span>}
+      </footer>
+    </blockquote>
+  );
+}
+
+/** "4 runs (2 seeds) on micro / brown-news, 3 steps each." */
+export function describe(exp: Experiment): string {
+  try {
+    const { configs } = expandForPage(exp);
+    const c = configs[0];
+    return `${configs.length} runs (${exp.seeds} seed${exp.seeds > 1 ? 's' : ''}) on ${c.model.id} / ${c.dataset.id}, ${c.train.steps} steps each, ${exp.budget} budget.`;
+  } catch (e) {
+    return (e as Error).message;
+  }
 }

@@ -1,13 +1,16 @@
 /** The right column's tabs. */
+import { lazy, Suspense } from 'react';
 import { useStudio } from '../store';
 import type { TabId } from '../store/viewSlice';
 import { CompareTab } from './CompareTab';
-import { ExperimentsTab } from './ExperimentsTab';
 import { GenerateTab } from './GenerateTab';
 import { IntrudersTab } from './IntrudersTab';
 import { LossTab } from './LossTab';
 import { SpectraTab } from './SpectraTab';
 import { SystemTab } from './SystemTab';
+
+/** Its own chunk: the engine's experiment module brings the adapter registry (loaded lazily, as methods.ts does). */
+const ExperimentsTab = lazy(() => import('./ExperimentsTab').then((m) => ({ default: m.ExperimentsTab })));
 
 const TABS: { id: TabId; label: string }[] = [
   { id: 'loss', label: 'Loss' },
@@ -45,7 +48,11 @@ export function ViewTabs() {
         {tab === 'intruders' && <IntrudersTab />}
         {tab === 'generate' && <GenerateTab />}
         {tab === 'compare' && <CompareTab />}
-        {tab === 'experiments' && <ExperimentsTab />}
+        {tab === 'experiments' && (
+          <Suspense fallback={<p className="muted small">Loading experiments…</p>}>
+            <ExperimentsTab />
+          </Suspense>
+        )}
         {tab === 'system' && <SystemTab />}
       </div>
     </>
