@@ -8,7 +8,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
 import { expect, snap, test } from './helpers';
-import { openStudio, runLosses } from './studio';
+import { configureTinyRun, openStudio, runLosses } from './studio';
 
 interface ExpState {
   experiments: Record<string, { status: string; runIds: (string | null)[] }>;
@@ -138,4 +138,53 @@ test('a hostile experiment link gives one line and changes nothing', async ({ pa
     'This experiment link cannot be opened: the experiment link has a character that is not base64url',
   );
   await expect(page.getByTestId('exp-incoming')).toHaveCount(0);
+});
+
+test('the queue: skip a run, pause and resume, reload mid-run and resume the experiment from the checkpoint', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await openStudio(page);
+  await configureTinyRun(page, { steps: 12, evalEvery: 6, analysisEvery: 0 });
+  await page.getByTestId('tab-experiments').click();
+  await page.getByTestId('exp-axis-seeds').fill('3');
+  await expect(page.getByTestId('exp-builder-start')).toHaveText('Start 3 runs');
+  await page.getByTestId('exp-builder-start').click();
+  const progress = page.getByTestId('exp-progress');
+  const step = async () => Number((/step (\d+)\//.exec((await progress.textContent()) ?? '') ?? [])[1] ?? -1);
+
+  // skip run 1 once it has trained a step
+  await expect(progress).toContainText(/Run 1 of 3 · step [1-9]/, { timeout: 90_000 });
+  await page.getByTestId('exp-skip').click();
+  await expect(progress).toContainText(/Run 2 of 3 .*1 skipped/, { timeout: 60_000 });
+
+  // pause run 2 (the runner checkpoints on pause), then resume it
+  await expect(progress).toContainText(/Run 2 of 3 · step [2-9]/, { timeout: 90_000 });
+  await page.getByTestId('exp-pause').click();
+  await expect(page.getByTestId('exp-status')).toHaveText('paused');
+  await expect(progress).toContainText('(paused)', { timeout: 30_000 });
+  const pausedAt = await step();
+  await page.waitForTimeout(1000);
+  expect(await step()).toBe(pausedAt);
+  const run2 = (await selected(page)).runIds[1]!;
+  await page.getByTestId('exp-resume').click();
+  await expect(page.getByTestId('exp-status')).toHaveText('running');
+
+  // a reload mid-run: the experiment is interrupted, its Resume continues run 2 from its checkpoint, then run 3
+  await expect.poll(step, { timeout: 60_000 }).toBeGreaterThan(pausedAt);
+  await page.reload();
+  await expect(page.getByTestId('app')).toHaveAttribute('data-engine', 'ready', { timeout: 90_000 });
+  await page.getByTestId('tab-experiments').click();
+  await expect(page.getByTestId('exp-status')).toHaveText('interrupted');
+  await snap(page, 'experiments-interrupted');
+  await page.getByTestId('exp-resume').click();
+  await waitDone(page, 180_000);
+  const e = await selected(page);
+  expect(e.runIds[1]).toBe(run2); // the same run continued, not a new one
+  await expect(page.getByTestId('exp-run-row').nth(0)).toContainText('skipped');
+  const losses = await perRunLosses(page);
+  expect(losses[1]).toHaveLength(12);
+  expect(losses[2]).toHaveLength(12);
+  expect([...losses[1], ...losses[2]].every(Number.isFinite)).toBe(true);
+  await expect(progress).toContainText('2 of 3 runs finished · 1 skipped');
 });

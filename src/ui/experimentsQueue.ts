@@ -312,6 +312,11 @@ export async function loadExperiments(): Promise<void> {
       if (live) persist(putExperiment(experiments[e.id]), 'the experiment');
     }
     useExperiments.setState((s) => ({ experiments: { ...experiments, ...s.experiments } }));
+    // the experiment a reload cut off is the one to show (its Resume button continues the queue)
+    const cut = Object.values(experiments)
+      .filter((e) => e.status === 'interrupted')
+      .sort((a, b) => b.updatedAt - a.updatedAt)[0];
+    if (cut && !useExperiments.getState().selectedId) selectExperiment(cut.id);
   } catch (e) {
     useStudio.getState().notify(`Experiments are unavailable in this browser (IndexedDB): ${errorText(e)}`);
   }
