@@ -14,9 +14,8 @@
 import type { Gpu } from '../gpu/device';
 import { parseRunConfig } from '../engine/config';
 import { resolveInputs, type RunInputs } from '../engine/inputs';
-import { createModel, paramSpecsFor, peftNamingOf } from '../engine/model/families';
-import { meanLoss } from '../engine/train';
-import { evalBatches } from '../engine/data/batcher';
+import { paramSpecsFor, peftNamingOf } from '../engine/model/families';
+import { baseWeights, probeLosses } from '../engine/analysis/probe-loss';
 import { exportPeft } from '../engine/io/peft';
 import { loraDelta } from '../engine/adapters/merge';
 import { extractMatrix, extractedState, transposeInOut, type ExtractedMatrix } from '../engine/analysis/extract';
@@ -26,10 +25,9 @@ import type { ExtractRequest, ExtractResult, MitigateRequest, MitigateResult } f
 async function baseOf(
   gpu: Gpu,
   req: ExtractRequest | MitigateRequest,
-): Promise<{ inputs: RunInputs; weights: Map<string, Float32Array>; model: ReturnType<typeof createModel> }> {
+): Promise<{ inputs: RunInputs; weights: Map<string, Float32Array> }> {
   const inputs = await resolveInputs(req.config, { modelFiles: req.modelFiles?.files, datasetFile: req.datasetFile });
-  const model = createModel(gpu, inputs.modelConfig, inputs.weights, req.config.seed);
-  return { inputs, weights: await model.readWeights(), model };
+  return { inputs, weights: await baseWeights(gpu, inputs) };
 }
 
 export async function extractRun(gpu: Gpu, req: ExtractRequest): Promise<ExtractResult> {
@@ -37,8 +35,7 @@ export async function extractRun(gpu: Gpu, req: ExtractRequest): Promise<Extract
     throw new Error(`PHLoRA extraction takes a full fine-tuning run; this one trained ${req.config.method.id}`);
   if (!(req.rank !== undefined ? Number.isInteger(req.rank) && req.rank >= 1 : req.energy! > 0 && req.energy! <= 1))
     throw new Error('give a rank ≥ 1 or an energy threshold in (0, 1]');
-  const { inputs, weights, model } = await baseOf(gpu, req);
-  model.destroy();
+  const { inputs, weights } = await baseOf(gpu, req);
   const mats: ExtractedMatrix[] = [];
   for (const module of req.matrices) {
     const name = `${module}.weight`;
@@ -86,67 +83,55 @@ export async function mitigateRun(gpu: Gpu, req: MitigateRequest): Promise<Mitig
   const ranks = req.adapter.meta.ranks as Record<string, number> | undefined,
     scaling = req.adapter.meta.scaling as Record<string, number> | undefined;
   if (!ranks || !scaling) throw new Error('the checkpoint has no LoRA factors (ranks/scaling) to mitigate');
-  const { inputs, weights, model } = await baseOf(gpu, req);
-  try {
-    const layers: MitigateResult['layers'] = [];
-    const before = new Map<string, Float32Array>(),
-      after = new Map<string, Float32Array>();
-    const tensors: Record<string, Float32Array> = { ...req.adapter.tensors };
-    for (const module of Object.keys(ranks)) {
-      const r = ranks[module],
-        s = scaling[module];
-      const A = req.adapter.tensors[`${module}.lora_A`],
-        B = req.adapter.tensors[`${module}.lora_B`];
-      const W = weights.get(`${module}.weight`);
-      if (!A || !B || !W) throw new Error(`${module}: missing LoRA factors or base weight`);
-      const inDim = A.length / r,
-        outDim = B.length / r;
-      if (W.length !== inDim * outDim) throw new Error(`${module}: the base weight is not ${inDim}×${outDim}`);
-      const opts = { k: req.k, eps: req.eps, lambda: req.lambda };
-      const m = mitigateLayer(transposeInOut(W, inDim, outDim), A, B, r, s, outDim, inDim, opts);
-      const recount = m.changed
-        ? mitigateLayer(transposeInOut(W, inDim, outDim), m.A, m.B, r, s, outDim, inDim, opts).intruders.length
-        : m.intruders.length;
-      layers.push({ module, before: m.intruders.length, after: recount, minMaxCos: Math.min(...m.maxCos) });
-      tensors[`${module}.lora_A`] = m.A;
-      tensors[`${module}.lora_B`] = m.B;
-      const merge = (a: Float32Array, b: Float32Array) => {
-        const d = loraDelta(a, b, r, inDim, outDim, s);
-        for (let i = 0; i < d.length; i++) d[i] += W[i];
-        return d;
-      };
-      before.set(`${module}.weight`, merge(A, B));
-      after.set(`${module}.weight`, merge(m.A, m.B));
-    }
-    // the forgetting probe (else the validation split), as the run evaluated it, on the GPU
-    const cfg = req.config;
-    const stream = inputs.data.probe ?? inputs.data.val;
-    const B = cfg.train.batchSize,
-      T = cfg.train.contextLength;
-    const batches = evalBatches(stream, { B, T, maxBatches: Math.max(1, cfg.eval.batches), layout: cfg.data.layout });
-    model.ensureActivations(B, T);
-    model.writeWeights(before);
-    const probeBefore = await meanLoss(gpu, model, batches, B, T);
-    model.writeWeights(after);
-    const probeAfter = await meanLoss(gpu, model, batches, B, T);
-    const state = {
-      tensors: new Map(Object.entries(tensors)),
-      meta: { ...req.adapter.meta, mitigated: { lambda: req.lambda, k: req.k, eps: req.eps } },
+  const { inputs, weights } = await baseOf(gpu, req);
+  const layers: MitigateResult['layers'] = [];
+  const before = new Map<string, Float32Array>(),
+    after = new Map<string, Float32Array>();
+  const tensors: Record<string, Float32Array> = { ...req.adapter.tensors };
+  for (const module of Object.keys(ranks)) {
+    const r = ranks[module],
+      s = scaling[module];
+    const A = req.adapter.tensors[`${module}.lora_A`],
+      B = req.adapter.tensors[`${module}.lora_B`];
+    const W = weights.get(`${module}.weight`);
+    if (!A || !B || !W) throw new Error(`${module}: missing LoRA factors or base weight`);
+    const inDim = A.length / r,
+      outDim = B.length / r;
+    if (W.length !== inDim * outDim) throw new Error(`${module}: the base weight is not ${inDim}×${outDim}`);
+    const opts = { k: req.k, eps: req.eps, lambda: req.lambda };
+    const m = mitigateLayer(transposeInOut(W, inDim, outDim), A, B, r, s, outDim, inDim, opts);
+    const recount = m.changed
+      ? mitigateLayer(transposeInOut(W, inDim, outDim), m.A, m.B, r, s, outDim, inDim, opts).intruders.length
+      : m.intruders.length;
+    layers.push({ module, before: m.intruders.length, after: recount, minMaxCos: Math.min(...m.maxCos) });
+    tensors[`${module}.lora_A`] = m.A;
+    tensors[`${module}.lora_B`] = m.B;
+    const merge = (a: Float32Array, b: Float32Array) => {
+      const d = loraDelta(a, b, r, inDim, outDim, s);
+      for (let i = 0; i < d.length; i++) d[i] += W[i];
+      return d;
     };
-    const ex = exportPeft(cfg, state, { nLayer: inputs.modelConfig.nLayer, naming: peftNamingOf(inputs.modelConfig) });
-    return {
-      layers,
-      before: layers.reduce((n, l) => n + l.before, 0),
-      after: layers.reduce((n, l) => n + l.after, 0),
-      probeBefore,
-      probeAfter,
-      probeSplit: inputs.data.probe ? 'probe' : 'val',
-      files: ex.files,
-      notes: ex.notes,
-    };
-  } finally {
-    model.destroy();
+    before.set(`${module}.weight`, merge(A, B));
+    after.set(`${module}.weight`, merge(m.A, m.B));
   }
+  // the forgetting probe (else the validation split), as the run evaluated it, on the GPU
+  const probe = await probeLosses(gpu, inputs, [before, after]);
+  const cfg = req.config;
+  const state = {
+    tensors: new Map(Object.entries(tensors)),
+    meta: { ...req.adapter.meta, mitigated: { lambda: req.lambda, k: req.k, eps: req.eps } },
+  };
+  const ex = exportPeft(cfg, state, { nLayer: inputs.modelConfig.nLayer, naming: peftNamingOf(inputs.modelConfig) });
+  return {
+    layers,
+    before: layers.reduce((n, l) => n + l.before, 0),
+    after: layers.reduce((n, l) => n + l.after, 0),
+    probeBefore: probe.losses[0],
+    probeAfter: probe.losses[1],
+    probeSplit: probe.split,
+    files: ex.files,
+    notes: ex.notes,
+  };
 }
 
 /** A linear's (inDim, outDim) from the model's parameter specs (held (in, out) in the engine). */
