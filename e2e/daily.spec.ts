@@ -5,7 +5,7 @@
  * searched and deleted, and nothing clips at 1024×700, 1360×900 or 1920×1080 (checked by element
  * bounds; screenshots in test-results/screenshots/, not committed).
  */
-import { expect, screenshotPath, test } from './helpers';
+import { expect, screenshotPath, snap, test } from './helpers';
 import type { Page } from '@playwright/test';
 import { configureTinyRun, openStudio, startAndFinish } from './studio';
 
@@ -106,4 +106,75 @@ test('daily use: lr defaults, step 0, streaming generation, compare, run managem
   await page.getByTestId('delete-runs').click();
   await expect(page.getByTestId('run-item')).toHaveCount(0);
   await shot(page, 'after-delete-1024x700');
+});
+
+/** The element's box lies inside the viewport (not clipped by it, reachable without scrolling the page). */
+async function inViewport(page: Page, testid: string): Promise<void> {
+  const r = await page.evaluate((id) => {
+    const b = document.querySelector(`[data-testid="${id}"]`)!.getBoundingClientRect();
+    return { top: b.top, bottom: b.bottom, left: b.left, right: b.right, w: innerWidth, h: innerHeight };
+  }, testid);
+  expect(r.top, `${testid} top`).toBeGreaterThanOrEqual(0);
+  expect(r.left, `${testid} left`).toBeGreaterThanOrEqual(0);
+  expect(r.bottom, `${testid} bottom`).toBeLessThanOrEqual(r.h + 0.5);
+  expect(r.right, `${testid} right`).toBeLessThanOrEqual(r.w + 0.5);
+}
+
+test('run management: runs panel in view, tags, filters, read-only setup, edit as new, reproduce asks', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await openStudio(page);
+  await configureTinyRun(page, { steps: 3, evalEvery: 0, analysisEvery: 0 });
+  const lora = await startAndFinish(page);
+  await configureTinyRun(page, { method: 'full', dataset: 'brown-fiction', steps: 3, evalEvery: 0, analysisEvery: 0 });
+  await startAndFinish(page);
+
+  // the runs panel is on screen without scrolling the setup form, at every size
+  for (const [w, h] of [
+    [1024, 700],
+    [1360, 900],
+    [1920, 1080],
+  ]) {
+    await page.setViewportSize({ width: w, height: h });
+    for (const id of ['runs-list', 'start-run', 'run-bar']) await inViewport(page, id);
+    expect(await page.evaluate(() => document.documentElement.scrollWidth <= innerWidth)).toBe(true);
+    await snap(page, `runs-panel-${w}x${h}`);
+  }
+  await page.setViewportSize({ width: 1024, height: 700 });
+
+  // filters: dataset, method, tag
+  await expect(page.getByTestId('run-item')).toHaveCount(2);
+  await page.getByTestId('runs-dataset-filter').selectOption('brown-fiction');
+  await expect(page.getByTestId('run-item')).toHaveCount(1);
+  await page.getByTestId('runs-dataset-filter').selectOption('');
+  await page.getByTestId('runs-method-filter').selectOption('lora');
+  await expect(page.getByTestId('run-item')).toHaveCount(1);
+  await page.getByTestId('runs-method-filter').selectOption('');
+
+  // tags: add on the selected run, shown in the list, filter by it, remove
+  await page.locator(`[data-testid="run-item"][data-run-id="${lora}"]`).click();
+  await page.getByTestId('run-tag-input').fill('baseline');
+  await page.getByTestId('run-tag-input').press('Enter');
+  await expect(page.locator(`[data-run-id="${lora}"] [data-testid="run-tag"]`)).toHaveText('baseline');
+  await page.getByTestId('runs-tag-filter').selectOption('baseline');
+  await expect(page.getByTestId('run-item')).toHaveCount(1);
+  await page.getByTestId('runs-tag-filter').selectOption('');
+
+  // the selected run's setup, read-only, and "Edit as new run" puts it in the form
+  await expect(page.getByTestId('run-setup')).toContainText('method lora');
+  await page.getByTestId('input-method').selectOption('full');
+  await page.getByTestId('edit-as-new').click();
+  await expect(page.getByTestId('input-method')).toHaveValue('lora');
+
+  // Reproduce asks first; declining starts nothing
+  page.once('dialog', (d) => void d.dismiss());
+  await page.getByTestId('reproduce-run').click();
+  await expect(page.getByTestId('run-item')).toHaveCount(2);
+
+  // multi-select delete
+  for (const t of await page.getByTestId('compare-toggle').all()) await t.check();
+  page.once('dialog', (d) => void d.accept());
+  await page.getByTestId('delete-runs').click();
+  await expect(page.getByTestId('run-item')).toHaveCount(0);
 });

@@ -1,4 +1,7 @@
-/** Run management: names say what differs, search matches every word, rename persists and ignores blanks. */
+/**
+ * Run management: names say what differs, search matches every word, rename persists and ignores blanks,
+ * tags are cleaned and saved, and the list filters by method, model, dataset and tag.
+ */
 import { describe, expect, it, vi } from 'vitest';
 
 const putRun = vi.fn(async () => undefined);
@@ -10,7 +13,8 @@ vi.mock('../../src/ui/db', () => ({
 
 const { useStudio } = await import('../../src/ui/store');
 const { renameRun } = await import('../../src/ui/runs');
-const { runMatches } = await import('../../src/ui/components/RunsList');
+const { runMatches, filterRuns, filterOptions, NO_FILTER } = await import('../../src/ui/components/RunsList');
+const { addTag, removeTag, cleanTags } = await import('../../src/ui/runTags');
 const { defaultDraft, runName, setIn } = await import('../../src/ui/draft');
 
 const config = setIn(setIn(defaultDraft(), 'method.id', 'pissa'), 'train.lr', 3e-4);
@@ -45,5 +49,40 @@ describe('run management', () => {
     renameRun('r1', '   ');
     expect(useStudio.getState().runs.r1.name).toBe('PiSSA baseline');
     expect(putRun).toHaveBeenCalledTimes(1);
+  });
+  it('tags: cleaned (trim, no duplicates, length and count caps), added by comma list, removed, saved', () => {
+    expect(cleanTags(['  a  b ', 'A B', '', 'x'.repeat(40)])).toEqual(['a b', 'x'.repeat(32)]);
+    expect(cleanTags(Array.from({ length: 20 }, (_, i) => `t${i}`))).toHaveLength(12);
+    useStudio.getState().upsertRun(record);
+    const before = putRun.mock.calls.length;
+    addTag('r1', 'baseline, paper-fig-2');
+    addTag('r1', 'Baseline');
+    expect(useStudio.getState().runs.r1.tags).toEqual(['baseline', 'paper-fig-2']);
+    removeTag('r1', 'baseline');
+    expect(useStudio.getState().runs.r1.tags).toEqual(['paper-fig-2']);
+    expect(putRun.mock.calls.length).toBe(before + 3);
+  });
+  it('filters by method, model, dataset and tag, all at once; search also finds tags', () => {
+    const other = {
+      ...record,
+      id: 'r2',
+      tags: ['sweep'],
+      config: setIn(setIn(defaultDraft(), 'dataset.id', 'brown-fiction'), 'model.id', 'gpt2'),
+    };
+    const runs = [{ ...record, tags: ['paper'] }, other];
+    const ids = (f: Partial<typeof NO_FILTER>) => filterRuns(runs, { ...NO_FILTER, ...f }).map((r) => r.id);
+    expect(ids({})).toEqual(['r1', 'r2']);
+    expect(ids({ method: 'pissa' })).toEqual(['r1']);
+    expect(ids({ model: 'gpt2' })).toEqual(['r2']);
+    expect(ids({ dataset: 'brown-news' })).toEqual(['r1']);
+    expect(ids({ tag: 'sweep' })).toEqual(['r2']);
+    expect(ids({ tag: 'sweep', method: 'pissa' })).toEqual([]);
+    expect(ids({ query: 'paper' })).toEqual(['r1']);
+    expect(filterOptions(runs)).toEqual({
+      method: [...new Set(runs.map((r) => r.config.method.id))].sort(),
+      model: [...new Set(runs.map((r) => r.config.model.id))].sort(),
+      dataset: ['brown-fiction', 'brown-news'],
+      tag: ['paper', 'sweep'],
+    });
   });
 });

@@ -1,6 +1,7 @@
 /**
  * The selected run: name, status, progress with time remaining, and its actions (pause / resume /
- * stop while it trains; reproduce, share, export, delete afterwards).
+ * stop while it trains; reproduce (after asking), share, export, delete afterwards), its tags, and its
+ * setup read-only with "Edit as new run" (the form then holds a copy; the run itself never changes).
  */
 import { useState } from 'react';
 import { isAnalysis } from '../analysis';
@@ -12,6 +13,10 @@ import { deleteRun, isActive, pauseRun, reproduceRun, resumeRun, stopRun } from 
 import { etaMs } from '../store/runData';
 import { useStudio } from '../store';
 import { StatePill } from './StatePill';
+import { flattenConfig } from '../compare';
+import { addTag, removeTag } from '../runTags';
+import { restoreConfig } from '../setupActions';
+import type { RunRecord } from '../types';
 
 export function RunBar() {
   const run = useStudio((s) => (s.selectedRunId ? s.runs[s.selectedRunId] : null));
@@ -158,6 +163,8 @@ export function RunBar() {
           <span className="small muted">{link.url.length} chars</span>
         </div>
       )}
+      <RunTags run={run} />
+      <RunSetup run={run} />
       {run.error && (
         <p className="bad small" data-testid="run-error">
           {run.error.message}
@@ -174,5 +181,97 @@ export function RunBar() {
         </p>
       )}
     </section>
+  );
+}
+
+function RunTags({ run }: { run: RunRecord }) {
+  const [text, setText] = useState('');
+  return (
+    <div className="btn-row small" style={{ marginTop: 6 }} data-testid="run-tags">
+      <span className="muted">Tags</span>
+      {(run.tags ?? []).map((t) => (
+        <span key={t} className="tag">
+          {t}
+          <button
+            type="button"
+            className="tag-x"
+            aria-label={`Remove tag ${t}`}
+            title="Remove tag"
+            data-testid="run-tag-remove"
+            onClick={() => removeTag(run.id, t)}
+          >
+            ×
+          </button>
+        </span>
+      ))}
+      <input
+        value={text}
+        placeholder="add tag"
+        aria-label="Add a tag"
+        data-testid="run-tag-input"
+        style={{ width: 110 }}
+        onChange={(e) => setText(e.target.value)}
+        onKeyDown={(e) => {
+          if (e.key !== 'Enter' || !text.trim()) return;
+          addTag(run.id, text);
+          setText('');
+        }}
+      />
+    </div>
+  );
+}
+
+/** The run's setup, read-only: the main figures in one line, every setting on request, and "Edit as new run". */
+function RunSetup({ run }: { run: RunRecord }) {
+  const c = run.config;
+  const p = c.method.params as Record<string, unknown>;
+  const all = Object.entries(flattenConfig(c));
+  const main = [
+    ['model', c.model.id],
+    ['data', c.dataset.id],
+    ['method', c.method.id],
+    ...(p.rank !== undefined ? [['rank', String(p.rank)]] : []),
+    ['lr', String(c.train.lr)],
+    ['steps', String(c.train.steps)],
+    ['batch', String(c.train.batchSize)],
+    ['context', String(c.train.contextLength)],
+    ['seed', String(c.seed)],
+  ];
+  return (
+    <details className="run-setup" data-testid="run-setup">
+      <summary className="small">
+        <span className="muted">Setup (read-only): </span>
+        <span className="mono">{main.map(([k, v]) => `${k} ${v}`).join(' · ')}</span>{' '}
+        <button
+          type="button"
+          className="btn small"
+          data-testid="edit-as-new"
+          title="Copy this setup into the form to change it and start a new run (this run stays as it is)"
+          onClick={(e) => {
+            e.preventDefault();
+            void restoreConfig({ ...c, name: undefined }).then(() =>
+              useStudio
+                .getState()
+                .notify(
+                  `The setup of “${run.name}” is in the form: change what you want and start it as a new run.`,
+                  'info',
+                ),
+            );
+          }}
+        >
+          Edit as new run
+        </button>
+      </summary>
+      <table className="data compact" data-testid="run-setup-table">
+        <tbody>
+          {all.map(([k, v]) => (
+            <tr key={k}>
+              <td className="mono muted">{k}</td>
+              <td className="mono">{v}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </details>
   );
 }

@@ -1,6 +1,7 @@
 /**
- * The run history (this browser): select a run, tick runs to compare, search and filter by method,
- * model and dataset, rename (double-click the name), delete the ticked runs, import an exported run.
+ * The run history (this browser), in its own panel under the setup form (each scrolls on its own, so the
+ * list is reachable without scrolling the form): select a run, tick runs to compare, search and filter by
+ * method, model, dataset and tag, rename (double-click the name), delete the ticked runs, import a run.
  */
 import { useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
@@ -12,14 +13,48 @@ import type { RunRecord } from '../types';
 import { PythonImportButton } from './PythonButtons';
 import { StatePill } from './StatePill';
 
-/** Whether a run matches the search words (all of them, anywhere in name, method, model, dataset). */
+/** Whether a run matches the search words (all of them, anywhere in name, method, model, dataset, tags). */
 export function runMatches(r: RunRecord, query: string): boolean {
-  const hay = `${r.name} ${r.config.method.id} ${r.config.model.id} ${r.config.dataset.id}`.toLowerCase();
+  const hay =
+    `${r.name} ${r.config.method.id} ${r.config.model.id} ${r.config.dataset.id} ${(r.tags ?? []).join(' ')}`.toLowerCase();
   return query
     .toLowerCase()
     .split(/\s+/)
     .filter(Boolean)
     .every((w) => hay.includes(w));
+}
+
+export interface RunFilter {
+  query: string;
+  method: string;
+  model: string;
+  dataset: string;
+  tag: string;
+}
+
+export const NO_FILTER: RunFilter = { query: '', method: '', model: '', dataset: '', tag: '' };
+
+/** The runs that pass every filter (an empty filter passes all). */
+export function filterRuns(runs: RunRecord[], f: RunFilter): RunRecord[] {
+  return runs.filter(
+    (r) =>
+      (!f.method || r.config.method.id === f.method) &&
+      (!f.model || r.config.model.id === f.model) &&
+      (!f.dataset || r.config.dataset.id === f.dataset) &&
+      (!f.tag || (r.tags ?? []).includes(f.tag)) &&
+      runMatches(r, f.query),
+  );
+}
+
+/** The distinct values of each filterable field, sorted (the filter menus). */
+export function filterOptions(runs: RunRecord[]): Record<'method' | 'model' | 'dataset' | 'tag', string[]> {
+  const uniq = (xs: string[]) => [...new Set(xs)].sort();
+  return {
+    method: uniq(runs.map((r) => r.config.method.id)),
+    model: uniq(runs.map((r) => r.config.model.id)),
+    dataset: uniq(runs.map((r) => r.config.dataset.id)),
+    tag: uniq(runs.flatMap((r) => r.tags ?? [])),
+  };
 }
 
 export function RunsList() {
@@ -29,11 +64,11 @@ export function RunsList() {
   const toggle = useStudio((s) => s.toggleCompare);
   const loaded = useStudio((s) => s.historyLoaded);
   const engineRunId = useStudio((s) => s.engineRunId);
-  const [query, setQuery] = useState('');
-  const [method, setMethod] = useState('');
+  const [filter, setFilter] = useState<RunFilter>(NO_FILTER);
   const [editing, setEditing] = useState<string | null>(null);
-  const methods = useMemo(() => [...new Set(all.map((r) => r.config.method.id))].sort(), [all]);
-  const runs = all.filter((r) => (!method || r.config.method.id === method) && runMatches(r, query));
+  const options = useMemo(() => filterOptions(all), [all]);
+  const runs = filterRuns(all, filter);
+  const set = (k: keyof RunFilter) => (v: string) => setFilter((f) => ({ ...f, [k]: v }));
   const ticked = all.filter((r) => compare.includes(r.id));
   const deletable = ticked.filter((r) => !(isActive(r) && r.id === engineRunId));
   const removeTicked = () => {
@@ -46,7 +81,7 @@ export function RunsList() {
     }
   };
   return (
-    <section className="card" data-testid="runs-list">
+    <section className="card runs-panel" data-testid="runs-list">
       <h2 className="card-title">
         Runs <span className="muted">({all.length})</span>
         <span className="spacer" />
@@ -79,28 +114,25 @@ export function RunsList() {
         <PythonImportButton />
       </h2>
       {all.length > 1 && (
-        <div className="runs-filter">
+        <div className="runs-filter" data-testid="runs-filter">
           <input
             type="search"
-            placeholder="Search name, method, model, data"
-            value={query}
-            onChange={(e) => setQuery(e.target.value)}
+            placeholder="Search name, method, model, data, tag"
+            value={filter.query}
+            onChange={(e) => set('query')(e.target.value)}
             aria-label="Search runs"
             data-testid="runs-search"
           />
-          <select
-            value={method}
-            onChange={(e) => setMethod(e.target.value)}
-            aria-label="Filter by method"
-            data-testid="runs-method-filter"
-          >
-            <option value="">all methods</option>
-            {methods.map((m) => (
-              <option key={m} value={m}>
-                {m}
-              </option>
-            ))}
-          </select>
+          <FilterSelect label="method" values={options.method} value={filter.method} set={set('method')} always />
+          <FilterSelect label="model" values={options.model} value={filter.model} set={set('model')} />
+          <FilterSelect label="dataset" values={options.dataset} value={filter.dataset} set={set('dataset')} />
+          <FilterSelect
+            label="tag"
+            values={options.tag}
+            value={filter.tag}
+            set={set('tag')}
+            always={options.tag.length > 0}
+          />
         </div>
       )}
       {all.length === 0 ? (
@@ -161,6 +193,11 @@ export function RunsList() {
                   {r.name}
                 </span>
               )}
+              {(r.tags ?? []).map((t) => (
+                <span key={t} className="tag" data-testid="run-tag">
+                  {t}
+                </span>
+              ))}
               {isAnalysis(r) ? (
                 <span
                   className="muted small"
@@ -180,5 +217,37 @@ export function RunsList() {
         </div>
       )}
     </section>
+  );
+}
+
+/** One filter menu; hidden while there is only one value to pick (unless `always`). */
+function FilterSelect({
+  label,
+  values,
+  value,
+  set,
+  always = false,
+}: {
+  label: string;
+  values: string[];
+  value: string;
+  set: (v: string) => void;
+  always?: boolean;
+}) {
+  if (!always && values.length < 2 && !value) return null;
+  return (
+    <select
+      value={value}
+      onChange={(e) => set(e.target.value)}
+      aria-label={`Filter by ${label}`}
+      data-testid={`runs-${label}-filter`}
+    >
+      <option value="">all {label === 'dataset' ? 'data' : `${label}s`}</option>
+      {values.map((m) => (
+        <option key={m} value={m}>
+          {m}
+        </option>
+      ))}
+    </select>
   );
 }

@@ -9,7 +9,7 @@ import { TrainingSection } from './TrainingSection';
 export function SetupPanel() {
   const loaded = useStudio((s) => s.catalog.loaded);
   return (
-    <section className="card" data-testid="setup-panel" data-loaded={loaded}>
+    <section className="card setup-panel" data-testid="setup-panel" data-loaded={loaded}>
       <h2 className="card-title">Run setup</h2>
       {!loaded ? (
         <p className="muted small">Loading models, datasets and methods…</p>
