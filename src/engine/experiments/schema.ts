@@ -12,7 +12,7 @@
  */
 import { z } from 'zod';
 import { ConfigError, parseRunConfig, type RunConfig } from '../config';
-import { getMethod, listMethods } from '../adapters/registry';
+import { getMethod, listMethods, resolveMethodParams } from '../adapters/registry';
 import { assertSafeKeys, escapeControl, FORBIDDEN_KEYS, issuesOneLine } from '../strings';
 import { FitConfigSchema, parseFitConfig, type FitConfig } from './matrix-fit';
 
@@ -273,13 +273,18 @@ export function expandExperiment(expIn: Experiment | ExperimentInput): ExpandedR
           : [base.train.lr];
     for (const lr of lrs)
       for (let s = 0; s < exp.seeds; s++) {
-        const seed = (base.seed + s) >>> 0;
-        const cfgIn = structuredClone(input);
-        setPath(cfgIn, 'train.lr', lr);
-        setPath(cfgIn, 'seed', seed);
+        const seed = base.seed + s;
+        if (seed > 2 ** 32 - 1)
+          throw new ExperimentError(`variant "${escapeControl(c.label)}": seed ${seed} exceeds 2^32 − 1`);
         const label = keyOf(c.label, exp.lr.policy === 'grid' ? lr : null, seed);
-        setPath(cfgIn, 'name', label.slice(0, 120));
-        const config = parseIn(cfgIn, c.label);
+        // lr (schema: positive, ≤ 10) and seed (checked above) are within RunConfig's ranges, so the
+        // parsed base is reused instead of parsing every run again.
+        const config: RunConfig = {
+          ...structuredClone(base),
+          name: label.slice(0, 120),
+          seed,
+          train: { ...base.train, lr },
+        };
         out.push({ kind: 'train', key: label, group: c.label, label, lr, seed, axes: c.axes, config });
       }
   }
@@ -299,7 +304,8 @@ function parseIn(input: unknown, label: string): RunConfig {
   try {
     const cfg = parseRunConfig(input);
     const m = getMethod(cfg.method.id);
-    const problems = m.validate?.(cfg.method.params, cfg) ?? [];
+    const params = resolveMethodParams(m, cfg.method.params); // a typo or out-of-range param fails here, not at run 7
+    const problems = m.validate?.(params, cfg) ?? [];
     if (problems.length) throw new ConfigError(problems.join('; '));
     return cfg;
   } catch (e) {

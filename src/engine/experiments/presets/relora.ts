@@ -13,7 +13,15 @@ export const preset: ExperimentInput = {
   base: { ...TRAIN_BASE, targets: { modules: ['all-linear'], layers: null, rankOverrides: {} } },
   budgets: BUDGETS,
   variants: [
-    { label: 'ReLoRA', set: { 'method.id': 'relora', 'method.params.rank': 16 } },
+    {
+      label: 'ReLoRA',
+      set: {
+        'method.id': 'relora',
+        'method.params.rank': 16,
+        'method.params.period': 20,
+        'method.params.restartWarmup': 5,
+      },
+    },
     { label: 'LoRA', set: { 'method.id': 'lora', 'method.params': { rank: 16, alpha: 32 } } },
     { label: 'Full', set: { 'method.id': 'full', 'method.params': {} } },
   ],
