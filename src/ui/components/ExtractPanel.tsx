@@ -54,6 +54,7 @@ export function ExtractPanel({ run }: { run: RunRecord }) {
             value={rank}
             aria-label="rank"
             data-testid="extract-rank"
+            style={{ width: 80 }}
             onChange={(e) => setRank(Math.max(1, Math.round(Number(e.target.value) || 1)))}
           />
         ) : (
@@ -65,6 +66,7 @@ export function ExtractPanel({ run }: { run: RunRecord }) {
             value={energy}
             aria-label="energy"
             data-testid="extract-energy"
+            style={{ width: 80 }}
             onChange={(e) => setEnergy(Math.min(1, Math.max(0.01, Number(e.target.value) || 0.9)))}
           />
         )}

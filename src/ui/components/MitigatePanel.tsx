@@ -44,6 +44,7 @@ export function MitigatePanel({ run }: { run: RunRecord }) {
           step={0.05}
           value={lambda}
           data-testid="mitigate-lambda"
+          style={{ width: 80 }}
           onChange={(e) => setLambda(Math.min(1, Math.max(0, Number(e.target.value))))}
         />
         <button className="btn small" data-testid="btn-mitigate" disabled={busy} onClick={go}>

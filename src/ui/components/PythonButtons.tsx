@@ -30,7 +30,7 @@ export function PythonImportButton() {
   return (
     <>
       <label className="btn small" title="The out/ folder of the exported project's train.py (or a zip of it)">
-        Import Python run…
+        Python run…
         <input
           type="file"
           hidden
@@ -44,7 +44,7 @@ export function PythonImportButton() {
         />
       </label>
       <label className="btn small" title="The out/ folder of train.py as a .zip, or its files">
-        …zip
+        (zip)
         <input
           type="file"
           hidden
