@@ -55,12 +55,14 @@ export const TargetsSchema = z.strictObject({
   /**
    * Module selectors in the model family's own names, matched as PEFT's target_modules are (the type
    * after the layer index, e.g. "attn.c_attn", "self_attn.q_proj", or its last part "q_proj"), or a
-   * preset: "attention", "attention-mlp", "all-linear". Checked against the model when the run starts.
+   * preset: "attention", "attention-mlp", "all-linear", or "default" — the family's own LoRA default as
+   * PEFT has it (GPT-2 attn.c_attn, Llama/Qwen/GPT-Neo q_proj + v_proj, GPT-NeoX query_key_value), which
+   * is what a config without modules gets. Checked against the model when the run starts.
    */
   modules: z
     .array(z.string().regex(/^[A-Za-z_][\w.-]{0,127}$/, 'a module name such as "attn.c_attn", "q_proj" or a preset'))
     .min(1)
-    .default(['attn.c_attn']),
+    .default(['default']),
   /** Layer indices, or null for every layer. */
   layers: z.array(z.int().min(0).max(255)).nullable().default(null),
   /** Per-module rank overrides, e.g. {"h.0.attn.c_attn": 8} or {"mlp.c_fc": 2}. */
@@ -101,7 +103,7 @@ export const RunConfigSchema = z
     dataset: DatasetRefSchema.default({ source: 'builtin', id: 'english' }),
     data: DataOptionsSchema.default(DataOptionsSchema.parse({})),
     method: MethodRefSchema.default({ id: 'full', params: {} }),
-    targets: TargetsSchema.default({ modules: ['attn.c_attn'], layers: null, rankOverrides: {} }),
+    targets: TargetsSchema.default({ modules: ['default'], layers: null, rankOverrides: {} }),
     train: TrainSchema.default(TrainSchema.parse({})),
     eval: EvalSchema.default(EvalSchema.parse({})),
     analysis: AnalysisSchema.default(AnalysisSchema.parse({})),

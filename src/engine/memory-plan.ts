@@ -20,7 +20,7 @@
  */
 import type { RunConfig } from './config';
 import { parameterCount, type ModelConfig } from './model/config';
-import { paramSpecsFor } from './model/families';
+import { expandSelectors, paramSpecsFor } from './model/families';
 
 export interface MemoryLimits {
   /** GPUDevice.limits.maxStorageBufferBindingSize (bytes). */
@@ -164,15 +164,25 @@ function adapterParams(cfg: ModelConfig, run: Pick<RunConfig, 'method' | 'target
   const p = run.method.params as Record<string, unknown>;
   const rank = typeof p.rank === 'number' ? p.rank : typeof p.r === 'number' ? p.r : 8;
   const layers = run.targets.layers;
+  const selectors = selectorsOf(cfg, run.targets.modules);
   let n = 0;
   for (const lin of linearShapes(cfg)) {
     const s = splitLinearName(lin.name);
     if (!s || (layers && !layers.includes(s.layer))) continue;
-    if (!run.targets.modules.some((m) => moduleTypeMatches(s.type, m))) continue;
+    if (!selectors.some((m) => moduleTypeMatches(s.type, m))) continue;
     const r = run.targets.rankOverrides[lin.name] ?? run.targets.rankOverrides[s.type] ?? rank;
     n += r * (lin.inDim + lin.outDim) + (run.method.id === 'dora' ? lin.outDim : 0);
   }
   return n;
+}
+
+/** Presets ('default', 'all-linear', …) expanded to the family's module types; others kept as selectors. */
+function selectorsOf(cfg: ModelConfig, modules: readonly string[]): string[] {
+  try {
+    return expandSelectors(cfg, modules);
+  } catch {
+    return [...modules]; // a family without an implementation: plan from the names as given
+  }
 }
 
 /** Smaller variants that fit: LoRA instead of full, then halving the context, then the batch. */
@@ -189,7 +199,10 @@ function suggest(
   if (trainsBase) {
     const lora = { ...run, method: { id: 'lora', params: { rank: 8 } } };
     const p = planMemory(cfg, lora, limits, { trainsBase: false, trainable: adapterParams(cfg, lora), shapes });
-    if (fits(p)) out.push(`LoRA rank 8 on ${run.targets.modules.join(', ')} would fit (${fmtBytes(p.bytes.total)})`);
+    if (fits(p))
+      out.push(
+        `LoRA rank 8 on ${selectorsOf(cfg, run.targets.modules).join(', ')} would fit (${fmtBytes(p.bytes.total)})`,
+      );
   }
   for (const [key, label] of [
     ['contextLength', 'context'],

@@ -71,7 +71,7 @@ export interface RunValidation {
 }
 
 /** Targets presets the model families offer (model/language-model.ts): accepted as selectors. */
-const TARGET_PRESETS = ['attention', 'attention-mlp', 'all-linear'];
+const TARGET_PRESETS = ['default', 'attention', 'attention-mlp', 'all-linear'];
 /** Evaluation may cost at most this many times the training tokens (and at least 1M tokens is allowed). */
 const EVAL_COST_RATIO = 10;
 const EVAL_COST_FLOOR = 1_000_000;

@@ -18,14 +18,17 @@
  * (the embedding and the vocabulary-wide tied head stay), `--quick` = 3 timed micro steps, 1 timed
  * gpt2-small step at 2 layers (unless --layers says otherwise).
  * Flags: --model micro|gpt2-small (default both), --layers N, --vocab N, --steps N (timed), --warmup N, --no-peer.
+ * `--model gpt2|smollm2-135m|pythia-160m` runs `bench family-step` instead (full and LoRA, full vocabulary).
  *
- * Vocabulary: wte (V, C) is bound as ONE storage buffer by both implementations. Where the adapter's
- * maxStorageBufferBindingSize is below V·C·4 bytes — lavapipe's 128 MiB vs GPT-2's 154 MB — the bench
- * uses the largest V that fits (43690 at C=768 on lavapipe) and prints `V_reduced_from`; `--vocab N`
- * picks one explicitly. `--layers` and `--vocab` apply to gpt2-small only.
+ * Vocabulary: the tfjs peer binds wte (V, C) as ONE storage buffer; ours holds it in row shards. Where
+ * the adapter's maxStorageBufferBindingSize is below V·C·4 bytes — lavapipe's 128 MiB vs GPT-2's 154 MB —
+ * the side-by-side comparison uses the largest V that fits (43690 at C=768 on lavapipe) and prints
+ * `V_reduced_from`; with --no-peer the full vocabulary runs. `--vocab N` picks one explicitly.
+ * `--layers` and `--vocab` apply to gpt2-small only.
  * One JSON line per model. Timings are wall-clock per step (each side waits for its step to finish).
  */
 import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
+import { run as familyStep, SHAPES as FAMILY_SHAPES } from './family-step';
 import type { Gpu } from '../../gpu/device';
 import { parseRunConfig } from '../../engine/config';
 import { MODEL_PRESETS, parameterCount, type ModelConfig } from '../../engine/model/config';
@@ -94,6 +97,10 @@ function inputsFor(m: BenchModel, arch: ModelConfig, steps: number): RunInputs {
 }
 
 export async function run(gpu: Gpu, argv: string[]): Promise<void> {
+  // `bench step --model gpt2|smollm2-135m|pythia-160m` (issue 10's names): the family-step bench, full vocabulary
+  const i = argv.indexOf('--model');
+  const model = i >= 0 ? argv[i + 1] : argv.find((a) => a.startsWith('--model='))?.slice('--model='.length);
+  if (model && model in FAMILY_SHAPES) return familyStep(gpu, argv);
   const args = parseArgs(argv, {
     command: 'bench step',
     declaredIn: 'src/cli/bench/step.ts',
@@ -103,7 +110,9 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
   const quick = has(args, 'quick');
   const only = flag(args, 'model');
   if (only && !MODELS.some((m) => m.id === only))
-    throw new CliError(`bench step: --model must be one of ${MODELS.map((m) => m.id).join(', ')}`);
+    throw new CliError(
+      `bench step: --model must be one of ${[...MODELS.map((m) => m.id), ...Object.keys(FAMILY_SHAPES)].join(', ')}`,
+    );
   const layersFlag = flag(args, 'layers');
   const layers = layersFlag !== undefined ? numberFlag(args, 'layers', 12) : quick ? 2 : 12;
   if (!Number.isInteger(layers) || layers < 1 || layers > 12)
@@ -126,11 +135,11 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
     // whose maxStorageBufferBindingSize is below V·C·4 bytes (lavapipe: 128 MiB < GPT-2's 154 MB) cannot
     // run the real vocabulary: use the largest vocabulary that fits (or --vocab N) and say so.
     const fullVocab = arch.vocabSize;
-    const maxVocab = Math.floor(maxBinding / (4 * arch.nEmbd));
+    const maxVocab = tf ? Math.floor(maxBinding / (4 * arch.nEmbd)) : Infinity;
     const vocab = (m.id === 'gpt2-small' ? vocabFlag : null) ?? Math.min(fullVocab, maxVocab);
     if (vocab > maxVocab)
       throw new CliError(
-        `bench step: --vocab ${vocab} needs ${vocab * arch.nEmbd * 4} bytes for wte; this adapter binds at most ${maxBinding} (maxStorageBufferBindingSize)`,
+        `bench step: --vocab ${vocab} needs ${vocab * arch.nEmbd * 4} bytes for wte, which the tfjs peer binds whole; this adapter binds at most ${maxBinding} (maxStorageBufferBindingSize); --no-peer runs it`,
       );
     if (vocab !== fullVocab) arch = { ...arch, vocabSize: vocab };
     const timed = stepsFlag ?? (quick ? (m.id === 'micro' ? 3 : 1) : m.timed);

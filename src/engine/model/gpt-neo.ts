@@ -53,7 +53,12 @@ export const gptNeoFamily: ModelFamily = {
   label: 'GPT-Neo',
   paramSpecs: (cfg) => decoderParamSpecs(cfg, gptNeoLayout(cfg)),
   linearNames: (cfg) => decoderLinearNames(gptNeoLayout(cfg)),
-  presets: { attention: ATTN, 'attention-mlp': [...ATTN, ...MLP], 'all-linear': [...ATTN, ...MLP] },
+  presets: {
+    default: ['attn.attention.q_proj', 'attn.attention.v_proj'],
+    attention: ATTN,
+    'attention-mlp': [...ATTN, ...MLP],
+    'all-linear': [...ATTN, ...MLP],
+  },
   fromFileName(name) {
     // causal-mask buffers (attn.attention.bias / masked_bias) and the tied head are not parameters
     if (/\.attn\.attention\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight') return null;

@@ -47,7 +47,12 @@ export const gptNeoxFamily: ModelFamily = {
   label: 'GPT-NeoX (Pythia)',
   paramSpecs: (cfg) => decoderParamSpecs(cfg, gptNeoxLayout(cfg)),
   linearNames: (cfg) => decoderLinearNames(gptNeoxLayout(cfg)),
-  presets: { attention: ATTN, 'attention-mlp': [...ATTN, ...MLP], 'all-linear': [...ATTN, ...MLP] },
+  presets: {
+    default: ['attention.query_key_value'],
+    attention: ATTN,
+    'attention-mlp': [...ATTN, ...MLP],
+    'all-linear': [...ATTN, ...MLP],
+  },
   fromFileName(name, cfg) {
     // mask and rotary buffers saved by older transformers versions are not parameters
     if (/\.attention\.(bias|masked_bias)$|rotary_emb\.inv_freq$/.test(name)) return null;

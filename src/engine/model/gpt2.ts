@@ -535,6 +535,7 @@ export const gpt2Family: ModelFamily = {
   paramSpecs: gpt2ParamSpecs,
   linearNames,
   presets: {
+    default: ['attn.c_attn'],
     attention: ['attn.c_attn', 'attn.c_proj'],
     'attention-mlp': ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
     'all-linear': ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],

@@ -39,8 +39,13 @@ export interface ParamSpec {
   transposed?: boolean;
 }
 
-/** Target-module presets a run config (and the page) can name instead of listing modules. */
-export const TARGET_PRESETS = ['attention', 'attention-mlp', 'all-linear'] as const;
+/**
+ * Target-module presets a run config (and the page) can name instead of listing modules. `default` is the
+ * family's own LoRA default, PEFT's TRANSFORMERS_MODELS_TO_LORA_TARGET_MODULES_MAPPING (peft/utils/constants.py):
+ * gpt2 c_attn, gpt_neo and llama/qwen2/qwen3 q_proj + v_proj, gpt_neox query_key_value. It is what a run
+ * config without `targets.modules` gets.
+ */
+export const TARGET_PRESETS = ['default', 'attention', 'attention-mlp', 'all-linear'] as const;
 export type TargetPreset = (typeof TARGET_PRESETS)[number];
 
 /** A decoder family: how config.json and the safetensors of a `model_type` map onto a `LanguageModel`. */

@@ -63,7 +63,12 @@ function llamaLike(type: 'llama' | 'qwen2' | 'qwen3', label: string): ModelFamil
     label,
     paramSpecs: (cfg) => decoderParamSpecs(cfg, llamaLayout(cfg)),
     linearNames: (cfg) => decoderLinearNames(llamaLayout(cfg)),
-    presets: { attention: ATTN, 'attention-mlp': [...ATTN, ...MLP], 'all-linear': [...ATTN, ...MLP] },
+    presets: {
+      default: ['self_attn.q_proj', 'self_attn.v_proj'],
+      attention: ATTN,
+      'attention-mlp': [...ATTN, ...MLP],
+      'all-linear': [...ATTN, ...MLP],
+    },
     fromFileName(name, cfg) {
       if (/rotary_emb\.inv_freq$/.test(name)) return null;
       // a tied head saved anyway (some exports do) is the embedding: not a separate parameter
