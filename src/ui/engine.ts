@@ -12,6 +12,8 @@ import { useStudio } from './store';
 
 let client: EngineClient | null = null;
 let starting: Promise<void> | null = null;
+/** The event sink the engine was started with (restartEngine starts the new worker with it). */
+let sink: ((e: EngineEvent) => void) | null = null;
 
 export function engineApi(): EngineRemote | null {
   return useStudio.getState().engine === 'ready' && client ? client.api : null;
@@ -19,8 +21,21 @@ export function engineApi(): EngineRemote | null {
 
 /** Start the engine once; every event the worker sends goes to `onEvent`. */
 export function startEngine(onEvent: (e: EngineEvent) => void): Promise<void> {
+  sink = onEvent;
   starting ??= doStart(onEvent);
   return starting;
+}
+
+/**
+ * End the worker — its device and any synchronous work stuck in it (a run preparing inside one long
+ * call cannot answer Stop; runs.ts stopRun) — and start a fresh one. The page's state is untouched.
+ */
+export async function restartEngine(): Promise<void> {
+  if (!sink) return;
+  client?.terminate();
+  client = null;
+  starting = null;
+  await startEngine(sink);
 }
 
 async function doStart(onEvent: (e: EngineEvent) => void): Promise<void> {

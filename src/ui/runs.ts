@@ -8,7 +8,7 @@ import { adapterName } from '../worker/gpu-info';
 import type { Command, GenerateSource } from '../worker/protocol';
 import { getCheckpoint, putRun } from './db';
 import { runName } from './draft';
-import { engineApi, recoverDevice } from './engine';
+import { engineApi, recoverDevice, restartEngine } from './engine';
 import { errorText } from './gpuSupport';
 import { currentDatasetFile, currentModelFiles, restoreDatasetFile, restoreModelFiles } from './localFiles';
 import { flushWrites, persist } from './persist';
@@ -146,8 +146,36 @@ export async function resumeRun(): Promise<void> {
   await engineApi()?.resume();
 }
 
+/** How long Stop waits for the worker to answer before a run still preparing is stopped by restarting it. */
+const STOP_ANSWER_MS = 2000;
+
+/**
+ * Stop the active run. The worker takes Stop between two steps; while it prepares a run, though, it may
+ * be inside one long synchronous call (tokenizing a large file, a slow tokenizer.json regex) and cannot
+ * answer. Then the worker is ended and a fresh one started (restartEngine) and the run is marked
+ * stopped: nothing of it is lost, it had no step and no checkpoint yet.
+ */
 export async function stopRun(): Promise<void> {
-  await engineApi()?.stop();
+  const api = engineApi();
+  if (!api) return;
+  const run = busyRun();
+  const answered = await Promise.race([
+    api.stop().then(
+      () => true,
+      () => false,
+    ),
+    new Promise<boolean>((r) => setTimeout(() => r(false), STOP_ANSWER_MS)),
+  ]);
+  const now = run ? useStudio.getState().runs[run.id] : undefined;
+  if (answered || !now || now.status !== 'preparing') return;
+  await restartEngine();
+  useStudio.getState().upsertRun({
+    id: now.id,
+    status: 'stopped',
+    message: 'stopped while preparing (tokenizing or loading): the engine was restarted to stop it',
+  });
+  const r = useStudio.getState().runs[now.id];
+  if (r) persist(putRun(r), 'the run');
 }
 
 /** Continue an interrupted run from its newest checkpoint (same run id, same history). */
