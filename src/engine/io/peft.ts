@@ -145,7 +145,7 @@ export interface PeftExport {
   notes: string[];
 }
 
-/** The adapter_config.json fields we write (PEFT's LoraConfig, serialized as save_pretrained does). */
+/** The adapter_config.json fields we write: PEFT 0.17.1's LoraConfig.to_dict(), as save_pretrained writes it. */
 export interface PeftAdapterConfig {
   peft_type: 'LORA';
   task_type: 'CAUSAL_LM';
@@ -173,6 +173,16 @@ export interface PeftAdapterConfig {
   megatron_core: string;
   loftq_config: Record<string, never>;
   auto_mapping: null;
+  trainable_token_indices: null;
+  eva_config: null;
+  corda_config: null;
+  use_qalora: boolean;
+  qalora_group_size: number;
+  target_parameters: null;
+  /**
+   * Not a PEFT 0.17.1 field (0.18 added it and fills it when absent; 0.17.1 drops unknown keys): written
+   * so a reader knows which PEFT the file's fields follow. tests/fixtures/peft-golden/ pins the rest.
+   */
   peft_version: string;
   [k: string]: unknown;
 }
@@ -360,6 +370,12 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
     megatron_core: 'megatron.core',
     loftq_config: {},
     auto_mapping: null,
+    trainable_token_indices: null,
+    eva_config: null,
+    corda_config: null,
+    use_qalora: false,
+    qalora_group_size: 16,
+    target_parameters: null,
     peft_version: PEFT_VERSION,
   };
   const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
