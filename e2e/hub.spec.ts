@@ -5,10 +5,13 @@
  * reload with a Range request, the library listing, a LoRA run on chat data with the downloaded model
  * and its spectra, and delete.
  */
-import { expect, test, type Page } from '@playwright/test';
+import type { Page } from '@playwright/test';
 import { startHubServer, type HubServer } from '../tests/helpers/hub-server';
-import { collectErrors, snap } from './helpers';
+import { expect, snap, test } from './helpers';
 import { chartsDrawn, openStudio, runLosses, startAndFinish } from './studio';
+
+// The missing and the gated repository answer 401 (as the hub does); the browser logs each failed fetch.
+test.use({ allowedErrors: [/Failed to load resource: the server responded with a status of 401 \(Unauthorized\)/] });
 
 let hub: HubServer;
 test.beforeAll(async () => {
@@ -34,7 +37,6 @@ test('hub: 404 and gated explained, cut download resumed after reload, train LoR
   page,
 }) => {
   test.setTimeout(480_000);
-  const errors = collectErrors(page);
   await openStudio(page);
   await pickHub(page);
 
@@ -126,5 +128,4 @@ test('hub: 404 and gated explained, cut download resumed after reload, train LoR
   await page.getByTestId('tab-loss').click();
   await page.locator('[data-testid="library-item"][data-repo="tiny/gpt2"]').getByTestId('btn-library-delete').click();
   await expect(page.locator('[data-testid="library-item"][data-repo="tiny/gpt2"]')).toHaveCount(0);
-  expect(errors.pageErrors).toEqual([]);
 });
