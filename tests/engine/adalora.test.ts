@@ -14,6 +14,7 @@ import { resolveInputs, type RunInputs } from '../../src/engine/inputs';
 import { Trainer } from '../../src/engine/train';
 import { Rng } from '../../src/engine/rng';
 import { budgetSchedule } from '../../src/engine/adapters/methods/adalora';
+import { exportPeft, importPeft } from '../../src/engine/io/peft';
 
 const B = 2,
   T = 8;
@@ -130,6 +131,51 @@ describe('adalora', () => {
       expect(rest).toEqual(losses.slice(4));
     } finally {
       tr2.dispose();
+    }
+  });
+});
+
+describe('adalora PEFT export (peft_type ADALORA)', () => {
+  it('round-trips: the imported factors give every module’s trained ΔW, with PEFT’s rank_pattern of the kept triplets', async () => {
+    const gpu = await testGpu();
+    const config = parseRunConfig({
+      model: { source: 'preset', id: 'micro' },
+      dataset: { source: 'builtin', id: 'english' },
+      method: { id: 'adalora', params: { rank: 4, targetR: 2, tinit: 1, tfinal: 1, deltaT: 1 } },
+      targets: { modules: ['attn.c_attn', 'mlp.c_fc'], layers: null, rankOverrides: {} },
+      train: { steps: 5, batchSize: B, contextLength: T, lr: 1e-2, warmupSteps: 0, schedule: 'constant' },
+      eval: { every: 0, batches: 1 },
+      seed: 4,
+    });
+    const tr = await Trainer.create(gpu, await resolveInputs(config));
+    try {
+      for (let s = 0; s < 5; s++) await tr.trainStep();
+      const state = await tr.method.state();
+      const ex = exportPeft(config, state);
+      const cfg = JSON.parse(new TextDecoder().decode(ex.files[0].bytes)) as Record<string, unknown>;
+      expect(cfg).toMatchObject({ peft_type: 'ADALORA', init_r: 4, target_r: 2, tinit: 1, tfinal: 1, total_step: 5 });
+      const pattern = cfg.rank_pattern as Record<string, boolean[]>;
+      const kept = Object.values(pattern).reduce((a, p) => a + p.filter(Boolean).length, 0);
+      expect(kept).toBe(2 * Object.keys(pattern).length);
+      expect(Object.keys(pattern)[0]).toMatch(/^base_model\.model\.transformer\.h\.0\.attn\.c_attn\.lora_E$/);
+      const im = importPeft(ex.files);
+      expect(im.modules.length).toBe(Object.keys(pattern).length);
+      for (const m of im.modules) {
+        const want = (await tr.method.deltaOf!(m.module))!;
+        let maxErr = 0,
+          maxAbs = 0;
+        for (let i = 0; i < m.inDim; i++)
+          for (let o = 0; o < m.outDim; o++) {
+            let acc = 0;
+            for (let k = 0; k < m.r; k++) acc += m.B[o * m.r + k] * m.A[k * m.inDim + i];
+            maxErr = Math.max(maxErr, Math.abs(m.scaling * acc - want[i * m.outDim + o]));
+            maxAbs = Math.max(maxAbs, Math.abs(want[i * m.outDim + o]));
+          }
+        expect(maxAbs).toBeGreaterThan(0);
+        expect(maxErr, m.module).toBeLessThan(1e-5 * maxAbs + 1e-9);
+      }
+    } finally {
+      tr.dispose();
     }
   });
 });

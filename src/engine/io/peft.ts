@@ -27,6 +27,7 @@ import { parseSafetensors, toFloat32, isFloatDtype, writeSafetensors } from './s
 import { assertSafeKeys, escapeControl, regexHazard } from '../strings';
 import { scanFinite } from '../analysis/computable';
 import { splitModuleName } from '../model/language-model';
+import { exportAdaLoraPeft, importAdaLoraPeft } from './peft-adalora';
 
 export class PeftError extends Error {
   constructor(message: string) {
@@ -120,6 +121,17 @@ export const PEFT_SUPPORT: Record<string, { kind: SupportKind; note: string }> =
     note: "VeRA is PEFT's VERA adapter type, not LORA; its shared projections and λ vectors have no LoRA names",
   },
   full: { kind: 'none', note: 'full fine-tuning has no adapter' },
+  // adalora: PEFT's own ADALORA type, written by peft-adalora.ts (exportPeft dispatches to it)
+  adalora: { kind: 'none', note: "AdaLoRA is PEFT's ADALORA type (exported natively by exportAdaLoraPeft)" },
+  relora: {
+    kind: 'none',
+    note: "ReLoRA merged every earlier segment into W, so its update is a sum of low-rank segments (rank above r); the final segment's LoRA alone, on the pretrained model, would drop them",
+  },
+  hra: {
+    kind: 'none',
+    note: "HRA is PEFT's HRA type (hra_u), not LORA, and PEFT's HRA layer takes nn.Linear only (not GPT-2's Conv1D)",
+  },
+  'lora-pro': { kind: 'lora', note: 'LoRA (LoRA-Pro changes only the gradients; the adapter is plain LoRA)' },
 };
 
 export interface AdapterState {
@@ -299,6 +311,7 @@ function factorsOf(state: AdapterState, kind: SupportKind, naming: PeftNaming): 
  */
 export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExportOptions = {}): PeftExport {
   const id = config.method.id;
+  if (id === 'adalora') return exportAdaLoraPeft(config, state, opts); // PEFT's own ADALORA type (peft-adalora.ts)
   const support = PEFT_SUPPORT[id] ?? { kind: 'none' as const, note: `method "${id}" has no PEFT mapping` };
   const merged =
     'export the merged model instead (--merged <dir>: config.json + model.safetensors, loadable by transformers without PEFT)';
@@ -504,8 +517,11 @@ export function importPeft(files: NamedFile[], naming: PeftNaming = GPT2_PEFT_NA
     throw new PeftError('adapter_config.json is not a JSON object');
   assertSafeKeys(raw, 'adapter_config.json', (m) => new PeftError(m)); // issue 19 item 9
   const c = raw as Record<string, unknown>;
+  if (c.peft_type === 'ADALORA') return importAdaLoraPeft(c, stFile.bytes, naming); // as LoRA factors (peft-adalora.ts)
   if (c.peft_type !== 'LORA')
-    throw new PeftError(`adapter_config.json: peft_type ${JSON.stringify(c.peft_type)} is not supported (only "LORA")`);
+    throw new PeftError(
+      `adapter_config.json: peft_type ${JSON.stringify(c.peft_type)} is not supported (only "LORA" and "ADALORA")`,
+    );
   const r = c.r ?? 8,
     alpha = c.lora_alpha ?? 8;
   if (typeof r !== 'number' || !Number.isInteger(r) || r < 1)
