@@ -66,8 +66,18 @@ describe('cli: extract and mitigate', () => {
   it('mitigate --eps 2 re-factorises every adapted matrix at the run rank and writes PEFT files', async () => {
     const r = await cli('mitigate', '--run', dir('lora'), '--eps', '2', '--peft', dir('mit'), '--json');
     expect(r.code, r.stderr).toBe(0);
-    const s = r.lines.find((l) => 'mitigated' in l)!.mitigated as { intrudersBefore: number };
+    const s = r.lines.find((l) => 'mitigated' in l)!.mitigated as {
+      intrudersBefore: number;
+      probeBefore: number;
+      probeAfter: number;
+      probeSplit: string;
+    };
     expect(s.intrudersBefore).toBeGreaterThan(0);
+    // the forgetting-probe loss before/after, on the GPU: before = the run's adapter merged (its last
+    // evaluated probe loss when the run evaluated at its end); after differs (every top-k vector was scaled)
+    expect(s.probeSplit).toBe('probe');
+    expect(Number.isFinite(s.probeBefore) && Number.isFinite(s.probeAfter)).toBe(true);
+    expect(s.probeAfter).not.toBe(s.probeBefore);
     const imp = importPeft(peftFiles(dir('mit')));
     const orig = parseSafetensors(new Uint8Array(readFileSync(path.join(dir('lora'), 'adapter.safetensors'))));
     for (const m of imp.modules) {

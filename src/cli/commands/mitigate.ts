@@ -13,15 +13,23 @@ import { loadWeights } from './extract';
 import { exportPeft, PEFT_SUPPORT, type AdapterState } from '../../engine/io/peft';
 import { mitigateLayer } from '../../engine/analysis/mitigate';
 import { transposeInOut } from '../../engine/analysis/extract';
+import { baseWeights, probeLosses } from '../../engine/analysis/probe-loss';
+import { loraDelta } from '../../engine/adapters/merge';
+import { resolveInputs, type InputSources } from '../../engine/inputs';
+import { cliGpu } from '../gpu';
+import { readFileBytes, readModelDir } from '../fsio';
+import { localModelRef } from '../model';
+import type { RunConfig } from '../../engine/config';
+import nodePath from 'node:path';
 
 export const help =
-  "PEFT's intruder mitigation on a LoRA run: --run <dir> [--lambda 0.75] [--k 10] [--eps 0.5] --peft <outdir> [--json]";
+  "PEFT's intruder mitigation on a LoRA run: --run <dir> [--lambda 0.75] [--k 10] [--eps 0.5] --peft <outdir> [--json] [--no-probe] [--model DIR] [--dataset FILE]";
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     command: 'mitigate',
-    booleans: ['json'],
-    values: ['run', 'lambda', 'k', 'eps', 'peft', 'base'],
+    booleans: ['json', 'no-probe'],
+    values: ['run', 'lambda', 'k', 'eps', 'peft', 'base', 'model', 'dataset'],
   });
   const dir = flag(args, 'run'),
     out = flag(args, 'peft');
@@ -46,6 +54,9 @@ export async function run(argv: string[]): Promise<number> {
   const tensors = new Map(rd.state.tensors);
   let before = 0,
     after = 0;
+  // ΔW (engine layout (in, out), by name) of the adapter and of the mitigated adapter; W0 is added for the probe
+  const mergedBefore = new Map<string, Float32Array>(),
+    mergedAfter = new Map<string, Float32Array>();
   for (const module of Object.keys(ranks)) {
     const r = ranks[module],
       s = scaling[module];
@@ -65,6 +76,8 @@ export async function run(argv: string[]): Promise<number> {
     after += recount;
     tensors.set(`${module}.lora_A`, m.A);
     tensors.set(`${module}.lora_B`, m.B);
+    mergedBefore.set(`${module}.weight`, loraDelta(A, B, r, inDim, outDim, s)); // ΔW (in, out); + W0 below
+    mergedAfter.set(`${module}.weight`, loraDelta(m.A, m.B, r, inDim, outDim, s));
     const line = {
       module,
       intruders: m.intruders,
@@ -81,10 +94,62 @@ export async function run(argv: string[]): Promise<number> {
   const state: AdapterState = { tensors, meta: { ...rd.state.meta, mitigated: { lambda, k, eps } } };
   const ex = exportPeft(rd.config, state, { nLayer: rd.nLayer });
   await writeFiles(out, ex.files);
+  // issue 12 item 5: the forgetting-probe loss before and after, on the GPU with the merged weights
+  let probe: { split: 'probe' | 'val'; losses: number[] } | null = null;
+  if (!has(args, 'no-probe')) {
+    const inputs = await resolveInputs(rd.config, await probeSources(rd.config, args));
+    const gpu = await cliGpu();
+    const w0 = await baseWeights(gpu, inputs);
+    for (const map of [mergedBefore, mergedAfter])
+      for (const [name, d] of map) {
+        const w = w0.get(name);
+        if (!w || w.length !== d.length) throw new CliError(`${name}: not a matrix of the run's model`);
+        for (let i = 0; i < d.length; i++) d[i] += w[i];
+      }
+    probe = await probeLosses(gpu, inputs, [mergedBefore, mergedAfter]);
+  }
   const summary = {
-    mitigated: { run: dir, peft: out, lambda, k, eps, intrudersBefore: before, intrudersAfter: after },
+    mitigated: {
+      run: dir,
+      peft: out,
+      lambda,
+      k,
+      eps,
+      intrudersBefore: before,
+      intrudersAfter: after,
+      ...(probe ? { probeSplit: probe.split, probeBefore: probe.losses[0], probeAfter: probe.losses[1] } : {}),
+    },
   };
   if (json) emit(summary);
-  else console.log(`wrote ${out}: intruders ${before} → ${after} (λ = ${lambda}, k = ${k}, ε = ${eps})`);
+  else
+    console.log(
+      `wrote ${out}: intruders ${before} → ${after} (λ = ${lambda}, k = ${k}, ε = ${eps})` +
+        (probe
+          ? `; ${probe.split === 'probe' ? 'forgetting-probe' : 'validation'} loss ${probe.losses[0].toFixed(4)} → ${probe.losses[1].toFixed(4)}`
+          : ''),
+    );
   return 0;
+}
+
+/** The run's model and data files for the probe evaluation (as export --python finds them). */
+async function probeSources(config: RunConfig, args: Parameters<typeof flag>[0]): Promise<InputSources> {
+  const sources: InputSources = {};
+  if (config.model.source === 'local') {
+    const model =
+      flag(args, 'model') ?? flag(args, 'base') ?? (config.model.id.startsWith('hf:') ? config.model.id : undefined);
+    if (!model)
+      throw new CliError(
+        `the run used the local model "${config.model.id}": pass its folder with --model <dir> (or --no-probe)`,
+      );
+    sources.modelFiles = await readModelDir((await localModelRef(model)).path);
+  }
+  if (config.dataset.source === 'upload') {
+    const ds = flag(args, 'dataset');
+    if (!ds)
+      throw new CliError(
+        `the run used the dataset file "${config.dataset.id}": pass it with --dataset <file> (or --no-probe)`,
+      );
+    sources.datasetFile = { name: nodePath.basename(ds), bytes: await readFileBytes(ds) };
+  }
+  return sources;
 }
