@@ -80,6 +80,7 @@ const cases: [string, string, Record<string, number>][] = [
   ['LoRA', 'lora', { rank: 4, alpha: 8 }],
   ['DoRA', 'dora', { rank: 4, alpha: 8 }],
   ['GaLore', 'galore', { rank: 2, period: 5, scale: 0.25 }],
+  ['AdaLoRA', 'adalora', { rank: 6, targetR: 3, tinit: 1, tfinal: 1, deltaT: 2, orthReg: 0.3 }],
 ];
 
 describe.skipIf(!hasPython)('export --python: generated projects', () => {
@@ -177,17 +178,20 @@ describe.skipIf(!hasPython)('export --python: generated projects', () => {
 });
 
 describe('export --python: refusals', () => {
-  it.each(['milora', 'dylora', 'nola', 'fira', 'lift'])('%s is refused with the reason', async (id) => {
-    const config = runCfg(id, {});
-    await expect(
-      buildPythonProject({
-        config,
-        modelConfig: { arch: 'gpt2' } as never,
-        data: {
-          train: { tokens: new Int32Array(4), lossMask: null },
-          val: { tokens: new Int32Array(4), lossMask: null },
-        },
-      }),
-    ).rejects.toThrow(PythonExportError);
-  });
+  it.each(['milora', 'dylora', 'nola', 'fira', 'lift', 'relora', 'hra', 'lora-pro'])(
+    '%s is refused with the reason',
+    async (id) => {
+      const config = runCfg(id, {});
+      await expect(
+        buildPythonProject({
+          config,
+          modelConfig: { arch: 'gpt2' } as never,
+          data: {
+            train: { tokens: new Int32Array(4), lossMask: null },
+            val: { tokens: new Int32Array(4), lossMask: null },
+          },
+        }),
+      ).rejects.toThrow(PythonExportError);
+    },
+  );
 });

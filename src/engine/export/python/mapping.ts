@@ -63,6 +63,17 @@ export const PYTHON_SUPPORT: Record<string, { peft: string; note: string } | { r
   lift: { refused: 'neither PEFT nor transformers has LIFT (principal-weight sparse fine-tuning)' },
   svfit: { refused: 'PEFT has no SVFit (singular-value-only fine-tuning)' },
   relora: { refused: 'PEFT has no ReLoRA (periodic merge-and-restart with optimizer reset)' },
+  adalora: {
+    peft: 'AdaLoraConfig',
+    note: 'init_r, target_r, tinit, tfinal, deltaT, beta1, beta2, orth_reg_weight, total_step = steps; update_and_allocate after each optimizer step; the orthogonality regulariser added to the loss',
+  },
+  hra: {
+    refused:
+      "PEFT's HRAConfig exists, but its HRA layer takes nn.Linear only (GPT-2's Conv1D is refused) and the run's mapping is not written yet; export the merged model (export --merged)",
+  },
+  'lora-pro': {
+    refused: 'neither PEFT nor transformers has LoRA-Pro (adjusted LoRA gradients toward the full gradient)',
+  },
 };
 
 export function pythonSupport(id: string): { peft: string; note: string } | { refused: string } {

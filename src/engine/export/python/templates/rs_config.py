@@ -64,6 +64,24 @@ def build_peft_kwargs(cfg):
             vera_dropout=0.0,
             fan_in_fan_out=t["fan_in_fan_out"],
         )
+    if m == "adalora":
+        # PEFT's AdaLoraConfig (tuners/adalora/config.py); train.py calls update_and_allocate after each
+        # optimizer step and adds the orthogonality regulariser to its own masked loss
+        return "AdaLoraConfig", dict(
+            common,
+            init_r=p["rank"],
+            target_r=p["targetR"],
+            tinit=p["tinit"],
+            tfinal=p["tfinal"],
+            deltaT=p["deltaT"],
+            beta1=p["beta1"],
+            beta2=p["beta2"],
+            orth_reg_weight=p["orthReg"],
+            total_step=cfg["train"]["steps"],
+            lora_alpha=p["alpha"],
+            lora_dropout=0.0,
+            fan_in_fan_out=t["fan_in_fan_out"],
+        )
     if m in LORA_INIT or m == "pissa":
         init = LORA_INIT.get(m)
         if m == "pissa":
@@ -94,6 +112,20 @@ def build_peft_config(cfg):
     if cfg["method"]["id"] == "eva":
         kw["eva_config"] = peft.EvaConfig(rho=cfg["method"]["params"]["rho"])
     return getattr(peft, name)(**kw)
+
+
+def adalora_orth_reg(model, weight):
+    """AdaLoraModel.forward's regulariser (PEFT adalora/model.py): weight · mean over lora_A and lora_B of
+    ‖A·Aᵀ − I‖_F resp. ‖Bᵀ·B − I‖_F. train.py computes its own loss from the logits, so it adds this itself."""
+    import torch
+
+    total, count = 0.0, 0
+    for n, p in model.named_parameters():
+        if ("lora_A" in n or "lora_B" in n) and p.requires_grad and p.numel() > 0:
+            cov = p @ p.T if "lora_A" in n else p.T @ p
+            total = total + torch.norm(cov - torch.eye(cov.shape[0], device=p.device, dtype=p.dtype), p="fro")
+            count += 1
+    return weight * total / max(1, count)
 
 
 def optimizer_spec(cfg):

@@ -43,6 +43,12 @@ class Mapping(unittest.TestCase):
             self.assertEqual(kw["lora_dropout"], 0.0)
             self.assertEqual(kw["rank_pattern"], {k: v for k, v in RUN["targets"]["rankOverrides"].items()})
             self.assertEqual(kw["init_lora_weights"], CHECK["init_lora_weights"])
+        elif mid == "adalora":
+            self.assertEqual(name, "AdaLoraConfig")
+            self.assertEqual((kw["init_r"], kw["target_r"], kw["lora_alpha"]), (p["rank"], p["targetR"], p["alpha"]))
+            self.assertEqual((kw["tinit"], kw["tfinal"], kw["deltaT"]), (p["tinit"], p["tfinal"], p["deltaT"]))
+            self.assertEqual((kw["beta1"], kw["beta2"], kw["orth_reg_weight"]), (p["beta1"], p["beta2"], p["orthReg"]))
+            self.assertEqual(kw["total_step"], RUN["train"]["steps"])
         elif mid == "vera":
             self.assertEqual(name, "VeraConfig")
             self.assertEqual((kw["r"], kw["projection_prng_key"], kw["d_initial"]), (p["rank"], p["projectionSeed"], p["dInitial"]))

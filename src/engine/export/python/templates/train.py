@@ -165,10 +165,15 @@ def main():
                 s, _ = masked_loss(model, *to_tensors(all_rows[first:first + per]))
                 # the studio's loss is the mean over every masked target of the global batch; DDP
                 # averages over devices and accelerate divides by the accumulation steps, hence × world × accum
-                acc.backward(s * (world * accum / n_total))
+                objective = s * (world * accum / n_total)
+                if mid == "adalora":  # PEFT adds it to outputs.loss; this script's loss is its own
+                    objective = objective + rs.adalora_orth_reg(model, cfg["method"]["params"]["orthReg"]) / accum
+                acc.backward(objective)
                 loss_sum += s.detach()
         grad_norm = acc.clip_grad_norm_(model.parameters(), tr["gradClip"] if tr["gradClip"] > 0 else float("inf"))
         opt.step()
+        if mid == "adalora":  # PEFT: importance scores and budget masking after each optimizer step
+            acc.unwrap_model(model).base_model.update_and_allocate(step)
         sched.step()
         opt.zero_grad(set_to_none=True)
         loss = (acc.reduce(torch.as_tensor(loss_sum, device=acc.device).reshape(1), reduction="sum") / n_total).item()
