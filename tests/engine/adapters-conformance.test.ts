@@ -13,10 +13,13 @@
  *       over 30 steps;
  *   (e) the method's params survive the run link: RunConfig JSON → parseRunConfig (and the share-link
  *       encoder) → the same resolved params.
+ * The GPT-2 part runs twice: with the fused low-rank kernels (shaders/lowrank.wgsl, the default where
+ * the device supports them) and with the unfused matmul sequence (setLowrankFused(gpu, false)), so a
+ * method's numbers are pinned on both paths; the other families run on the default path.
  * Detached quantities (DoRA's norm) are held constant during finite differences through the adapter's
  * `freezeNorm` hook: the gradient is the detached one by definition (PEFT, DoRA §4.3).
  */
-import { describe, it, expect, beforeAll } from 'vitest';
+import { describe, it, expect, beforeAll, afterAll } from 'vitest';
 import { testGpu } from '../helpers/gpu';
 import type { Gpu } from '../../src/gpu/device';
 import { parseRunConfig, type RunConfig, type RunConfigInput } from '../../src/engine/config';
@@ -30,6 +33,7 @@ import { listMethods, resolveMethodParams } from '../../src/engine/adapters/regi
 import type { AdapterMethod, MethodParamSpec } from '../../src/engine/adapters/types';
 import { Rng } from '../../src/engine/rng';
 import { LowRankAdapter } from '../../src/engine/adapters/lowrank';
+import { lowrankFusedSupported, setLowrankFused } from '../../src/gpu/kernels/lowrank';
 import { DoraAdapter } from '../../src/engine/adapters/dora-adapter';
 import { decodeConfig, encodeConfig } from '../../src/ui/share';
 
@@ -226,110 +230,127 @@ function nonDefault(p: MethodParamSpec): number | boolean | string {
 
 const methods = listMethods();
 
-describe('adapter conformance: every registered method', () => {
-  beforeAll(async () => {
-    gpu = await testGpu();
-    shared = await resolveInputs(configFor(methods[0]));
-  });
-
-  it('the registry lists the LoRA family and the file-per-method ids', () => {
-    const ids = methods.map((m) => m.id);
-    for (const id of ['full', 'lora', 'rslora', 'loraplus', 'lora-asym', 'dora']) expect(ids).toContain(id);
-  });
-
-  for (const m of methods) {
-    describe(m.id, () => {
-      it(`(a) init ${m.preservesFunctionAtInit ? 'leaves the logits unchanged' : 'is allowed to change the function (declared)'}`, async () => {
-        const config = configFor(m);
-        const base = Gpt2Model.random(gpu, ARCH, config.seed);
-        const before = await logitsOf(base);
-        base.destroy();
-        const tr = await Trainer.create(gpu, inputsFor(config));
-        try {
-          const after = await logitsOf(tr.model);
-          let maxDiff = 0,
-            maxAbs = 0;
-          for (let i = 0; i < before.length; i++) {
-            maxDiff = Math.max(maxDiff, Math.abs(after[i] - before[i]));
-            maxAbs = Math.max(maxAbs, Math.abs(before[i]));
-          }
-          expect(after.every(Number.isFinite)).toBe(true);
-          if (m.preservesFunctionAtInit)
-            expect(maxDiff, `max |Δlogit| ${maxDiff} (logits up to ${maxAbs})`).toBeLessThan(1e-5 + 1e-4 * maxAbs);
-        } finally {
-          tr.dispose();
-        }
-      });
-
-      it('(b) gradients of the trainables match central differences of the loss', async () => {
-        const tr = await Trainer.create(gpu, inputsFor(configFor(m)));
-        try {
-          const { failures, checked } = await checkGradients(tr, m.id);
-          expect(failures, failures.join('\n')).toEqual([]);
-          expect(checked, 'coordinates with gradients large enough to check').toBeGreaterThanOrEqual(
-            Math.min(2, tr.method.trainables.length),
-          );
-        } finally {
-          freezeDetached(tr, false);
-          tr.dispose();
-        }
-      });
-
-      it(`(c) only trainables change in training and (d) the loss falls over ${STEPS} steps`, async () => {
-        const tr = await Trainer.create(gpu, inputsFor(configFor(m)));
-        try {
-          const weights0 = await tr.model.readWeights();
-          const frozen0 = await frozenLowRank(tr);
-          const train0 = await Promise.all(tr.method.trainables.map((t) => gpu.read(t.param)));
-          const val0 = await tr.evaluate(shared.data.val, 2);
-          const losses: number[] = [];
-          for (let s = 0; s < 3; s++) losses.push((await tr.trainStep()).loss);
-          const weights1 = await tr.model.readWeights();
-          const frozen1 = await frozenLowRank(tr);
-          const train1 = await Promise.all(tr.method.trainables.map((t) => gpu.read(t.param)));
-          if (!m.trainsBase) {
-            const changed = [...weights0.keys()].filter((k) => !sameBits(weights0.get(k)!, weights1.get(k)!));
-            expect(changed, 'base weights changed by a method that does not train them').toEqual([]);
-          }
-          const frozenChanged = [...frozen0.keys()].filter((k) => !sameBits(frozen0.get(k)!, frozen1.get(k)!));
-          expect(frozenChanged, 'frozen adapter tensors changed').toEqual([]);
-          const unmoved = tr.method.trainables.filter((t, i) => sameBits(train0[i], train1[i])).map((t) => t.name);
-          expect(unmoved, 'trainable tensors that did not move in 3 steps').toEqual([]);
-          for (let s = 3; s < STEPS; s++) losses.push((await tr.trainStep()).loss);
-          expect(losses.every(Number.isFinite)).toBe(true);
-          const val1 = await tr.evaluate(shared.data.val, 2);
-          const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
-          const first = mean(losses.slice(0, 3)),
-            last = mean(losses.slice(-5));
-          if (process.env.CONFORMANCE_VERBOSE)
-            console.log(
-              `${m.id}: train loss ${first.toFixed(4)} → ${last.toFixed(4)}, val ${val0.toFixed(4)} → ${val1.toFixed(4)}`,
-            );
-          expect(val1, `validation loss ${val0.toFixed(4)} → ${val1.toFixed(4)}`).toBeLessThan(val0 - 0.01);
-        } finally {
-          tr.dispose();
-        }
-      });
-
-      it('(e) params survive the run link round trip', () => {
-        const given = Object.fromEntries(m.params.map((p) => [p.key, nonDefault(p)]));
-        const resolved = resolveMethodParams(m, given);
-        const config = parseRunConfig({ ...configFor(m), method: { id: m.id, params: given } });
-        const viaJson = parseRunConfig(JSON.parse(JSON.stringify(config)));
-        expect(viaJson).toEqual(config);
-        expect(resolveMethodParams(m, viaJson.method.params)).toEqual(resolved);
-        const viaLink = decodeConfig(encodeConfig(config));
-        expect(resolveMethodParams(m, viaLink.method.params)).toEqual(resolved);
-        for (const p of m.params) expect(resolved[p.key], p.key).toEqual(given[p.key]);
-        // Defaults resolve the same way from an empty params object on both sides.
-        const d = parseRunConfig(JSON.parse(JSON.stringify({ ...configFor(m), method: { id: m.id, params: {} } })));
-        expect(resolveMethodParams(m, d.method.params)).toEqual(
-          Object.fromEntries(m.params.map((p) => [p.key, p.default])),
-        );
-      });
+for (const fused of [true, false])
+  describe(`adapter conformance: every registered method (low-rank path: ${fused ? 'fused' : 'unfused'})`, () => {
+    beforeAll(async () => {
+      gpu ??= await testGpu();
+      shared ??= await resolveInputs(configFor(methods[0]));
+      setLowrankFused(gpu, fused);
     });
-  }
-});
+    afterAll(() => setLowrankFused(gpu, true));
+
+    it('the registry lists the LoRA family and the file-per-method ids', () => {
+      const ids = methods.map((m) => m.id);
+      for (const id of ['full', 'lora', 'rslora', 'loraplus', 'lora-asym', 'dora']) expect(ids).toContain(id);
+    });
+
+    it(`adapters take the ${fused ? 'fused' : 'unfused'} path`, async () => {
+      if (fused && !lowrankFusedSupported(gpu)) return; // this device has only the unfused path: nothing to pin
+      const tr = await Trainer.create(gpu, inputsFor(configFor(methods.find((m) => m.id === 'lora')!)));
+      try {
+        const adapters = [...tr.model.linears.values()]
+          .map((l) => l.adapter)
+          .filter((a) => a instanceof LowRankAdapter);
+        expect(adapters.length).toBeGreaterThan(0);
+        for (const a of adapters) expect(a.fused).toBe(fused);
+      } finally {
+        tr.dispose();
+      }
+    });
+
+    for (const m of methods) {
+      describe(m.id, () => {
+        it(`(a) init ${m.preservesFunctionAtInit ? 'leaves the logits unchanged' : 'is allowed to change the function (declared)'}`, async () => {
+          const config = configFor(m);
+          const base = Gpt2Model.random(gpu, ARCH, config.seed);
+          const before = await logitsOf(base);
+          base.destroy();
+          const tr = await Trainer.create(gpu, inputsFor(config));
+          try {
+            const after = await logitsOf(tr.model);
+            let maxDiff = 0,
+              maxAbs = 0;
+            for (let i = 0; i < before.length; i++) {
+              maxDiff = Math.max(maxDiff, Math.abs(after[i] - before[i]));
+              maxAbs = Math.max(maxAbs, Math.abs(before[i]));
+            }
+            expect(after.every(Number.isFinite)).toBe(true);
+            if (m.preservesFunctionAtInit)
+              expect(maxDiff, `max |Δlogit| ${maxDiff} (logits up to ${maxAbs})`).toBeLessThan(1e-5 + 1e-4 * maxAbs);
+          } finally {
+            tr.dispose();
+          }
+        });
+
+        it('(b) gradients of the trainables match central differences of the loss', async () => {
+          const tr = await Trainer.create(gpu, inputsFor(configFor(m)));
+          try {
+            const { failures, checked } = await checkGradients(tr, m.id);
+            expect(failures, failures.join('\n')).toEqual([]);
+            expect(checked, 'coordinates with gradients large enough to check').toBeGreaterThanOrEqual(
+              Math.min(2, tr.method.trainables.length),
+            );
+          } finally {
+            freezeDetached(tr, false);
+            tr.dispose();
+          }
+        });
+
+        it(`(c) only trainables change in training and (d) the loss falls over ${STEPS} steps`, async () => {
+          const tr = await Trainer.create(gpu, inputsFor(configFor(m)));
+          try {
+            const weights0 = await tr.model.readWeights();
+            const frozen0 = await frozenLowRank(tr);
+            const train0 = await Promise.all(tr.method.trainables.map((t) => gpu.read(t.param)));
+            const val0 = await tr.evaluate(shared.data.val, 2);
+            const losses: number[] = [];
+            for (let s = 0; s < 3; s++) losses.push((await tr.trainStep()).loss);
+            const weights1 = await tr.model.readWeights();
+            const frozen1 = await frozenLowRank(tr);
+            const train1 = await Promise.all(tr.method.trainables.map((t) => gpu.read(t.param)));
+            if (!m.trainsBase) {
+              const changed = [...weights0.keys()].filter((k) => !sameBits(weights0.get(k)!, weights1.get(k)!));
+              expect(changed, 'base weights changed by a method that does not train them').toEqual([]);
+            }
+            const frozenChanged = [...frozen0.keys()].filter((k) => !sameBits(frozen0.get(k)!, frozen1.get(k)!));
+            expect(frozenChanged, 'frozen adapter tensors changed').toEqual([]);
+            const unmoved = tr.method.trainables.filter((t, i) => sameBits(train0[i], train1[i])).map((t) => t.name);
+            expect(unmoved, 'trainable tensors that did not move in 3 steps').toEqual([]);
+            for (let s = 3; s < STEPS; s++) losses.push((await tr.trainStep()).loss);
+            expect(losses.every(Number.isFinite)).toBe(true);
+            const val1 = await tr.evaluate(shared.data.val, 2);
+            const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
+            const first = mean(losses.slice(0, 3)),
+              last = mean(losses.slice(-5));
+            if (process.env.CONFORMANCE_VERBOSE)
+              console.log(
+                `${m.id}: train loss ${first.toFixed(4)} → ${last.toFixed(4)}, val ${val0.toFixed(4)} → ${val1.toFixed(4)}`,
+              );
+            expect(val1, `validation loss ${val0.toFixed(4)} → ${val1.toFixed(4)}`).toBeLessThan(val0 - 0.01);
+          } finally {
+            tr.dispose();
+          }
+        });
+
+        it('(e) params survive the run link round trip', () => {
+          const given = Object.fromEntries(m.params.map((p) => [p.key, nonDefault(p)]));
+          const resolved = resolveMethodParams(m, given);
+          const config = parseRunConfig({ ...configFor(m), method: { id: m.id, params: given } });
+          const viaJson = parseRunConfig(JSON.parse(JSON.stringify(config)));
+          expect(viaJson).toEqual(config);
+          expect(resolveMethodParams(m, viaJson.method.params)).toEqual(resolved);
+          const viaLink = decodeConfig(encodeConfig(config));
+          expect(resolveMethodParams(m, viaLink.method.params)).toEqual(resolved);
+          for (const p of m.params) expect(resolved[p.key], p.key).toEqual(given[p.key]);
+          // Defaults resolve the same way from an empty params object on both sides.
+          const d = parseRunConfig(JSON.parse(JSON.stringify({ ...configFor(m), method: { id: m.id, params: {} } })));
+          expect(resolveMethodParams(m, d.method.params)).toEqual(
+            Object.fromEntries(m.params.map((p) => [p.key, p.default])),
+          );
+        });
+      });
+    }
+  });
 
 /**
  * Every method on every other family: tiny random models of each `model_type` (1–2 layers, C = 16,

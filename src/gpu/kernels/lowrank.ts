@@ -25,12 +25,26 @@ export interface LowrankTiling {
   WG: number;
 }
 
+const unfused = new WeakSet<Gpu>();
+
 /**
- * Whether this device can run the fused kernels: the shader passes storage pointers to a function
+ * Engine option: `false` makes every adapter created afterwards on this Gpu (LowRankAdapter, DoRA's
+ * fused norm path) use the unfused matmul sequences even where the fused kernels are supported. The
+ * conformance suite runs with it on and off; it is also the way to rule the fused kernels out.
+ */
+export function setLowrankFused(gpu: Gpu, enabled: boolean): void {
+  if (enabled) unfused.delete(gpu);
+  else unfused.add(gpu);
+}
+
+/**
+ * Whether this device runs the fused kernels: the shader passes storage pointers to a function
  * (WGSL `unrestricted_pointer_parameters`, in Chrome since 123 and in Dawn) and binds 7 storage
- * buffers in one stage (WebGPU's guaranteed minimum is 8). Elsewhere the adapter keeps the unfused path.
+ * buffers in one stage (WebGPU's guaranteed minimum is 8), and setLowrankFused did not turn them off.
+ * Elsewhere the adapter keeps the unfused path.
  */
 export function lowrankFusedSupported(gpu: Gpu): boolean {
+  if (unfused.has(gpu)) return false;
   const maxSb = gpu.device.limits?.maxStorageBuffersPerShaderStage ?? 8;
   return gpu.wgslFeatures.has('unrestricted_pointer_parameters') && maxSb >= 7;
 }
