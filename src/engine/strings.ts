@@ -86,13 +86,60 @@ export interface SchemaIssue {
 }
 
 /**
+ * A zod message in plain words (issue 16: no raw library text on screen): "Too small: expected number
+ * to be >0" → "must be greater than 0", "Invalid option: expected one of \"a\"|\"b\"" → "choose one of
+ * a, b". Messages that are already ours pass through unchanged.
+ */
+export function plainSchemaMessage(msg: string): string {
+  const bound: Record<string, string> = { '>=': 'at least', '>': 'greater than', '<=': 'at most', '<': 'less than' };
+  let m = /^Too (?:small|big): expected (?:number|int|bigint) to be (>=|>|<=|<)\s*(\S+)$/.exec(msg);
+  if (m) return `must be ${bound[m[1]]} ${m[2]}`;
+  m = /^Too (?:small|big): expected string to have (>=|>|<=|<)\s*(\d+) characters?$/.exec(msg);
+  if (m) return m[1] === '>=' && m[2] === '1' ? 'must not be empty' : `must have ${bound[m[1]]} ${m[2]} characters`;
+  m = /^Too (?:small|big): expected array to have (>=|>|<=|<)\s*(\d+) items?$/.exec(msg);
+  if (m) return m[1] === '>=' && m[2] === '1' ? 'choose at least one' : `needs ${bound[m[1]]} ${m[2]} entries`;
+  m = /^Invalid input: expected (number|int), received (\w+)$/.exec(msg);
+  if (m) {
+    if (m[1] === 'int' && m[2] === 'number') return 'must be a whole number';
+    return m[2] === 'NaN' || m[2] === 'undefined' ? 'enter a number' : `must be a number, not ${article(m[2])}`;
+  }
+  m = /^Invalid input: expected (\w+), received (\w+)$/.exec(msg);
+  if (m) return m[2] === 'undefined' ? 'is missing' : `must be ${article(m[1])}, not ${article(m[2])}`;
+  m = /^Invalid option: expected one of (.+)$/.exec(msg);
+  if (m)
+    return `choose one of ${m[1]
+      .split('|')
+      .map((x) => x.replace(/^"|"$/g, ''))
+      .join(', ')}`;
+  m = /^Unrecognized keys?: (.+)$/.exec(msg);
+  if (m) return `unknown setting${m[1].includes(',') ? 's' : ''} ${m[1]}`;
+  m = /^Invalid (?:string|input): must match pattern .*$/.exec(msg);
+  if (m) return 'has characters that are not allowed here';
+  if (msg === 'Invalid input') return 'is not a valid value';
+  return msg;
+}
+
+function article(type: string): string {
+  const words: Record<string, string> = {
+    string: 'text',
+    number: 'a number',
+    int: 'a whole number',
+    boolean: 'yes/no',
+    object: 'a group of settings',
+    array: 'a list',
+    null: 'empty',
+  };
+  return words[type] ?? type;
+}
+
+/**
  * Schema issues as ONE line naming each field: "Too small: expected number to be >0 (at train.lr); … (at seed)"
  * (issue 19 item 8: no 8–13 line dumps). At most `max` issues are listed, then "(+N more)".
  */
 export function issuesOneLine(issues: readonly SchemaIssue[], max = 4): string {
   const parts = issues.slice(0, max).map((i) => {
     const path = i.path.map((p) => escapeControl(String(p))).join('.');
-    const msg = escapeControl(i.message.replace(/\s*\n\s*/g, ' '));
+    const msg = escapeControl(plainSchemaMessage(i.message.replace(/\s*\n\s*/g, ' ')));
     return path ? `${msg} (at ${path})` : msg;
   });
   if (issues.length > max) parts.push(`(+${issues.length - max} more)`);

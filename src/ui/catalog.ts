@@ -3,6 +3,7 @@
  * public/models/index.json) and datasets (the engine's registry, with sizes and hashes from
  * public/data/index.json). Missing index files are not errors: the list is just shorter.
  */
+import { formatBytes } from './format';
 import { MODEL_PRESETS, fromHfConfig, parameterCount, type ModelConfig } from '../engine/model/config';
 import { listDatasets } from '../engine/data/datasets';
 import type { RunConfig } from '../engine/config';
@@ -27,7 +28,20 @@ export interface DatasetOption {
   description: string;
   license: string;
   sha256?: string;
+  /** Size of the compressed file the page downloads. */
   bytes?: number;
+  /** Size of the text itself (what the person trains on). */
+  rawBytes?: number;
+}
+
+/**
+ * The one size shown for a dataset (issue 16): the text's own size, the compressed download in
+ * parentheses; null for generated sets.
+ */
+export function datasetSizeText(d: Pick<DatasetOption, 'bytes' | 'rawBytes'>): string | null {
+  if (d.rawBytes)
+    return `${formatBytes(d.rawBytes)}${d.bytes && d.bytes < d.rawBytes ? ` (${formatBytes(d.bytes)} compressed)` : ''}`;
+  return d.bytes ? `${formatBytes(d.bytes)} compressed` : null;
 }
 
 interface BuiltinModelEntry {
@@ -93,9 +107,9 @@ export async function builtinArch(id: string): Promise<ModelConfig> {
 
 export async function datasetOptions(): Promise<DatasetOption[]> {
   const manifest = await fetchJson('data/index.json');
-  const byId = new Map<string, { sha256?: string; bytes?: number }>();
+  const byId = new Map<string, { sha256?: string; bytes?: number; rawBytes?: number }>();
   if (Array.isArray(manifest))
-    for (const e of manifest as { id: string; sha256?: string; bytes?: number }[])
+    for (const e of manifest as { id: string; sha256?: string; bytes?: number; rawBytes?: number }[])
       if (e && typeof e.id === 'string') byId.set(e.id, e);
   return listDatasets().map((d) => ({
     id: d.id,
@@ -105,6 +119,7 @@ export async function datasetOptions(): Promise<DatasetOption[]> {
     license: d.license,
     sha256: byId.get(d.id)?.sha256,
     bytes: byId.get(d.id)?.bytes,
+    rawBytes: byId.get(d.id)?.rawBytes,
   }));
 }
 

@@ -28,10 +28,11 @@ export async function loadCatalog(): Promise<void> {
   ]);
   const models = [...builtins, ...presetModels()];
   st.setCatalog({ methods, models, datasets, loaded: true });
-  // First visit: defaults that fit what is offered (a pretrained micro model when shipped, LoRA when registered).
+  // First visit: defaults that fit what is offered — the pretrained base model when shipped (issue 16: not
+  // the micro test model), else the micro one; LoRA when registered.
   const cur = useStudio.getState();
   if (!cur.incoming || cur.incoming.status !== 'ok') {
-    const key = builtins.find((m) => m.id === 'micro') ? 'builtin:micro' : 'preset:micro';
+    const key = firstModelKey(builtins.map((m) => m.id));
     const d = defaultDraft(methods, key);
     if (!datasets.some((x) => x.id === d.dataset.id) && datasets[0])
       d.dataset = { source: 'builtin', id: datasets[0].id };
@@ -104,4 +105,10 @@ export function modelKeyOf(c: RunConfig): string {
 export async function restoreConfig(c: RunConfig): Promise<void> {
   useStudio.getState().replaceDraft(structuredClone(c));
   await syncArch();
+}
+
+/** The model a first visit starts with: the pretrained base, else the built-in micro model, else the micro preset. */
+export function firstModelKey(builtinIds: string[]): string {
+  if (builtinIds.includes('base')) return 'builtin:base';
+  return builtinIds.includes('micro') ? 'builtin:micro' : 'preset:micro';
 }

@@ -9,6 +9,7 @@ import type { RunConfig } from '../engine/config';
 import type { ModelConfig } from '../engine/model/config';
 import type { MemoryLimits } from '../engine/memory-plan';
 import { validateRun, type MethodFacts } from '../engine/validate';
+import { plainSchemaMessage } from '../engine/strings';
 import type { MethodInfo } from './methods';
 
 export interface Issue {
@@ -51,7 +52,8 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
     methods: ctx.methods.length ? (ctx.methods as unknown as MethodFacts[]) : null,
     limits: ctx.limits ?? null,
   });
-  for (const i of v.issues) issues.push({ ...i, message: sentence(i.message) });
+  // zod's own words ("Too small: expected number to be >0") become plain ones ("must be greater than 0")
+  for (const i of v.issues) issues.push({ ...i, message: sentence(plainSchemaMessage(i.message)) });
   const d = (draft ?? {}) as Partial<RunConfig>;
   const method = ctx.methods.find((m) => m.id === d.method?.id);
 

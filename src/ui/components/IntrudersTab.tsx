@@ -12,7 +12,7 @@ import { OverlapHeatmap } from '../charts/OverlapHeatmap';
 import { C } from '../charts/palette';
 import { fmt } from '../format';
 import { intruderCounts, intruderSummary, ROTATION_THRESHOLD, sweepFromMaxCos } from '../spectra';
-import { intruderIndices } from '../store/runData';
+import { intruderIndices, intrudersAt } from '../store/runData';
 import { LayerGrid } from './LayerGrid';
 import { useStudio } from '../store';
 import { MatrixPicker, useMatrices } from './MatrixPicker';
@@ -48,9 +48,11 @@ export function IntrudersTab() {
   const overSteps = useMemo(
     () =>
       spectra && matrix
-        ? spectra.history.filter((h) => h.name === matrix).map((h) => ({ step: h.step, intruders: h.intruders }))
+        ? spectra.history
+            .filter((h) => h.name === matrix)
+            .map((h) => ({ step: h.step, intruders: intrudersAt(h, eps) }))
         : [],
-    [spectra, matrix],
+    [spectra, matrix, eps],
   );
 
   if (!runId || !run) return <NoRun what="No run selected." />;
@@ -175,7 +177,7 @@ export function IntrudersTab() {
         </ChartCard>
         <ChartCard
           id="intruders-over-steps"
-          title={`Intruders over steps (ε = ${run.config.analysis.eps})`}
+          title={`Intruders over steps (ε = ${eps.toFixed(2)})`}
           empty={overSteps.length ? null : (empty ?? 'No history yet.')}
         >
           <LineView

@@ -32,6 +32,8 @@ export interface RunMetrics {
   /** Step at which this session's timing started (0, or the resume step) and its elapsed time. */
   sessionStartStep: number;
   elapsedMs: number;
+  /** The latest value of each method figure (MetricsBatch.extra: LoRA-Pro's ‖g̃ − G‖ …), by name. */
+  extra?: Record<string, number>;
 }
 
 export function emptyMetrics(): RunMetrics {
@@ -74,6 +76,13 @@ export function applyMetricsBatch(m: RunMetrics, batch: MetricsBatch, elapsedMs?
     losses[step - 1] = loss;
     lastStep = step;
   }
+  let extra = cur.extra;
+  for (const [k, col] of Object.entries(batch.extra ?? {}))
+    for (let i = n - 1; i >= 0; i--)
+      if (Number.isFinite(col[i])) {
+        extra = { ...extra, [k]: col[i] };
+        break;
+      }
   return {
     ...cur,
     train: appendDecimated(cur.train, train),
@@ -81,6 +90,7 @@ export function applyMetricsBatch(m: RunMetrics, batch: MetricsBatch, elapsedMs?
     losses,
     lastStep,
     elapsedMs: elapsedMs ?? cur.elapsedMs,
+    ...(extra ? { extra } : {}),
   };
 }
 
@@ -112,7 +122,18 @@ export interface SpectraPoint {
   deltaErank: number;
   deltaStableRank: number;
   alpha: number;
+  /** Intruders at the run's own ε (the engine's count). */
   intruders: number;
+  /** max |cos| of each top-k tuned vector against W0's: the count at any ε (the slider) is #{maxCos < ε}. */
+  maxCos?: Float32Array;
+}
+
+/** Intruders of a history point at threshold `eps` (the ε slider); the engine's own count without maxCos. */
+export function intrudersAt(h: SpectraPoint, eps: number): number {
+  if (!h.maxCos) return h.intruders;
+  let n = 0;
+  for (const c of h.maxCos) if (c < eps) n++;
+  return n;
 }
 
 export interface RunSpectra {
@@ -148,6 +169,7 @@ export function applySpectra(s: RunSpectra, snapshots: readonly SpectrumSnapshot
       deltaStableRank: deltaIsZero(snap) ? NaN : snap.deltaStableRank,
       alpha: snap.alpha,
       intruders: snap.intruders.count,
+      maxCos: snap.intruders.maxCos,
     });
     lastStep = Math.max(lastStep, snap.step);
   }
