@@ -6,7 +6,10 @@
  *   - its analysis link opened in a fresh browser context (empty library): the downloads are offered, the
  *     same analysis appears and every file matches the link's content hash;
  *   - Python: a short LoRA run exported as a project zip (train.py, data, configs), and a recorded Python
- *     run (tests/fixtures/python-run) imported and plotted in Compare beside the browser run.
+ *     run (tests/fixtures/python-run) imported and plotted in Compare beside the browser run;
+ *   - extract (PHLoRA) on a full-FT run and Reduce intruders on a LoRA run, with before/after numbers;
+ *   - a run link for a hub model (hub id, commit, sha256 of each file) reproduced in a fresh context after
+ *     the download it offers.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -15,7 +18,7 @@ import { type Page } from '@playwright/test';
 import { strFromU8, unzipSync } from 'fflate';
 import { startHubServer, type HubServer } from '../tests/helpers/hub-server';
 import { collectErrors, expect, snap, test } from './helpers';
-import { configureTinyRun, openStudio, startAndFinish } from './studio';
+import { configureTinyRun, openStudio, runLosses, startAndFinish } from './studio';
 
 let hub: HubServer;
 test.beforeAll(async () => {
@@ -165,4 +168,71 @@ test('tools: PHLoRA extraction on a full fine-tuning run, intruder mitigation on
   const [mit] = await Promise.all([page.waitForEvent('download'), page.getByTestId('btn-mitigate-download').click()]);
   expect(mit.suggestedFilename()).toMatch(/mitigated-peft\.zip$/);
   await snap(page, 'analysis-mitigate');
+});
+
+async function hubEndpoint(page: Page): Promise<void> {
+  await page.getByTestId('input-model').selectOption('hub');
+  await expect(page.getByTestId('hub-picker')).toBeVisible();
+  await page.locator('.hub-settings summary').click();
+  await page.getByTestId('input-hub-endpoint').fill(hub.endpoint);
+}
+
+test('run link of a hub model: hub id + commit + file hashes, round trip in a fresh context (download offered, same losses)', async ({
+  page,
+  browser,
+}) => {
+  test.setTimeout(300_000);
+  await openStudio(page);
+  await hubEndpoint(page);
+  await page.getByTestId('input-hub-spec').fill('tiny/gpt2');
+  await page.getByTestId('btn-hub-download').click();
+  await expect(page.getByTestId('hub-download')).toHaveAttribute('data-status', 'done');
+  const commit = hub.commitOf('tiny/gpt2');
+  await page.getByTestId('input-method').selectOption('lora');
+  await page.getByTestId('input-param-rank').fill('4');
+  await page.getByTestId('input-train-steps').fill('4');
+  await page.getByTestId('input-train-batchSize').fill('2');
+  await page.getByTestId('input-train-contextLength').fill('16');
+  await page.getByTestId('input-eval-every').fill('0');
+  const runId = await startAndFinish(page, 180_000);
+  const losses = await runLosses(page, runId);
+  await page.getByTestId('share-run').click();
+  const link = await page.getByTestId('share-link').inputValue();
+  // the link carries the hub id, the resolved commit and the files' sha256
+  const cfg = await page.evaluate(
+    (id) =>
+      (
+        window as unknown as {
+          __rankscope: { store: { getState(): { runs: Record<string, { config: { model: unknown } }> } } };
+        }
+      ).__rankscope.store.getState().runs[id].config.model,
+    runId,
+  );
+  expect(cfg).toMatchObject({ source: 'local', id: `hf:tiny/gpt2@${commit}` });
+  const files = (cfg as { files: { name: string; sha256: string }[] }).files;
+  expect(files.map((f) => f.name)).toContain('model.safetensors');
+  for (const f of files) expect(f.sha256).toMatch(/^[0-9a-f]{64}$/);
+
+  // a fresh profile: the model is not stored → the dialog says so; Restore, download that commit, reproduce
+  const ctx = await browser.newContext();
+  const page2 = await ctx.newPage();
+  const errors = collectErrors(page2);
+  await openStudio(page2, link.replace(/^https?:\/\/[^/]+/, ''));
+  await expect(page2.getByTestId('link-check-model')).toHaveAttribute('data-ok', 'false');
+  await expect(page2.getByTestId('link-check-model')).toContainText("not in this browser's model library");
+  await page2.getByTestId('link-restore').click();
+  await page2.locator('.hub-settings summary').click();
+  await page2.getByTestId('input-hub-endpoint').fill(hub.endpoint);
+  await page2.getByTestId('btn-hub-fetch-current').click();
+  await expect(page2.getByTestId('hub-download')).toHaveAttribute('data-status', 'done');
+  await page2.evaluate((h) => (window.location.hash = h), link.slice(link.indexOf('#')));
+  await expect(page2.getByTestId('link-check-model')).toHaveAttribute('data-ok', 'true');
+  await expect(page2.getByTestId('link-check-model')).toContainText('match by sha256');
+  await snap(page2, 'analysis-hub-run-link');
+  await page2.getByTestId('link-reproduce').click();
+  const bar2 = page2.getByTestId('run-bar');
+  await expect(bar2).toHaveAttribute('data-status', 'done', { timeout: 180_000 });
+  expect(await runLosses(page2, (await bar2.getAttribute('data-run-id'))!)).toEqual(losses);
+  expect(errors.pageErrors).toEqual([]);
+  await ctx.close();
 });

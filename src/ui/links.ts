@@ -8,6 +8,7 @@ import type { RunConfig } from '../engine/config';
 import { adapterName } from '../worker/gpu-info';
 import { sha256Hex } from '../engine/io/assets';
 import { getBlob } from './db';
+import { hubModelCheck, isHubSnapshotId } from './hub-link-check';
 import { checkParam } from './methods';
 import { currentDatasetFile, currentModelFiles } from './localFiles';
 import { startRun } from './runs';
@@ -112,6 +113,8 @@ export async function checkLink(c: RunConfig, fp: LossFingerprint | null): Promi
               },
       );
     }
+  } else if (isHubSnapshotId(m.id)) {
+    checks.push(await hubModelCheck(m.id, m.files ?? []));
   } else {
     const want = m.files ?? [];
     const have = currentModelFiles();
