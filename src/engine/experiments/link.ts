@@ -24,21 +24,26 @@ function toBase64Url(bytes: Uint8Array): string {
   return out;
 }
 
+const B64_INDEX = new Int16Array(128).fill(-1);
+for (let i = 0; i < B64.length; i++) B64_INDEX[B64.charCodeAt(i)] = i;
+
 function fromBase64Url(s: string): Uint8Array {
-  const out: number[] = [];
-  let acc = 0,
+  const out = new Uint8Array(Math.floor((s.length * 3) / 4) + 1);
+  let o = 0,
+    acc = 0,
     bits = 0;
   for (let i = 0; i < s.length; i++) {
-    const v = B64.indexOf(s[i]);
+    const c = s.charCodeAt(i);
+    const v = c < 128 ? B64_INDEX[c] : -1;
     if (v < 0) throw new ExperimentError(`the experiment link has a character that is not base64url at position ${i}`);
-    acc = (acc << 6) | v;
+    acc = ((acc << 6) | v) & 0xffffff;
     bits += 6;
     if (bits >= 8) {
       bits -= 8;
-      out.push((acc >> bits) & 255);
+      out[o++] = (acc >> bits) & 255;
     }
   }
-  return Uint8Array.from(out);
+  return out.subarray(0, o);
 }
 
 function inflateCapped(data: Uint8Array): Uint8Array {
@@ -53,7 +58,7 @@ function inflateCapped(data: Uint8Array): Uint8Array {
     if (final) ended = true;
   });
   try {
-    for (let i = 0; i < data.length; i += 64) inf.push(data.subarray(i, i + 64), i + 64 >= data.length);
+    for (let i = 0; i < data.length; i += 4096) inf.push(data.subarray(i, i + 4096), i + 4096 >= data.length);
     if (data.length === 0) inf.push(new Uint8Array(0), true);
   } catch (e) {
     if (e instanceof ExperimentError) throw e;

@@ -10,7 +10,7 @@ export const preset: ExperimentInput = {
   paper: { title: 'A Rank Stabilization Scaling Factor for Fine-Tuning with LoRA', arxiv: '2312.03732' },
   notes:
     "α = 16 for both, one shared lr (LoRA's default 3e-3) so only the scaling differs; learning speed = mean training loss over the run, final = mean of the last tenth of the steps. Ranks up to the matrices' width (128 on the built-in model).",
-  base: { ...TRAIN_BASE, method: { id: 'lora', params: { alpha: 16 } } },
+  base: { ...TRAIN_BASE, method: { id: 'lora', params: { alpha: 16 } }, train: { ...TRAIN_BASE.train, lr: 3e-3 } },
   budgets: BUDGETS,
   variants: [
     { label: 'LoRA α/r', set: { 'method.id': 'lora' } },
