@@ -17,7 +17,7 @@ export function StartBar() {
   const errors = validation.issues.filter((i) => i.level === 'error');
   const disabled = engine !== 'ready' || !!lost || !loaded || !validation.config || busy;
   const why = lost
-    ? 'The GPU device was lost: reload to train again.'
+    ? 'The GPU device was lost: “Resume on a new device” in the banner above, or reload.'
     : engine !== 'ready'
       ? 'Waiting for the engine…'
       : busy
