@@ -277,6 +277,11 @@ export interface MetricsBatch {
   /** Validation loss and forgetting-probe loss, measured every `eval.every` steps (NaN otherwise). */
   valLoss: Float32Array;
   probeLoss: Float32Array;
+  /**
+   * Method figures from its step hooks (LoRA-Pro's loraProGap/loraGap, AdaLoRA's budget, ReLoRA's
+   * restarts): one column per name, NaN on rows without it. Absent when the method reports none.
+   */
+  extra?: Record<string, Float32Array>;
 }
 
 /** GPU bytes by category plus parameter counts (the trainer's own report). */

@@ -30,10 +30,21 @@ type RunCmd = Extract<Command, { type: 'run' }>;
 const METRICS_INTERVAL_MS = 250;
 const CHECKPOINT_INTERVAL_MS = 5000;
 
-class MetricsBuffer {
+export class MetricsBuffer {
   private rows: number[][] = [];
-  push(step: number, loss: number, lr: number, gradNorm: number, tps: number, val: number, probe: number): void {
+  private extras: (Record<string, number> | undefined)[] = [];
+  push(
+    step: number,
+    loss: number,
+    lr: number,
+    gradNorm: number,
+    tps: number,
+    val: number,
+    probe: number,
+    extra?: Record<string, number>,
+  ): void {
     this.rows.push([step, loss, lr, gradNorm, tps, val, probe]);
+    this.extras.push(extra);
   }
   get size(): number {
     return this.rows.length;
@@ -58,7 +69,13 @@ class MetricsBuffer {
       b.valLoss[i] = r[5];
       b.probeLoss[i] = r[6];
     });
+    const keys = [...new Set(this.extras.flatMap((x) => (x ? Object.keys(x) : [])))];
+    if (keys.length)
+      b.extra = Object.fromEntries(
+        keys.map((k) => [k, Float32Array.from(this.extras, (x) => (x && k in x ? x[k] : NaN))]),
+      );
     this.rows = [];
+    this.extras = [];
     return b;
   }
 }
@@ -215,7 +232,7 @@ export class WorkerRunner {
         val = await trainer.evaluate(inputs.data.val, cfg.eval.batches);
         if (inputs.data.probe) probe = await trainer.evaluate(inputs.data.probe, cfg.eval.batches);
       }
-      buf.push(m.step, m.loss, m.lr, m.gradNorm, m.tokensPerSec, val, probe);
+      buf.push(m.step, m.loss, m.lr, m.gradNorm, m.tokensPerSec, val, probe, m.extra);
       finalLoss = m.loss;
       if (performance.now() - lastFlush > METRICS_INTERVAL_MS) flush();
       if (cfg.analysis.every > 0 && (m.step % cfg.analysis.every === 0 || m.step === trainer.totalSteps)) {

@@ -12,6 +12,17 @@ import { useStudio } from '../store';
 import { MemoryBars } from './MemoryBars';
 import { emptyMetrics } from '../store/runData';
 
+/** Labels of the method figures a run reports per step (MethodInstance step hooks). */
+const METHOD_METRIC_LABELS: Record<string, string> = {
+  loraProGap: 'LoRA-Pro ‖g̃ − G‖',
+  loraGap: 'plain LoRA ‖g − G‖',
+  loraProGapRel: '‖g̃ − G‖ / ‖G‖',
+  adaloraBudget: 'AdaLoRA rank budget',
+  adaloraOrthReg: 'AdaLoRA orth. regulariser',
+  reloraRestart: 'ReLoRA restarts',
+  reloraPrunedFraction: 'ReLoRA moments pruned',
+};
+
 const MAX_POINTS = 600;
 const EMPTY = emptyMetrics();
 
@@ -66,6 +77,9 @@ export function LossTab() {
         <Stat k="grad norm" v={fmt(last?.gradNorm)} testid="stat-gradnorm" />
         <Stat k="learning rate" v={fmt(last?.lr)} testid="stat-lr" />
         <Stat k="tokens/s" v={fmt(last?.tokensPerSec)} testid="stat-tps" />
+        {Object.entries(m.extra ?? {}).map(([k, v]) => (
+          <Stat key={k} k={METHOD_METRIC_LABELS[k] ?? k} v={fmt(v)} testid={`stat-extra-${k}`} />
+        ))}
         <Stat
           k="trainable"
           v={run?.memory ? `${fmt(run.memory.trainableParams)} / ${fmt(run.memory.totalParams)}` : '—'}
