@@ -20,7 +20,8 @@ import { testGpu } from '../helpers/gpu';
 import { readModelDir } from '../../src/cli/fsio';
 import { loadModelFiles, type LoadedModel } from '../../src/engine/io/checkpoint';
 import { createModel, weightsFromFile, weightsToFile } from '../../src/engine/model/families';
-import { fromHfConfig } from '../../src/engine/model/config';
+import { fromHfConfig, MODEL_PRESETS } from '../../src/engine/model/config';
+import { planMemory } from '../../src/engine/memory-plan';
 import { scoreSequence } from '../../src/engine/score';
 import { Rng } from '../../src/engine/rng';
 import type { ModelOptions } from '../../src/engine/model/vocab-params';
@@ -134,8 +135,11 @@ describe('vocabulary row shards match one buffer', () => {
       if (!(Math.abs(a[i] - b[i]) <= atol + rtol * Math.abs(b[i]))) out.push(`[${i}] ${a[i]} vs ${b[i]}`);
     return a.length === b.length ? out : [`length ${a.length} vs ${b.length}`];
   };
-  const maxAbs = (x: ArrayLike<number>) =>
-    Array.prototype.reduce.call(x, (m: number, v: number) => Math.max(m, Math.abs(v)), 0) as number;
+  const maxAbs = (x: ArrayLike<number>) => {
+    let m = 0;
+    for (let i = 0; i < x.length; i++) m = Math.max(m, Math.abs(x[i]));
+    return m;
+  };
 
   for (const f of ['gpt2', 'llama', 'pythia']) {
     it(`${f}: losses, every gradient and the logits (shards of 100 rows of V = 288)`, async () => {
@@ -216,6 +220,30 @@ describe('vocabulary row shards match one buffer', () => {
     expect(far(a, one, 1e-6, 1e-5)).toEqual([]);
     expect(a[2]).toBeLessThan(a[0]);
   }, 60_000);
+});
+
+describe('memory plan with vocabulary shards', () => {
+  it("GPT-2 small's 147 MiB wte and Pythia-160m's embed_out plan as one shard each on 128 MiB bindings", () => {
+    const limits = {
+      maxStorageBufferBindingSize: 128 * 2 ** 20,
+      maxBufferSize: 256 * 2 ** 20,
+      budgetBytes: 4 * 2 ** 30,
+    };
+    const run = parseRunConfig({
+      method: { id: 'lora', params: { rank: 8 } },
+      train: { batchSize: 1, contextLength: 128 },
+    });
+    const gpt2 = planMemory(MODEL_PRESETS['gpt2-small'], run, limits);
+    expect(gpt2.problems).toEqual([]);
+    // 50257 rows split at 43688 (a multiple of 4 under 128 MiB / (4·768))
+    expect(gpt2.largestBuffer).toEqual({ name: 'wte.weight (one row shard)', bytes: 43688 * 768 * 4 });
+    // default targets: c_attn on 12 layers, r·(in + out) each
+    expect(gpt2.trainableParams).toBe(12 * 8 * (768 + 3 * 768));
+    const pythia = { ...loaded.get('pythia')!.config, vocabSize: 50304, nEmbd: 768, nHead: 12, intermediateSize: 3072 };
+    const p = planMemory(pythia, run, limits);
+    expect(p.problems).toEqual([]);
+    expect(p.largestBuffer.name).toMatch(/(embed_in|embed_out)\.weight \(one row shard\)/);
+  });
 });
 
 describe('edges', () => {
