@@ -124,6 +124,11 @@ export const method: AdapterMethod = {
   params: [RANK_PARAM, ALPHA_PARAM],
   preservesFunctionAtInit: true,
   trainsBase: false,
+  defaultLr: {
+    value: 1e-3,
+    source:
+      'measured: scripts/lr-sweep.sh shape (built-in base model, 40 steps, batch 4, context 32, brown-news, cosine, warmup 4, clip 1; llvmpipe, Dec 2026), r = 8: val loss 2.005 at 1e-3, 2.010 at 3e-3, 2.029 at 1e-2 (‖g̃ − G‖/‖G‖ ≈ 0.94 at step 40)',
+  },
   async init(ctx) {
     const alpha = Number(ctx.params.alpha);
     const { gpu } = ctx;
