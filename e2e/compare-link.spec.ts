@@ -55,7 +55,9 @@ test('comparison link: same profile ticks the runs, a fresh profile trains them 
   await expect(banner).toHaveCount(0, { timeout: 240_000 });
   const rows = fresh.getByTestId('compare-table').locator('tbody tr');
   await expect(rows).toHaveCount(2);
-  await expect(rows.nth(1)).toContainText('done', { timeout: 120_000 });
+  await expect(fresh.getByTestId('compare-cost').locator('tbody tr').nth(1)).toContainText('done', {
+    timeout: 120_000,
+  });
   const ids = await fresh.getByTestId('run-item').evaluateAll((els) => els.map((e) => e.getAttribute('data-run-id')!));
   expect(ids).toHaveLength(2);
   const got = await Promise.all(ids.map((id) => runLosses(fresh, id)));

@@ -16,7 +16,8 @@ const shot = (page: Page, name: string) =>
 async function fits(page: Page, testid: string): Promise<void> {
   const { scrollW, innerW, right } = await page.evaluate((id) => {
     const el = document.querySelector(`[data-testid="${id}"]`)!;
-    const box = (el.closest('.table-scroll') ?? el).getBoundingClientRect();
+    // the element itself, not its scroll wrapper: a table that only fits by scrolling sideways clips
+    const box = el.getBoundingClientRect();
     return { scrollW: document.documentElement.scrollWidth, innerW: window.innerWidth, right: box.right };
   }, testid);
   expect(scrollW, 'page scrolls sideways').toBeLessThanOrEqual(innerW);
@@ -54,6 +55,15 @@ test('daily use: lr defaults, step 0, streaming generation, compare, run managem
   const lora = await startAndFinish(page);
   expect((await evalSteps(page, lora))[0]).toBe(0);
 
+  // the ε slider moves every intruder chart, the history over steps included; the intruder table fits
+  await page.getByTestId('tab-intruders').click();
+  await page.getByTestId('input-eps').fill('0.2');
+  await expect(page.getByTestId('chart-intruders-over-steps')).toContainText('ε = 0.20');
+  await expect(page.getByTestId('chart-layer-grid')).toContainText('ε = 0.20');
+  await fits(page, 'intruder-table');
+  await shot(page, 'intruders-1024x700');
+  await page.getByTestId('input-eps').fill('0.5');
+
   // generation streams (progress while it runs) and Cancel keeps what was generated
   await page.getByTestId('tab-generate').click();
   await page.getByTestId('generate-prompt').fill('The ');
@@ -80,6 +90,7 @@ test('daily use: lr defaults, step 0, streaming generation, compare, run managem
   const [csv] = await Promise.all([page.waitForEvent('download'), page.getByTestId('compare-csv').click()]);
   expect(csv.suggestedFilename()).toBe('rankscope-compare.csv');
   await fits(page, 'compare-table');
+  await fits(page, 'compare-cost');
   await fits(page, 'compare-diff');
   await shot(page, 'compare-1024x700');
   for (const [w, h] of [
@@ -87,7 +98,7 @@ test('daily use: lr defaults, step 0, streaming generation, compare, run managem
     [1920, 1080],
   ]) {
     await page.setViewportSize({ width: w, height: h });
-    await fits(page, 'compare-table');
+    for (const id of ['compare-table', 'compare-cost', 'compare-diff']) await fits(page, id);
     await shot(page, `compare-${w}x${h}`);
   }
   await page.setViewportSize({ width: 1024, height: 700 });
@@ -177,4 +188,18 @@ test('run management: runs panel in view, tags, filters, read-only setup, edit a
   page.once('dialog', (d) => void d.accept());
   await page.getByTestId('delete-runs').click();
   await expect(page.getByTestId('run-item')).toHaveCount(0);
+});
+
+test('first open: the pretrained base model, one dataset size, the FALLBACK badge explained', async ({ page }) => {
+  await openStudio(page);
+  await expect(page.getByTestId('input-model')).toHaveValue('builtin:base');
+  const help = await page.getByTestId('field-dataset').innerText();
+  expect(help.match(/\d(\.\d)? (B|KiB|MiB)/g)).toHaveLength(2); // the text's size and, in parentheses, the download
+  expect(help).toMatch(/\d(\.\d)? (KiB|MiB) \(\d+(\.\d)? (KiB|MiB) compressed\)/);
+  const badge = page.getByTestId('fallback-badge');
+  if (await badge.count()) expect(await badge.getAttribute('title')).toMatch(/software.*slower/s);
+  // a bad value says so in plain words, not in the schema library's
+  await page.getByTestId('input-train-lr').fill('-1');
+  await expect(page.getByTestId('field-train-lr')).toContainText('Must be greater than 0');
+  expect(await page.locator('body').innerText()).not.toMatch(/Too small|Invalid input|expected number/);
 });

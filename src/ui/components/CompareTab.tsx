@@ -131,7 +131,7 @@ export function CompareTab() {
       </div>
       {diff.length > 0 && (
         <div className="table-scroll">
-          <table className="data" data-testid="compare-diff">
+          <table className="data wrap" data-testid="compare-diff">
             <thead>
               <tr>
                 <th>setting that differs</th>
@@ -158,13 +158,14 @@ export function CompareTab() {
           </table>
         </div>
       )}
+      {/* two tables of one row per run, so each fits the view column at 1024 px (issue 16): learning and
+          forgetting, then what the run cost and what it did to the spectra */}
       <div className="table-scroll">
-        <table className="data" data-testid="compare-table">
+        <table className="data wrap" data-testid="compare-table">
           <thead>
             <tr>
               <th>run</th>
               <th>method</th>
-              <th>steps</th>
               <th>final loss</th>
               <th title="validation loss at step 0 (untouched model) → final">val base → final</th>
               <th>best val</th>
@@ -173,6 +174,41 @@ export function CompareTab() {
                 <Term k="probe">probe</Term> base → final
               </th>
               <th title="final − step 0: positive = forgetting">Δ probe</th>
+            </tr>
+          </thead>
+          <tbody>
+            {runs.map((r, k) => (
+              <tr key={r.id}>
+                <td>
+                  <span className="legend-swatch" style={{ background: color(k) }} />
+                  {r.name}
+                </td>
+                <td className="mono">{r.config.method.id}</td>
+                <td className="mono">{fmt(table[k].finalLoss ?? undefined, 4)}</td>
+                <td className="mono wrap-ok">
+                  {fmt(table[k].baseVal ?? undefined, 4)} → {fmt(table[k].finalVal ?? undefined, 4)}
+                </td>
+                <td className="mono">{fmt(table[k].bestVal ?? undefined, 4)}</td>
+                <td className="mono" data-testid="compare-dval">
+                  {delta(table[k].dVal)}
+                </td>
+                <td className="mono wrap-ok">
+                  {fmt(table[k].baseProbe ?? undefined, 4)} → {fmt(table[k].finalProbe ?? undefined, 4)}
+                </td>
+                <td className="mono" data-testid="compare-dprobe">
+                  {delta(table[k].dProbe)}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      </div>
+      <div className="table-scroll">
+        <table className="data wrap" data-testid="compare-cost">
+          <thead>
+            <tr>
+              <th>run</th>
+              <th>steps</th>
               <th>
                 <Term k="intruder">intruders</Term> (<Term k="eps">ε</Term> {eps.toFixed(2)})
               </th>
@@ -189,22 +225,7 @@ export function CompareTab() {
                   <span className="legend-swatch" style={{ background: color(k) }} />
                   {r.name}
                 </td>
-                <td className="mono">{r.config.method.id}</td>
                 <td>{r.step}</td>
-                <td className="mono">{fmt(table[k].finalLoss ?? undefined, 4)}</td>
-                <td className="mono">
-                  {fmt(table[k].baseVal ?? undefined, 4)} → {fmt(table[k].finalVal ?? undefined, 4)}
-                </td>
-                <td className="mono">{fmt(table[k].bestVal ?? undefined, 4)}</td>
-                <td className="mono" data-testid="compare-dval">
-                  {delta(table[k].dVal)}
-                </td>
-                <td className="mono">
-                  {fmt(table[k].baseProbe ?? undefined, 4)} → {fmt(table[k].finalProbe ?? undefined, 4)}
-                </td>
-                <td className="mono" data-testid="compare-dprobe">
-                  {delta(table[k].dProbe)}
-                </td>
                 <td data-testid="compare-intruders-cell">
                   {intruderRows[k]?.matrices
                     ? `${intruderRows[k].intruders} (${intruderRows[k].newDirections} new, ${intruderRows[k].rotations} rot.) · min max|cos| ${fmt(intruderRows[k].minMaxCos, 2)} · ‖ΔW‖/‖W₀‖ ${fmt(intruderRows[k].relFrobenius, 4)}`

@@ -208,7 +208,7 @@ export function IntrudersTab() {
             layout="vertical"
             height={Math.max(120, counts.length * 18 + 30)}
           />
-          <table className="data" data-testid="intruder-table">
+          <table className="data wrap" data-testid="intruder-table">
             <thead>
               <tr>
                 <th>matrix</th>
