@@ -41,6 +41,7 @@ describe('experiment schema', () => {
       expect(parseExperiment(JSON.parse(JSON.stringify(e)))).toEqual(e);
       expect(decodeExperiment(experimentFragment(e))).toEqual(e);
       expect(decodeExperiment(`https://x.test/#${experimentFragment(e).slice(1)}`)).toEqual(e);
+      expect(decodeExperiment(experimentFragment(e).replace('#experiment=', '#exp='))).toEqual(e);
     }
   });
 

@@ -83,7 +83,7 @@ async function list(argv: string[]): Promise<number> {
 async function loadExperiment(spec: string): Promise<Experiment> {
   const preset = getPreset(spec);
   if (preset) return preset;
-  if (spec.includes('experiment=')) return decodeExperiment(spec);
+  if (/(?:^|[#&?])(?:experiment|exp)=/.test(spec)) return decodeExperiment(spec);
   if (!/\.json$/i.test(spec))
     throw new CliError(
       `experiment run ${escapeControl(spec)}: not a preset (${presetIds().join(', ')}), a .json file or an experiment link`,

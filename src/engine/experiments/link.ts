@@ -86,8 +86,9 @@ export function experimentFragment(exp: Experiment): string {
 /** Decode a payload, a `#experiment=…` fragment or a whole URL holding one. */
 export function decodeExperiment(link: string): Experiment {
   if (typeof link !== 'string') throw new ExperimentError('an experiment link must be text');
-  const at = link.indexOf(`${EXPERIMENT_LINK_KEY}=`);
-  const payload = (at >= 0 ? link.slice(at + EXPERIMENT_LINK_KEY.length + 1) : link).split('&')[0].trim();
+  // `#experiment=` (this module) or the page's short `#exp=`; otherwise the text is the payload itself
+  const m = /(?:^|[#&?])(?:experiment|exp)=/.exec(link);
+  const payload = (m ? link.slice(m.index + m[0].length) : link).split('&')[0].trim();
   if (!payload) throw new ExperimentError('the experiment link holds no data after "experiment="');
   if (payload.length > MAX_LINK_CHARS)
     throw new ExperimentError(
