@@ -82,3 +82,37 @@ test('a destroyed GPU device: banner, one click, the run resumes on a new device
   expect(reference.length).toBe(STEPS);
   expect(resumed).toEqual(reference);
 });
+
+test('after a lost device, Reload (the fallback) offers the run from its checkpoint, and it completes', async ({
+  page,
+}) => {
+  test.setTimeout(240_000);
+  await openStudio(page);
+  await configureTinyRun(page, { steps: 6, evalEvery: 3, analysisEvery: 0 });
+  await page.evaluate(async () => {
+    const d = (window as unknown as Debug).__rankscope;
+    await d.checkpointEvery(2);
+    await d.loseDevice(4);
+  });
+  await page.getByTestId('start-run').click();
+  const bar = page.getByTestId('run-bar');
+  const runId = (await bar.getAttribute('data-run-id'))!;
+  await expect(page.getByTestId('device-lost-banner')).toBeVisible({ timeout: 120_000 });
+  await expect(page.getByTestId('resume-banner')).toHaveCount(0); // the device banner's button is the one offered
+  const before = await runLosses(page, runId);
+  expect(before.length).toBe(4);
+
+  await page.getByTestId('device-lost-reload').click();
+  await expect(page.getByTestId('app')).toHaveAttribute('data-engine', 'ready', { timeout: 90_000 });
+  await expect(page.getByTestId('device-lost-banner')).toHaveCount(0);
+  const banner = page.locator(`[data-testid="resume-banner"][data-run-id="${runId}"]`);
+  await expect(banner).toContainText('was stopped by a lost GPU device at step 4');
+  await expect(banner.getByTestId('resume-from-checkpoint')).toContainText('step 4');
+  await banner.getByTestId('resume-from-checkpoint').click();
+  await expect(bar).toHaveAttribute('data-run-id', runId);
+  await expect(bar).toHaveAttribute('data-status', 'done', { timeout: 120_000 });
+  const after = await runLosses(page, runId);
+  expect(after.length).toBe(6);
+  expect(after.every(Number.isFinite)).toBe(true);
+  expect(after.slice(0, 4)).toEqual(before);
+});

@@ -1,10 +1,22 @@
-/** Runs cut off by a reload: offer to resume from the last checkpoint (or to start again). */
+/**
+ * Runs cut off by a reload — or by a lost device, once that device's banner is gone (after a reload):
+ * offer to resume from the last checkpoint (or to start again).
+ */
 import { useShallow } from 'zustand/react/shallow';
 import { resumeFromCheckpoint, startRun } from '../runs';
 import { useStudio } from '../store';
 
 export function ResumeBanner() {
-  const interrupted = useStudio(useShallow((s) => Object.values(s.runs).filter((r) => r.status === 'interrupted')));
+  const interrupted = useStudio(
+    useShallow((s) =>
+      Object.values(s.runs).filter(
+        (r) =>
+          r.status === 'interrupted' ||
+          // while the device-lost banner shows, its own button resumes the run
+          (!s.deviceLost && r.status === 'error' && r.error?.kind === 'device-lost'),
+      ),
+    ),
+  );
   const ready = useStudio((s) => s.engine === 'ready' && !s.deviceLost);
   if (interrupted.length === 0) return null;
   return (
@@ -12,7 +24,8 @@ export function ResumeBanner() {
       {interrupted.map((r) => (
         <div key={r.id} className="banner warn" data-testid="resume-banner" data-run-id={r.id}>
           <span>
-            <strong>“{r.name}”</strong> was interrupted at step {r.step} of {r.totalSteps}.{' '}
+            <strong>“{r.name}”</strong> {r.status === 'error' ? 'was stopped by a lost GPU device' : 'was interrupted'}{' '}
+            at step {r.step} of {r.totalSteps}.{' '}
             {r.checkpointStep !== undefined
               ? `Its last checkpoint is at step ${r.checkpointStep}.`
               : 'It has no checkpoint yet.'}
