@@ -74,6 +74,16 @@ test('analysis: a hub PEFT adapter opened without training, kept across reload, 
   const url = await page.getByTestId('analysis-link').inputValue();
   expect(url).toContain('#analysis=');
 
+  // the same adapter from files on this computer (base fetched by its config's name, now stored): same count
+  const adapterDir = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../tests/fixtures/hf/peft/gpt2-lora');
+  await page
+    .getByTestId('input-adapter-files')
+    .setInputFiles(['adapter_config.json', 'adapter_model.safetensors'].map((f) => path.join(adapterDir, f)));
+  await expect(page.getByTestId('analysis-badge')).toHaveCount(2);
+  await expect(page.getByTestId('adapter-summary-adapter')).toContainText('adapter files');
+  await expect(page.getByTestId('adapter-summary-intruders')).toHaveAttribute('data-intruders', String(intruders));
+  await page.getByTestId('run-item').filter({ hasText: 'analysis: peft/gpt2-lora' }).click();
+
   // the link in a fresh profile: downloads offered, the same analysis, hashes checked
   const ctx = await browser.newContext();
   const page2 = await ctx.newPage();

@@ -16,13 +16,26 @@ export function AdapterAnalysisPanel() {
     if (files?.length) void openAdapterAnalysis({ files: [...files] }, { base });
   };
   return (
-    <section className="card" data-testid="adapter-analysis">
+    <section
+      className="card"
+      data-testid="adapter-analysis"
+      onDragOver={(e) => {
+        if (e.dataTransfer.types.includes('Files')) e.preventDefault();
+      }}
+      onDrop={(e) => {
+        // dropped adapter_config.json + adapter_model.safetensors (a dropped folder's files are not listed
+        // by FileList: use Folder… for folders)
+        if (!e.dataTransfer.files.length) return;
+        e.preventDefault();
+        if (ready && !busy) pick(e.dataTransfer.files);
+      }}
+    >
       <details open={busy || !!error || undefined}>
         <summary className="card-title">Analyse a PEFT adapter</summary>
         <p className="muted small">
-          Any LoRA adapter — from the hub or from files — merged into its base: spectra, ΔW ranks, intruder dimensions
-          (new directions vs rotations, k = 10) and α per layer, without training. The hub endpoint and token are the
-          model picker&apos;s (Hub settings).
+          Any LoRA adapter — from the hub, or its files picked or dropped here — merged into its base: spectra, ΔW
+          ranks, intruder dimensions (new directions vs rotations, k = 10) and α per layer, without training. The hub
+          endpoint and token are the model picker&apos;s (Hub settings).
         </p>
         <div className="field">
           <label htmlFor="adapter-spec">Hub id</label>
