@@ -100,7 +100,7 @@ export function RunBar() {
             Stop
           </button>
         )}
-        {!live && (
+        {!live && !isAnalysis(run) && (
           <button
             type="button"
             className="btn small"
@@ -118,15 +118,18 @@ export function RunBar() {
             Reproduce
           </button>
         )}
-        <button
-          type="button"
-          className="btn small"
-          onClick={() => void makeLink()}
-          data-testid="share-run"
-          title="Copy a link that encodes this whole run"
-        >
-          {copied ? 'Link copied' : 'Copy run link'}
-        </button>
+        {/* an analysis entry (an adapter opened without training) has its own link: Adapter analysis below */}
+        {!isAnalysis(run) && (
+          <button
+            type="button"
+            className="btn small"
+            onClick={() => void makeLink()}
+            data-testid="share-run"
+            title="Copy a link that encodes this whole run"
+          >
+            {copied ? 'Link copied' : 'Copy run link'}
+          </button>
+        )}
         <button
           type="button"
           className="btn small"
