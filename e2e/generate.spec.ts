@@ -63,6 +63,27 @@ test('generate from a non-current stored run after a reload: streams, cancels, t
   await page.getByTestId('generate-run-select').selectOption(older);
   await expect(page.getByTestId('generate-base')).toHaveText(base);
   await expect(page.getByTestId('generate-cancelled')).toBeVisible();
+  // the tab fits at every size: nothing wider than the view, no sideways page scroll
+  for (const [w, h] of [
+    [1024, 700],
+    [1360, 900],
+    [1920, 1080],
+  ]) {
+    await page.setViewportSize({ width: w, height: h });
+    for (const id of ['generate-controls', 'generate-output']) {
+      const r = await page.getByTestId(id).evaluate((el) => ({
+        left: el.getBoundingClientRect().left,
+        right: el.getBoundingClientRect().right,
+        w: innerWidth,
+        scroll: document.documentElement.scrollWidth,
+      }));
+      expect(r.left, id).toBeGreaterThanOrEqual(0);
+      expect(r.right, id).toBeLessThanOrEqual(r.w);
+      expect(r.scroll).toBeLessThanOrEqual(r.w);
+    }
+    await snap(page, `generate-${w}x${h}`);
+  }
+  await page.setViewportSize({ width: 1024, height: 700 });
   await page.getByTestId('generate-run-select').selectOption(newer);
   await expect(page.getByTestId('generate-output')).toHaveCount(0);
   await snap(page, 'generate-after-reload-1024x700');
