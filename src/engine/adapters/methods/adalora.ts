@@ -202,6 +202,11 @@ export const method: AdapterMethod = {
   ],
   preservesFunctionAtInit: true,
   trainsBase: false,
+  defaultLr: {
+    value: 3e-3,
+    source:
+      'measured: scripts/lr-sweep.sh shape (built-in base model, 40 steps, batch 4, context 32, brown-news, cosine, warmup 4, clip 1; llvmpipe, Dec 2026), init_r 12, target_r 8: val loss 2.0053 at 3e-3, 2.0055 at 1e-2',
+  },
   validate(params, config) {
     const p = (k: string, d: number) => Number(params[k] ?? d);
     const errs: string[] = [];
