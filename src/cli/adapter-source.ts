@@ -5,7 +5,8 @@
  * the hub. Adapters from the hub are downloaded into the Hugging Face cache like models (the two files
  * only). What cannot be represented is refused in one line: other PEFT types (importPeft), modules or
  * shapes the base does not have (checkPeftAgainstModel), DoRA (its merge needs the column norms of the
- * merged weight, not analysed here yet).
+ * merged weight, not analysed here yet) — all in engine/analysis/adapter.ts mergeAdapter, shared with the
+ * page's adapter analysis.
  *
  * The pair handed to the analysis holds only the adapted matrices, in the engine's weight layout
  * (in, out), W0 from the base and W0 + s·(B·A)ᵀ (adapters/merge.ts loraDelta, the same merge the exporter
@@ -18,12 +19,9 @@ import { isDirectory } from './fsio';
 import { loadCliModel } from './model';
 import { hubCacheDir, hubToken, HfCacheStore } from './hf-cache';
 import { DEFAULT_ENDPOINT, downloadBlob, fetchFileMeta, formatHubRef, HubError, parseHubRef } from '../engine/io/hub';
-import { importPeft, PeftError } from '../engine/io/peft';
-import { loraDelta } from '../engine/adapters/merge';
-import { checkPeftAgainstModel } from '../engine/io/peft-check';
 import { parseSafetensors, writeSafetensors, type SafetensorsFile } from '../engine/io/safetensors';
-import { peftNamingOf } from '../engine/model/families';
 import type { NamedFile } from '../engine/io/checkpoint';
+import { AdapterAnalysisError, mergeAdapter } from '../engine/analysis/adapter';
 import { escapeControl } from '../engine/strings';
 
 const ADAPTER_FILES = ['adapter_config.json', 'adapter_model.safetensors'];
@@ -97,40 +95,24 @@ export async function adapterPair(adapterSpec: string, baseSpec: string | undefi
   const files = await readAdapter(adapterSpec);
   const spec = baseSpec ?? baseFromConfig(files, adapterSpec);
   const model = await loadCliModel(spec);
-  let im;
+  // the same merge and one-line refusals as the page's adapter analysis (engine/analysis/adapter.ts)
+  let merged;
   try {
-    im = importPeft(files, peftNamingOf(model.config));
+    merged = mergeAdapter(files, model, spec);
   } catch (e) {
-    if (e instanceof PeftError) throw new CliError(`--adapter ${escapeControl(adapterSpec)}: ${e.message}`);
+    if (e instanceof AdapterAnalysisError) throw new CliError(`--adapter ${escapeControl(adapterSpec)}: ${e.message}`);
     throw e;
   }
-  const problems = checkPeftAgainstModel(im, model.config);
-  if (problems.length)
-    throw new CliError(
-      `--adapter ${escapeControl(adapterSpec)} does not fit the base ${escapeControl(spec)}:\n  ${problems.join('\n  ')}`,
-    );
-  const dora = im.modules.filter((m) => m.magnitude !== null).map((m) => m.module);
-  if (dora.length)
-    throw new CliError(
-      `--adapter ${escapeControl(adapterSpec)}: DoRA (use_dora) is not analysed yet (${dora.length} modules); a plain LoRA adapter is`,
-    );
   const base: Record<string, { shape: number[]; data: Float32Array }> = {};
   const tuned: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const m of im.modules) {
-    const name = `${m.module}.weight`;
-    const w0 = model.weights.get(name);
-    if (!w0 || w0.length !== m.inDim * m.outDim)
-      throw new CliError(`--adapter: the base has no ${m.inDim}×${m.outDim} matrix ${escapeControl(name)}`);
-    const delta = loraDelta(m.A, m.B, m.r, m.inDim, m.outDim, m.scaling);
-    const wt = new Float32Array(w0.length);
-    for (let i = 0; i < wt.length; i++) wt[i] = w0[i] + delta[i];
-    base[name] = { shape: [m.inDim, m.outDim], data: w0 };
-    tuned[name] = { shape: [m.inDim, m.outDim], data: wt };
+  for (const m of merged.matrices) {
+    base[`${m.module}.weight`] = { shape: [m.rows, m.cols], data: m.base };
+    tuned[`${m.module}.weight`] = { shape: [m.rows, m.cols], data: m.tuned };
   }
   return {
     base: parseSafetensors(writeSafetensors(base)),
     tuned: parseSafetensors(writeSafetensors(tuned)),
     baseSpec: spec,
-    modules: im.modules.length,
+    modules: merged.matrices.length,
   };
 }
