@@ -7,6 +7,7 @@
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Page } from '@playwright/test';
+import { strFromU8, unzipSync } from 'fflate';
 import { expect, snap, test } from './helpers';
 import { configureTinyRun, openStudio, runLosses } from './studio';
 
@@ -104,6 +105,30 @@ test('a smoke preset from the gallery: verdict, table, CSV; its link reproduces 
   expect(csv).toContain('run,step,loss');
   expect(csv.filter((l) => /^\d,\d,\d/.test(l))).toHaveLength(12);
 
+  // JSON + CSV + charts (SVG) in one zip, and a chart as PNG
+  const zipDl = page.waitForEvent('download');
+  await page.getByTestId('exp-export').click();
+  const zipPath = testInfo.outputPath('experiment.zip');
+  await (await zipDl).saveAs(zipPath);
+  const files = unzipSync(new Uint8Array(readFileSync(zipPath)));
+  expect(Object.keys(files)).toEqual(
+    expect.arrayContaining([
+      'experiment.json',
+      'results.csv',
+      'charts/experiment-loss.svg',
+      'charts/experiment-metric.svg',
+    ]),
+  );
+  const json = JSON.parse(strFromU8(files['experiment.json']));
+  expect(json.experiment.id).toBe('asymmetry');
+  expect(String(json.verdict.holds)).toBe(await verdict.getAttribute('data-holds'));
+  expect(json.runs.map((r: { curve: number[] }) => r.curve)).toEqual(losses);
+  const pngDl = page.waitForEvent('download');
+  await page.getByTestId('chart-experiment-loss').getByRole('button', { name: /PNG/ }).click();
+  const pngPath = testInfo.outputPath('loss.png');
+  await (await pngDl).saveAs(pngPath);
+  expect([...readFileSync(pngPath).subarray(0, 4)]).toEqual([0x89, 0x50, 0x4e, 0x47]);
+
   // the link: a fresh profile offers to run it and gets the same per-run losses
   await page.getByTestId('exp-copy-link').click();
   const link = await page.getByTestId('exp-link').inputValue();
@@ -187,4 +212,40 @@ test('the queue: skip a run, pause and resume, reload mid-run and resume the exp
   expect(losses[2]).toHaveLength(12);
   expect([...losses[1], ...losses[2]].every(Number.isFinite)).toBe(true);
   await expect(progress).toContainText('2 of 3 runs finished · 1 skipped');
+});
+
+test('the flat-spectra preset: matrix fits run in the worker and give the CLI’s fit errors', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(240_000);
+  await openStudio(page);
+  await page.getByTestId('tab-experiments').click();
+  await expect(page.getByTestId('exp-preset-flat-spectra')).toHaveAttribute('data-ready', 'true');
+  const t0 = Date.now();
+  await page.getByTestId('exp-start-flat-spectra').click();
+  await waitDone(page, 180_000);
+  console.log(`flat-spectra (smoke): 6 fits in ${((Date.now() - t0) / 1000).toFixed(1)} s on SwiftShader`);
+  await expect(page.getByTestId('exp-verdict')).toHaveAttribute('data-final', 'true');
+  await expect(page.getByTestId('exp-groups').locator('tbody tr')).toHaveCount(6);
+  const csvDl = page.waitForEvent('download');
+  await page.getByTestId('exp-csv').click();
+  const csvPath = testInfo.outputPath('fits.csv');
+  await (await csvDl).saveAs(csvPath);
+  const lines = readFileSync(csvPath, 'utf8').split('\n');
+  const head = lines[0].split(',');
+  const pageErr = lines.slice(1, 7).map((l) => Number(l.split(',')[head.indexOf('fitError')]));
+  const out = execFileSync(
+    'npm',
+    ['run', '-s', 'cli', '--', 'experiment', 'run', 'flat-spectra', '--budget', 'smoke', '--json'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 180_000 },
+  );
+  const cli = out
+    .split('\n')
+    .filter((l) => l.startsWith('{"run"'))
+    .map((l) => (JSON.parse(l) as { metrics: { fitError: number } }).metrics.fitError);
+  expect(cli).toHaveLength(6);
+  const worst = Math.max(...cli.map((e, i) => Math.abs(e - pageErr[i]) / e));
+  console.log(`fit errors page vs CLI: largest relative difference ${worst.toExponential(2)}`);
+  expect(worst).toBeLessThan(1e-4);
+  await snap(page, 'experiments-fits');
 });

@@ -13,6 +13,7 @@ import { decodeExperiment, experimentFragment } from '../engine/experiments/link
 import { INTRUDER_EPS, runMetrics } from '../engine/experiments/runner';
 import { expandExperiment, type ExpandedRun, type Experiment } from '../engine/experiments/schema';
 import { judge, type RunRow, type Verdict } from '../engine/experiments/verdict';
+import type { FitResult } from '../engine/experiments/matrix-fit';
 import type { SpectrumSnapshot } from '../worker/protocol';
 import type { RunMetrics } from './store/runData';
 import type { RunRecord } from './types';
@@ -23,13 +24,10 @@ export type { Experiment, ExpandedRun, Verdict };
 const CLI_ONLY: Record<string, string> = {
   'rank-eval': 'DyLoRA’s per-rank evaluation',
   extract: 'PHLoRA’s rank extraction',
-  'fit-error': 'the matrix fits (no model)',
 };
 
 /** Why the page cannot run this experiment yet (null: it can). */
 export function pageLimitation(exp: Experiment): string | null {
-  if (exp.kind === 'matrix-fit')
-    return `${CLI_ONLY['fit-error']} run in the CLI only for now (experiment run ${exp.id})`;
   const m = exp.measure.find((x) => CLI_ONLY[x]);
   return m ? `${CLI_ONLY[m]} runs in the CLI only for now (npm run cli -- experiment run ${exp.id})` : null;
 }
@@ -47,9 +45,13 @@ export function pageConfig(exp: Experiment, run: ExpandedRun & { kind: 'train' }
   return c;
 }
 
-export function expandForPage(exp: Experiment): { runs: (ExpandedRun & { kind: 'train' })[]; configs: RunConfig[] } {
-  const runs = expandExperiment(exp).filter((r): r is ExpandedRun & { kind: 'train' } => r.kind === 'train');
-  return { runs, configs: runs.map((r) => pageConfig(exp, r)) };
+/**
+ * Every run of the experiment in the engine's order, with the config the page trains for each training
+ * run (null for a matrix fit: those run in the worker with no model and are not runs in the runs list).
+ */
+export function expandForPage(exp: Experiment): { runs: ExpandedRun[]; configs: (RunConfig | null)[] } {
+  const runs = expandExperiment(exp);
+  return { runs, configs: runs.map((r) => (r.kind === 'train' ? pageConfig(exp, r) : null)) };
 }
 
 /** What the studio's store holds for one run (null: not started). */
@@ -58,6 +60,8 @@ export interface StoredRun {
   metrics: RunMetrics | undefined;
   spectra: Record<string, SpectrumSnapshot> | undefined;
   skipped: boolean;
+  /** A matrix fit's result (kind 'matrix-fit'). */
+  fit?: FitResult;
 }
 
 export interface PageRow extends RunRow {
@@ -71,6 +75,17 @@ export function pageRows(runs: ExpandedRun[], stored: StoredRun[], runIds: (stri
   return runs.map((run, i) => {
     const s = stored[i];
     const base = { key: run.key, group: run.group, lr: run.lr, seed: run.seed, label: run.label, runId: runIds[i] };
+    if (s?.fit) {
+      const f = s.fit;
+      const metrics = {
+        fitError: f.relError,
+        optimalError: f.optimalError,
+        trainableParams: f.params,
+        finalLoss: f.relError,
+        wallSeconds: f.seconds,
+      };
+      return { ...base, status: 'done', metrics, curve: f.curve.slice() };
+    }
     const status = s?.record?.status;
     if (s?.skipped) return { ...base, status: 'skipped', metrics: {}, curve: s.metrics?.losses.slice() ?? [] };
     if (status === 'error') return { ...base, status: 'failed', metrics: {}, curve: s.metrics?.losses.slice() ?? [] };
@@ -131,6 +146,8 @@ export interface GroupSummary {
 /** Metrics the table shows first, when measured. */
 export const TABLE_METRICS = [
   'valLoss',
+  'fitError',
+  'optimalError',
   'probeLoss',
   'probeDelta',
   'finalLoss',
@@ -229,11 +246,15 @@ export function decodeExperimentLink(
 
 /** Seconds the page should take, from one calibration (ms per step, per evaluation, per preparation). */
 export function estimateSeconds(
-  configs: RunConfig[],
+  configs: (RunConfig | null)[],
   cal: { prepareMs: number; stepMs: number; evalMs: number },
 ): number {
   let ms = 0;
   for (const c of configs) {
+    if (!c) {
+      ms += 2000; // a matrix fit (no model): about two seconds — not calibrated, a rough figure
+      continue;
+    }
     const evals = c.eval.every > 0 ? Math.floor(c.train.steps / c.eval.every) + 2 : 0;
     ms += cal.prepareMs + c.train.steps * cal.stepMs + evals * cal.evalMs;
   }

@@ -10,6 +10,7 @@
  */
 import { create } from 'zustand';
 import type { RunConfig } from '../engine/config';
+import type { FitResult } from '../engine/experiments/matrix-fit';
 import type { CalibrationReport } from '../worker/protocol';
 import { deleteExperiment as dbDelete, getCheckpoint, listExperiments, putExperiment } from './db';
 import { engineApi } from './engine';
@@ -20,6 +21,7 @@ import {
   isExperimentFragment,
   pageRows,
   verdictOf,
+  type ExpandedRun,
   type Experiment,
   type PageRow,
   type Verdict,
@@ -40,6 +42,8 @@ export interface ExperimentRecord {
   status: ExperimentStatus;
   /** Queue slot i (expandExperiment's order) → the run it became (null: not started yet). */
   runIds: (string | null)[];
+  /** Matrix fits' results by slot (they have no run in the runs list). */
+  fits?: Record<number, FitResult>;
   /** Slots the person skipped. */
   skipped: number[];
   /** The slot running now (or that was running when paused/interrupted). */
@@ -134,13 +138,21 @@ export async function startExperiment(
 async function advance(id: string): Promise<void> {
   const rec = get(id);
   if (!rec || rec.status !== 'running') return;
-  const next = rec.runIds.findIndex((r, i) => r === null && !rec.skipped.includes(i));
+  // a fit a reload cut off (its marker but no result) runs again: fits are deterministic and short
+  const next = rec.runIds.findIndex(
+    (r, i) => (r === null || (r.startsWith('fit:') && !rec.fits?.[i])) && !rec.skipped.includes(i),
+  );
   if (next < 0) {
     await finish(id);
     return;
   }
   const { runs, configs } = expandForPage(rec.experiment);
-  const runId = await startRun(configs[next], {
+  const config = configs[next];
+  if (!config) {
+    await runFit(id, next, runs[next]);
+    return;
+  }
+  const runId = await startRun(config, {
     name: `${rec.experiment.id} ${next + 1}/${runs.length} · ${runs[next].label}`.slice(0, 120),
   });
   const cur = get(id)!;
@@ -157,6 +169,25 @@ async function advance(id: string): Promise<void> {
     message: undefined,
     adapterName: cur.adapterName ?? useStudio.getState().runs[runId]?.adapterName,
   });
+}
+
+/** A matrix fit (no model): in the worker, then on to the next slot. */
+async function runFit(id: string, slot: number, run: ExpandedRun): Promise<void> {
+  const api = engineApi();
+  if (!api || run.kind !== 'matrix-fit') return;
+  const marker = `fit:${run.key}`;
+  let cur = get(id)!;
+  put({ ...cur, runIds: cur.runIds.map((r, i) => (i === slot ? marker : r)), current: slot });
+  try {
+    const fit = await api.fitMatrix({ fit: run.fit });
+    cur = get(id)!;
+    put({ ...cur, fits: { ...(cur.fits ?? {}), [slot]: fit } });
+  } catch (e) {
+    useStudio.getState().notify(`Matrix fit ${run.label} failed: ${errorText(e)}`);
+    cur = get(id)!;
+    put({ ...cur, skipped: [...cur.skipped, slot] });
+  }
+  setTimeout(() => void advance(id), 0);
 }
 
 async function finish(id: string): Promise<void> {
@@ -277,7 +308,7 @@ export async function deleteExperiment(id: string): Promise<void> {
 // ---- results -----------------------------------------------------------------------------------
 
 export async function loadExperimentData(rec: ExperimentRecord): Promise<void> {
-  for (const id of rec.runIds) if (id) await ensureRunData(id);
+  for (const id of rec.runIds) if (id && !id.startsWith('fit:')) await ensureRunData(id);
 }
 
 /** The engine's result rows of an experiment, from its runs' records, metrics and spectra in the store. */
@@ -291,6 +322,7 @@ export function experimentRows(rec: ExperimentRecord): PageRow[] {
       metrics: id ? st.metrics[id] : undefined,
       spectra: id ? st.spectra[id]?.latest : undefined,
       skipped: rec.skipped.includes(i),
+      fit: rec.fits?.[i],
     };
   });
   return pageRows(runs, stored, rec.runIds);

@@ -14,6 +14,7 @@ import type { SerializedGpuError } from '../gpu/errors';
 import type { DataPreview } from '../engine/data/preview';
 import type { DownloadProgress } from '../engine/io/hub';
 import type { LibraryModel } from './model-library';
+import type { FitConfig, FitResult } from '../engine/experiments/matrix-fit';
 
 export type { LibraryModel };
 
@@ -101,6 +102,12 @@ export interface EngineApi {
    * evaluation; everything is released after. Call it only while no run is in progress.
    */
   calibrate(cmd: { config: RunConfig; steps?: number }): Promise<CalibrationReport>;
+  /**
+   * One model-free matrix fit of an experiment (src/engine/experiments/matrix-fit.ts: a target of
+   * controlled spectrum fitted by a LoRA or Kronecker adapter on the GPU) — the flat-spectra preset's runs.
+   * Call it only while no run is in progress.
+   */
+  fitMatrix(cmd: { fit: FitConfig }): Promise<FitResult>;
   /** The training data as the model will see it: first examples as tokens with the loss mask, length figures. No GPU. */
   previewData(cmd: {
     config: RunConfig;

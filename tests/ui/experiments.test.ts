@@ -16,6 +16,7 @@ import {
   pageRows,
   resultsCsv,
   verdictOf,
+  type ExpandedRun,
   type StoredRun,
 } from '../../src/ui/experiments';
 import { applyMetricsBatch, emptyMetrics } from '../../src/ui/store/runData';
@@ -48,18 +49,19 @@ describe('page configs', () => {
   it('evaluate at step 0 and the end when the smoke budget evaluates never; training settings unchanged', () => {
     const { runs, configs } = expandForPage(asym);
     expect(runs.map((r) => r.key)).toEqual(['A+B · seed=0', 'A+B · seed=1', 'B only · seed=0', 'B only · seed=1']);
-    expect(runs[0].config.eval.every).toBe(0);
-    expect(configs[0].eval.every).toBe(3);
-    expect({ ...configs[0], eval: null }).toEqual({ ...runs[0].config, eval: null });
+    const engine = (runs[0] as ExpandedRun & { kind: 'train' }).config;
+    expect(engine.eval.every).toBe(0);
+    expect(configs[0]!.eval.every).toBe(3);
+    expect({ ...configs[0], eval: null }).toEqual({ ...engine, eval: null });
   });
 
   it('take an end-of-run spectra snapshot when intruders are measured', () => {
     const { configs } = expandForPage(getPreset('intruders')!);
-    expect(configs.every((c) => c.analysis.every === c.train.steps)).toBe(true);
+    expect(configs.every((c) => c!.analysis.every === c!.train.steps)).toBe(true);
   });
 
   it('say which presets only the CLI can run', () => {
-    expect(pageLimitation(getPreset('flat-spectra')!)).toMatch(/matrix fits \(no model\) run in the CLI only/);
+    expect(pageLimitation(getPreset('flat-spectra')!)).toBeNull(); // fits run in the worker (fitMatrix)
     expect(pageLimitation(getPreset('dylora')!)).toMatch(/per-rank evaluation runs in the CLI only/);
     expect(pageLimitation(asym)).toBeNull();
   });
@@ -119,6 +121,27 @@ describe('rows and verdict from page runs', () => {
     expect(lines[4]).toBe('4,B only · seed=1,B only,0.003,1,skipped,r3,,,,,,,');
     expect(lines.slice(6, 8)).toEqual(['run,step,loss', `1,1,${Math.fround(2.3)}`]);
     expect(lines.filter((l) => /^\d,\d,/.test(l))).toHaveLength(10);
+  });
+});
+
+describe('matrix fits', () => {
+  it('are expanded without a run config and give the engine’s fit metrics', () => {
+    const exp = getPreset('flat-spectra')!;
+    const { runs, configs } = expandForPage(exp);
+    expect(configs.every((c) => c === null)).toBe(true);
+    const fit = { curve: [0.9, 0.5], relError: 0.5, optimalError: 0.4, params: 64, targetSigma: [1], seconds: 0.2 };
+    const none: StoredRun = { record: undefined, metrics: undefined, spectra: undefined, skipped: false };
+    const rows = pageRows(
+      runs,
+      runs.map((_, i) => (i === 0 ? { ...none, fit } : none)),
+      runs.map((r, i) => (i === 0 ? `fit:${r.key}` : null)),
+    );
+    expect(rows[0]).toMatchObject({
+      status: 'done',
+      curve: [0.9, 0.5],
+      metrics: { fitError: 0.5, optimalError: 0.4, trainableParams: 64, finalLoss: 0.5, wallSeconds: 0.2 },
+    });
+    expect(rows[1].status).toBe('pending');
   });
 });
 

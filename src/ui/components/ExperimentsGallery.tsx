@@ -6,6 +6,7 @@
  * evaluations and preparation.
  */
 import { useEffect, useMemo, useState } from 'react';
+import type { RunConfig } from '../../engine/config';
 import { listPresets } from '../../engine/experiments/presets';
 import { estimateSeconds, expandForPage, pageLimitation, type Experiment } from '../experiments';
 import { calibrate, startExperiment, useExperiments } from '../experimentsQueue';
@@ -33,7 +34,7 @@ export function ExperimentsGallery() {
         const why = p.waiting.length
           ? `waiting: ${p.waiting.join(', ')} ${p.waiting.length > 1 ? 'are' : 'is'} not in the engine yet`
           : pageLimitation(exp);
-        let configs = null;
+        let configs: (RunConfig | null)[] | null = null;
         if (!why)
           try {
             configs = expandForPage(exp).configs;
@@ -46,7 +47,7 @@ export function ExperimentsGallery() {
   );
 
   // one calibration on this adapter: the smoke budget's micro-model run, when the engine is free
-  const calConfig = useMemo(() => presets.find((x) => x.configs)?.configs?.[0] ?? null, [presets]);
+  const calConfig = useMemo(() => presets.flatMap((x) => x.configs ?? []).find((c) => c !== null) ?? null, [presets]);
   useEffect(() => {
     if (engine === 'ready' && loaded && !busy && calConfig) void calibrate({ ...calConfig, name: undefined });
   }, [engine, loaded, busy, calConfig]);
@@ -105,8 +106,7 @@ export function ExperimentsGallery() {
               </p>
               {configs ? (
                 <p className="small">
-                  {configs.length} runs × {configs[0].train.steps} steps on {configs[0].model.id} /{' '}
-                  {configs[0].dataset.id}; lr {lrWords(exp)}.
+                  {sizeWords(configs)}; lr {lrWords(exp)}.
                   {cal && (
                     <>
                       {' '}
@@ -153,4 +153,10 @@ function lrWords(exp: Experiment): string {
     : lr.policy === 'per-method-defaults'
       ? 'each method’s documented default'
       : 'as configured (one shared lr)';
+}
+
+function sizeWords(configs: (RunConfig | null)[]): string {
+  const c = configs.find((x) => x !== null);
+  if (!c) return `${configs.length} matrix fits (no model, seconds each)`;
+  return `${configs.length} runs × ${c.train.steps} steps on ${c.model.id} / ${c.dataset.id}`;
 }

@@ -237,7 +237,7 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
                 <tr key={r.key} data-testid="exp-run-row" data-run-id={r.runId ?? ''}>
                   <td className="mono">{k + 1}</td>
                   <td className="mono">
-                    {r.runId ? (
+                    {r.runId && !r.runId.startsWith('fit:') ? (
                       <button
                         type="button"
                         className="linkish"
@@ -266,7 +266,11 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
       </details>
       <ChartCard
         id="experiment-loss"
-        title="Train loss per run (exact per-step losses)"
+        title={
+          exp.kind === 'matrix-fit'
+            ? 'Relative fit error ‖fit − T‖/‖T‖ per step'
+            : 'Train loss per run (exact per-step losses)'
+        }
         empty={lossRows.length ? null : 'No steps yet.'}
       >
         <LineView data={lossRows} xKey="step" series={series} height={220} />

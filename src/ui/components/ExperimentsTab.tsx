@@ -107,7 +107,8 @@ export function Claim({ exp }: { exp: Experiment }) {
 export function describe(exp: Experiment): string {
   try {
     const { configs } = expandForPage(exp);
-    const c = configs[0];
+    const c = configs.find((x) => x !== null);
+    if (!c) return `${configs.length} matrix fits (no model), ${exp.budget} budget.`;
     return `${configs.length} runs (${exp.seeds} seed${exp.seeds > 1 ? 's' : ''}) on ${c.model.id} / ${c.dataset.id}, ${c.train.steps} steps each, ${exp.budget} budget.`;
   } catch (e) {
     return (e as Error).message;
