@@ -27,7 +27,6 @@ import type { RunConfig } from '../engine/config';
 import { WorkerRunner } from './runner';
 import { resolveInputs } from '../engine/inputs';
 import { Trainer } from '../engine/train';
-import { fitMatrix } from '../engine/experiments/matrix-fit';
 
 let gpu: Gpu | null = null;
 let emit: (e: EngineEvent) => void | Promise<void> = () => {};
@@ -195,9 +194,6 @@ const api: EngineApi = {
       trainer.dispose();
     }
   },
-  async fitMatrix(cmd) {
-    return fitMatrix(requireGpu(), cmd.fit);
-  },
   async selfTest(): Promise<SelfTestReport> {
     const g = requireGpu();
     const M = 33,
@@ -211,7 +207,7 @@ const api: EngineApi = {
     const tb = g.upload(b, [K, N], 'selftest:B');
     const tc = g.tensor([M, N], 'selftest:C');
     const enc = g.encoder('selftest');
-    matmul(enc, { a: ta, b: tb, c: tc, M, N, K, variant: 'tiled' });
+    matmul(enc, { a: ta, b: tb, c: tc, M, N, K }); // the variant training uses (auto: the vec4 register-blocked kernels)
     enc.submit();
     const out = await g.read(tc);
     const ms = performance.now() - t0;
@@ -219,11 +215,11 @@ const api: EngineApi = {
     const rep = compareArrays(out, matmulRef(a, b, { M, N, K }), {
       atol: 1e-4,
       rtol: 1e-4,
-      label: 'matmul_tiled 33×47×65',
+      label: 'matmul 33×47×65',
     });
     return {
       ok: rep.ok,
-      kernel: 'matmul_tiled',
+      kernel: 'matmul (auto)',
       shape: [M, K, N],
       maxAbsDiff: rep.maxAbsDiff,
       message: rep.message,

@@ -7,16 +7,16 @@
  *     vectorised axis, other strides/offsets multiples of 4, buffers of whole vec4s); otherwise it falls
  *     back to `regs`, so `vec4` is valid for every layout,
  *   - `regs`: the scalar register-blocked kernel, any strides,
- *   - `tiled` (64×64 workgroup-memory tiles) and `skinny` (narrow C, workgroup memory): the previous
- *     kernels, kept on request,
- *   - `naive` only on request (the readable baseline, used as a second oracle in tests).
+ *   - `naive` only on request (the readable oracle, used as a second oracle in tests).
+ * The workgroup-memory `tiled` and `skinny` kernels were retired: slower than `vec4` on every shape of
+ * `bench matmul --variants` (README, "Matmul").
  *
  * Measured on Dawn + Mesa llvmpipe against TensorFlow.js's WebGPU backend in the same process
  * (`bench matmul`); the reasons for the design are in the shader header.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
 
-export type MatmulVariant = 'auto' | 'naive' | 'tiled' | 'skinny' | 'regs' | 'vec4';
+export type MatmulVariant = 'auto' | 'naive' | 'regs' | 'vec4';
 
 export interface MatmulArgs {
   a: GpuTensor; // (M, K), or (K, M) when transA
@@ -63,9 +63,6 @@ interface Layout {
   bOff: number;
   cOff: number;
 }
-
-const SKINNY_WIDTHS = [4, 8, 16, 32, 64];
-export const SKINNY_MAX = 64;
 
 function layoutOf(x: MatmulArgs): Layout {
   const { M, N, K } = x;
@@ -185,11 +182,6 @@ export function matmul(enc: StepEncoder, x: MatmulArgs): void {
   let l = layoutOf(x);
   let aBuf = x.a,
     bBuf = x.b;
-  if (variant === 'skinny' && l.N > SKINNY_MAX) {
-    if (l.M > SKINNY_MAX) throw new Error(`matmul_skinny needs M or N ≤ ${SKINNY_MAX}, got ${x.M}×${x.N}`);
-    l = transposed(l);
-    [aBuf, bBuf] = [bBuf, aBuf];
-  }
   let entry: Plan['entry'] | null = null;
   let aRows = false;
   if (variant === 'vec4' || variant === 'regs') {
@@ -254,30 +246,13 @@ export function matmul(enc: StepEncoder, x: MatmulArgs): void {
       label,
       workgroups: [Math.ceil(l.N / perGroup), Math.ceil(l.M / rows), batch],
     });
-  } else if (variant === 'naive') {
+  } else {
     enc.dispatch({
       kernel: { shader: 'matmul', entry: 'matmul_naive' },
       bindings,
       params,
       label,
       workgroups: [Math.ceil(l.N / 8), Math.ceil(l.M / 8), batch],
-    });
-  } else if (variant === 'tiled') {
-    enc.dispatch({
-      kernel: { shader: 'matmul', entry: 'matmul_tiled' },
-      bindings,
-      params,
-      label,
-      workgroups: [Math.ceil(l.N / 64), Math.ceil(l.M / 64), batch],
-    });
-  } else {
-    const nt = SKINNY_WIDTHS.find((w) => w >= l.N) ?? 64;
-    enc.dispatch({
-      kernel: { shader: 'matmul', entry: 'matmul_skinny', constants: { SK_NT: nt } },
-      bindings,
-      params,
-      label,
-      workgroups: [Math.ceil(l.M / 64), Math.ceil(l.N / nt), batch],
     });
   }
 }

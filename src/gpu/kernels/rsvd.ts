@@ -30,11 +30,11 @@
  *     first, κ(R) ≈ 1 in the others), so the explicit inverse costs no accuracy and turns the solve
  *     into one BLAS-3 product;
  *   - the products use rsvd_tsmm (shaders/rsvd.wgsl), a tall-skinny GEMM with split-K for the Gram,
- *     rather than matmul.wgsl, whose variants pad l to 64 columns and compute an (l, l) Gram in one
- *     workgroup; blocks wider than 64 columns fall back to matmul.wgsl `tiled`.
+ *     rather than matmul.wgsl, whose kernels do not split K for an (l, l) Gram; blocks wider than 64
+ *     columns fall back to matmul.wgsl's default kernel.
  */
 import { Params, type Gpu, type GpuTensor, type StepEncoder } from '../device';
-import { matmul, type MatmulVariant } from './matmul';
+import { matmul } from './matmul';
 import { purposeTag, RSVD_REFILL_PURPOSE, RSVD_SKETCH_PURPOSE } from '../purposes';
 
 // ---- random fills ---------------------------------------------------------------------------------
@@ -188,27 +188,14 @@ export function tsmm(enc: StepEncoder, x: TsmmArgs): void {
 
 /**
  * Narrow products go through rsvd_tsmm (columns exactly ceil(l/8)·8 wide, 8×8·NV register blocks,
- * split-K Gram). Wider blocks (l > 64) use matmul.wgsl's `tiled` variant, which on llvmpipe beats
- * `skinny` 3× on these shapes (768×3072·42: skinny does one workgroup-memory load per FMA). Measured
- * on llvmpipe, 768×3072·42: tsmm 2× faster than tiled for A·X and Aᵀ·Y, 5–10× for the Gram.
+ * split-K Gram); measured on llvmpipe, 768×3072·42: 2× faster than a 64×64-tiled matmul for A·X and
+ * Aᵀ·Y, 5–10× for the Gram. Wider blocks (l > 64) use matmul.wgsl's default (register-blocked vec4)
+ * kernel, which replaced the retired `tiled` one there (`bench matmul --variants`, README "Matmul").
  */
-const RSVD_MATMUL: MatmulVariant = 'tiled';
-
-/** C (M, n) = op(A)·B, overwriting C: rsvd_tsmm when n ≤ 64, else the tiled matmul. */
+/** C (M, n) = op(A)·B, overwriting C: rsvd_tsmm when n ≤ 64, else the default matmul. */
 function narrowProduct(enc: StepEncoder, x: TsmmArgs): void {
   if (x.N <= TSMM_MAX_N) tsmm(enc, x);
-  else
-    matmul(enc, {
-      a: x.a,
-      b: x.b,
-      c: x.c,
-      M: x.M,
-      N: x.N,
-      K: x.K,
-      transA: x.transA,
-      variant: RSVD_MATMUL,
-      label: x.label,
-    });
+  else matmul(enc, { a: x.a, b: x.b, c: x.c, M: x.M, N: x.N, K: x.K, transA: x.transA, label: x.label });
 }
 
 /** A dense row-major (M, N) tensor as an operator. */
