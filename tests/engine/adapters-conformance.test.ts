@@ -87,6 +87,14 @@ function configFor(
   });
 }
 
+/**
+ * (d)'s learning rate where 1e-2 is too small for the method to move this random micro model's loss by
+ * 0.01 in 30 steps, with why. HRA's update is an orthogonal map W₀·H (a product of reflections): on a
+ * random W₀ rotations change the loss slowly (5.5529 → 5.5461 at 1e-2); on the pretrained base it trains
+ * as fast as LoRA (val 2.008 vs 2.010, scripts/lr-sweep.sh shape).
+ */
+const TRAIN_OVERRIDES: Record<string, Partial<RunConfigInput['train']>> = { hra: { lr: 3e-2 } };
+
 let gpu: Gpu;
 let shared: RunInputs;
 const inputsFor = (config: RunConfig): RunInputs => ({ ...shared, config });
@@ -105,13 +113,26 @@ async function logitsOf(model: LanguageModel): Promise<Float32Array> {
 
 /** Gradients vs central differences on the largest-gradient coordinates of every trainable; returns failures and the count checked. */
 async function checkGradients(tr: Trainer, id: string): Promise<{ failures: string[]; checked: number }> {
-  // Move every trainable off its init: x ← x + N(0, σ²), σ = 0.3·rms(x) (0.05 for all-zero tensors).
+  const first = await checkGradientsAt(tr, id, 0);
+  if (first.checked >= Math.min(2, tr.method.trainables.length)) return first;
+  // Every gradient below the noise floor (AdaLoRA: E = 0 and A, B ~ N(0, 0.02²) make B·diag(E)·A and all
+  // its gradients O(1e-5)): check again at a point where every trainable is O(0.3) off its init.
+  return checkGradientsAt(tr, `${id}/wide`, 0.3);
+}
+
+async function checkGradientsAt(
+  tr: Trainer,
+  id: string,
+  minSigma: number,
+): Promise<{ failures: string[]; checked: number }> {
+  // Move every trainable off its init: x ← x + N(0, σ²), σ = max(0.3·rms(x), minSigma) (0.05 for
+  // all-zero tensors when minSigma = 0).
   const rng = new Rng(11, `conformance/${id}`);
   for (const t of tr.method.trainables) {
     const v = await gpu.read(t.param);
     let ss = 0;
     for (const x of v) ss += x * x;
-    const sigma = ss > 0 ? 0.3 * Math.sqrt(ss / v.length) : 0.05;
+    const sigma = Math.max(ss > 0 ? 0.3 * Math.sqrt(ss / v.length) : 0.05, minSigma);
     const noise = rng.fillNormal(new Float32Array(v.length), sigma);
     for (let i = 0; i < v.length; i++) v[i] += noise[i];
     gpu.write(t.param, v);
@@ -297,7 +318,7 @@ for (const fused of [true, false])
         });
 
         it(`(c) only trainables change in training and (d) the loss falls over ${STEPS} steps`, async () => {
-          const tr = await Trainer.create(gpu, inputsFor(configFor(m)));
+          const tr = await Trainer.create(gpu, inputsFor(configFor(m, TRAIN_OVERRIDES[m.id])));
           try {
             const weights0 = await tr.model.readWeights();
             const frozen0 = await frozenLowRank(tr);
