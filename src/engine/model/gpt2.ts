@@ -73,7 +73,7 @@ export function checkBindingLimits(gpu: Gpu, cfg: ModelConfig, specs: ParamSpec[
     if (bytes > limit) {
       throw new Error(
         `${s.name} [${s.shape}] needs ${mb(bytes)} in one buffer, but this adapter (${gpu.name}) binds at most ${mb(limit)} per buffer; ` +
-          `use a GPU with a larger maxStorageBufferBindingSize or a model with a smaller vocabulary (here at most ${Math.floor(limit / 4 / cfg.nEmbd)} tokens)`,
+          `use a GPU with a larger maxStorageBufferBindingSize or a narrower model (hidden ${cfg.nEmbd})`,
       );
     }
   }

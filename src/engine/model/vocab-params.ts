@@ -102,10 +102,6 @@ export class VocabParams {
       `${name} is held in ${t.shards.length} row shards of ${t.rowsPerShard} rows (it exceeds one storage binding): use parts("${name}")`,
     );
   }
-
-  isSharded(name: string): boolean {
-    return (this.tables.get(name)?.shards.length ?? 1) > 1;
-  }
 }
 
 /**
