@@ -27,6 +27,7 @@ import type { RunConfig } from '../engine/config';
 import { WorkerRunner } from './runner';
 import { resolveInputs } from '../engine/inputs';
 import { Trainer } from '../engine/train';
+import { fitMatrix } from '../engine/experiments/matrix-fit';
 
 let gpu: Gpu | null = null;
 let emit: (e: EngineEvent) => void | Promise<void> = () => {};
@@ -193,6 +194,9 @@ const api: EngineApi = {
     } finally {
       trainer.dispose();
     }
+  },
+  async fitMatrix(cmd) {
+    return fitMatrix(requireGpu(), cmd.fit);
   },
   async selfTest(): Promise<SelfTestReport> {
     const g = requireGpu();
