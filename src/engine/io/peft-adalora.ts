@@ -23,13 +23,15 @@ import {
   PeftError,
   hfModulePath,
   parsePeftTensorName,
-  type AdapterState,
-  type PeftExport,
-  type PeftExportOptions,
-  type PeftImport,
-  type PeftModuleAdapter,
   type PeftNaming,
-  type PeftAdapterConfig,
+} from './peft-names';
+import type {
+  AdapterState,
+  PeftExport,
+  PeftExportOptions,
+  PeftImport,
+  PeftModuleAdapter,
+  PeftAdapterConfig,
 } from './peft';
 import { splitModuleName } from '../model/language-model';
 
