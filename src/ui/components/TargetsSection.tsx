@@ -1,6 +1,9 @@
 /** Which matrices the adapter attaches to: modules, layers, and per-module rank overrides. */
 import { useEffect, useState } from 'react';
 import { TARGET_MODULES } from '../../engine/config';
+import { expandSelectors, moduleTypes } from '../../engine/model/families';
+import { TARGET_PRESETS, moduleMatches } from '../../engine/model/language-model';
+import type { ModelConfig } from '../../engine/model/config';
 import { useStudio } from '../store';
 import { useIssues } from './ConfigField';
 import { Field } from './Field';
@@ -15,12 +18,19 @@ export function TargetsSection() {
   const rankIssues = useIssues('targets.rankOverrides', true);
   const nLayer = arch?.nLayer ?? 0;
   const modules = targets.modules ?? [];
+  // The model's own module types (q_proj … down_proj for Llama, query_key_value … for Pythia); GPT-2's
+  // four before the model's config is known. Presets are shown expanded into the boxes they select.
+  const types = arch ? familyTypes(arch) : [...TARGET_MODULES];
+  const selected = arch ? selectedTypes(arch, modules, types) : modules;
+  useEffect(() => {
+    // a model of another family: selectors it does not have become its own default (PEFT's per-family targets)
+    if (arch && modules.length > 0 && selectedTypes(arch, modules, types).length === 0)
+      setField('targets.modules', ['default']);
+  }, [arch]); // eslint-disable-line react-hooks/exhaustive-deps
   const toggleModule = (m: string) =>
     setField(
       'targets.modules',
-      modules.includes(m as never)
-        ? modules.filter((x) => x !== m)
-        : TARGET_MODULES.filter((x) => x === m || modules.includes(x)),
+      selected.includes(m) ? selected.filter((x) => x !== m) : types.filter((x) => x === m || selected.includes(x)),
     );
   const layers = targets.layers;
   const toggleLayer = (l: number) => {
@@ -37,12 +47,28 @@ export function TargetsSection() {
         </p>
       )}
       <Field label="Modules" issues={modIssues} testid="field-targets-modules">
+        {arch && (
+          <div className="checks" data-testid="target-presets">
+            {TARGET_PRESETS.map((p) => (
+              <button
+                key={p}
+                type="button"
+                className="btn small"
+                title={expandSelectors(arch, [p]).join(', ')}
+                onClick={() => setField('targets.modules', [p])}
+                data-testid={`target-preset-${p}`}
+              >
+                {p}
+              </button>
+            ))}
+          </div>
+        )}
         <div className="checks">
-          {TARGET_MODULES.map((m) => (
+          {types.map((m) => (
             <label key={m}>
               <input
                 type="checkbox"
-                checked={modules.includes(m)}
+                checked={selected.includes(m)}
                 onChange={() => toggleModule(m)}
                 data-testid={`target-${m}`}
               />
@@ -156,4 +182,23 @@ function parse(t: string): { ok: boolean; value?: Record<string, number>; error?
     out[m[1]] = Number(m[2]);
   }
   return { ok: true, value: out };
+}
+
+export function familyTypes(arch: ModelConfig): string[] {
+  try {
+    return moduleTypes(arch);
+  } catch {
+    return [...TARGET_MODULES]; // an arch the engine cannot build: the form's validation says why
+  }
+}
+
+/** The module types a selector list (types, PEFT-style suffixes or presets) selects in this model. */
+export function selectedTypes(arch: ModelConfig, selectors: readonly string[], types: string[]): string[] {
+  let sel: string[];
+  try {
+    sel = expandSelectors(arch, selectors);
+  } catch {
+    sel = [...selectors];
+  }
+  return types.filter((t) => sel.some((s) => moduleMatches(t, s)));
 }
