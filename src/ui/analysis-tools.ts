@@ -4,7 +4,7 @@
  * the PEFT files come back and download as one zip.
  */
 import { zipSync } from 'fflate';
-import { PEFT_SUPPORT } from '../engine/io/peft';
+import { peftSupport } from '../engine/io/peft';
 import type { ExtractResult, MitigateResult } from '../worker/protocol';
 import { getCheckpoint } from './db';
 import { engineApi } from './engine';
@@ -17,7 +17,7 @@ import type { RunRecord } from './types';
 export function runTool(r: RunRecord | null | undefined): 'extract' | 'mitigate' | null {
   if (!r || !['done', 'stopped', 'interrupted'].includes(r.status) || (r.checkpointStep ?? 0) < 1) return null;
   if (r.config.method.id === 'full') return 'extract';
-  return PEFT_SUPPORT[r.config.method.id]?.kind === 'lora' ? 'mitigate' : null;
+  return peftSupport(r.config.method.id).kind === 'lora' ? 'mitigate' : null;
 }
 
 async function prepare(runId: string) {

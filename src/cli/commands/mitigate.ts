@@ -10,7 +10,7 @@ import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
 import { writeFiles } from '../fsio';
 import { readRunDir } from './export';
 import { loadWeights } from './extract';
-import { exportPeft, PEFT_SUPPORT, type AdapterState } from '../../engine/io/peft';
+import { exportPeft, peftSupport, type AdapterState } from '../../engine/io/peft';
 import { mitigateLayer } from '../../engine/analysis/mitigate';
 import { transposeInOut } from '../../engine/analysis/extract';
 import { baseWeights, probeLosses } from '../../engine/analysis/probe-loss';
@@ -44,7 +44,7 @@ export async function run(argv: string[]): Promise<number> {
   if (!(eps > 0)) throw new CliError(`--eps must be > 0, got ${eps}`);
   const rd = await readRunDir(dir);
   const id = rd.config.method.id;
-  if (PEFT_SUPPORT[id]?.kind !== 'lora')
+  if (peftSupport(id).kind !== 'lora')
     throw new CliError(
       `mitigate: ${id} is not a plain LoRA adapter on the pretrained weight (PEFT's reduce_intruder_dimension supports LoRA only); export it with --convert or --merged instead`,
     );

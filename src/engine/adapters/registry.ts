@@ -17,24 +17,12 @@ for (const [path, mod] of Object.entries(modules)) {
 }
 
 export function listMethods(): AdapterMethod[] {
-  const order = [
-    'full',
-    'lora',
-    'rslora',
-    'loraplus',
-    'lora-asym',
-    'pissa',
-    'milora',
-    'dora',
-    'lora-ga',
-    'eva',
-    'vera',
-    'nola',
-    'dylora',
-  ];
-  return [...methods.values()].sort(
-    (a, b) => (order.indexOf(a.id) + 1 || 99) - (order.indexOf(b.id) + 1 || 99) || a.id.localeCompare(b.id),
-  );
+  return [...methods.values()].sort((a, b) => a.order - b.order || a.id.localeCompare(b.id));
+}
+
+/** The method with this id, or undefined (getMethod throws a ConfigError instead). */
+export function tryGetMethod(id: string): AdapterMethod | undefined {
+  return methods.get(id);
 }
 
 export function getMethod(id: string): AdapterMethod {

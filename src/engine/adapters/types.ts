@@ -106,8 +106,22 @@ export interface MethodInstance {
   dispose(): void;
 }
 
+/**
+ * How PEFT loads a method's result: as plain LoRA, LoRA with DoRA, a residual method's rank-2r
+ * conversion, materialised factors (NOLA), or not at all as LORA (note says why and what to export).
+ */
+export type PeftSupportKind = 'lora' | 'dora' | 'residual' | 'materialized' | 'none';
+export interface PeftSupport {
+  kind: PeftSupportKind;
+  note: string;
+}
+
 export interface AdapterMethod {
   id: string;
+  /** Position in the studio's method lists (lower first). */
+  order: number;
+  /** How PEFT loads this method's result (io/peft.ts reads it). */
+  peft: PeftSupport;
   label: string;
   /** Paper link (arXiv) for the method. */
   paper: string;

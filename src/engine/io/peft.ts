@@ -9,7 +9,7 @@
  *       base_model.model.transformer.h.<l>.<module>.lora_magnitude_vector   [out]   (DoRA; no ".weight")
  *   - import of the same files back, validated, into per-module factors.
  *
- * Which methods PEFT can load as LoRA is a property of the method, stated in PEFT_SUPPORT:
+ * Which methods PEFT can load as LoRA is a property of the method, stated on its record (`peft`):
  *   plain LoRA            lora, rslora (use_rslora), loraplus (an optimizer change), lora-asym, eva
  *                         (its init only placed A), dylora (the adapter at its evaluation rank)
  *   DoRA                  dora (use_dora, magnitude vector)
@@ -28,6 +28,8 @@ import { assertSafeKeys, escapeControl, regexHazard } from '../strings';
 import { scanFinite } from '../analysis/computable';
 import { splitModuleName } from '../model/language-model';
 import { exportAdaLoraPeft, importAdaLoraPeft } from './peft-adalora';
+import { tryGetMethod } from '../adapters/registry';
+import type { PeftSupport, PeftSupportKind } from '../adapters/types';
 
 export {
   GPT2_PEFT_NAMING,
@@ -50,38 +52,10 @@ import {
 
 // ---- export -------------------------------------------------------------------------------------------
 
-type SupportKind = 'lora' | 'dora' | 'residual' | 'materialized' | 'none';
-
-/** How each method maps onto PEFT's LORA type (see the file header). Unknown methods: none. */
-export const PEFT_SUPPORT: Record<string, { kind: SupportKind; note: string }> = {
-  lora: { kind: 'lora', note: 'LoRA' },
-  rslora: { kind: 'lora', note: 'LoRA with use_rslora (s = α/√r)' },
-  loraplus: { kind: 'lora', note: 'LoRA (LoRA+ changes only the optimizer; the adapter is plain LoRA)' },
-  'lora-asym': { kind: 'lora', note: 'LoRA (A was frozen in training; PEFT loads it as an ordinary LoRA)' },
-  eva: { kind: 'lora', note: 'LoRA with the EVA rank allocation as rank_pattern (EVA only placed the initial A)' },
-  dylora: { kind: 'lora', note: 'LoRA at the DyLoRA evaluation rank' },
-  dora: { kind: 'dora', note: 'LoRA with use_dora and the magnitude vectors' },
-  pissa: { kind: 'residual', note: 'PiSSA' },
-  milora: { kind: 'residual', note: 'MiLoRA' },
-  'lora-ga': { kind: 'residual', note: 'LoRA-GA' },
-  nola: { kind: 'materialized', note: 'NOLA' },
-  vera: {
-    kind: 'none',
-    note: "VeRA is PEFT's VERA adapter type, not LORA; its shared projections and λ vectors have no LoRA names",
-  },
-  full: { kind: 'none', note: 'full fine-tuning has no adapter' },
-  // adalora: PEFT's own ADALORA type, written by peft-adalora.ts (exportPeft dispatches to it)
-  adalora: { kind: 'none', note: "AdaLoRA is PEFT's ADALORA type (exported natively by exportAdaLoraPeft)" },
-  relora: {
-    kind: 'none',
-    note: "ReLoRA merged every earlier segment into W, so its update is a sum of low-rank segments (rank above r); the final segment's LoRA alone, on the pretrained model, would drop them",
-  },
-  hra: {
-    kind: 'none',
-    note: "HRA is PEFT's HRA type (hra_u), not LORA, and PEFT's HRA layer takes nn.Linear only (not GPT-2's Conv1D)",
-  },
-  'lora-pro': { kind: 'lora', note: 'LoRA (LoRA-Pro changes only the gradients; the adapter is plain LoRA)' },
-};
+/** How a method maps onto PEFT (its record's `peft`, see the file header); an unknown id has none. */
+export function peftSupport(id: string): PeftSupport {
+  return tryGetMethod(id)?.peft ?? { kind: 'none', note: `method "${id}" has no PEFT mapping` };
+}
 
 export interface AdapterState {
   tensors: Map<string, Float32Array>;
@@ -202,7 +176,7 @@ function modulesOf(state: AdapterState, naming: PeftNaming): string[] {
   return [...mods].sort((a, b) => order(a) - order(b));
 }
 
-function factorsOf(state: AdapterState, kind: SupportKind, naming: PeftNaming): ModuleFactors[] {
+function factorsOf(state: AdapterState, kind: PeftSupportKind, naming: PeftNaming): ModuleFactors[] {
   const out: ModuleFactors[] = [];
   for (const module of modulesOf(state, naming)) {
     const type = splitModuleName(module)?.type;
@@ -261,7 +235,7 @@ function factorsOf(state: AdapterState, kind: SupportKind, naming: PeftNaming): 
 export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExportOptions = {}): PeftExport {
   const id = config.method.id;
   if (id === 'adalora') return exportAdaLoraPeft(config, state, opts); // PEFT's own ADALORA type (peft-adalora.ts)
-  const support = PEFT_SUPPORT[id] ?? { kind: 'none' as const, note: `method "${id}" has no PEFT mapping` };
+  const support = peftSupport(id);
   const merged =
     'export the merged model instead (--merged <dir>: config.json + model.safetensors, loadable by transformers without PEFT)';
   if (support.kind === 'none')

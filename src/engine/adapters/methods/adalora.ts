@@ -177,6 +177,8 @@ const param = (key: string, label: string, def: number, min: number, max: number
 
 export const method: AdapterMethod = {
   id: 'adalora',
+  order: 130,
+  peft: { kind: 'none', note: "AdaLoRA is PEFT's ADALORA type (exported natively by exportAdaLoraPeft)" },
   label: 'AdaLoRA',
   paper: 'https://arxiv.org/abs/2303.10512',
   description:

@@ -12,6 +12,8 @@ import { ALPHA_PARAM, RANK_PARAM, kaimingA } from '../lora-family';
 
 export const method: AdapterMethod = {
   id: 'dora',
+  order: 70,
+  peft: { kind: 'dora', note: 'LoRA with use_dora and the magnitude vectors' },
   label: 'DoRA',
   paper: 'https://arxiv.org/abs/2402.09353',
   description:

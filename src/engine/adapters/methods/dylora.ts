@@ -73,6 +73,8 @@ export function isDyLoraInstance(m: MethodInstance): m is DyLoraInstance {
 
 export const method: AdapterMethod = {
   id: 'dylora',
+  order: 120,
+  peft: { kind: 'lora', note: 'LoRA at the DyLoRA evaluation rank' },
   label: 'DyLoRA',
   paper: 'https://arxiv.org/abs/2210.07558',
   description:

@@ -67,6 +67,8 @@ export function allocateRanks(ratios: number[][], budget: number): number[] {
 
 export const method: AdapterMethod = {
   id: 'eva',
+  order: 90,
+  peft: { kind: 'lora', note: 'LoRA with the EVA rank allocation as rank_pattern (EVA only placed the initial A)' },
   label: 'EVA',
   paper: 'https://arxiv.org/abs/2410.07170',
   description:

@@ -93,6 +93,11 @@ class FiraProjector extends BasisProjector {
 
 export const method: AdapterMethod = {
   id: 'fira',
+  order: 140,
+  peft: {
+    kind: 'none',
+    note: 'Fira trains every weight (a projected optimizer with the full-rank remainder): no adapter; export the merged model',
+  },
   label: 'Fira',
   paper: 'https://arxiv.org/abs/2410.01623',
   description:

@@ -43,6 +43,11 @@ export function transferMatrix(
 
 export const method: AdapterMethod = {
   id: 'flora',
+  order: 150,
+  peft: {
+    kind: 'none',
+    note: 'Flora trains every weight (random projections on the optimizer side): no adapter; export the merged model',
+  },
   label: 'Flora',
   paper: 'https://arxiv.org/abs/2402.03293',
   description:

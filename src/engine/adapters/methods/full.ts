@@ -6,6 +6,8 @@ import type { AdapterMethod, TrainableTensor } from '../types';
 
 export const method: AdapterMethod = {
   id: 'full',
+  order: 0,
+  peft: { kind: 'none', note: 'full fine-tuning has no adapter' },
   label: 'Full fine-tuning',
   paper: 'https://arxiv.org/abs/2410.21228',
   description: 'Update every weight with AdamW. The baseline spectra and intruder dimensions are compared against.',

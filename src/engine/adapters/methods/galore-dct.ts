@@ -28,6 +28,11 @@ export function topIndices(scores: ArrayLike<number>, r: number): number[] {
 
 export const method: AdapterMethod = {
   id: 'galore-dct',
+  order: 170,
+  peft: {
+    kind: 'none',
+    note: 'GaLore-DCT trains every weight (its projection is on the optimizer side): no adapter; export the merged model',
+  },
   label: 'GaLore (DCT)',
   paper: 'https://arxiv.org/abs/2505.17967',
   description:

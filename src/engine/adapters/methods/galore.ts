@@ -22,6 +22,11 @@ import {
 
 export const method: AdapterMethod = {
   id: 'galore',
+  order: 160,
+  peft: {
+    kind: 'none',
+    note: 'GaLore trains every weight (its projection is on the optimizer side): no adapter; export the merged model',
+  },
   label: 'GaLore',
   paper: 'https://arxiv.org/abs/2403.03507',
   description:

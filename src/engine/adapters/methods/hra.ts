@@ -226,6 +226,11 @@ export class HraAdapter implements LinearAdapter {
 
 export const method: AdapterMethod = {
   id: 'hra',
+  order: 180,
+  peft: {
+    kind: 'none',
+    note: "HRA is PEFT's HRA type (hra_u), not LORA, and PEFT's HRA layer takes nn.Linear only (not GPT-2's Conv1D)",
+  },
   label: 'HRA',
   paper: 'https://arxiv.org/abs/2405.17484',
   description:

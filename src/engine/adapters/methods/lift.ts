@@ -113,6 +113,11 @@ class LiftProjector implements GradientProjector {
 
 export const method: AdapterMethod = {
   id: 'lift',
+  order: 190,
+  peft: {
+    kind: 'none',
+    note: 'LIFT updates a sparse set of weights of W: no low-rank adapter; export the merged model',
+  },
   label: 'LIFT',
   paper: 'https://arxiv.org/abs/2506.00772',
   description:

@@ -13,6 +13,8 @@ import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from '../lora-family';
 
 export const method: AdapterMethod = {
   id: 'lora-asym',
+  order: 40,
+  peft: { kind: 'lora', note: 'LoRA (A was frozen in training; PEFT loads it as an ordinary LoRA)' },
   label: 'Asymmetric LoRA (B only)',
   paper: 'https://arxiv.org/abs/2402.16842',
   description: 'LoRA with a frozen random A: only B is trained (Asymmetry in LoRA; the FFA-LoRA code path).',

@@ -25,6 +25,8 @@ import { scale } from '../../../gpu/kernels/elementwise';
 
 export const method: AdapterMethod = {
   id: 'lora-ga',
+  order: 80,
+  peft: { kind: 'residual', note: 'LoRA-GA' },
   label: 'LoRA-GA',
   paper: 'https://arxiv.org/abs/2407.05000',
   description:

@@ -117,6 +117,8 @@ export function loraProAdjust(
 
 export const method: AdapterMethod = {
   id: 'lora-pro',
+  order: 200,
+  peft: { kind: 'lora', note: 'LoRA (LoRA-Pro changes only the gradients; the adapter is plain LoRA)' },
   label: 'LoRA-Pro',
   paper: 'https://arxiv.org/abs/2407.18242',
   description:

@@ -7,6 +7,8 @@ import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from '../lora-family';
 
 export const method: AdapterMethod = {
   id: 'lora',
+  order: 10,
+  peft: { kind: 'lora', note: 'LoRA' },
   label: 'LoRA',
   paper: 'https://arxiv.org/abs/2106.09685',
   description: 'Frozen W plus a trainable low-rank update s·B·A with s = α/r; B starts at zero.',

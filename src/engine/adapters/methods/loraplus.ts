@@ -20,6 +20,8 @@ export const RATIO_PARAM = {
 
 export const method: AdapterMethod = {
   id: 'loraplus',
+  order: 30,
+  peft: { kind: 'lora', note: 'LoRA (LoRA+ changes only the optimizer; the adapter is plain LoRA)' },
   label: 'LoRA+',
   paper: 'https://arxiv.org/abs/2402.12354',
   description: 'LoRA with a larger learning rate for B than for A (η_B = λ·η_A, λ = 16 by default).',

@@ -22,6 +22,8 @@ import {
 
 export const method: AdapterMethod = {
   id: 'milora',
+  order: 60,
+  peft: { kind: 'residual', note: 'MiLoRA' },
   label: 'MiLoRA',
   paper: 'https://arxiv.org/abs/2406.09044',
   description:

@@ -18,6 +18,8 @@ import { mergedWeights } from '../merge';
 
 export const method: AdapterMethod = {
   id: 'nola',
+  order: 110,
+  peft: { kind: 'materialized', note: 'NOLA' },
   label: 'NOLA',
   paper: 'https://arxiv.org/abs/2310.02556',
   description:

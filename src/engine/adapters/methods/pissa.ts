@@ -26,6 +26,8 @@ import {
 
 export const method: AdapterMethod = {
   id: 'pissa',
+  order: 50,
+  peft: { kind: 'residual', note: 'PiSSA' },
   label: 'PiSSA',
   paper: 'https://arxiv.org/abs/2404.02948',
   description:

@@ -47,6 +47,11 @@ export function jaggedFactor(step: number, period: number, warmup: number): numb
 
 export const method: AdapterMethod = {
   id: 'relora',
+  order: 210,
+  peft: {
+    kind: 'none',
+    note: "ReLoRA merged every earlier segment into W, so its update is a sum of low-rank segments (rank above r); the final segment's LoRA alone, on the pretrained model, would drop them",
+  },
   label: 'ReLoRA',
   paper: 'https://arxiv.org/abs/2307.05695',
   description:

@@ -9,6 +9,8 @@ import { ALPHA_PARAM, RANK_PARAM, initLoraFamily } from '../lora-family';
 
 export const method: AdapterMethod = {
   id: 'rslora',
+  order: 20,
+  peft: { kind: 'lora', note: 'LoRA with use_rslora (s = α/√r)' },
   label: 'rsLoRA',
   paper: 'https://arxiv.org/abs/2312.03732',
   description:

@@ -18,6 +18,11 @@ import { mergedWeights } from '../merge';
 
 export const method: AdapterMethod = {
   id: 'svfit',
+  order: 220,
+  peft: {
+    kind: 'none',
+    note: 'SVFit trains the singular values of the principal part: no LoRA factors PEFT loads; export the merged model',
+  },
   label: 'SVFit',
   paper: 'https://arxiv.org/abs/2409.05926',
   description:

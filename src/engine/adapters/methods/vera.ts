@@ -43,6 +43,11 @@ export function veraProjections(
 
 export const method: AdapterMethod = {
   id: 'vera',
+  order: 100,
+  peft: {
+    kind: 'none',
+    note: "VeRA is PEFT's VERA adapter type, not LORA; its shared projections and λ vectors have no LoRA names",
+  },
   label: 'VeRA',
   paper: 'https://arxiv.org/abs/2310.11454',
   description:
