@@ -15,7 +15,7 @@
  */
 import path from 'node:path';
 import { promises as fs } from 'node:fs';
-import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
+import { CliError, emit, flag, has, numberFlag, parseArgs, type ParsedArgs } from '../args';
 import { cliGpu } from '../gpu';
 import { cliMemoryBudget } from '../budget';
 import { checkOutDir, writeRunFolder, type RunStatus } from '../outdir';
@@ -34,9 +34,10 @@ import {
   type RunResult,
 } from '../../engine/experiments/runner';
 import type { Verdict } from '../../engine/experiments/verdict';
+import { readPythonExperiment, writePythonExperiment } from './python-experiment';
 
 export const help =
-  'claim presets and sweeps: list [--json] | run <preset|file.json|link> [--model id|dir] [--dataset id|file] [--seeds n] [--budget smoke|full] [--out DIR [--overwrite|--resume]] [--json]';
+  'claim presets and sweeps: list [--json] | run <preset|file.json|link> [--model id|dir] [--dataset id|file] [--seeds n] [--budget smoke|full] [--out DIR [--overwrite|--resume]] [--json] | export <preset|file.json|link> --python OUT [--model …] [--dataset …] [--seeds n] [--budget smoke|full] [--json]';
 
 const RESULTS = 'results.json';
 
@@ -44,10 +45,11 @@ export async function run(argv: string[]): Promise<number> {
   const [sub, ...rest] = argv;
   if (sub === 'list') return list(rest);
   if (sub === 'run') return runCmd(rest);
+  if (sub === 'export') return exportCmd(rest);
   throw new CliError(
     sub === undefined
-      ? `experiment needs a subcommand: list or run (${help})`
-      : `experiment: unknown subcommand "${escapeControl(sub)}" (list or run)`,
+      ? `experiment needs a subcommand: list, run or export (${help})`
+      : `experiment: unknown subcommand "${escapeControl(sub)}" (list, run or export)`,
   );
 }
 
@@ -103,20 +105,11 @@ async function loadExperiment(spec: string): Promise<Experiment> {
   return parseExperiment(value);
 }
 
-async function runCmd(argv: string[]): Promise<number> {
-  const args = parseArgs(argv, {
-    command: 'experiment run',
-    booleans: ['json', 'overwrite', 'resume'],
-    values: ['model', 'dataset', 'seeds', 'budget', 'out'],
-    declaredIn: 'src/cli/commands/experiment.ts',
-  });
-  if (args.positional.length !== 1)
-    throw new CliError(
-      args.positional.length
-        ? `experiment run takes one experiment, got ${args.positional.length}`
-        : `experiment run needs a preset (${presetIds().join(', ')}), a .json file or a link`,
-    );
-  const json = has(args, 'json');
+/** The experiment named by the command line with --budget/--seeds/--model/--dataset applied and every
+ * run validated (shared by `run` and `export`), plus the input files it needs. */
+export async function prepareExperiment(
+  args: ParsedArgs,
+): Promise<{ exp: Experiment; sources: InputSources; inputs: string[] }> {
   let exp: Experiment;
   const sources: InputSources = {};
   const inputs: string[] = [];
@@ -163,6 +156,76 @@ async function runCmd(argv: string[]): Promise<number> {
     if (e instanceof ConfigError) throw new CliError(e.message.replace(/\s*\n\s*/g, '; '));
     throw e;
   }
+
+  return { exp, sources, inputs };
+}
+
+/** `experiment export … --python OUT`: the experiment as one Python project (python-experiment.ts). */
+async function exportCmd(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    command: 'experiment export',
+    booleans: ['json'],
+    values: ['model', 'dataset', 'seeds', 'budget', 'python'],
+    declaredIn: 'src/cli/commands/experiment.ts',
+  });
+  if (args.positional.length !== 1)
+    throw new CliError(
+      args.positional.length
+        ? `experiment export takes one experiment, got ${args.positional.length}`
+        : `experiment export needs a preset (${presetIds().join(', ')}), a .json file or a link`,
+    );
+  const out = flag(args, 'python');
+  if (!out) throw new CliError('experiment export needs --python OUT (the folder to write the project into)');
+  const { exp, sources } = await prepareExperiment(args);
+  return writePythonExperiment(exp, sources, out, has(args, 'json'));
+}
+
+/**
+ * `import --python-experiment DIR --out RESULTS`: the runs' metrics as the folder `experiment run --out`
+ * writes (experiment.json, results.json with the verdict, metrics.csv, steps.csv); the verdict is
+ * judged from the imported numbers by the same code.
+ */
+export async function importPythonExperiment(args: ParsedArgs): Promise<number> {
+  const dir = flag(args, 'python-experiment')!;
+  const res = await readPythonExperiment(dir);
+  const outRaw = flag(args, 'out') ?? path.join(dir, 'results');
+  const out = await checkOutDir(outRaw, { inputs: [], overwrite: has(args, 'overwrite'), resume: false });
+  const pending = res.rows.filter((r) => r.status === 'pending').length;
+  const outcome: ExperimentOutcome = {
+    experiment: res.experiment,
+    runs: expandExperiment(res.experiment),
+    state: res.state,
+    rows: res.rows,
+    verdict: res.verdict,
+    stopped: pending > 0,
+  };
+  const done = Object.keys(res.state.results).length;
+  await save(out, res.experiment, res.state, outcome, done, res.rows.length);
+  const v = res.verdict;
+  const verdict = { holds: v.holds, reason: v.reason, numbers: verdictNumbers(v), rule: v.rule };
+  if (has(args, 'json')) emit({ import: { dir: out, runs: res.rows.length, finished: done, pending }, verdict });
+  else
+    console.log(
+      `Python experiment ${res.experiment.id}: ${done} of ${res.rows.length} runs imported → ${out}\nverdict: ${v.holds === true ? 'holds' : v.holds === false ? 'does not hold' : 'inconclusive'} — ${v.reason}`,
+    );
+  return 0;
+}
+
+async function runCmd(argv: string[]): Promise<number> {
+  const args = parseArgs(argv, {
+    command: 'experiment run',
+    booleans: ['json', 'overwrite', 'resume'],
+    values: ['model', 'dataset', 'seeds', 'budget', 'out'],
+    declaredIn: 'src/cli/commands/experiment.ts',
+  });
+  if (args.positional.length !== 1)
+    throw new CliError(
+      args.positional.length
+        ? `experiment run takes one experiment, got ${args.positional.length}`
+        : `experiment run needs a preset (${presetIds().join(', ')}), a .json file or a link`,
+    );
+  const json = has(args, 'json');
+  const { exp, sources, inputs } = await prepareExperiment(args);
 
   const outRaw = flag(args, 'out');
   if ((has(args, 'resume') || has(args, 'overwrite')) && outRaw === undefined)

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { promises as fs } from 'node:fs';
 import { CliError, emit, flag, has, parseArgs } from '../args';
 import { importPythonRun } from './python-project';
+import { importPythonExperiment } from './experiment';
 import { isDirectory } from '../fsio';
 import { importPeft, PeftError } from '../../engine/io/peft';
 import { checkPeftAgainstModel } from '../../engine/io/peft-check';
@@ -17,14 +18,16 @@ import { peftNamingOf } from '../../engine/model/families';
 import type { NamedFile } from '../../engine/io/checkpoint';
 
 export const help =
-  'read and validate a PEFT LoRA adapter directory: --peft <dir> [--model <dir|id> to check it fits] [--json]; or a Python run: --python-run <out dir> [--out file.rankscope.zip]';
+  'read and validate a PEFT LoRA adapter directory: --peft <dir> [--model <dir|id> to check it fits] [--json]; or a Python run: --python-run <out dir> [--out file.rankscope.zip]; or a Python experiment: --python-experiment <dir> [--out results dir] [--overwrite]';
 
 export async function run(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
     command: 'import',
-    booleans: ['json'],
-    values: ['peft', 'model', 'python-run', 'out'],
+    booleans: ['json', 'overwrite'],
+    values: ['peft', 'model', 'python-run', 'python-experiment', 'out'],
   });
+  // issue 14 item 4: an exported experiment's runs → the results folder of `experiment run --out`
+  if (flag(args, 'python-experiment') !== undefined) return importPythonExperiment(args);
   // issue 14: a Python run's out/ folder → a run export the page imports (python-project.ts)
   if (flag(args, 'python-run') !== undefined) return importPythonRun(args);
   const dir = flag(args, 'peft');
