@@ -1,7 +1,7 @@
 /**
  * Issue 14 item 4: an experiment exported as one Python project (src/engine/export/python/experiment.ts).
  * The alpha-rank smoke preset (8 runs) is exported; every run's train.py compiles and its
- * test_mapping.py passes with the system python3; sweep.sh and sweep_array.sh launch every run; the
+ * test_mapping.py passes with the system python3 (on the shared model/ and data/); sweep.sh and sweep_array.sh launch every run; the
  * runs' metrics files, written in train.py's format, come back as results whose verdict is judged by
  * the experiment's own verdict code. A method the run exporter refuses fails the export naming the run.
  */
@@ -70,17 +70,13 @@ describe('experiment → one Python project', () => {
     expect(new Set(project.runs.map((r) => r.dir)).size).toBe(keys.length);
     const names = new Set(project.files.map((f) => f.name));
     for (const r of project.runs)
-      for (const f of [
-        'train.py',
-        'rs_config.py',
-        'test_mapping.py',
-        'run_config.json',
-        'requirements.txt',
-        'data/train.jsonl',
-      ])
+      for (const f of ['train.py', 'rs_config.py', 'test_mapping.py', 'run_config.json', 'requirements.txt'])
         expect(names.has(`runs/${r.dir}/${f}`), `${r.dir}/${f}`).toBe(true);
     expect([...names].filter((n) => n.startsWith('model/')).length).toBeGreaterThan(0);
     expect([...names].some((n) => /^runs\/[^/]+\/model\//.test(n))).toBe(false);
+    // the runs share one dataset sample (same seed): the data files are written once
+    expect(names.has('data/train.jsonl') && names.has('data/val.jsonl')).toBe(true);
+    expect([...names].some((n) => /^runs\/[^/]+\/data\//.test(n))).toBe(false);
     expect(JSON.parse(file('experiment.json')).id).toBe('alpha-rank');
     // each run's config is the expanded run's (rank and method differ between runs)
     const cfg = JSON.parse(file(`runs/${project.runs[7].dir}/run_config.json`));
@@ -91,6 +87,8 @@ describe('experiment → one Python project', () => {
       array = file('sweep_array.sh'),
       readme = file('README.md');
     expect(sweep.match(/accelerate launch/g)!.length).toBe(8);
+    expect(sweep.match(/train\.py --model_path \.\.\/\.\.\/model --data_dir \.\.\/\.\.\/data/g)!.length).toBe(8);
+    expect(array).toContain('train.py --model_path ../../model --data_dir ../../data');
     expect(array).toContain('#SBATCH --array=0-7');
     expect(array).toContain('$SLURM_ARRAY_TASK_ID');
     for (const r of project.runs) {

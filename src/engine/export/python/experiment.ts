@@ -1,8 +1,8 @@
 /**
  * An experiment as ONE Python project (issue 14 item 4), built from the run exporter (project.ts):
  * runs/<dir>/ holds exactly what `export --python` writes for that expanded run (train.py, run_config.json,
- * test_mapping.py, data/…), except model/, which every run shares and which is written once at the
- * top (train.py gets --model_path ../../model). sweep.sh launches the runs one after another,
+ * test_mapping.py, data/…), except model/ and data/ when every run has the same files there: those are
+ * written once at the top (train.py gets --model_path ../../model --data_dir ../../data). sweep.sh launches the runs one after another,
  * sweep_array.sh as a SLURM job array, experiment.json is the experiment, runs.json maps folder → run key.
  *
  * Coming back: pythonExperimentResults reads each runs/<dir>/out/metrics.jsonl (import.ts's parser)
@@ -63,13 +63,12 @@ export async function buildPythonExperiment(
   const expanded = expandExperiment(exp);
   const files: NamedFile[] = [];
   const runs: PythonExperimentRun[] = [];
+  const projects: NamedFile[][] = [];
   const notes = new Set<string>();
-  let shared: NamedFile[] | null = null;
   let cacheKey = '',
     cached: RunInputs | null = null;
   const builtinFiles = new Map<string, NamedFile[]>();
-  for (let i = 0; i < expanded.length; i++) {
-    const r = expanded[i];
+  for (const r of expanded) {
     if (r.kind !== 'train') continue;
     const cfg = r.config;
     const key = JSON.stringify([cfg.model, cfg.dataset, cfg.data, cfg.train.contextLength, cfg.seed]);
@@ -94,23 +93,25 @@ export async function buildPythonExperiment(
       if (e instanceof PythonExportError) throw new PythonExportError(`run "${r.key}": ${e.message}`);
       throw e;
     }
-    const dir = runDir(runs.length, r.key);
-    const model = project.files.filter((f) => f.name.startsWith('model/'));
-    if (model.length) {
-      if (shared === null) {
-        shared = model;
-        files.push(...model);
-      } else if (!sameFiles(shared, model))
-        throw new PythonExportError(
-          `run "${r.key}": its model differs from the first run's; an exported experiment shares one model`,
-        );
-    }
-    for (const f of project.files)
-      if (!f.name.startsWith('model/')) files.push({ name: `runs/${dir}/${f.name}`, bytes: f.bytes });
+    projects.push(project.files);
     for (const n of project.notes) notes.add(n);
-    runs.push({ dir, key: r.key, group: r.group, lr: r.lr, seed: r.seed });
+    runs.push({ dir: runDir(runs.length, r.key), key: r.key, group: r.group, lr: r.lr, seed: r.seed });
   }
-  const modelArg = shared ? ' --model_path ../../model' : '';
+  // model/ and data/ are written once at the top when every run has the same files there
+  const under = (fs: NamedFile[], prefix: string) => fs.filter((f) => f.name.startsWith(prefix));
+  const hoisted = ['model/', 'data/'].filter((prefix) => {
+    const first = under(projects[0], prefix);
+    return first.length > 0 && projects.every((p) => sameFiles(first, under(p, prefix)));
+  });
+  for (const prefix of hoisted) files.push(...under(projects[0], prefix));
+  projects.forEach((p, i) => {
+    for (const f of p)
+      if (!hoisted.some((h) => f.name.startsWith(h)))
+        files.push({ name: `runs/${runs[i].dir}/${f.name}`, bytes: f.bytes });
+  });
+  const modelArg =
+    (hoisted.includes('model/') ? ' --model_path ../../model' : '') +
+    (hoisted.includes('data/') ? ' --data_dir ../../data' : '');
   files.push(
     text('experiment.json', JSON.stringify(exp, null, 2) + '\n'),
     text('runs.json', JSON.stringify(runs, null, 1) + '\n'),
@@ -166,7 +167,7 @@ function readme(exp: Experiment, runs: PythonExperimentRun[], modelArg: string):
 ${exp.claim ?? exp.title ?? ''}
 
 ${runs.length} runs, each a complete run project under \`runs/\` (train.py, run_config.json, test_mapping.py,
-data/, accelerate/; see its README for what maps to what)${modelArg ? '; the base model is shared in `model/`' : ''}.
+data/, accelerate/; see its README for what maps to what)${modelArg ? '; what every run shares (`model/`, `data/`) is written once at the top' : ''}.
 \`experiment.json\` is the experiment, \`runs.json\` maps each folder to its run.
 
 | folder | run | lr | seed |

@@ -11,13 +11,15 @@ import rs_config as rs
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 CFG = rs.load_config(os.path.join(HERE, "run_config.json"))
+# the run's data/, or in an exported experiment the data/ its runs share (two levels up)
+DATA = os.path.join(HERE, "data") if os.path.isdir(os.path.join(HERE, "data")) else os.path.join(HERE, "..", "..", "data")
 RUN = CFG["studio_run"]
 CHECK = CFG["check"]
 
 
 @functools.lru_cache(maxsize=None)
 def stream(name):
-    return rs.read_stream(os.path.join(HERE, "data", name + ".jsonl"))
+    return rs.read_stream(os.path.join(DATA, name + ".jsonl"))
 
 
 class Mapping(unittest.TestCase):

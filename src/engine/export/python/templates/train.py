@@ -22,6 +22,7 @@ def main():
     ap.add_argument("--config", default="run_config.json")
     ap.add_argument("--out", default="out")
     ap.add_argument("--grad_accum", type=int, default=1, help="accumulation steps; global batch = per-device x devices x this")
+    ap.add_argument("--data_dir", default="data", help="the folder of train/val/probe.jsonl (an exported experiment shares one: ../../data)")
     ap.add_argument("--model_path", default=None, help="a local folder to load the base model from instead of the hub")
     ap.add_argument("--bf16", action="store_true", help="mixed precision (the studio trains in float32)")
     args = ap.parse_args()
@@ -48,7 +49,7 @@ def main():
     model.config.use_cache = False
 
     # ---- data: the exact token streams the studio trained on ----
-    streams = {k: rs.read_stream(os.path.join("data", "%s.jsonl" % k)) for k in ("train", "val", "probe") if os.path.exists(os.path.join("data", "%s.jsonl" % k))}
+    streams = {k: rs.read_stream(os.path.join(args.data_dir, "%s.jsonl" % k)) for k in ("train", "val", "probe") if os.path.exists(os.path.join(args.data_dir, "%s.jsonl" % k))}
     for k, s in streams.items():
         want = cfg["data"]["digests"][k]
         if rs.token_digest(s["tokens"]) != want:
