@@ -3,7 +3,8 @@
  * The alpha-rank smoke preset (8 runs) is exported; every run's train.py compiles and its
  * test_mapping.py passes with the system python3 (on the shared model/ and data/); sweep.sh and sweep_array.sh launch every run; the
  * runs' metrics files, written in train.py's format, come back as results whose verdict is judged by
- * the experiment's own verdict code. A method the run exporter refuses fails the export naming the run.
+ * the experiment's own verdict code; the CLI (experiment export, import --python-experiment) does the
+ * same through files. A method the run exporter refuses fails the export naming the run.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -19,6 +20,7 @@ import {
   type PythonExperimentProject,
 } from '../../src/engine/export/python/experiment';
 import { PythonExportError } from '../../src/engine/export/python/mapping';
+import { runCli, ourErrors } from '../helpers/cli';
 
 const hasPython = spawnSync('python3', ['--version']).status === 0;
 
@@ -167,4 +169,33 @@ describe('experiment → one Python project', () => {
     await expect(buildPythonExperiment(e)).rejects.toThrow(PythonExportError);
     await expect(buildPythonExperiment(e)).rejects.toThrow(/run "DyLoRA · seed=0".*dylora|run "DyLoRA · seed=0"/);
   }, 60_000);
+
+  it('CLI: experiment export --python, then import --python-experiment writes results.json with the verdict', async () => {
+    const root = mkdtempSync(path.join(os.tmpdir(), 'rs-pyexp-cli-'));
+    const proj = path.join(root, 'proj');
+    const ex = await runCli(
+      ['experiment', 'export', 'alpha-rank', '--budget', 'smoke', '--seeds', '1', '--python', proj, '--json'],
+      { strictJson: true },
+    );
+    expect(ex.code, ex.stderr).toBe(0);
+    const runs = (ex.lines[0].export as { python: { runs: { dir: string; key: string }[] } }).python.runs;
+    expect(runs.map((r) => r.key)).toEqual(project.runs.map((r) => r.key));
+    for (const r of runs) {
+      mkdirSync(path.join(proj, 'runs', r.dir, 'out'), { recursive: true });
+      writeFileSync(path.join(proj, 'runs', r.dir, 'out', 'metrics.jsonl'), metricsJsonl([6, 5.5, 5], 5.1));
+    }
+    const im = await runCli(['import', '--python-experiment', proj, '--out', path.join(root, 'res'), '--json'], {
+      strictJson: true,
+    });
+    expect(im.code, im.stderr).toBe(0);
+    const v = im.lines.at(-1)!.verdict as { holds: boolean | null; numbers: { finished: number } };
+    expect(v.numbers.finished).toBe(8);
+    expect(v.holds).toBe(false); // equal losses: no trend with rank
+    const results = JSON.parse(readFileSync(path.join(root, 'res', 'results.json'), 'utf8'));
+    expect(results.rows.length).toBe(8);
+    expect(results.verdict.holds).toBe(false);
+    const bad = await runCli(['experiment', 'export', 'alpha-rank'], {});
+    expect(bad.code).toBe(1);
+    expect(ourErrors(bad.stderr)[0]).toMatch(/needs --python OUT/);
+  }, 120_000);
 });
