@@ -82,19 +82,19 @@ async function list(argv: string[]): Promise<number> {
 }
 
 /** The experiment named on the command line: a preset id, a JSON file, or a link / fragment. */
-async function loadExperiment(spec: string): Promise<Experiment> {
+async function loadExperiment(spec: string, command = 'experiment run'): Promise<Experiment> {
   const preset = getPreset(spec);
   if (preset) return preset;
   if (/(?:^|[#&?])(?:experiment|exp)=/.test(spec)) return decodeExperiment(spec);
   if (!/\.json$/i.test(spec))
     throw new CliError(
-      `experiment run ${escapeControl(spec)}: not a preset (${presetIds().join(', ')}), a .json file or an experiment link`,
+      `${command} ${escapeControl(spec)}: not a preset (${presetIds().join(', ')}), a .json file or an experiment link`,
     );
   let text: string;
   try {
     text = new TextDecoder().decode(await readFileBytes(spec));
   } catch {
-    throw new CliError(`experiment run ${escapeControl(spec)}: cannot read the file`);
+    throw new CliError(`${command} ${escapeControl(spec)}: cannot read the file`);
   }
   let value: unknown;
   try {
@@ -109,12 +109,13 @@ async function loadExperiment(spec: string): Promise<Experiment> {
  * run validated (shared by `run` and `export`), plus the input files it needs. */
 export async function prepareExperiment(
   args: ParsedArgs,
+  command = 'experiment run',
 ): Promise<{ exp: Experiment; sources: InputSources; inputs: string[] }> {
   let exp: Experiment;
   const sources: InputSources = {};
   const inputs: string[] = [];
   try {
-    exp = await loadExperiment(args.positional[0]);
+    exp = await loadExperiment(args.positional[0], command);
     const budget = flag(args, 'budget');
     if (budget !== undefined) {
       if (budget !== 'smoke' && budget !== 'full')
@@ -176,7 +177,7 @@ async function exportCmd(argv: string[]): Promise<number> {
     );
   const out = flag(args, 'python');
   if (!out) throw new CliError('experiment export needs --python OUT (the folder to write the project into)');
-  const { exp, sources } = await prepareExperiment(args);
+  const { exp, sources } = await prepareExperiment(args, 'experiment export');
   return writePythonExperiment(exp, sources, out, has(args, 'json'));
 }
 
