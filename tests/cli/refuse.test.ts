@@ -81,7 +81,7 @@ describe('one-line schema errors', () => {
   it('names every bad field on one line', () => {
     const m = message(() => parseRunConfig({ train: { lr: -1, steps: 'x' }, seed: -3 }));
     expect(m.split('\n')).toHaveLength(1);
-    expect(m).toMatch(/>0 \(at train\.lr\)/);
+    expect(m).toMatch(/greater than 0 \(at train\.lr\)/);
     expect(m).toMatch(/\(at train\.steps\)/);
     expect(m).toMatch(/\(at seed\)/);
   });

@@ -154,9 +154,9 @@ describe('Trainer', () => {
       expect(e).toBeInstanceOf(ConfigError);
       return (e as Error).message;
     };
-    expect(msg(() => microConfig('train.lr=-1'))).toMatch(/>\s*0[\s\S]*train\.lr/);
-    expect(msg(() => microConfig('lr=1e30'))).toMatch(/<=\s*10[\s\S]*train\.lr/);
-    expect(msg(() => microConfig('batchSize=0'))).toMatch(/>=\s*1[\s\S]*train\.batchSize/);
+    expect(msg(() => microConfig('train.lr=-1'))).toMatch(/greater than 0[\s\S]*train\.lr/);
+    expect(msg(() => microConfig('lr=1e30'))).toMatch(/(at most|less than or equal to) 10[\s\S]*train\.lr/);
+    expect(msg(() => microConfig('batchSize=0'))).toMatch(/at least 1[\s\S]*train\.batchSize/);
     expect(msg(() => microConfig('seed=-1'))).toMatch(/seed/);
     // A typo in a nested key must not pass silently.
     expect(msg(() => microConfig('train.lrr=0.1'))).toMatch(/lrr[\s\S]*train|train[\s\S]*lrr/);
