@@ -160,7 +160,7 @@ test('a smoke preset from the gallery: verdict, table, CSV; its link reproduces 
 test('a hostile experiment link gives one line and changes nothing', async ({ page }) => {
   await openStudio(page, '/#experiment=AAAA@@');
   await expect(page.getByTestId('exp-link-error')).toContainText(
-    'This experiment link cannot be opened: the experiment link has a character that is not base64url',
+    'This experiment link cannot be opened: the experiment link: the link contains a character that does not belong in it ("@" at position 4)',
   );
   await expect(page.getByTestId('exp-incoming')).toHaveCount(0);
 });
