@@ -31,15 +31,7 @@ import { exportAdaLoraPeft, importAdaLoraPeft } from './peft-adalora';
 import { tryGetMethod } from '../adapters/registry';
 import type { PeftSupport, PeftSupportKind } from '../adapters/types';
 
-export {
-  GPT2_PEFT_NAMING,
-  PEFT_VERSION,
-  PeftError,
-  hfModulePath,
-  parsePeftTensorName,
-  peftTensorName,
-  type PeftNaming,
-} from './peft-names';
+export * from './peft-names';
 import {
   GPT2_PEFT_NAMING,
   PEFT_VERSION,
