@@ -199,7 +199,9 @@ export class WorkerRunner {
     const flush = () => {
       if (!buf.size) return;
       const batch = buf.drain();
-      const transfer = Object.values(batch).map((a) => (a as Float32Array).buffer);
+      // every column's buffer, the method's extra columns (batch.extra: name → column) included
+      const { extra, ...columns } = batch;
+      const transfer = [...Object.values(columns), ...Object.values(extra ?? {})].map((a) => a.buffer as ArrayBuffer);
       this.emit(
         { type: 'metrics', runId: this.runId, batch, memory: trainer.memory(), elapsedMs: performance.now() - t0 },
         transfer,

@@ -230,6 +230,29 @@ describe('WorkerRunner', () => {
     });
   }
 
+  // A method's per-step figures (AdaLoRA's budget, LoRA-Pro's gradient gap) travel as extra columns of the
+  // metrics batch; their buffers must be in the transfer list as buffers (an object there made postMessage
+  // throw in the worker, and the page got no losses at all).
+  it('adalora: metrics batches with extra columns transfer, and every step reaches the page', async () => {
+    const gpu = await testGpu();
+    const events: EngineEvent[] = [];
+    const transferEmit = (e: EngineEvent, transfer?: Transferable[]) => {
+      events.push(transfer?.length ? structuredClone(e, { transfer: [...new Set(transfer)] as Transferable[] }) : e);
+    };
+    const runner = new WorkerRunner(gpu, transferEmit, { checkpointIntervalMs: 0 });
+    const cfg = config({
+      method: { id: 'adalora', params: {} },
+      train: { steps: 3, batchSize: 2, contextLength: 16, lr: 1e-2 },
+      analysis: { every: 0, k: 4, eps: 0.5 },
+      eval: { every: 0, batches: 1 },
+    });
+    const end = await runToEnd(runner, events, 'adalora', cfg);
+    expect(end.state, JSON.stringify(events.filter((e) => e.type === 'error'))).toBe('done');
+    const batches = events.filter((e): e is Extract<EngineEvent, { type: 'metrics' }> => e.type === 'metrics');
+    expect(batches.flatMap((b) => [...b.batch.step])).toEqual([1, 2, 3]);
+    expect(batches.some((b) => b.batch.extra && Object.keys(b.batch.extra).length > 0)).toBe(true);
+  });
+
   it('a checkpoint that cannot be delivered stops the run with "checkpoint failed at step N", never "done"', async () => {
     const gpu = await testGpu();
     const events: EngineEvent[] = [];
