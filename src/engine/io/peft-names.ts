@@ -3,6 +3,7 @@
  * fields we write: the leaf that peft.ts (LORA) and peft-adalora.ts (ADALORA) both build on, so neither
  * imports the other at run time.
  */
+import type { RunConfig } from '../config';
 import { splitModuleName } from '../model/language-model';
 
 export class PeftError extends Error {
@@ -74,3 +75,30 @@ export function parsePeftTensorName(
   const kind = m[2].startsWith('lora_A') ? 'lora_A' : m[2].startsWith('lora_B') ? 'lora_B' : 'lora_magnitude_vector';
   return { module, kind };
 }
+
+/** base_model_name_or_path for a run's model: the hub id or path, `rankscope/<id>` for the built-in ones. */
+export function baseModelName(config: RunConfig): string {
+  const m = config.model;
+  if (m.source === 'builtin') return `rankscope/${m.id}`;
+  return m.id;
+}
+
+/**
+ * The adapter_config.json fields after rank_pattern/alpha_pattern that LORA and ADALORA configs write
+ * with the same values (PEFT 0.17.1 LoraConfig defaults), in save_pretrained's order.
+ */
+export const LORA_CONFIG_TAIL = {
+  layer_replication: null,
+  lora_bias: false,
+  megatron_config: null,
+  megatron_core: 'megatron.core',
+  loftq_config: {},
+  auto_mapping: null,
+  trainable_token_indices: null,
+  eva_config: null,
+  corda_config: null,
+  use_qalora: false,
+  qalora_group_size: 16,
+  target_parameters: null,
+  peft_version: PEFT_VERSION,
+} as const;

@@ -34,8 +34,9 @@ import type { PeftSupport, PeftSupportKind } from '../adapters/types';
 export * from './peft-names';
 import {
   GPT2_PEFT_NAMING,
-  PEFT_VERSION,
   PeftError,
+  LORA_CONFIG_TAIL,
+  baseModelName,
   hfModulePath,
   parsePeftTensorName,
   peftTensorName,
@@ -125,12 +126,6 @@ function mostCommon(xs: number[]): number {
   const count = new Map<number, number>();
   for (const x of xs) count.set(x, (count.get(x) ?? 0) + 1);
   return [...count.entries()].sort((a, b) => b[1] - a[1] || a[0] - b[0])[0][0];
-}
-
-function baseModelName(config: RunConfig): string {
-  const m = config.model;
-  if (m.source === 'builtin') return `rankscope/${m.id}`;
-  return m.id;
 }
 
 /** Modules of a state in layer order, with rank r, scaling s, and the factors. */
@@ -292,19 +287,7 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
     layers_pattern: null,
     rank_pattern,
     alpha_pattern,
-    layer_replication: null,
-    lora_bias: false,
-    megatron_config: null,
-    megatron_core: 'megatron.core',
-    loftq_config: {},
-    auto_mapping: null,
-    trainable_token_indices: null,
-    eva_config: null,
-    corda_config: null,
-    use_qalora: false,
-    qalora_group_size: 16,
-    target_parameters: null,
-    peft_version: PEFT_VERSION,
+    ...LORA_CONFIG_TAIL,
   };
   const tensors: { name: string; shape: number[]; data: Float32Array }[] = [];
   for (const f of mods) {
