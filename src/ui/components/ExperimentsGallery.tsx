@@ -13,7 +13,7 @@ import { calibrate, startExperiment, useExperiments } from '../experimentsQueue'
 import { formatDuration } from '../format';
 import { isActive } from '../runs';
 import { useStudio } from '../store';
-import { verdictWord } from './ExperimentsTab';
+import { verdictWord } from './experimentsShared';
 
 type Budget = 'smoke' | 'full';
 

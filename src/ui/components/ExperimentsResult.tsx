@@ -26,7 +26,7 @@ import { LineView } from '../charts/LineView';
 import { RUN_COLORS } from '../charts/palette';
 import { selectRun } from '../runs';
 import { useStudio } from '../store';
-import { Claim, verdictWord } from './ExperimentsTab';
+import { Claim, verdictWord } from './experimentsShared';
 
 export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
   const runs = useStudio((s) => s.runs);
