@@ -26,8 +26,10 @@
 //   gqa_backward_cols_shared  the same with dk and dv in one buffer (binding 10 only): WebGPU forbids binding
 //                        one buffer to two writable bindings of a dispatch, so a fused dkv takes this entry.
 //   gqa_decode           generation with a KV cache: Tq new query rows (P.T = Tq; q view as above) at absolute
-//                        positions pos0 … pos0+Tq−1 attend to cache rows kc, vc (S, NKV·HS), row s = position s,
-//                        visible iff p − window < s ≤ p. One workgroup of 64 per (t, h), grid (Tq, NH); keys
+//                        positions pos0 … pos0+Tq−1 attend to cache rows kc, vc, row s = position s, visible iff
+//                        p − window < s ≤ p. The cache rows are views too (the k/v view fields, with b = 0, t = s):
+//                        (S, NKV·HS) for separate projections, or whole fused rows (S, NH, 3·HS) for GPT-NeoX,
+//                        kc = vc bound twice read-only. One workgroup of 64 per (t, h), grid (Tq, NH); keys
 //                        strided over the lanes, fixed trees for max and sum. bindings 1 q, 4 out (Tq, NH·HS),
 //                        5 att (Tq, NH, S) scratch, 12 kc, 13 vc
 // HS-long rows live in private arrays: HS ≤ MAX_HS (the host says so otherwise).
@@ -254,11 +256,10 @@ fn gqa_decode(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_in
   var s0 = 0u;
   if (P.window != 0u && p >= P.window) { s0 = p - P.window + 1u; }
   let qi = qAt(0u, t, h);
-  let kvRow = P.NKV * HS;
   let a = (t * P.NH + h) * P.S;
   var m = NEG_BIG;
   for (var s = s0 + lid; s <= p; s += WG) {
-    let ki = s * kvRow + g * HS;
+    let ki = P.kOff + s * P.kRow + g * P.kHead;
     var dot = 0.0;
     for (var i = 0u; i < HS; i++) { dot = fma(q[qi + i], kc[ki + i], dot); }
     let sc = dot * P.scale;
@@ -276,7 +277,7 @@ fn gqa_decode(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_in
   storageBarrier(); // every lane's att writes are visible before any lane reads the whole row
   for (var i = lid; i < HS; i += WG) {
     var acc = 0.0;
-    for (var s = s0; s <= p; s++) { acc = fma(att[a + s], vc[s * kvRow + g * HS + i], acc); }
+    for (var s = s0; s <= p; s++) { acc = fma(att[a + s], vc[P.vOff + s * P.vRow + g * P.vHead + i], acc); }
     out[oAt(0u, t, h) + i] = acc * inv;
   }
 }

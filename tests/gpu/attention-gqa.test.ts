@@ -234,6 +234,10 @@ describe('attention-gqa decode with a KV cache', () => {
     { L: 9, Tq: 1, S: 16, NH: 4, NKV: 2, HS: 16 },
     { L: 70, Tq: 3, S: 80, NH: 3, NKV: 1, HS: 8 }, // more keys than lanes
     { L: 33, Tq: 5, S: 40, NH: 2, NKV: 2, HS: 64, window: 7, scale: 1 }, // GPT-Neo local layer
+    // awkward: head size not a multiple of 4, three query heads per kv head, cache lengths 1 and 17
+    { L: 1, Tq: 1, S: 3, NH: 6, NKV: 2, HS: 7 },
+    { L: 17, Tq: 1, S: 17, NH: 6, NKV: 2, HS: 7 },
+    { L: 17, Tq: 4, S: 21, NH: 3, NKV: 1, HS: 5 },
   ];
   for (const c of cases) {
     it(`rows ${c.L - c.Tq}..${c.L - 1} of ${c.L} (cache ${c.S}) NH${c.NH} NKV${c.NKV} HS${c.HS}${c.window ? ` window ${c.window}` : ''}`, async () => {
@@ -262,6 +266,66 @@ describe('attention-gqa decode with a KV cache', () => {
       const full = R.gqaForward(q, k, v, d).out.subarray(pos0 * NH * HS);
       expectClose(got, full, { atol: 1e-5, rtol: 1e-4, label: 'decode vs full forward' });
       release(gpu, tq, tk, tv, out, att);
+    });
+  }
+});
+
+describe('attention-gqa decode on fused views (GPT-NeoX caches whole query_key_value rows)', () => {
+  // Rows (t, NH, 3·HS) per head [q | k | v]: the new rows are the query view, the cache holds whole rows
+  // and is bound as both kc and vc with the k and v views — what model/decoder-decode.ts does for Pythia.
+  for (const c of [
+    { L: 1, Tq: 1, S: 1, NH: 3, HS: 7 },
+    { L: 17, Tq: 1, S: 20, NH: 3, HS: 7 },
+    { L: 17, Tq: 6, S: 17, NH: 2, HS: 10 },
+  ]) {
+    it(`rows ${c.L - c.Tq}..${c.L - 1} of ${c.L} (cache ${c.S}) NH${c.NH} HS${c.HS}`, async () => {
+      const gpu = await testGpu();
+      const { L, Tq, S, NH, HS } = c;
+      const row = 3 * NH * HS;
+      const qkv = randn(L * row, L * 13 + Tq, 1, 'qkv');
+      const cache = new Float32Array(S * row);
+      cache.set(qkv);
+      const pos0 = L - Tq;
+      const fresh = qkv.subarray(pos0 * row);
+      const view = (off: number) => ({ off, row, head: 3 * HS });
+      const tq = gpu.upload(fresh, [Tq, row], 'qkv new'),
+        tc = gpu.upload(cache, [S, row], 'qkv cache'),
+        out = garbage(gpu, Tq * NH * HS, 'out'),
+        att = garbage(gpu, Tq * NH * S, 'att');
+      await record(gpu, (enc) =>
+        gqaDecode(enc, {
+          q: tq,
+          kc: tc,
+          vc: tc,
+          out,
+          att,
+          Tq,
+          pos0,
+          S,
+          NH,
+          NKV: NH,
+          HS,
+          qView: view(0),
+          kcView: view(HS),
+          vcView: view(2 * HS),
+        }),
+      );
+      const got = await gpu.read(out);
+      const d = { Tq, pos0, NH, NKV: NH, HS, qView: view(0), kcView: view(HS), vcView: view(2 * HS) };
+      expectClose(got, R.gqaDecodeRef(fresh, cache, cache, d), { atol: 1e-5, rtol: 1e-4, label: 'decode vs its twin' });
+      // the full forward over the same fused rows (GPT-NeoX views), last Tq rows
+      const full = R.gqaForward(qkv, qkv, qkv, {
+        B: 1,
+        T: L,
+        NH,
+        NKV: NH,
+        HS,
+        qView: view(0),
+        kView: view(HS),
+        vView: view(2 * HS),
+      }).out.subarray(pos0 * NH * HS);
+      expectClose(got, full, { atol: 1e-5, rtol: 1e-4, label: 'decode vs full forward' });
+      release(gpu, tq, tc, out, att);
     });
   }
 });

@@ -140,16 +140,34 @@ export function gqaBackward(
 /**
  * Twin of `gqa_decode`, written from the definition: Tq new query rows q (Tq, NH·HS) at positions
  * pos0 … attend to the cache rows kc, vc (S, NKV·HS) visible to them. Returns out (Tq, NH·HS).
+ * Views as the kernel's: q row t head h at qView.off + t·row + h·head; cache row s, kv head g at
+ * kcView.off + s·row + g·head (GPT-NeoX caches whole fused rows).
  */
 export function gqaDecodeRef(
   q: Arr,
   kc: Arr,
   vc: Arr,
-  d: { Tq: number; pos0: number; NH: number; NKV: number; HS: number; scale?: number; window?: number },
+  d: {
+    Tq: number;
+    pos0: number;
+    NH: number;
+    NKV: number;
+    HS: number;
+    scale?: number;
+    window?: number;
+    qView?: GqaRefView;
+    kcView?: GqaRefView;
+    vcView?: GqaRefView;
+  },
 ): Float32Array {
   const { Tq, pos0, NH, NKV, HS } = d;
   const scale = d.scale ?? 1 / Math.sqrt(HS);
   const G = NH / NKV;
+  const at = (w: GqaRefView | undefined, heads: number) => (row: number, h: number) =>
+    (w?.off ?? 0) + row * (w?.row ?? heads * HS) + h * (w?.head ?? HS);
+  const qAt = at(d.qView, NH),
+    kAt = at(d.kcView, NKV),
+    vAt = at(d.vcView, NKV);
   const out = new Float32Array(Tq * NH * HS);
   for (let t = 0; t < Tq; t++) {
     const p = pos0 + t;
@@ -159,7 +177,7 @@ export function gqaDecodeRef(
       const sc: number[] = [];
       for (let s = s0; s <= p; s++) {
         let dot = 0;
-        for (let i = 0; i < HS; i++) dot += q[(t * NH + h) * HS + i] * kc[(s * NKV + g) * HS + i];
+        for (let i = 0; i < HS; i++) dot += q[qAt(t, h) + i] * kc[kAt(s, g) + i];
         sc.push(dot * scale);
       }
       const max = Math.max(...sc);
@@ -167,7 +185,7 @@ export function gqaDecodeRef(
       const sum = e.reduce((a, b) => a + b, 0);
       for (let i = 0; i < HS; i++) {
         let acc = 0;
-        e.forEach((w, j) => (acc += w * vc[((s0 + j) * NKV + g) * HS + i]));
+        e.forEach((w, j) => (acc += w * vc[vAt(s0 + j, g) + i]));
         out[(t * NH + h) * HS + i] = acc / sum;
       }
     }

@@ -15,10 +15,12 @@
  *     scale defaults to 1/√HS (GPT-Neo: 1). window 0/undefined = global; w > 0: key s visible from
  *     query t iff t − w < s ≤ t (GPT-Neo local layers, `window_size`).
  *     datt: (B, NH, T, T) scratch; a per-device shared buffer when absent.
- *   gqaDecode(enc, { q, kc, vc, out, att, Tq, pos0, S, NH, NKV, HS, scale?, window?, qView? })
+ *   gqaDecode(enc, { q, kc, vc, out, att, Tq, pos0, S, NH, NKV, HS, scale?, window?, qView?, kcView?, vcView? })
  *     generation with a KV cache: Tq new query rows (q (Tq, NH·HS), or a view) at positions pos0 … attend
- *     to cache rows kc, vc (S, NKV·HS) (row s = position s, rows ≤ pos0+Tq−1 filled, RoPE already applied
- *     to the cached keys); out (Tq, NH·HS); att (Tq, NH, S) scratch. Twin: gqaDecodeRef.
+ *     to cache rows kc, vc (S, NKV·HS) by default (row s = position s, rows ≤ pos0+Tq−1 filled, RoPE already
+ *     applied to the cached keys), or views of whole fused rows: GPT-NeoX caches its (S, NH, 3·HS) qkv rows,
+ *     kc = vc, kcView { off: HS, row: 3·NH·HS, head: 3·HS }, vcView { off: 2·HS, … }; out (Tq, NH·HS);
+ *     att (Tq, NH, S) scratch. Twin: gqaDecodeRef.
  * Needs HS ≤ 128 and NH divisible by NKV. Cost O(B·NH·T²·HS), att memory B·NH·T² floats (as attention.ts).
  */
 import type { Gpu, GpuTensor, StepEncoder } from '../device';
@@ -207,19 +209,22 @@ export interface GqaDecodeArgs {
   scale?: number;
   window?: number;
   qView?: HeadView;
+  /** Element (s, g, i) of the key cache at off + s·row + g·head + i; default (S, NKV·HS). */
+  kcView?: HeadView;
+  vcView?: HeadView;
   label?: string;
 }
 
 /** Attention of Tq new rows against a KV cache: one dispatch, grid (Tq, NH). */
 export function gqaDecode(enc: StepEncoder, x: GqaDecodeArgs): void {
-  const r = resolve({ ...x, B: 1, T: x.Tq });
+  const r = resolve({ ...x, B: 1, T: x.Tq, kView: x.kcView, vView: x.vcView });
   const { Tq, pos0, S } = x;
   if (!(Number.isInteger(pos0) && pos0 >= 0 && Number.isInteger(S) && pos0 + Tq <= S))
     throw new Error(`attention-gqa decode: rows ${pos0}..${pos0 + Tq - 1} do not fit a cache of ${S}`);
-  const kv = S * r.NKV * r.HS;
+  const cacheSize = (w: Required<HeadView>) => w.off + (S - 1) * w.row + (r.NKV - 1) * w.head + r.HS;
   need(enc, x.q, viewSize(r, r.q, r.NH), 'q');
-  need(enc, x.kc, kv, 'kc');
-  need(enc, x.vc, kv, 'vc');
+  need(enc, x.kc, cacheSize(r.k), 'kc');
+  need(enc, x.vc, cacheSize(r.v), 'vc');
   need(enc, x.out, Tq * r.NH * r.HS, 'out');
   need(enc, x.att, Tq * r.NH * S, 'att');
   enc.dispatch({
