@@ -10,21 +10,33 @@
  */
 import type { RunConfig } from '../engine/config';
 import { decodeExperiment, experimentFragment } from '../engine/experiments/link';
-import { INTRUDER_EPS, runMetrics } from '../engine/experiments/runner';
+import {
+  FINAL_STATE_MEASURES,
+  INTRUDER_EPS,
+  runMetrics,
+  type FinalStateMeasure,
+  type RunResult,
+} from '../engine/experiments/runner';
 import { expandExperiment, type ExpandedRun, type Experiment } from '../engine/experiments/schema';
 import { judge, type RunRow, type Verdict } from '../engine/experiments/verdict';
 import type { FitResult } from '../engine/experiments/matrix-fit';
-import type { SpectrumSnapshot } from '../worker/protocol';
+import type { ExperimentMeasureResult, SpectrumSnapshot } from '../worker/protocol';
 import type { RunMetrics } from './store/runData';
 import type { RunRecord } from './types';
 
 export type { Experiment, ExpandedRun, Verdict };
 
 /** Measurements the page's run path cannot make yet (the CLI's runner makes them). */
-const CLI_ONLY: Record<string, string> = {
-  'rank-eval': 'DyLoRA’s per-rank evaluation',
-  extract: 'PHLoRA’s rank extraction',
-};
+const CLI_ONLY: Record<string, string> = {};
+
+/**
+ * Measurements the page makes after a run finishes, on its final checkpoint in the worker
+ * (experimentMeasure → the engine runner's measureFinalState): DyLoRA's per-rank evaluation, PHLoRA's
+ * extraction. The experiment's runs of it each get one such call before the queue moves on.
+ */
+export function finalStateMeasures(exp: Experiment): FinalStateMeasure[] {
+  return FINAL_STATE_MEASURES.filter((m) => exp.measure.includes(m));
+}
 
 /** Why the page cannot run this experiment yet (null: it can). */
 export function pageLimitation(exp: Experiment): string | null {
@@ -62,16 +74,31 @@ export interface StoredRun {
   skipped: boolean;
   /** A matrix fit's result (kind 'matrix-fit'). */
   fit?: FitResult;
+  /** The final-state measurement of a finished run (absent: not made yet). */
+  measured?: SlotMeasure;
 }
 
-export interface PageRow extends RunRow {
+/** What the worker measured on one run's final state, or why it could not. */
+export type SlotMeasure = ExperimentMeasureResult & { error?: string };
+
+export interface PageRow extends RunRow, Partial<Pick<RunResult, 'rankEval' | 'extract' | 'error'>> {
   label: string;
   runId: string | null;
   curve: number[];
 }
 
-/** One engine result row per expanded run, from the page's run data (metrics through runMetrics). */
-export function pageRows(runs: ExpandedRun[], stored: StoredRun[], runIds: (string | null)[]): PageRow[] {
+/**
+ * One engine result row per expanded run, from the page's run data (metrics through runMetrics). With
+ * `finalState` (the experiment measures rank-eval / extract) a finished run counts as done once its
+ * final-state measurement is there: until then it is still running, and a measurement that failed fails
+ * the run, as in the CLI's runner.
+ */
+export function pageRows(
+  runs: ExpandedRun[],
+  stored: StoredRun[],
+  runIds: (string | null)[],
+  finalState = false,
+): PageRow[] {
   return runs.map((run, i) => {
     const s = stored[i];
     const base = { key: run.key, group: run.group, lr: run.lr, seed: run.seed, label: run.label, runId: runIds[i] };
@@ -120,7 +147,19 @@ export function pageRows(runs: ExpandedRun[], stored: StoredRun[], runIds: (stri
     }
     const secs = (rec.summary as { seconds?: number } | undefined)?.seconds;
     if (typeof secs === 'number') metrics.wallSeconds = secs;
-    return { ...base, status: 'done', metrics, curve: m.losses.slice() };
+    const curve = m.losses.slice();
+    if (!finalState) return { ...base, status: 'done', metrics, curve };
+    const fs = s.measured;
+    if (!fs) return { ...base, status: 'running', metrics: {}, curve };
+    if (fs.error) return { ...base, status: 'failed', metrics: {}, curve, error: fs.error };
+    return {
+      ...base,
+      status: 'done',
+      metrics: { ...metrics, ...fs.metrics },
+      curve,
+      ...(fs.rankEval ? { rankEval: fs.rankEval } : {}),
+      ...(fs.extract ? { extract: fs.extract } : {}),
+    };
   });
 }
 

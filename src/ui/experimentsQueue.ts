@@ -18,16 +18,27 @@ import { errorText } from './gpuSupport';
 import {
   decodeExperimentLink,
   expandForPage,
+  finalStateMeasures,
   isExperimentFragment,
   pageRows,
   verdictOf,
   type ExpandedRun,
   type Experiment,
   type PageRow,
+  type SlotMeasure,
   type Verdict,
 } from './experiments';
-import { persist } from './persist';
-import { busyRun, ensureRunData, pauseRun, resumeFromCheckpoint, resumeRun, startRun, stopRun } from './runs';
+import { flushWrites, persist } from './persist';
+import {
+  busyRun,
+  ensureRunData,
+  pauseRun,
+  resumeFromCheckpoint,
+  resumeRun,
+  sourcesFor,
+  startRun,
+  stopRun,
+} from './runs';
 import { useStudio } from './store';
 import type { RunStatus } from './types';
 
@@ -44,6 +55,10 @@ export interface ExperimentRecord {
   runIds: (string | null)[];
   /** Matrix fits' results by slot (they have no run in the runs list). */
   fits?: Record<number, FitResult>;
+  /** Final-state measurements (DyLoRA ranks, PHLoRA extraction) of finished runs, by slot. */
+  measures?: Record<number, SlotMeasure>;
+  /** The slot whose final state the worker is measuring now. */
+  measuring?: number | null;
   /** Slots the person skipped. */
   skipped: number[];
   /** The slot running now (or that was running when paused/interrupted). */
@@ -138,6 +153,18 @@ export async function startExperiment(
 async function advance(id: string): Promise<void> {
   const rec = get(id);
   if (!rec || rec.status !== 'running') return;
+  // a finished run still without its final-state measurement (DyLoRA ranks, PHLoRA extraction) first
+  if (finalStateMeasures(rec.experiment).length) {
+    const runs = useStudio.getState().runs;
+    const slot = rec.runIds.findIndex(
+      (r, i) => r && !r.startsWith('fit:') && runs[r]?.status === 'done' && !rec.measures?.[i],
+    );
+    if (slot >= 0) {
+      await measureSlot(id, slot, rec.runIds[slot]!);
+      setTimeout(() => void advance(id), 0);
+      return;
+    }
+  }
   // a fit a reload cut off (its marker but no result) runs again: fits are deterministic and short
   const next = rec.runIds.findIndex(
     (r, i) => (r === null || (r.startsWith('fit:') && !rec.fits?.[i])) && !rec.skipped.includes(i),
@@ -188,6 +215,44 @@ async function runFit(id: string, slot: number, run: ExpandedRun): Promise<void>
     put({ ...cur, skipped: [...cur.skipped, slot] });
   }
   setTimeout(() => void advance(id), 0);
+}
+
+/**
+ * The worker measures a finished run's final state (its last checkpoint, restored) with the engine
+ * runner's own code; the result goes into the experiment record (IndexedDB) and the rows judge() sees.
+ * A measurement that fails is kept with its reason (the row fails, as in the CLI) and the queue goes on.
+ */
+async function measureSlot(id: string, slot: number, runId: string): Promise<void> {
+  const api = engineApi();
+  if (!api) return;
+  const rec = get(id)!;
+  put({ ...rec, measuring: slot });
+  let result: SlotMeasure;
+  try {
+    const run = useStudio.getState().runs[runId];
+    await flushWrites(); // the run's last checkpoint reaches IndexedDB before it is read back
+    const ckpt = await getCheckpoint(runId);
+    if (!run || !ckpt) throw new Error('the run has no saved checkpoint in this browser');
+    const { cmd, missing } = await sourcesFor(run.config);
+    if (missing) throw new Error(missing);
+    await ensureRunData(runId);
+    const valLoss = experimentRows({ ...rec, measures: undefined }, false)[slot]?.metrics.valLoss;
+    result = await api.experimentMeasure({
+      config: run.config,
+      modelFiles: cmd.modelFiles,
+      datasetFile: cmd.datasetFile,
+      resume: ckpt.resume,
+      measure: finalStateMeasures(rec.experiment),
+      evalRanks: rec.experiment.evalRanks,
+      extractRanks: rec.experiment.extractRanks,
+      ...(typeof valLoss === 'number' ? { valLoss } : {}),
+    });
+  } catch (e) {
+    result = { metrics: {}, error: `measuring run ${slot + 1}: ${errorText(e)}` };
+    useStudio.getState().notify(`Experiment: ${result.error}`);
+  }
+  const cur = get(id)!;
+  put({ ...cur, measuring: null, measures: { ...(cur.measures ?? {}), [slot]: result } });
 }
 
 async function finish(id: string): Promise<void> {
@@ -311,8 +376,11 @@ export async function loadExperimentData(rec: ExperimentRecord): Promise<void> {
   for (const id of rec.runIds) if (id && !id.startsWith('fit:')) await ensureRunData(id);
 }
 
-/** The engine's result rows of an experiment, from its runs' records, metrics and spectra in the store. */
-export function experimentRows(rec: ExperimentRecord): PageRow[] {
+/**
+ * The engine's result rows of an experiment, from its runs' records, metrics and spectra in the store
+ * and the final-state measurements in the record (`finalState` false: the rows before them).
+ */
+export function experimentRows(rec: ExperimentRecord, finalState = true): PageRow[] {
   const st = useStudio.getState();
   const { runs } = expandForPage(rec.experiment);
   const stored = runs.map((_, i) => {
@@ -323,9 +391,10 @@ export function experimentRows(rec: ExperimentRecord): PageRow[] {
       spectra: id ? st.spectra[id]?.latest : undefined,
       skipped: rec.skipped.includes(i),
       fit: rec.fits?.[i],
+      measured: rec.measures?.[i],
     };
   });
-  return pageRows(runs, stored, rec.runIds);
+  return pageRows(runs, stored, rec.runIds, finalState && finalStateMeasures(rec.experiment).length > 0);
 }
 
 // ---- history and links ---------------------------------------------------------------------------
@@ -339,7 +408,7 @@ export async function loadExperiments(): Promise<void> {
       if (!e.experiment) continue; // a record of an older page version
       const live = e.status === 'running' || e.status === 'paused';
       experiments[e.id] = live
-        ? { ...e, status: 'interrupted', message: 'interrupted by a reload: resume to continue' }
+        ? { ...e, status: 'interrupted', measuring: null, message: 'interrupted by a reload: resume to continue' }
         : e;
       if (live) persist(putExperiment(experiments[e.id]), 'the experiment');
     }

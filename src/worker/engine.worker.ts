@@ -28,6 +28,7 @@ import { WorkerRunner } from './runner';
 import { resolveInputs } from '../engine/inputs';
 import { Trainer } from '../engine/train';
 import { fitMatrix } from '../engine/experiments/matrix-fit';
+import { measureExperimentRun } from './experiment-measure';
 
 let gpu: Gpu | null = null;
 let emit: (e: EngineEvent) => void | Promise<void> = () => {};
@@ -154,6 +155,9 @@ const api: EngineApi = {
   },
   async mitigateRun(req) {
     return mitigateRun(requireGpu(), await withModel(req));
+  },
+  async experimentMeasure(req) {
+    return measureExperimentRun(requireGpu(), await withModel(req));
   },
   async pythonProject(req) {
     const model = await withLibraryFiles(req.config, req.modelFiles);

@@ -15,8 +15,9 @@ import type { DataPreview } from '../engine/data/preview';
 import type { DownloadProgress } from '../engine/io/hub';
 import type { LibraryModel } from './model-library';
 import type { FitConfig, FitResult } from '../engine/experiments/matrix-fit';
+import type { ExperimentMeasureRequest, ExperimentMeasureResult } from './experiment-measure';
 
-export type { LibraryModel };
+export type { LibraryModel, ExperimentMeasureRequest, ExperimentMeasureResult };
 
 export interface HubDownloadResult {
   repo: string;
@@ -140,6 +141,13 @@ export interface EngineApi {
   extractRun(req: ExtractRequest): Promise<ExtractResult>;
   /** PEFT's intruder mitigation on a LoRA run's checkpoint, with probe loss before/after on the GPU (issue 12 item 5). */
   mitigateRun(req: MitigateRequest): Promise<MitigateResult>;
+  /**
+   * An experiment's final-state measurement on a finished page run (issue 13; worker/experiment-measure.ts):
+   * the run's final checkpoint restored, then the engine runner's measureFinalState — DyLoRA's per-rank
+   * validation loss ('rank-eval'), PHLoRA's energy and re-merged loss per extracted rank ('extract').
+   * Call it only while no run is in progress.
+   */
+  experimentMeasure(req: ExperimentMeasureRequest): Promise<ExperimentMeasureResult>;
   /**
    * After a lost device: acquire a new adapter and device in this worker and a fresh runner on it
    * (pipelines and buffers are per device, so nothing of the old one is reused). The page then

@@ -312,8 +312,7 @@ async function runTrain(
         optimizerBytes: mem.optimizerState?.total ?? null,
       });
       if (wants.has('intruders') && base) await measureIntruders(gpu, trainer, base, res);
-      if (wants.has('rank-eval')) await measureRanks(trainer, inputs, exp.evalRanks ?? [], res);
-      if (wants.has('extract') && base) await measureExtract(gpu, trainer, inputs, base, exp.extractRanks ?? [], res);
+      await measureFinalState(gpu, trainer, inputs, exp, base, res);
       res.status = 'done';
     }
   } catch (e) {
@@ -327,13 +326,41 @@ async function runTrain(
   return res;
 }
 
-interface BaseMatrices {
+/** Measurements made on a training run's final state after its last evaluation (not during training). */
+export const FINAL_STATE_MEASURES = ['rank-eval', 'extract'] as const;
+export type FinalStateMeasure = (typeof FINAL_STATE_MEASURES)[number];
+
+/** What the final-state measurements write into a run's result. */
+export type FinalStateResult = Pick<RunResult, 'metrics' | 'rankEval' | 'extract'>;
+
+/**
+ * DyLoRA's per-rank evaluation ('rank-eval') and PHLoRA's extraction ('extract') on a trained run's
+ * final state. This runner calls it after the last step; the page's worker calls it on the run's final
+ * checkpoint restored into a fresh Trainer (src/worker/experiment-measure.ts), so both make the same
+ * measurement with this one code. `res.metrics.valLoss` (the run's final validation loss) gives the
+ * extraction's gap; `base` (baseWeights, before any training) is needed for 'extract' only.
+ */
+export async function measureFinalState(
+  gpu: Gpu,
+  trainer: Trainer,
+  inputs: RunInputs,
+  exp: Pick<Experiment, 'measure' | 'evalRanks' | 'extractRanks'>,
+  base: BaseMatrices | null,
+  res: FinalStateResult,
+): Promise<void> {
+  if (exp.measure.includes('rank-eval')) await measureRanks(trainer, inputs, exp.evalRanks ?? [], res);
+  if (exp.measure.includes('extract') && base)
+    await measureExtract(gpu, trainer, inputs, base, exp.extractRanks ?? [], res);
+}
+
+export interface BaseMatrices {
   names: string[];
   weights: Map<string, Float32Array>; // engine layout (in, out)
   shapes: Map<string, [number, number]>;
 }
 
-async function baseWeights(gpu: Gpu, inputs: RunInputs, trainer: Trainer): Promise<BaseMatrices> {
+/** The untouched weights of the run's targeted matrices (a fresh model from the run's files and seed). */
+export async function baseWeights(gpu: Gpu, inputs: RunInputs, trainer: Trainer): Promise<BaseMatrices> {
   const cfg = inputs.config;
   const model = createModel(gpu, inputs.modelConfig, inputs.weights, cfg.seed);
   try {
@@ -383,7 +410,12 @@ async function measureIntruders(gpu: Gpu, trainer: Trainer, base: BaseMatrices, 
 }
 
 /** DyLoRA: validation loss at each rank b ≤ r of the one trained adapter. */
-async function measureRanks(trainer: Trainer, inputs: RunInputs, ranks: number[], res: RunResult): Promise<void> {
+async function measureRanks(
+  trainer: Trainer,
+  inputs: RunInputs,
+  ranks: number[],
+  res: FinalStateResult,
+): Promise<void> {
   const m = trainer.method;
   if (!isDyLoraInstance(m)) return;
   const before = m.evalRank();
@@ -408,7 +440,7 @@ async function measureExtract(
   inputs: RunInputs,
   base: BaseMatrices,
   ranks: number[],
-  res: RunResult,
+  res: FinalStateResult,
 ): Promise<void> {
   if (!getMethod(inputs.config.method.id).trainsBase) return;
   const tuned = new Map<string, Float32Array>();

@@ -7,7 +7,16 @@
 import { strToU8, zipSync } from 'fflate';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import { ruleText } from '../../engine/experiments/verdict';
-import { experimentLink, groupSummaries, metricColumns, resultsCsv, resultsJson, verdictOf } from '../experiments';
+import {
+  experimentLink,
+  finalStateMeasures,
+  groupSummaries,
+  metricColumns,
+  resultsCsv,
+  resultsJson,
+  verdictOf,
+  type PageRow,
+} from '../experiments';
 import {
   deleteExperiment,
   experimentRows,
@@ -106,9 +115,11 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
         </span>
       </h3>
       <p className="small" data-testid="exp-progress" data-done={finished} data-total={n}>
-        {live && cur !== null
-          ? `Run ${cur + 1} of ${n}${curRun ? ` · step ${curRun.step}/${curRun.totalSteps} (${curRun.status})` : ''}`
-          : `${finished} of ${n} runs finished`}
+        {live && typeof rec.measuring === 'number'
+          ? `Run ${rec.measuring + 1} of ${n} · measuring its final state (${finalStateMeasures(exp).join(', ')})`
+          : live && cur !== null
+            ? `Run ${cur + 1} of ${n}${curRun ? ` · step ${curRun.step}/${curRun.totalSteps} (${curRun.status})` : ''}`
+            : `${finished} of ${n} runs finished`}
         {rec.skipped.length > 0 && ` · ${rec.skipped.length} skipped`}
         {rec.message && ` · ${rec.message}`}
         {rec.adapterName && <span className="muted"> · on {rec.adapterName}</span>}
@@ -218,6 +229,7 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
           </tbody>
         </table>
       </div>
+      <RankRows rows={rows} />
       <details>
         <summary className="small">Every run ({n})</summary>
         <div className="table-scroll">
@@ -288,6 +300,46 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
           height={Math.max(120, 28 * barRows.length)}
         />
       </ChartCard>
+    </div>
+  );
+}
+
+/** DyLoRA's validation loss per evaluation rank, PHLoRA's energy and re-merged loss per extracted rank. */
+function RankRows({ rows }: { rows: PageRow[] }) {
+  const ranked = rows.filter((r) => r.rankEval?.length || r.extract?.length);
+  if (!ranked.length) return null;
+  const extract = ranked.some((r) => r.extract?.length);
+  return (
+    <div className="table-scroll">
+      <table className="data" data-testid="exp-ranks">
+        <caption className="small">
+          {extract
+            ? 'Per extracted rank r: energy Σσ²(≤r)/Σσ² of ΔW over every targeted matrix, validation loss with W0 + ΔW_r merged, and its gap to the full fine-tune'
+            : 'Validation loss of each DyLoRA run evaluated at rank b'}
+        </caption>
+        <thead>
+          <tr>
+            <th>run</th>
+            <th>rank</th>
+            {extract && <th>energy</th>}
+            <th>valLoss</th>
+            {extract && <th>gap</th>}
+          </tr>
+        </thead>
+        <tbody>
+          {ranked.flatMap((r) =>
+            (r.extract ?? r.rankEval ?? []).map((p: { rank: number; valLoss: number; energy?: number }) => (
+              <tr key={`${r.key} ${p.rank}`} data-testid="exp-rank-row" data-rank={p.rank}>
+                <td className="mono">{r.label}</td>
+                <td className="mono">{p.rank}</td>
+                {extract && <td className="mono">{fmt(p.energy, 4)}</td>}
+                <td className="mono">{fmt(p.valLoss, 4)}</td>
+                {extract && <td className="mono">{fmt(r.metrics[`valLossGap@r${p.rank}`] ?? undefined, 4)}</td>}
+              </tr>
+            )),
+          )}
+        </tbody>
+      </table>
     </div>
   );
 }
