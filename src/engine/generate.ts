@@ -2,17 +2,21 @@
  * Text generation: autoregressive sampling with temperature, top-k and top-p (nucleus, Holtzman et al.
  * 2020), the logits computed by the model on the GPU, the draw made on the CPU from the Philox stream
  * (seed, "sample") so a sample is reproducible. By default each new token is one decode step against a
- * KV cache (model/gpt2-decode.ts), linear in the length; `cache: false` re-runs the full forward over the
- * window instead (the reference the cache is tested against).
+ * KV cache (model/gpt2-decode.ts for GPT-2, model/decoder-decode.ts for every other family), linear in the
+ * length; `cache: false` re-runs the full forward over the window instead (the reference the cache is
+ * tested against). The cache holds the positions the request can reach (prompt + new tokens, at most the
+ * context) and is planned before it is allocated: a request that does not fit is refused in one line.
  *
  * Past the context: the window the model sees starts at `start`; when it would exceed the context it
  * slides forward to the last ⌈context/2⌉ tokens (positions restart at 0), and the cache is refilled from
  * that window. Both paths use the same windows, so they produce the same tokens.
  */
 import type { Gpu } from '../gpu/device';
-import type { Gpt2Model } from './model/gpt2';
+import { Gpt2Model } from './model/gpt2';
 import type { LanguageModel } from './model/language-model';
-import { Gpt2Decoder } from './model/gpt2-decode';
+import { Gpt2Decoder, type CachedDecoder } from './model/gpt2-decode';
+import { DecoderModel } from './model/decoder';
+import { DecoderKvDecoder } from './model/decoder-decode';
 import type { Tokenizer } from './io/tokenizers/types';
 import { Rng } from './rng';
 
@@ -28,6 +32,8 @@ export interface SampleOptions {
   stopAt?: number;
   /** Decode with a KV cache (default true); false re-runs the full forward for each token. */
   cache?: boolean;
+  /** Bytes the live buffers plus the KV cache may use (default 4 GiB, memory-plan.ts DEFAULT_LIMITS). */
+  memoryBudget?: number;
 }
 
 export interface SampleHooks {
@@ -72,6 +78,18 @@ export function pickToken(logits: Float32Array, temperature: number, topK: numbe
   return idx[idx.length - 1];
 }
 
+/** The model's KV-cached decoder for `positions` positions; null for a model without one. */
+export function createCachedDecoder(
+  model: LanguageModel,
+  positions: number,
+  budgetBytes?: number,
+): CachedDecoder | null {
+  const opts = { capacity: Math.min(positions, model.cfg.contextLength), budgetBytes };
+  if (model instanceof Gpt2Model) return new Gpt2Decoder(model, opts);
+  if (model instanceof DecoderModel) return new DecoderKvDecoder(model, opts);
+  return null;
+}
+
 export async function sampleTokens(
   gpu: Gpu,
   model: LanguageModel,
@@ -83,8 +101,9 @@ export async function sampleTokens(
   const rng = new Rng(o.seed, 'sample');
   const ids = promptIds.length ? [...promptIds] : [0];
   const out: number[] = [];
-  // The KV cache exists for GPT-2 so far; other families re-run the forward (model.readLogitsRow).
-  const decoder = o.cache === false || model.cfg.arch !== 'gpt2' ? null : new Gpt2Decoder(model as Gpt2Model);
+  // The window never holds more than prompt + new tokens (nor more than the context): the cache's size.
+  const decoder =
+    o.cache === false || o.maxTokens < 1 ? null : createCachedDecoder(model, ids.length + o.maxTokens, o.memoryBudget);
   let start = 0; // first id of the window the model sees
   let cacheStart = -1; // the window start the cache was filled from
   try {

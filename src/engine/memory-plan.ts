@@ -19,7 +19,8 @@
  * buffers of a real run.
  */
 import type { RunConfig } from './config';
-import { parameterCount, type ModelConfig } from './model/config';
+import type { Gpu } from '../gpu/device';
+import { headDimOf, parameterCount, type ModelConfig } from './model/config';
 import { expandSelectors, paramSpecsFor } from './model/families';
 
 export interface MemoryLimits {
@@ -228,6 +229,69 @@ function suggest(
   return out;
 }
 
+/** What generation with a KV cache allocates on top of the model (model/gpt2-decode.ts, model/decoder-decode.ts). */
+export interface KvCachePlan {
+  /** Cached positions (rows per layer). */
+  positions: number;
+  /** Every buffer of the cache and its scratch (attention rows, RoPE table, one logits row), in bytes. */
+  bytes: number;
+  /** Keys and values of one layer. */
+  perLayerBytes: number;
+  largestBuffer: { name: string; bytes: number };
+  /** One line per limit exceeded (empty: it fits). */
+  problems: string[];
+}
+
+/**
+ * The KV cache of `positions` positions, from the config alone, before anything is allocated: per layer
+ * keys and values (S, NKV·HS) each — GPT-2 (S, C) each; GPT-NeoX caches whole fused query_key_value rows
+ * (S, 3·NH·HS) in one buffer — plus the attention rows of one prefill chunk (chunkRows, NH, S), the RoPE
+ * table (S, rotDim) and one logits row. `liveBytes` (what is already allocated: the model, a run) counts
+ * against the budget, so an oversized request is refused with figures instead of losing the device.
+ */
+export function planKvCache(
+  cfg: ModelConfig,
+  positions: number,
+  limits: MemoryLimits = DEFAULT_LIMITS,
+  o: { liveBytes?: number; chunkRows?: number } = {},
+): KvCachePlan {
+  const S = positions,
+    L = cfg.nLayer,
+    NH = cfg.nHead,
+    HS = headDimOf(cfg),
+    NKV = cfg.nKvHead ?? NH;
+  const fused = cfg.arch === 'gpt_neox';
+  const kvBuffer = fused ? S * 3 * NH * HS : cfg.arch === 'gpt2' ? S * cfg.nEmbd : S * NKV * HS;
+  const perLayer = (fused ? 1 : 2) * kvBuffer * F32;
+  const chunk = Math.min(o.chunkRows ?? S, S);
+  const att = chunk * NH * S * F32;
+  const rotDim =
+    cfg.arch === 'gpt_neox'
+      ? Math.floor(HS * (cfg.rotaryPct ?? 1))
+      : cfg.arch === 'gpt2' || cfg.arch === 'gpt_neo'
+        ? 0
+        : HS;
+  const bytes = L * perLayer + att + S * rotDim * F32 + cfg.vocabSize * F32;
+  const kvName = fused ? `query_key_value rows (${S}, ${3 * NH * HS})` : `keys (${S}, ${kvBuffer / S})`;
+  const largestBuffer =
+    att > kvBuffer * F32
+      ? { name: `attention rows (${chunk}, ${NH}, ${S})`, bytes: att }
+      : { name: `one layer's cached ${kvName}`, bytes: kvBuffer * F32 };
+  const perBuffer = Math.min(limits.maxStorageBufferBindingSize, limits.maxBufferSize);
+  const problems: string[] = [];
+  const fewer = 'ask for fewer new tokens or a shorter prompt';
+  if (largestBuffer.bytes > perBuffer)
+    problems.push(
+      `the KV cache's largest buffer, ${largestBuffer.name}, needs ${fmtBytes(largestBuffer.bytes)}, above this adapter's ${fmtBytes(perBuffer)} per buffer: ${fewer}`,
+    );
+  const live = o.liveBytes ?? 0;
+  if (live + bytes > limits.budgetBytes)
+    problems.push(
+      `the KV cache of ${S} positions needs ${fmtBytes(bytes)} (${L} layers × ${fmtBytes(perLayer)} of keys and values, attention rows ${fmtBytes(att)}) on top of the ${fmtBytes(live)} already allocated, above the ${fmtBytes(limits.budgetBytes)} budget: ${fewer}, or generate without the cache`,
+    );
+  return { positions: S, bytes, perLayerBytes: perLayer, largestBuffer, problems };
+}
+
 export function fmtBytes(n: number): string {
   if (n >= 2 ** 30) return `${(n / 2 ** 30).toFixed(1)} GiB`;
   if (n >= 2 ** 20) return `${(n / 2 ** 20).toFixed(1)} MiB`;
@@ -262,4 +326,16 @@ export function adapterLimits(
     maxBufferSize: limits.maxBufferSize,
     budgetBytes,
   };
+}
+
+/** A live device's buffer limits (WebGPU's minimums where it reports none) with a budget (default 4 GiB). */
+export function gpuLimits(gpu: Gpu, budgetBytes = DEFAULT_LIMITS.budgetBytes): MemoryLimits {
+  const l = gpu.description.limits as Partial<Record<string, number>>;
+  return adapterLimits(
+    {
+      maxStorageBufferBindingSize: l.maxStorageBufferBindingSize ?? DEFAULT_LIMITS.maxStorageBufferBindingSize,
+      maxBufferSize: l.maxBufferSize ?? DEFAULT_LIMITS.maxBufferSize,
+    },
+    budgetBytes,
+  );
 }

@@ -783,7 +783,7 @@ export class DecoderModel implements LanguageModel {
 }
 
 /** Our llama3 rope_scaling → the kernel host's HF-shaped object. */
-function ropeScalingOf(c: ModelConfig) {
+export function ropeScalingOf(c: ModelConfig) {
   const s = c.ropeScaling;
   if (!s) return null;
   return {

@@ -20,6 +20,7 @@ import { attentionDecode } from '../../gpu/kernels/attention';
 import { embedTokens, logitsRows } from './vocab';
 import type { Gpt2Model } from './gpt2';
 import { linearForward } from './linear';
+import { gpuLimits, planKvCache } from '../memory-plan';
 
 /** A model family's incremental decoder: feed tokens, get the next-token logits of the last one. */
 export interface CachedDecoder {
@@ -45,10 +46,21 @@ export class Gpt2Decoder implements CachedDecoder {
   private len = 0;
   readonly capacity: number;
 
-  constructor(private readonly model: Gpt2Model) {
+  constructor(
+    private readonly model: Gpt2Model,
+    opts: { capacity?: number; budgetBytes?: number } = {},
+  ) {
     this.gpu = model.gpu;
-    const { nLayer, nEmbd: C, contextLength: S, vocabSize: V } = model.cfg;
+    const { nLayer, nEmbd: C, vocabSize: V } = model.cfg;
+    const S = Math.min(opts.capacity ?? model.cfg.contextLength, model.cfg.contextLength);
+    if (!(Number.isInteger(S) && S >= 1))
+      throw new Error(`decode: cache capacity must be a positive integer, got ${opts.capacity}`);
     this.capacity = S;
+    // planned before it is allocated: an oversized request is one line with figures, not a lost device
+    const plan = planKvCache(model.cfg, S, gpuLimits(this.gpu, opts.budgetBytes), {
+      liveBytes: this.gpu.pool.usage().total,
+    });
+    if (plan.problems.length) throw new Error(`generation: ${plan.problems.join('; ')}`);
     for (let l = 0; l < nLayer; l++) {
       this.k.push(this.gpu.tensor([S, C], `kv:h.${l}.k`, 'activations'));
       this.v.push(this.gpu.tensor([S, C], `kv:h.${l}.v`, 'activations'));
