@@ -1,9 +1,11 @@
 /**
  * The CLI's `sample`: --stream prints each token as it is drawn (JSON lines under --json), the KV
- * cache and --no-cache give the same greedy text, and a bad --top-p is one clear line.
+ * cache and --no-cache give the same greedy text (GPT-2 and a Llama-family checkpoint, whose cache is
+ * model/decoder-decode.ts), a bad --top-p is one clear line, and so is a KV cache above the memory budget.
  */
 import { describe, it, expect } from 'vitest';
-import { runCli } from '../helpers/cli';
+import path from 'node:path';
+import { runCli, ROOT } from '../helpers/cli';
 
 const base = ['sample', '--model', 'micro', '--prompt', 'The ', '--tokens', '12', '--temperature', '0', '--json'];
 
@@ -24,4 +26,26 @@ describe('cli sample', () => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toMatch(/--top-p must be in \(0, 1\], got 1.5/);
   }, 60_000);
+
+  it('a Llama-family checkpoint: cached and --no-cache give the same greedy text; a cache over budget is one line', async () => {
+    const llama = [
+      'sample',
+      '--model',
+      path.join(ROOT, 'tests/fixtures/hf/tiny/llama'),
+      '--prompt',
+      'ab',
+      '--tokens',
+      '16',
+    ];
+    const greedy = [...llama, '--temperature', '0', '--json'];
+    const [cached, full] = await Promise.all([runCli(greedy), runCli([...greedy, '--no-cache'])]);
+    expect(cached.code, cached.stderr).toBe(0);
+    expect(full.code, full.stderr).toBe(0);
+    expect(cached.lines.at(-1)!.text).toBe(full.lines.at(-1)!.text);
+    const over = await runCli(llama, { env: { RANKSCOPE_MEMORY_BUDGET: '1K' } });
+    expect(over.code).not.toBe(0);
+    expect(over.stderr).toMatch(
+      /generation: the KV cache of \d+ positions needs .* above the 1\.0 KiB budget: ask for fewer new tokens/,
+    );
+  }, 90_000);
 });

@@ -1,7 +1,9 @@
 /**
  * `sample --model <dir|id> --prompt "…" --seed S`: generate text (temperature, top-k, top-p), decoded
- * with the KV cache (`--no-cache` re-runs the full forward per token). `--stream` writes each token as
- * it is drawn (with --json: one {"index","token","text"} line per token, text = everything so far).
+ * with the KV cache for every model family (`--no-cache` re-runs the full forward per token); a cache
+ * above RANKSCOPE_MEMORY_BUDGET (default ¾ of RAM) or the adapter's buffer limit is refused in one line.
+ * `--stream` writes each token as it is drawn (with --json: one {"index","token","text"} line per token,
+ * text = everything so far).
  */
 import { validateGeneration } from '../../engine/validate';
 import { CliError, emit, flag, has, numberFlag, parseArgs } from '../args';
@@ -10,6 +12,7 @@ import { loadCliModel } from '../model';
 import { tokenizerFor } from '../../engine/inputs';
 import { createModel } from '../../engine/model/families';
 import { sampleText } from '../../engine/generate';
+import { cliMemoryBudget } from '../budget';
 
 export const help =
   'generate text: --model <dir|id> --prompt "…" [--seed S] [--tokens N] [--temperature T] [--top-k K] [--top-p P] [--stream] [--no-cache] [--json]';
@@ -56,7 +59,8 @@ export async function run(argv: string[]): Promise<number> {
     gpu,
     model,
     tokenizer,
-    { prompt, maxTokens, temperature, topK, topP, seed, cache },
+    // the KV cache is planned against the same budget a CLI training run gets (RANKSCOPE_MEMORY_BUDGET)
+    { prompt, maxTokens, temperature, topK, topP, seed, cache, memoryBudget: cliMemoryBudget() },
     { onToken },
   );
   if (json) emit({ model: loaded.id, prompt, seed, temperature, topK, topP, text });
