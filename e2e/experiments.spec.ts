@@ -250,3 +250,83 @@ test('the flat-spectra preset: matrix fits run in the worker and give the CLI’
   expect(worst).toBeLessThan(1e-4);
   await snap(page, 'experiments-fits');
 });
+
+test('DyLoRA and PHLoRA in the page: per-rank rows measured in the worker, the verdict, and the CLI’s rank-eval numbers', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(420_000);
+  await openStudio(page);
+  await page.getByTestId('tab-experiments').click();
+
+  // DyLoRA: one r=16 run evaluated at b ∈ {1, 4, 16} + three LoRAs (smoke budget, one seed)
+  let t0 = Date.now();
+  await page.getByTestId('exp-start-dylora').click();
+  await expect(page.getByTestId('exp-progress')).toContainText('measuring its final state (rank-eval)', {
+    timeout: 120_000,
+  });
+  await waitDone(page, 240_000);
+  console.log(`dylora (smoke): 4 runs + rank evaluation in ${((Date.now() - t0) / 1000).toFixed(1)} s on SwiftShader`);
+  await expect(page.getByTestId('exp-verdict')).toHaveAttribute('data-final', 'true');
+  await expect(page.getByTestId('exp-verdict')).toContainText(/Verdict: (holds|does not hold|inconclusive)/);
+  await expect(page.getByTestId('exp-clause')).toHaveCount(3);
+  await expect(page.getByTestId('exp-clause').first()).toContainText('valLoss@r1[DyLoRA r=16]');
+  const rankRows = page.getByTestId('exp-rank-row');
+  await expect(rankRows).toHaveCount(3);
+  expect(await rankRows.evaluateAll((rs) => rs.map((r) => r.getAttribute('data-rank')))).toEqual(['1', '4', '16']);
+  await page.getByTestId('exp-ranks').scrollIntoViewIfNeeded();
+  await snap(page, 'experiments-dylora');
+  const pageRanks = await page.evaluate(() => {
+    const s = (
+      window as unknown as {
+        __rankscopeExperiments: {
+          getState(): {
+            experiments: Record<string, { measures?: Record<number, { metrics: Record<string, number> }> }>;
+            selectedId: string;
+          };
+        };
+      }
+    ).__rankscopeExperiments.getState();
+    return s.experiments[s.selectedId].measures?.[0]?.metrics ?? {};
+  });
+  expect(Object.keys(pageRanks).sort()).toEqual(['valLoss@r1', 'valLoss@r16', 'valLoss@r4']);
+  expect(Object.values(pageRanks).every(Number.isFinite)).toBe(true);
+
+  // the CLI on the same preset: the same per-rank validation losses within the cross-adapter tolerance
+  const out = execFileSync(
+    'npm',
+    ['run', '-s', 'cli', '--', 'experiment', 'run', 'dylora', '--budget', 'smoke', '--json'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 180_000 },
+  );
+  const cli = out
+    .split('\n')
+    .filter((l) => l.startsWith('{"run"'))
+    .map((l) => (JSON.parse(l) as { metrics: Record<string, number> }).metrics)[0];
+  let worst = 0;
+  for (const [k, v] of Object.entries(pageRanks)) worst = Math.max(worst, Math.abs(v - cli[k]) / Math.abs(cli[k]));
+  console.log(
+    `DyLoRA rank-eval page (SwiftShader) vs CLI (llvmpipe): largest relative difference ${worst.toExponential(2)}`,
+  );
+  expect(worst).toBeLessThan(1e-5);
+
+  // PHLoRA: full FT, ΔW truncated to r ∈ {1 … 64} and merged back
+  t0 = Date.now();
+  await page.getByTestId('exp-start-phlora').click();
+  await waitDone(page, 180_000);
+  console.log(`phlora (smoke): 1 run + 7 extractions in ${((Date.now() - t0) / 1000).toFixed(1)} s on SwiftShader`);
+  await expect(page.getByTestId('exp-verdict')).toHaveAttribute('data-final', 'true');
+  await expect(page.getByTestId('exp-verdict')).toContainText(/Verdict: (holds|does not hold)/);
+  await expect(rankRows).toHaveCount(7);
+  const cells = await rankRows.evaluateAll((rs) =>
+    rs.map((r) => [...r.querySelectorAll('td')].slice(1).map((td) => Number(td.textContent))),
+  );
+  for (const [rank, energy, val, gap] of cells) {
+    expect(rank).toBeGreaterThan(0);
+    expect(energy).toBeGreaterThan(0);
+    expect(energy).toBeLessThanOrEqual(1);
+    expect(Number.isFinite(val) && Number.isFinite(gap)).toBe(true);
+  }
+  expect(cells[6][1]).toBeGreaterThan(cells[0][1]); // more rank, more energy
+  await page.getByTestId('exp-ranks').scrollIntoViewIfNeeded();
+  await snap(page, 'experiments-phlora');
+  void testInfo;
+});
