@@ -1,8 +1,8 @@
 /**
  * PEFT export against the engine: after a few real training steps (B ≠ 0), the exported adapter,
  * read back by importPeft and merged the way PEFT merges (W + s·(B·A)ᵀ, or DoRA's m/‖W + ΔW‖ column
- * scaling), must reproduce the run's own merged weights (method.merged()) — for LoRA, rsLoRA, DoRA and
- * the converted (rank-2r) PiSSA. That is what "PEFT loads the same model" means, checked without Python.
+ * scaling), must reproduce the run's own merged weights (method.merged()) — for LoRA, rsLoRA, A-only
+ * LoRA, DoRA and the converted (rank-2r) PiSSA. That is what "PEFT loads the same model" means, checked without Python.
  */
 import { describe, it, expect, beforeAll } from 'vitest';
 import { testGpu, expectClose } from '../helpers/gpu';
@@ -51,6 +51,7 @@ describe("PEFT export reproduces the run's merged model", () => {
   for (const [method, params, convert, layers] of [
     ['lora', { rank: 4, alpha: 8 }, false, null],
     ['rslora', { rank: 4, alpha: 8 }, false, [1]],
+    ['lora-a-only', { rank: 4, alpha: 8 }, false, null], // B a frozen random draw: non-zero in the file
     ['dora', { rank: 4, alpha: 8 }, false, null],
     ['pissa', { rank: 4, alpha: 4, niter: 0 }, true, null],
   ] as const) {

@@ -1,7 +1,7 @@
 /**
  * The LoRA family's shared pieces, used by every method built from LowRankAdapters (lora, rslora,
- * loraplus, lora-asym, dylora, eva, pissa, milora, lora-ga, the residual-basis methods) and by the
- * methods that reuse its parameters (dora, nola, svfit): the rank and α parameter schema, PEFT's
+ * loraplus, lora-asym, lora-a-only, dylora, eva, pissa, milora, lora-ga, the residual-basis methods)
+ * and by the methods that reuse its parameters (dora, nola, svfit): the rank and α parameter schema, PEFT's
  * Kaiming-uniform init of lora_A, `initLoraFamily` (a LowRankAdapter on every target) and
  * `loraInstance` (the MethodInstance of any set of LowRankAdapters). Methods stay one file each in
  * methods/; this module holds no method record.
@@ -36,31 +36,47 @@ export function kaimingA(seed: number, name: string, r: number, inDim: number): 
   return new Rng(seed, `lora_A:${name}`).fillUniform(new Float32Array(r * inDim), -bound, bound);
 }
 
+/**
+ * The frozen random B of A-only LoRA (out, r): kaimingA's draw mirrored, U(−1/√out, 1/√out), so that
+ * A-only on W is B-only (lora-asym) on Wᵀ with the same init distribution and the two arms differ only
+ * in which side is frozen. (torch's kaiming_uniform_ on the (out, r) tensor would use fan_in = r,
+ * i.e. U(±1/√r): √(out/r)× larger and no longer a like-for-like comparison.)
+ */
+export function kaimingB(seed: number, name: string, r: number, outDim: number): Float32Array {
+  const bound = 1 / Math.sqrt(outDim);
+  return new Rng(seed, `lora_B:${name}`).fillUniform(new Float32Array(outDim * r), -bound, bound);
+}
+
 export interface LoraVariantOptions {
   scaling: (alpha: number, r: number) => number;
   trainA: boolean;
   lrScaleB: number;
+  /** A-only LoRA: B is a frozen random draw (kaimingB), A starts at zero and is the only trainable. */
+  frozenRandomB?: boolean;
 }
 
-/** Attach a LowRankAdapter to every target; shared by lora, rslora, loraplus and lora-asym. */
+/** Attach a LowRankAdapter to every target; shared by lora, rslora, loraplus, lora-asym and lora-a-only. */
 export async function initLoraFamily(ctx: MethodContext, o: LoraVariantOptions): Promise<MethodInstance> {
   const alpha = Number(ctx.params.alpha);
   const adapters: LowRankAdapter[] = [];
   const trainables: TrainableTensor[] = [];
   for (const layer of ctx.targets) {
     const r = ctx.rankFor(layer);
+    const onlyA = o.frozenRandomB === true;
     const ad = new LowRankAdapter(ctx.gpu, layer, {
       rank: r,
       scaling: o.scaling(alpha, r),
-      A: kaimingA(ctx.seed, layer.name, r, layer.inDim),
-      B: new Float32Array(layer.outDim * r),
-      trainA: o.trainA,
-      trainB: true,
+      // one factor random, the other zero, so ΔW = 0 at step 0 either way
+      A: onlyA ? new Float32Array(r * layer.inDim) : kaimingA(ctx.seed, layer.name, r, layer.inDim),
+      B: onlyA ? kaimingB(ctx.seed, layer.name, r, layer.outDim) : new Float32Array(layer.outDim * r),
+      trainA: o.trainA || onlyA,
+      trainB: !onlyA,
     });
     layer.adapter = ad;
     adapters.push(ad);
     if (ad.dA) trainables.push({ name: `${layer.name}.lora_A`, param: ad.A, grad: ad.dA, decay: true, lrScale: 1 });
-    trainables.push({ name: `${layer.name}.lora_B`, param: ad.B, grad: ad.dB!, decay: true, lrScale: o.lrScaleB });
+    if (ad.dB)
+      trainables.push({ name: `${layer.name}.lora_B`, param: ad.B, grad: ad.dB, decay: true, lrScale: o.lrScaleB });
   }
   return loraInstance(ctx, adapters, trainables);
 }
