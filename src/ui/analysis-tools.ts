@@ -4,8 +4,7 @@
  * the PEFT files come back and download as one zip.
  */
 import { zipSync } from 'fflate';
-import { peftSupport } from '../engine/io/peft';
-import type { ExtractResult, MitigateResult } from '../worker/protocol';
+import type { ExtractResult, MethodMeta, MitigateResult } from '../worker/protocol';
 import { getCheckpoint } from './db';
 import { engineApi } from './engine';
 import { download } from './exporting';
@@ -13,11 +12,17 @@ import { sourcesFor } from './runs';
 import { useStudio } from './store';
 import type { RunRecord } from './types';
 
-/** Which tool a run offers: PHLoRA extraction on full fine-tuning, mitigation on a plain LoRA-kind adapter. */
-export function runTool(r: RunRecord | null | undefined): 'extract' | 'mitigate' | null {
+/**
+ * Which tool a run offers: PHLoRA extraction on full fine-tuning, mitigation on a plain LoRA-kind adapter
+ * (the method's PEFT support kind, from the worker's method metadata in the store).
+ */
+export function runTool(
+  r: RunRecord | null | undefined,
+  methods: readonly MethodMeta[],
+): 'extract' | 'mitigate' | null {
   if (!r || !['done', 'stopped', 'interrupted'].includes(r.status) || (r.checkpointStep ?? 0) < 1) return null;
   if (r.config.method.id === 'full') return 'extract';
-  return peftSupport(r.config.method.id).kind === 'lora' ? 'mitigate' : null;
+  return methods.find((m) => m.id === r.config.method.id)?.peft.kind === 'lora' ? 'mitigate' : null;
 }
 
 async function prepare(runId: string) {

@@ -24,8 +24,10 @@ export async function bootStudio(): Promise<void> {
   await loadHistory();
   await openLinkFromLocation();
   watchCompareLinks(); // `#compare=` links (issue 16): tick the runs this browser has, offer to train the rest
-  // experiments (issue 13), in their own chunk (the engine's experiment module brings the method registry):
-  // the queue follows its runs' states, a reload finds it, `#experiment=` links open in its tab
+  // experiments (issue 13), in their own chunk: the engine's experiment module brings the method registry
+  // and the engine with it, which this lazy chunk may hold and the main entry chunk may not (the page gets
+  // method metadata from the worker; tests/ui/main-chunk.test.ts). The queue follows its runs' states, a
+  // reload finds it, `#experiment=` links open in its tab
   const experiments = await import('./experimentsQueue');
   experiments.watchRuns();
   await experiments.loadExperiments();

@@ -3,11 +3,11 @@
  * (the validator explains them); helpers here set one dotted path immutably and build defaults.
  */
 import { RunConfigSchema, type RunConfig } from '../engine/config';
-import type { MethodInfo } from './methods';
+import type { MethodMeta } from '../worker/protocol';
 import { DEFAULT_LR, defaultParams } from './methods';
 
 /** Small, quick defaults: the studio's first run should finish in seconds even on a software adapter. */
-export function defaultDraft(methods: MethodInfo[] = [], modelKey = 'preset:micro'): RunConfig {
+export function defaultDraft(methods: MethodMeta[] = [], modelKey = 'preset:micro'): RunConfig {
   const method = methods.find((m) => m.id === 'lora') ?? methods[0];
   const [source, id] = modelKey.split(':');
   return RunConfigSchema.parse({

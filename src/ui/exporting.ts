@@ -14,7 +14,7 @@ import { getCheckpoint, loadRunData, replaceRun, type StoredCheckpoint } from '.
 import { archForConfig } from './catalog';
 import { errorText } from './gpuSupport';
 import { shareLinkFor, sharedConfig } from './links';
-import { peftFiles } from './peft';
+import { engineApi } from './engine';
 import { flushWrites } from './persist';
 import { ensureRunData } from './runs';
 import { safeJsonParse } from './share';
@@ -136,14 +136,19 @@ export function safeName(s: string): string {
   return s.replace(/[^\w.-]+/g, '_').slice(0, 80) || 'run';
 }
 
-/** Adapter files from the newest checkpoint (see peft.ts); empty when the run has none yet. */
+/**
+ * Adapter files from the newest checkpoint, written by the worker (worker/peft-files.ts: the engine's PEFT
+ * exporter needs the method registry, which the page does not bundle); empty when the run has none yet.
+ */
 export async function adapterFiles(
   run: RunRecord,
   ckpt: StoredCheckpoint | undefined,
 ): Promise<Record<string, Uint8Array>> {
   if (!ckpt) return {};
+  const api = engineApi();
+  if (!api) throw new Error('the engine is not ready');
   const arch = await archForConfig(run.config);
-  return peftFiles(run.config, arch, ckpt.resume);
+  return api.peftFiles({ config: run.config, arch, resume: ckpt.resume });
 }
 
 /** Serialise one chart's SVG (fonts inlined, white background) for download. */

@@ -1,43 +1,17 @@
 /**
- * The method list the setup form renders, from the adapter registry (src/engine/adapters/registry.ts):
- * each method's parameters are data (ParamSpec) and the form draws one control per spec.
+ * The methods the studio offers, as the worker describes them (issue 15 item 1): the adapter registry
+ * (src/engine/adapters/registry.ts) and every method file live in the engine worker, which answers the
+ * typed `methods` request with plain metadata (protocol.ts MethodMeta). The page keeps that list in its
+ * store (`catalog.methods`, filled by setupActions.loadCatalog once the engine is ready) and every
+ * component reads it from there; until then the store's list is empty and the setup form shows its
+ * loading state. The main entry chunk therefore holds no method code (tests/ui/main-chunk.test.ts).
  *
- * The registry is imported lazily, in its own chunk, so the explanation page for a browser without
- * WebGPU never loads engine code. If that import fails the studio says so and offers nothing to run
- * (a silent fallback list would let people start runs the engine cannot do).
+ * A method's parameters are data (ParamSpec) and the form draws one control per spec. If the request
+ * fails the studio says so and offers nothing to run (a silent fallback list would let people start
+ * runs the engine cannot do).
  */
-
-/** One control of a method's form: the registry's own spec (a type-only import: no engine code in the page's first chunk). */
 import type { MethodParamSpec as ParamSpec } from '../engine/adapters/types';
-export type { ParamSpec };
-
-export interface MethodInfo {
-  id: string;
-  label: string;
-  paper: string;
-  description?: string;
-  params: ParamSpec[];
-  /** Trains every base weight (full fine-tuning): targets and rank do not apply. */
-  trainsBase?: boolean;
-  /** The learning rate the form proposes for this method, and its source (absent: DEFAULT_LR). */
-  defaultLr?: { value: number; source: string };
-  /** Cross-field checks with messages for the form (from the method file). */
-  validate?: (params: Record<string, unknown>, config: never) => string[];
-}
-
-export async function loadMethods(): Promise<MethodInfo[]> {
-  const reg = await import('../engine/adapters/registry');
-  return reg.listMethods().map((m) => ({
-    id: m.id,
-    label: m.label,
-    paper: m.paper,
-    description: m.description,
-    params: m.params.map((p) => ({ ...p })),
-    trainsBase: m.trainsBase,
-    defaultLr: m.defaultLr,
-    validate: m.validate ? (params, config) => m.validate!(params, config) : undefined,
-  }));
-}
+import type { MethodMeta } from '../worker/protocol';
 
 /** Same rules as the registry's resolveMethodParams, phrased for a form field. */
 export function checkParam(p: ParamSpec, v: unknown): string | null {
@@ -63,7 +37,7 @@ export function checkParam(p: ParamSpec, v: unknown): string | null {
 export const DEFAULT_LR = 3e-3;
 
 /** The learning rate the form proposes for a method id. */
-export function defaultLrFor(methods: MethodInfo[], id: string): number {
+export function defaultLrFor(methods: MethodMeta[], id: string): number {
   return methods.find((m) => m.id === id)?.defaultLr?.value ?? DEFAULT_LR;
 }
 
@@ -71,7 +45,7 @@ export function defaultLrFor(methods: MethodInfo[], id: string): number {
  * Methods compared at one shared learning rate that is far (more than `factor`×, either way) from
  * some of their defaults: one line per such method, for a warning next to a comparison.
  */
-export function sharedLrWarnings(methods: MethodInfo[], runs: { method: string; lr: number }[], factor = 3): string[] {
+export function sharedLrWarnings(methods: MethodMeta[], runs: { method: string; lr: number }[], factor = 3): string[] {
   const ids = [...new Set(runs.map((r) => r.method))];
   const lrs = [...new Set(runs.map((r) => r.lr))];
   if (ids.length < 2 || lrs.length !== 1) return [];
@@ -85,6 +59,6 @@ export function sharedLrWarnings(methods: MethodInfo[], runs: { method: string; 
     });
 }
 
-export function defaultParams(m: MethodInfo): Record<string, number | boolean | string> {
+export function defaultParams(m: MethodMeta): Record<string, number | boolean | string> {
   return Object.fromEntries(m.params.map((p) => [p.key, p.default]));
 }

@@ -1,15 +1,17 @@
 /**
- * Setup actions: load the catalog, choose a model (and learn its architecture), restore a whole
- * configuration (from a link, a run, an import).
+ * Setup actions: load the catalog (methods from the engine worker, models, datasets), keep the chosen
+ * method's cross-field checks answered by the worker, choose a model (and learn its architecture),
+ * restore a whole configuration (from a link, a run, an import).
  */
 import type { RunConfig } from '../engine/config';
 import { MODEL_PRESETS } from '../engine/model/config';
 import { builtinArch, builtinModels, datasetOptions, presetModels } from './catalog';
 import { defaultDraft } from './draft';
+import { engineApi } from './engine';
 import { errorText } from './gpuSupport';
 import { currentModelFiles, restoreModelFiles } from './localFiles';
-import { loadMethods } from './methods';
 import { useStudio } from './store';
+import { methodCheckKey } from './store/setupSlice';
 import { syncHubArch } from './hub';
 
 let catalogStarted = false;
@@ -18,9 +20,11 @@ export async function loadCatalog(): Promise<void> {
   if (catalogStarted) return;
   catalogStarted = true;
   const st = useStudio.getState();
+  const api = engineApi();
   const [methods, builtins, datasets] = await Promise.all([
-    loadMethods().catch((e: unknown) => {
-      st.setCatalog({ error: `The method registry could not be loaded: ${errorText(e)}` });
+    // the method metadata comes from the worker, which holds the adapter registry (ui/methods.ts)
+    (api ? api.methods() : Promise.reject(new Error('the engine is not ready'))).catch((e: unknown) => {
+      st.setCatalog({ error: `The method list could not be loaded from the engine: ${errorText(e)}` });
       return [];
     }),
     builtinModels(),
@@ -38,7 +42,37 @@ export async function loadCatalog(): Promise<void> {
       d.dataset = { source: 'builtin', id: datasets[0].id };
     cur.replaceDraft(d);
   }
+  watchMethodChecks();
   await syncArch();
+}
+
+let watchingChecks = false;
+
+/**
+ * Whenever the draft changes and its method has cross-field checks, ask the worker for them
+ * (`checkMethod`) and keep the answer while the draft is still the one asked about.
+ */
+export function watchMethodChecks(): void {
+  if (watchingChecks) return;
+  watchingChecks = true;
+  let asked = '';
+  const check = () => {
+    const s = useStudio.getState();
+    const key = methodCheckKey(s.draft);
+    if (key === asked || s.methodCheck?.key === key) return;
+    const api = engineApi();
+    if (!api || !s.catalog.methods.find((m) => m.id === s.draft.method.id)?.crossChecks) return;
+    asked = key;
+    const answer = (issues: string[]) => {
+      if (methodCheckKey(useStudio.getState().draft) === key) useStudio.getState().setMethodCheck({ key, issues });
+      else if (asked === key) asked = ''; // the draft moved on: ask again if it comes back
+    };
+    api.checkMethod(s.draft).then(answer, (e: unknown) => answer([`the method's checks failed: ${errorText(e)}`]));
+  };
+  useStudio.subscribe((s, prev) => {
+    if (s.draft !== prev.draft || s.catalog.methods !== prev.catalog.methods) check();
+  });
+  check();
 }
 
 /** Learn the architecture of the draft's model (presets: known; built-ins: config.json; local: the picked files). */

@@ -4,13 +4,17 @@
  * The rules are the engine's (src/engine/validate.ts `validateRun`, shared with the CLI and the
  * trainer: schema, method parameters, targets against the model, the memory plan); this file adds
  * only the form's own: files not chosen, a software adapter, measurement switched off.
+ *
+ * The page's method records are the worker's plain metadata (no code), so a method's own cross-field
+ * checks (its `validate`) run in the worker: their answer for the current draft comes in as
+ * `methodIssues` (store/setupSlice.ts methodCheck) and is reported where validateRun would report it.
  */
 import type { RunConfig } from '../engine/config';
 import type { ModelConfig } from '../engine/model/config';
 import type { MemoryLimits } from '../engine/memory-plan';
-import { validateRun, type MethodFacts } from '../engine/validate';
+import { validateRun } from '../engine/validate';
 import { plainSchemaMessage } from '../engine/strings';
-import type { MethodInfo } from './methods';
+import type { MethodMeta } from '../worker/protocol';
 
 export interface Issue {
   path: string;
@@ -19,7 +23,9 @@ export interface Issue {
 }
 
 export interface SetupContext {
-  methods: MethodInfo[];
+  methods: MethodMeta[];
+  /** The chosen method's cross-field checks on this draft, from the worker (null: none answered for it yet). */
+  methodIssues?: readonly string[] | null;
   /** Architecture of the chosen model, when known (null: unknown yet). */
   arch: ModelConfig | null;
   /** Why the architecture could not be read. */
@@ -49,9 +55,12 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
   // and the trainer: schema, method parameters, targets/layers/overrides against the model, the
   // memory plan. The page adds only what is about the form: files chosen, measurement switched off.
   const v = validateRun(draft, ctx.arch, {
-    methods: ctx.methods.length ? (ctx.methods as unknown as MethodFacts[]) : null,
+    methods: ctx.methods.length ? ctx.methods : null,
     limits: ctx.limits ?? null,
   });
+  // the method's own checks, as validateRun runs them: only when its parameters passed the other checks
+  if (ctx.methodIssues?.length && !v.issues.some((i) => i.level === 'error' && i.path.startsWith('method.')))
+    for (const m of ctx.methodIssues) v.issues.push({ path: 'method.params', message: m, level: 'error' });
   // zod's own words ("Too small: expected number to be >0") become plain ones ("must be greater than 0")
   for (const i of v.issues) issues.push({ ...i, message: sentence(plainSchemaMessage(i.message)) });
   const d = (draft ?? {}) as Partial<RunConfig>;

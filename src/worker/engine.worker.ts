@@ -28,6 +28,8 @@ import { WorkerRunner } from './runner';
 import { resolveInputs } from '../engine/inputs';
 import { Trainer } from '../engine/train';
 import { fitMatrix } from '../engine/experiments/matrix-fit';
+import { checkMethod, methodCatalog } from './methods';
+import { peftFiles } from './peft-files';
 import { measureExperimentRun } from './experiment-measure';
 
 let gpu: Gpu | null = null;
@@ -64,6 +66,16 @@ const api: EngineApi = {
     });
     emit({ type: 'ready', adapter: gpu.description });
     return gpu.description;
+  },
+  async methods() {
+    return methodCatalog();
+  },
+  async checkMethod(config) {
+    return checkMethod(config);
+  },
+  async peftFiles(req) {
+    const files = peftFiles(req.config, req.arch, req.resume);
+    return Comlink.transfer(files, dedupe(Object.values(files).map((b) => b.buffer)));
   },
   async recoverDevice() {
     // Whatever the old runner held lived on the lost device: free it (a no-op on a destroyed one).

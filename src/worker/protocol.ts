@@ -8,6 +8,7 @@
  * queued.
  */
 import type { RunConfig } from '../engine/config';
+import type { ModelConfig } from '../engine/model/config';
 import type { MemoryReport } from '../engine/train';
 import type { AdapterDescription } from '../gpu/device';
 import type { SerializedGpuError } from '../gpu/errors';
@@ -16,6 +17,7 @@ import type { DownloadProgress } from '../engine/io/hub';
 import type { LibraryModel } from './model-library';
 import type { FitConfig, FitResult } from '../engine/experiments/matrix-fit';
 import type { ExperimentMeasureRequest, ExperimentMeasureResult } from './experiment-measure';
+import type { MethodParamSpec, PeftSupport } from '../engine/adapters/types';
 
 export type { LibraryModel, ExperimentMeasureRequest, ExperimentMeasureResult };
 
@@ -81,6 +83,22 @@ export interface ResumeState {
 
 export interface EngineApi {
   init(onEvent: (e: EngineEvent) => void): Promise<AdapterDescription>;
+  /**
+   * The methods on offer, as plain data from the worker's adapter registry (worker/methods.ts): the page
+   * keeps them in its store and never bundles the registry. Needs no GPU: it may be called before init.
+   */
+  methods(): Promise<MethodMeta[]>;
+  /**
+   * A method's own cross-field checks (its record's `validate`, code that stays in the worker) for a
+   * draft config: messages as `validateRun` words them; [] when the method has none or the draft does
+   * not parse yet (the page's schema checks report that).
+   */
+  checkMethod(config: unknown): Promise<string[]>;
+  /**
+   * Adapter files from a stored run's checkpoint (worker/peft-files.ts), through the engine's one PEFT
+   * exporter: what the page's run export zips under adapter/.
+   */
+  peftFiles(req: PeftFilesRequest): Promise<Record<string, Uint8Array>>;
   run(cmd: Extract<Command, { type: 'run' }>): Promise<void>;
   pause(): Promise<void>;
   resume(): Promise<void>;
@@ -162,6 +180,38 @@ export interface EngineApi {
   loseDevice(opts?: { afterStep?: number }): Promise<void>;
   /** Debug/test only: checkpoint after every `steps`-th step instead of every few seconds (0: back to time-based). */
   setCheckpointEvery(steps: number): Promise<void>;
+}
+
+// ---- method metadata (issue 15 item 1) ----------------------------------------------------------------
+
+/**
+ * What the page knows of a method: its registry record (src/engine/adapters/types.ts AdapterMethod)
+ * without the code — structured-cloneable, so it crosses postMessage.
+ */
+export interface MethodMeta {
+  id: string;
+  label: string;
+  /** Position in the method lists (lower first); the list arrives sorted by it. */
+  order: number;
+  /** Paper link (arXiv). */
+  paper: string;
+  description: string;
+  /** One form control per parameter (also the run-link schema). */
+  params: MethodParamSpec[];
+  /** Trains every base weight (full fine-tuning): targets and rank do not apply. */
+  trainsBase: boolean;
+  /** The learning rate the form proposes, and its source (absent: the page's DEFAULT_LR). */
+  defaultLr?: { value: number; source: string };
+  /** How PEFT loads the method's result (kind + note). */
+  peft: PeftSupport;
+  /** The method has its own cross-field checks (`checkMethod` runs them in the worker). */
+  crossChecks: boolean;
+}
+
+export interface PeftFilesRequest {
+  config: RunConfig;
+  arch: ModelConfig;
+  resume: ResumeState;
 }
 
 // ---- adapter analysis (issue 11 item 5) --------------------------------------------------------------

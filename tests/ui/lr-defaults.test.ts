@@ -11,10 +11,12 @@ vi.mock('../../src/ui/db', () => ({
 }));
 
 const { useStudio } = await import('../../src/ui/store');
-const { loadMethods, defaultLrFor, sharedLrWarnings, DEFAULT_LR } = await import('../../src/ui/methods');
+const { defaultLrFor, sharedLrWarnings, DEFAULT_LR } = await import('../../src/ui/methods');
+// what the worker answers the page's `methods` request with
+const { methodCatalog } = await import('../../src/worker/methods');
 
-describe('per-method default learning rates', async () => {
-  const methods = await loadMethods();
+describe('per-method default learning rates', () => {
+  const methods = methodCatalog();
 
   it('full fine-tuning, PiSSA and MiLoRA default far below LoRA, each with a source', () => {
     const lora = defaultLrFor(methods, 'lora');

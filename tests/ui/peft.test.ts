@@ -10,7 +10,7 @@ import type { EngineEvent, ResumeState } from '../../src/worker/protocol';
 import { parseRunConfig, type RunConfig } from '../../src/engine/config';
 import { parseSafetensors } from '../../src/engine/io/safetensors';
 import { MODEL_PRESETS } from '../../src/engine/model/config';
-import { peftFiles } from '../../src/ui/peft';
+import { peftFiles } from '../../src/worker/peft-files';
 
 const arch = MODEL_PRESETS.micro; // C = 32, L = 2
 const C = arch.nEmbd;

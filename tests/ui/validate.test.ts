@@ -1,21 +1,30 @@
 import { describe, expect, it } from 'vitest';
 import { MODEL_PRESETS } from '../../src/engine/model/config';
 import { canonicalJson, defaultDraft, getIn, runName, setIn } from '../../src/ui/draft';
-import type { MethodInfo } from '../../src/ui/methods';
 import { checkParam, defaultParams } from '../../src/ui/methods';
+import type { MethodMeta } from '../../src/worker/protocol';
 import { issuesAt, validateSetup, type SetupContext } from '../../src/ui/validate';
 
-const lora: MethodInfo = {
+const meta = { order: 0, paper: '', description: '', trainsBase: false, crossChecks: false };
+const lora: MethodMeta = {
+  ...meta,
   id: 'lora',
   label: 'LoRA',
-  paper: '',
+  peft: { kind: 'lora', note: '' },
   params: [
     { key: 'rank', label: 'Rank r', type: 'int', default: 8, min: 1, max: 256 },
     { key: 'alpha', label: 'α', type: 'float', default: 16, min: 0 },
     { key: 'init', label: 'Init', type: 'enum', default: 'kaiming', options: ['kaiming', 'gaussian'] },
   ],
 };
-const full: MethodInfo = { id: 'full', label: 'Full fine-tuning', paper: '', params: [], trainsBase: true };
+const full: MethodMeta = {
+  ...meta,
+  id: 'full',
+  label: 'Full fine-tuning',
+  params: [],
+  trainsBase: true,
+  peft: { kind: 'none', note: '' },
+};
 const ctx: SetupContext = {
   methods: [full, lora],
   arch: MODEL_PRESETS.micro,
@@ -65,13 +74,20 @@ describe('setup validation', () => {
       /Unknown method "nope"/,
     );
   });
-  it('method cross-field rules from the method file', () => {
-    const strict: MethodInfo = {
-      ...lora,
-      validate: (p) => (Number(p.alpha) < Number(p.rank) ? ['α below r: the update is damped'] : []),
+  it("method cross-field rules (the worker's checkMethod answer) at the method's parameters", () => {
+    const strict = {
+      ...ctx,
+      methods: [{ ...lora, crossChecks: true }],
+      methodIssues: ['alpha below rank: the update is damped'],
     };
-    const v = validateSetup(setIn(draft(), 'method.params.alpha', 1), { ...ctx, methods: [strict] });
-    expect(issuesAt(v.issues, 'method.params')[0].message).toMatch(/damped/);
+    const v = validateSetup(setIn(draft(), 'method.params.alpha', 1), strict);
+    expect(issuesAt(v.issues, 'method.params')[0].message).toBe('Alpha below rank: the update is damped.');
+    expect(v.config).toBeNull();
+    // as validateRun: not reported while a parameter itself is out of range (that message comes first)
+    const bad = validateSetup(setIn(draft(), 'method.params.rank', 0), strict);
+    expect(issuesAt(bad.issues, 'method.params').map((i) => i.message)).not.toContain(
+      'Alpha below rank: the update is damped.',
+    );
   });
   it('the memory plan refuses an absurd model at the model control, with the figures', () => {
     const huge = { ...MODEL_PRESETS.micro, vocabSize: 50257, contextLength: 1024, nLayer: 24, nHead: 32, nEmbd: 4096 };

@@ -1,5 +1,5 @@
 /** A control rendered from a method's ParamSpec (int / float / bool / enum). */
-import type { ParamSpec } from '../methods';
+import type { MethodParamSpec as ParamSpec } from '../../engine/adapters/types';
 import type { Issue } from '../validate';
 import { Field } from './Field';
 import { NumberInput } from './NumberInput';

@@ -7,7 +7,8 @@ import type { RunConfig } from '../../engine/config';
 import type { ModelConfig } from '../../engine/model/config';
 import type { DatasetOption, ModelOption } from '../catalog';
 import { defaultDraft, setIn } from '../draft';
-import { defaultLrFor, defaultParams, type MethodInfo } from '../methods';
+import type { MethodMeta } from '../../worker/protocol';
+import { defaultLrFor, defaultParams } from '../methods';
 import { validateSetup, type Validation } from '../validate';
 import type { StudioState } from './index';
 
@@ -21,7 +22,8 @@ export interface SetupSlice {
   catalog: {
     models: ModelOption[];
     datasets: DatasetOption[];
-    methods: MethodInfo[];
+    /** The methods on offer, as the worker describes them (ui/methods.ts); empty until it answers. */
+    methods: MethodMeta[];
     loaded: boolean;
     error: string | null;
   };
@@ -31,6 +33,11 @@ export interface SetupSlice {
   localModel: { id: string; files: LocalFileMeta[] } | null;
   upload: (LocalFileMeta & { kind: 'text' | 'pairs' | 'chat' }) | null;
   validation: Validation;
+  /**
+   * The chosen method's own cross-field checks on one draft (`key`: methodCheckKey of it), as the worker
+   * answered `checkMethod` (setupActions.watchMethodChecks); used while the draft is still that one.
+   */
+  methodCheck: { key: string; issues: string[] } | null;
   setCatalog(c: Partial<SetupSlice['catalog']>): void;
   /** Set one dotted path of the draft ("train.lr", "method.params.rank"). */
   setField(path: string, value: unknown): void;
@@ -39,12 +46,19 @@ export interface SetupSlice {
   setArch(arch: ModelConfig | null, error?: string | null): void;
   setLocalModel(m: SetupSlice['localModel']): void;
   setUpload(u: SetupSlice['upload']): void;
+  setMethodCheck(c: SetupSlice['methodCheck']): void;
   revalidate(): void;
+}
+
+/** What a method's cross-field checks are answered for: the whole draft (they may read any field). */
+export function methodCheckKey(draft: unknown): string {
+  return JSON.stringify(draft);
 }
 
 function validationFor(s: StudioState, draft = s.draft): Validation {
   return validateSetup(draft, {
     methods: s.catalog.methods,
+    methodIssues: s.methodCheck && s.methodCheck.key === methodCheckKey(draft) ? s.methodCheck.issues : null,
     arch: s.arch,
     archError: s.archError,
     localModelReady:
@@ -73,6 +87,7 @@ export const createSetupSlice: StateCreator<StudioState, [], [], SetupSlice> = (
   localModel: null,
   upload: null,
   validation: { config: null, issues: [], errors: 0 },
+  methodCheck: null,
   setCatalog: (c) => {
     set((s) => ({ catalog: { ...s.catalog, ...c } }));
     get().revalidate();
@@ -107,6 +122,10 @@ export const createSetupSlice: StateCreator<StudioState, [], [], SetupSlice> = (
   },
   setUpload: (upload) => {
     set({ upload });
+    get().revalidate();
+  },
+  setMethodCheck: (methodCheck) => {
+    set({ methodCheck });
     get().revalidate();
   },
   revalidate: () => set((s) => ({ validation: validationFor(s) })),

@@ -1,6 +1,8 @@
 /**
  * Adapter files for a stored run, from its newest checkpoint, through the engine's one PEFT exporter
- * (src/engine/io/peft.ts) so the page and the CLI write identical, PEFT-loadable files:
+ * (src/engine/io/peft.ts) so the page and the CLI write identical, PEFT-loadable files. It runs in the
+ * worker (the page asks with `peftFiles`): the exporter reads each method's PEFT support from the adapter
+ * registry, which the page's main thread does not bundle.
  *   - methods PEFT can load (LoRA, rsLoRA, LoRA+, asymmetric LoRA, DoRA; PiSSA/MiLoRA/LoRA-GA and
  *     NOLA converted losslessly): `adapter_config.json` + `adapter_model.safetensors`;
  *   - full fine-tuning: the tuned model itself, `config.json` + `model.safetensors`;
@@ -11,7 +13,7 @@ import type { RunConfig } from '../engine/config';
 import { modelFiles } from '../engine/io/checkpoint';
 import { exportPeft, PeftUnsupportedError } from '../engine/io/peft';
 import type { ModelConfig } from '../engine/model/config';
-import type { ResumeState } from '../worker/protocol';
+import type { ResumeState } from './protocol';
 
 const enc = new TextEncoder();
 
