@@ -5,7 +5,15 @@
  *   W ← W + s·B·A,  A ← fresh Kaiming-uniform (seeded per restart),  B ← 0,
  * so the sum of the merged low-rank updates can reach any rank. At each restart:
  *   - partial optimizer reset (the paper's magnitude pruning, `optimizer_magnitude_pruning` = 0.99):
- *     in Adam's m and v of every A and B, the entries below the `prune` quantile of |·| are zeroed;
+ *     in Adam's m and v of every A and B, the entries not above the `prune` quantile of |·| are zeroed
+ *     (peft_pretraining/training_utils.py `magnitude_pruning_`: keep |x| > threshold), AND m is zeroed
+ *     wherever v was. Deviation from the reference, which prunes m and v independently: an entry that
+ *     keeps m but loses v moves by lr·m̂/(√0 + ε) = lr·m̂·1e8 on the next step whenever its gradient is 0
+ *     — and A's gradient IS exactly 0 on the first step after a restart (dA = s·Bᵀ·dy·x with B = 0), so
+ *     nothing refills v. Measured here (micro model, tests/engine/relora-restart.test.ts): max |A| went
+ *     0.18 → 425 on the first step with lr > 0 after a restart, and the README's `relora` experiment
+ *     lost a full nat (val 3.159 vs LoRA 2.136). Pruning both with one mask keeps Adam's ratio m̂/√v̂
+ *     bounded; `prune` = 1 is a full reset (the reference's strict > keeps nothing at the max quantile);
  *   - jagged schedule: the run's schedule (cosine by default) times a linear re-warm-up from 0 over
  *     `restartWarmup` steps after every restart (the reference code warms up to the cosine value at the
  *     END of the re-warm-up; here the factor multiplies the current value — the same shape, within one
@@ -21,7 +29,10 @@ import { LowRankAdapter } from '../lowrank';
 import { ALPHA_PARAM, RANK_PARAM, kaimingA, loraInstance } from '../lora-family';
 import { matmul } from '../../../gpu/kernels/matmul';
 
-/** Zero the entries of x below the `ratio` quantile of |x| (in place); returns how many were zeroed. */
+/**
+ * Zero the entries of x whose |x| is not above the `ratio` quantile of |x| (in place), as the reference's
+ * `magnitude_pruning_` (mask = |x| > threshold); returns how many were zeroed (already-zero ones included).
+ */
 export function magnitudePrune(x: Float32Array, ratio: number): number {
   if (ratio <= 0 || x.length === 0) return 0;
   const mags = Float64Array.from(x, Math.abs).sort();
@@ -31,10 +42,27 @@ export function magnitudePrune(x: Float32Array, ratio: number): number {
   const thr = mags[lo] + (pos - lo) * ((mags[Math.min(lo + 1, mags.length - 1)] ?? mags[lo]) - mags[lo]);
   let zeroed = 0;
   for (let i = 0; i < x.length; i++)
-    if (Math.abs(x[i]) < thr) {
+    if (!(Math.abs(x[i]) > thr)) {
       x[i] = 0;
       zeroed++;
     }
+  return zeroed;
+}
+
+/**
+ * ReLoRA's partial reset of one tensor's Adam moments (in place): both pruned by magnitude, then m zeroed
+ * wherever v is 0, so that no entry is left with m ≠ 0 and v = 0 (an update of lr·m̂/ε). Returns how
+ * many of the 2·n entries are zero afterwards.
+ */
+export function pruneMoments(m: Float32Array, v: Float32Array, ratio: number): number {
+  if (m.length !== v.length) throw new Error(`pruneMoments: m has ${m.length} entries, v ${v.length}`);
+  magnitudePrune(m, ratio);
+  magnitudePrune(v, ratio);
+  let zeroed = 0;
+  for (let i = 0; i < m.length; i++) {
+    if (v[i] === 0) m[i] = 0;
+    zeroed += (m[i] === 0 ? 1 : 0) + (v[i] === 0 ? 1 : 0);
+  }
   return zeroed;
 }
 
@@ -84,7 +112,7 @@ export const method: AdapterMethod = {
       default: 0.99,
       min: 0,
       max: 1,
-      help: 'Fraction of Adam’s moments (smallest |·|) zeroed at each restart; 1 = full reset',
+      help: 'Fraction of Adam’s moments (smallest |·|) zeroed at each restart, m wherever v is; 1 = full reset',
     },
   ],
   preservesFunctionAtInit: true,
@@ -148,12 +176,12 @@ export const method: AdapterMethod = {
           total = 0;
         for (const t of trainables) {
           const mv = moments(t.name);
-          for (const buf of [mv.m, mv.v]) {
-            const x = await gpu.read(buf);
-            zeroed += magnitudePrune(x, prune);
-            total += x.length;
-            gpu.write(buf, x);
-          }
+          const m = await gpu.read(mv.m),
+            v = await gpu.read(mv.v);
+          zeroed += pruneMoments(m, v, prune);
+          total += m.length + v.length;
+          gpu.write(mv.m, m);
+          gpu.write(mv.v, v);
         }
         return { reloraRestart: restart, reloraPrunedFraction: total ? zeroed / total : 0 };
       },

@@ -17,7 +17,9 @@ export const preset: ExperimentInput = {
       label: 'ReLoRA',
       set: {
         'method.id': 'relora',
+        // LoRA's α, so that between restarts ReLoRA is the LoRA variant step for step (s = 2)
         'method.params.rank': 16,
+        'method.params.alpha': 32,
         'method.params.period': 20,
         'method.params.restartWarmup': 5,
       },
