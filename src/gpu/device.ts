@@ -10,8 +10,6 @@ import { shaderSource } from './shaders';
 import { checkUniformLayout, type WordKind } from './uniform-layout';
 import { adapterName, type AdapterDescription } from './adapter-info';
 
-export { adapterName, type AdapterDescription } from './adapter-info';
-
 /** Float32 tensor (or int32 ids) living in one GPU buffer. `shape` is row-major. */
 export interface GpuTensor {
   buffer: GPUBuffer;

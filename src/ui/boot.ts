@@ -6,7 +6,7 @@
 import { startEngine } from './engine';
 import { openLink, openLinkFromLocation } from './links';
 import { watchCompareLinks } from './compareLink';
-import { loadHistory } from './runs';
+import { loadHistory } from './runHistory';
 import { loadCatalog } from './setupActions';
 import { isRunFragment } from './share';
 import { useStudio } from './store';

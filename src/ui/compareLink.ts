@@ -10,7 +10,8 @@ import {
   matchCompareLink,
   type CompareLinkRun,
 } from './compare';
-import { isActive, startRun } from './runs';
+import { startRun } from './runs';
+import { isActive } from './runHistory';
 import { useStudio } from './store';
 
 /** The link for the runs ticked now (in their order), or null when none is ticked. */

@@ -29,16 +29,8 @@ import {
   type Verdict,
 } from './experiments';
 import { flushWrites, persist } from './persist';
-import {
-  busyRun,
-  ensureRunData,
-  pauseRun,
-  resumeFromCheckpoint,
-  resumeRun,
-  sourcesFor,
-  startRun,
-  stopRun,
-} from './runs';
+import { busyRun, pauseRun, resumeFromCheckpoint, resumeRun, sourcesFor, startRun, stopRun } from './runs';
+import { ensureRunData } from './runHistory';
 import { useStudio } from './store';
 import type { RunStatus } from './types';
 

@@ -16,7 +16,7 @@ import { errorText } from './gpuSupport';
 import { shareLinkFor, sharedConfig } from './links';
 import { engineApi } from './engine';
 import { flushWrites } from './persist';
-import { ensureRunData } from './runs';
+import { ensureRunData } from './runHistory';
 import { safeJsonParse } from './share';
 import { applyMetricsBatch, applySpectra, emptyMetrics, emptySpectra } from './store/runData';
 import { useStudio } from './store';

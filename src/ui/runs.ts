@@ -19,9 +19,6 @@ import { ensureRunData, isActive, markRunLoaded } from './runHistory';
 import { useStudio } from './store';
 import type { RunRecord } from './types';
 
-// Run history lives in ./runHistory.ts; re-exported for the callers that import it from here.
-export { deleteRun, ensureRunData, isActive, loadHistory, renameRun, selectRun } from './runHistory';
-
 /** The run the engine is busy with, if any. */
 export function busyRun(): RunRecord | null {
   const st = useStudio.getState();

@@ -10,7 +10,7 @@
 import type { RunConfig } from '../engine/config';
 import type { ModelConfig } from '../engine/model/config';
 import type { MemoryReport } from '../engine/train';
-import type { AdapterDescription } from '../gpu/device';
+import type { AdapterDescription } from '../gpu/adapter-info';
 import type { SerializedGpuError } from '../gpu/errors';
 import type { DataPreview } from '../engine/data/preview';
 import type { DownloadProgress } from '../engine/io/hub';

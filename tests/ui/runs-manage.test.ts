@@ -12,7 +12,7 @@ vi.mock('../../src/ui/db', () => ({
 }));
 
 const { useStudio } = await import('../../src/ui/store');
-const { renameRun } = await import('../../src/ui/runs');
+const { renameRun } = await import('../../src/ui/runHistory');
 const { runMatches, filterRuns, filterOptions, NO_FILTER } = await import('../../src/ui/components/RunsList');
 const { addTag, removeTag, cleanTags } = await import('../../src/ui/runTags');
 const { defaultDraft, runName, setIn } = await import('../../src/ui/draft');

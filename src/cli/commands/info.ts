@@ -1,7 +1,7 @@
 /** `info`: the adapter this machine's WebGPU gives us, and its limits. */
 import { emit, has, parseArgs } from '../args';
 import { cliGpu } from '../gpu';
-import { adapterName } from '../../gpu/device';
+import { adapterName } from '../../gpu/adapter-info';
 
 export const help = 'describe the WebGPU adapter and its limits (--json)';
 

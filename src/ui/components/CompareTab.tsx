@@ -12,7 +12,7 @@ import { ChartCard } from '../charts/ChartCard';
 import { LineView } from '../charts/LineView';
 import { RUN_COLORS } from '../charts/palette';
 import { fmt } from '../format';
-import { ensureRunData } from '../runs';
+import { ensureRunData } from '../runHistory';
 import { ema, seriesView, thin } from '../series';
 import { intruderSummary } from '../spectra';
 import { useStudio } from '../store';

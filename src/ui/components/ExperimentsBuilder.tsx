@@ -9,7 +9,7 @@ import { clauseText } from '../../engine/experiments/verdict';
 import { expandForPage, type Experiment } from '../experiments';
 import { startExperiment } from '../experimentsQueue';
 import { defaultParams } from '../methods';
-import { isActive } from '../runs';
+import { isActive } from '../runHistory';
 import { useStudio } from '../store';
 
 const RULE_METRICS = ['valLoss', 'probeLoss', 'probeDelta', 'finalLoss', 'meanLoss', 'intruders', 'trainableParams'];

@@ -11,7 +11,7 @@ import { listPresets } from '../../engine/experiments/presets';
 import { estimateSeconds, expandForPage, pageLimitation, type Experiment } from '../experiments';
 import { calibrate, startExperiment, useExperiments } from '../experimentsQueue';
 import { formatDuration } from '../format';
-import { isActive } from '../runs';
+import { isActive } from '../runHistory';
 import { useStudio } from '../store';
 import { verdictWord } from './experimentsShared';
 

@@ -33,7 +33,7 @@ import { ChartCard } from '../charts/ChartCard';
 import { BarView } from '../charts/BarView';
 import { LineView } from '../charts/LineView';
 import { RUN_COLORS } from '../charts/palette';
-import { selectRun } from '../runs';
+import { selectRun } from '../runHistory';
 import { useStudio } from '../store';
 import { Claim, verdictWord } from './experimentsShared';
 

@@ -1,6 +1,7 @@
 /** Pick a layer and matrix among those the run analyses; optionally run an analysis now. */
 import { useShallow } from 'zustand/react/shallow';
-import { analyze, isActive } from '../runs';
+import { analyze } from '../runs';
+import { isActive } from '../runHistory';
 import { useStudio } from '../store';
 import { cmp } from '../store/runData';
 

@@ -7,7 +7,7 @@ import { useMemo, useState } from 'react';
 import { useShallow } from 'zustand/react/shallow';
 import { isAnalysis } from '../analysis';
 import { importRun } from '../exporting';
-import { deleteRun, isActive, renameRun, selectRun } from '../runs';
+import { deleteRun, isActive, renameRun, selectRun } from '../runHistory';
 import { useStudio } from '../store';
 import type { RunRecord } from '../types';
 import { PythonImportButton } from './PythonButtons';
