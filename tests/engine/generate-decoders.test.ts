@@ -1,8 +1,8 @@
 /**
  * KV-cache generation for the HF decoder families (model/decoder-decode.ts): on every family's tiny
- * checkpoint (tests/fixtures/hf/tiny: Llama and Qwen2/Qwen3 GQA with rotate-half RoPE, Pythia's fused
- * query_key_value with partial rotary and parallel residual, GPT-Neo's learned positions and local
- * window), greedy decoding with the cache gives the SAME 16 tokens as re-running the full forward, and
+ * checkpoint (tests/fixtures/hf/tiny: Llama (also with llama3 rope_scaling) and Qwen2/Qwen3 GQA with
+ * rotate-half RoPE, Pythia's fused query_key_value with partial rotary and parallel residual, GPT-Neo's
+ * learned positions and local window), greedy decoding with the cache gives the SAME 16 tokens as re-running the full forward, and
  * logits within float rounding — without and with a LoRA adapter on every linear (random B, so the
  * adapter changes the function), and with the vocabulary in forced row shards. Also: the window slide
  * past the context, chunked prompt prefill, sampling, and the memory plan refusing an oversized cache.
@@ -22,7 +22,7 @@ import { createCachedDecoder, sampleTokens, type SampleOptions } from '../../src
 import { planKvCache } from '../../src/engine/memory-plan';
 
 const ROOT = path.resolve(__dirname, '../fixtures/hf/tiny');
-const FAMILIES = ['llama', 'qwen2', 'qwen3', 'pythia', 'gpt-neo'];
+const FAMILIES = ['llama', 'llama3-rope', 'qwen2', 'qwen3', 'pythia', 'gpt-neo'];
 
 let gpu: Gpu;
 const loaded = new Map<string, LoadedModel>();
