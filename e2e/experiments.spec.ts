@@ -251,6 +251,39 @@ test('the flat-spectra preset: matrix fits run in the worker and give the CLI’
   await snap(page, 'experiments-fits');
 });
 
+/** Click a "Python project" button, save the download, unzip it. */
+async function pythonZip(page: Page, testId: string, path: string): Promise<Record<string, Uint8Array>> {
+  const dl = page.waitForEvent('download', { timeout: 120_000 });
+  const t0 = Date.now();
+  await page.getByTestId(testId).click();
+  await (await dl).saveAs(path);
+  console.log(`${testId}: zip built in the page in ${((Date.now() - t0) / 1000).toFixed(1)} s`);
+  return unzipSync(new Uint8Array(readFileSync(path)));
+}
+
+test('a preset as a Python project from its gallery card: runs/NN-*/train.py per run, sweep.sh, sweep_array.sh', async ({
+  page,
+}, testInfo) => {
+  await openStudio(page);
+  await page.getByTestId('tab-experiments').click();
+  const files = await pythonZip(page, 'exp-python-alpha-rank', testInfo.outputPath('alpha-rank-python.zip'));
+  const names = Object.keys(files);
+  const trains = names.filter((f) => /^alpha-rank-smoke-python\/runs\/\d\d-[^/]+\/train\.py$/.test(f)).sort();
+  expect(trains).toHaveLength(8); // the smoke budget's 8 runs, as `experiment export alpha-rank --python`
+  expect(trains[0]).toMatch(/runs\/01-/);
+  for (const f of ['sweep.sh', 'sweep_array.sh', 'experiment.json', 'runs.json', 'README.md'])
+    expect(names).toContain(`alpha-rank-smoke-python/${f}`);
+  expect(strFromU8(files['alpha-rank-smoke-python/sweep_array.sh'])).toContain('#SBATCH --array=0-7');
+  // model/ and data/ once at the top (every run has the same files)
+  expect(names.some((f) => f.startsWith('alpha-rank-smoke-python/model/'))).toBe(true);
+  const exp = JSON.parse(strFromU8(files['alpha-rank-smoke-python/experiment.json']));
+  expect([exp.id, exp.budget]).toEqual(['alpha-rank', 'smoke']);
+  // matrix fits train no model: no Python button on that card
+  await expect(page.getByTestId('exp-python-flat-spectra')).toHaveCount(0);
+  await page.getByTestId('exp-python-alpha-rank').scrollIntoViewIfNeeded();
+  await snap(page, 'experiments-python-button');
+});
+
 test('DyLoRA and PHLoRA in the page: per-rank rows measured in the worker, the verdict, and the CLI’s rank-eval numbers', async ({
   page,
 }, testInfo) => {
@@ -308,6 +341,12 @@ test('DyLoRA and PHLoRA in the page: per-rank rows measured in the worker, the v
   );
   expect(worst).toBeLessThan(1e-5);
 
+  // DyLoRA has no transformers/PEFT form: its Python export is refused in one line, as the CLI's is
+  await page.getByTestId('exp-python').click();
+  await expect(page.getByTestId('notice').last()).toContainText(
+    'Python export failed: run "DyLoRA r=16 · seed=0": method dylora does not carry over to transformers/PEFT',
+  );
+
   // PHLoRA: full FT, ΔW truncated to r ∈ {1 … 64} and merged back
   t0 = Date.now();
   await page.getByTestId('exp-start-phlora').click();
@@ -328,5 +367,14 @@ test('DyLoRA and PHLoRA in the page: per-rank rows measured in the worker, the v
   expect(cells[6][1]).toBeGreaterThan(cells[0][1]); // more rank, more energy
   await page.getByTestId('exp-ranks').scrollIntoViewIfNeeded();
   await snap(page, 'experiments-phlora');
-  void testInfo;
+
+  // the experiment as one Python project from its result view: the files `experiment export phlora --python` writes
+  const files = await pythonZip(page, 'exp-python', testInfo.outputPath('phlora-python.zip'));
+  const root = 'phlora-smoke-python/';
+  const names = Object.keys(files);
+  const trains = names.filter((f) => /^phlora-smoke-python\/runs\/\d\d-[^/]+\/train\.py$/.test(f));
+  expect(trains).toHaveLength(1);
+  for (const f of ['sweep.sh', 'sweep_array.sh', 'experiment.json', 'runs.json']) expect(names).toContain(root + f);
+  expect(strFromU8(files[root + 'sweep.sh'])).toContain(`runs/'${trains[0].split('/')[2]}'`);
+  expect(JSON.parse(strFromU8(files[root + 'experiment.json'])).id).toBe('phlora');
 });

@@ -14,7 +14,7 @@ import { errorText } from './gpuSupport';
 import { sourcesFor } from './runs';
 import { useStudio } from './store';
 
-const slug = (s: string) =>
+export const slug = (s: string) =>
   s
     .replace(/[^\w.-]+/g, '-')
     .replace(/^-+|-+$/g, '')
@@ -31,9 +31,14 @@ export async function buildPythonZip(runId: string): Promise<{ name: string; zip
   if (missing) throw new Error(missing);
   const out = await api.pythonProject({ config: run.config, modelFiles: cmd.modelFiles, datasetFile: cmd.datasetFile });
   const root = `${slug(run.name)}-python`;
-  const files: Record<string, Uint8Array> = {};
-  for (const f of out.files) files[`${root}/${f.name}`] = f.bytes;
-  return { name: `${root}.zip`, zip: zipSync(files, { level: 6 }), notes: out.notes };
+  return { name: `${root}.zip`, zip: projectZip(root, out.files), notes: out.notes };
+}
+
+/** A Python project's files as one zip under the folder `root` (a run's and an experiment's button). */
+export function projectZip(root: string, files: { name: string; bytes: Uint8Array }[]): Uint8Array {
+  const out: Record<string, Uint8Array> = {};
+  for (const f of files) out[`${root}/${f.name}`] = f.bytes;
+  return zipSync(out, { level: 6 });
 }
 
 export async function exportPythonProject(runId: string): Promise<void> {

@@ -21,7 +21,7 @@ import type {
   SelfTestReport,
 } from './protocol';
 import { analyzeAdapter } from './adapter-analysis';
-import { pythonProjectFiles } from './python-export';
+import { pythonExperimentFiles, pythonProjectFiles } from './python-export';
 import { extractRun, mitigateRun } from './run-tools';
 import type { RunConfig } from '../engine/config';
 import { WorkerRunner } from './runner';
@@ -31,6 +31,7 @@ import { fitMatrix } from '../engine/experiments/matrix-fit';
 import { checkMethod, methodCatalog } from './methods';
 import { peftFiles } from './peft-files';
 import { measureExperimentRun } from './experiment-measure';
+import { expandExperiment } from '../engine/experiments/schema';
 
 let gpu: Gpu | null = null;
 let emit: (e: EngineEvent) => void | Promise<void> = () => {};
@@ -174,6 +175,12 @@ const api: EngineApi = {
   async pythonProject(req) {
     const model = await withLibraryFiles(req.config, req.modelFiles);
     const out = await pythonProjectFiles(req, model?.files);
+    return Comlink.transfer(out, dedupe(out.files.map((f) => f.bytes.buffer)));
+  },
+  async pythonExperiment(req) {
+    const first = expandExperiment(req.experiment).find((r) => r.kind === 'train');
+    const model = first?.kind === 'train' ? await withLibraryFiles(first.config, req.modelFiles) : req.modelFiles;
+    const out = await pythonExperimentFiles(req, model?.files);
     return Comlink.transfer(out, dedupe(out.files.map((f) => f.bytes.buffer)));
   },
   async analyzeAdapter(req) {

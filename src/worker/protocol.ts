@@ -17,6 +17,7 @@ import type { DownloadProgress } from '../engine/io/hub';
 import type { LibraryModel } from './model-library';
 import type { FitConfig, FitResult } from '../engine/experiments/matrix-fit';
 import type { ExperimentMeasureRequest, ExperimentMeasureResult } from './experiment-measure';
+import type { PythonExperimentRequest } from './python-export';
 import type { MethodParamSpec, PeftSupport } from '../engine/adapters/types';
 
 export type { LibraryModel, ExperimentMeasureRequest, ExperimentMeasureResult };
@@ -155,6 +156,11 @@ export interface EngineApi {
   analyzeAdapter(req: AdapterAnalysisRequest): Promise<AdapterAnalysisResult>;
   /** The run as a ready Python project (issue 14; worker/python-export.ts): the files the CLI's export --python writes. */
   pythonProject(req: PythonProjectRequest): Promise<PythonProjectFiles>;
+  /**
+   * An experiment as one Python project (worker/python-export.ts): the files the CLI's `experiment export
+   * --python OUT` writes (runs/NN-…/train.py per run, sweep.sh, sweep_array.sh, experiment.json, runs.json).
+   */
+  pythonExperiment(req: PythonExperimentRequest): Promise<PythonProjectFiles & { runs: number }>;
   /** PHLoRA extraction from a full fine-tuning run's checkpoint (issue 12 item 3; worker/run-tools.ts). */
   extractRun(req: ExtractRequest): Promise<ExtractResult>;
   /** PEFT's intruder mitigation on a LoRA run's checkpoint, with probe loss before/after on the GPU (issue 12 item 5). */

@@ -5,7 +5,16 @@
  */
 import { resolveInputs } from '../engine/inputs';
 import { buildPythonProject, builtinModelFiles } from '../engine/export/python/project';
-import type { PythonProjectRequest, PythonProjectFiles } from './protocol';
+import { buildPythonExperiment } from '../engine/export/python/experiment';
+import type { Experiment } from '../engine/experiments/schema';
+import type { LocalFiles, PythonProjectRequest, PythonProjectFiles } from './protocol';
+
+export interface PythonExperimentRequest {
+  experiment: Experiment;
+  /** A local or hub model's files / an uploaded dataset, as for one of its runs. */
+  modelFiles?: LocalFiles;
+  datasetFile?: { name: string; bytes: Uint8Array };
+}
 
 export async function pythonProjectFiles(
   req: PythonProjectRequest,
@@ -20,4 +29,20 @@ export async function pythonProjectFiles(
     modelFiles: config.model.source === 'builtin' ? await builtinModelFiles(config.model.id) : undefined,
   });
   return { files: project.files, notes: project.notes };
+}
+
+/**
+ * "Python project" on an experiment (issue 13 / 14 item 4 in the page): the files the CLI's
+ * `experiment export … --python OUT` writes (engine/export/python/experiment.ts: runs/NN-…/, sweep.sh,
+ * sweep_array.sh, experiment.json, runs.json), built here from the experiment and the inputs of its runs.
+ */
+export async function pythonExperimentFiles(
+  req: PythonExperimentRequest,
+  modelFiles: { name: string; bytes: Uint8Array }[] | undefined,
+): Promise<PythonProjectFiles & { runs: number }> {
+  const project = await buildPythonExperiment(req.experiment, {
+    modelFiles,
+    datasetFile: req.datasetFile,
+  });
+  return { files: project.files, notes: project.notes, runs: project.runs.length };
 }

@@ -14,6 +14,7 @@ import { formatDuration } from '../format';
 import { isActive } from '../runHistory';
 import { useStudio } from '../store';
 import { verdictWord } from './experimentsShared';
+import { ExperimentsPythonButton } from './ExperimentsPython';
 
 type Budget = 'smoke' | 'full';
 
@@ -137,7 +138,8 @@ export function ExperimentsGallery() {
                 data-testid={`exp-start-${p.id}`}
               >
                 Start
-              </button>
+              </button>{' '}
+              {configs && <ExperimentsPythonButton exp={exp} testId={`exp-python-${p.id}`} />}
             </div>
           );
         })}

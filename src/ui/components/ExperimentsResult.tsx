@@ -36,6 +36,7 @@ import { RUN_COLORS } from '../charts/palette';
 import { selectRun } from '../runHistory';
 import { useStudio } from '../store';
 import { Claim, verdictWord } from './experimentsShared';
+import { ExperimentsPythonButton } from './ExperimentsPython';
 
 export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
   const runs = useStudio((s) => s.runs);
@@ -161,6 +162,7 @@ export function ExperimentsResult({ rec }: { rec: ExperimentRecord }) {
         <button type="button" className="btn small" onClick={exportZip} data-testid="exp-export">
           Export (JSON + CSV + charts)
         </button>
+        <ExperimentsPythonButton exp={exp} testId="exp-python" />
         <button type="button" className="btn small" onClick={() => void copyLink()} data-testid="exp-copy-link">
           Copy link
         </button>
