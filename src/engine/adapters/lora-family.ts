@@ -8,7 +8,8 @@
  */
 import { Rng } from '../rng';
 import type { MethodContext, MethodInstance, TrainableTensor } from './types';
-import { LowRankAdapter } from './lowrank';
+import { LowRankAdapter, type LowRankInit } from './lowrank';
+import type { Linear } from '../model/linear';
 import { mergedWeights } from './merge';
 
 export const RANK_PARAM = {
@@ -47,23 +48,33 @@ export function kaimingB(seed: number, name: string, r: number, outDim: number):
   return new Rng(seed, `lora_B:${name}`).fillUniform(new Float32Array(outDim * r), -bound, bound);
 }
 
-export interface LoraVariantOptions {
+export interface LoraVariantOptions<A extends LowRankAdapter = LowRankAdapter> {
   scaling: (alpha: number, r: number) => number;
   trainA: boolean;
   lrScaleB: number;
   /** A-only LoRA: B is a frozen random draw (kaimingB), A starts at zero and is the only trainable. */
   frozenRandomB?: boolean;
+  /** Builds each layer's adapter from PEFT's init (DyLoRA's subclass); a plain LowRankAdapter by default. */
+  adapter?: (layer: Linear, init: LowRankInit) => A;
 }
 
-/** Attach a LowRankAdapter to every target; shared by lora, rslora, loraplus, lora-asym and lora-a-only. */
-export async function initLoraFamily(ctx: MethodContext, o: LoraVariantOptions): Promise<MethodInstance> {
+/**
+ * A LowRankAdapter on every target with PEFT's LoRA init (A Kaiming-uniform, B = 0, s from `scaling`;
+ * `frozenRandomB` swaps the roles for A-only LoRA),
+ * and its trainables (lora_A when trained, lora_B with `lrScaleB`). Methods that add step hooks (ReLoRA)
+ * or their own adapter class (DyLoRA) start here and build their instance with `loraInstance`.
+ */
+export function attachLoraFamily<A extends LowRankAdapter = LowRankAdapter>(
+  ctx: MethodContext,
+  o: LoraVariantOptions<A>,
+): { adapters: A[]; trainables: TrainableTensor[] } {
   const alpha = Number(ctx.params.alpha);
-  const adapters: LowRankAdapter[] = [];
+  const adapters: A[] = [];
   const trainables: TrainableTensor[] = [];
   for (const layer of ctx.targets) {
     const r = ctx.rankFor(layer);
     const onlyA = o.frozenRandomB === true;
-    const ad = new LowRankAdapter(ctx.gpu, layer, {
+    const init: LowRankInit = {
       rank: r,
       scaling: o.scaling(alpha, r),
       // one factor random, the other zero, so ΔW = 0 at step 0 either way
@@ -71,13 +82,20 @@ export async function initLoraFamily(ctx: MethodContext, o: LoraVariantOptions):
       B: onlyA ? kaimingB(ctx.seed, layer.name, r, layer.outDim) : new Float32Array(layer.outDim * r),
       trainA: o.trainA || onlyA,
       trainB: !onlyA,
-    });
+    };
+    const ad = o.adapter ? o.adapter(layer, init) : (new LowRankAdapter(ctx.gpu, layer, init) as A);
     layer.adapter = ad;
     adapters.push(ad);
     if (ad.dA) trainables.push({ name: `${layer.name}.lora_A`, param: ad.A, grad: ad.dA, decay: true, lrScale: 1 });
     if (ad.dB)
       trainables.push({ name: `${layer.name}.lora_B`, param: ad.B, grad: ad.dB, decay: true, lrScale: o.lrScaleB });
   }
+  return { adapters, trainables };
+}
+
+/** Attach a LowRankAdapter to every target; shared by lora, rslora, loraplus, lora-asym and lora-a-only. */
+export async function initLoraFamily(ctx: MethodContext, o: LoraVariantOptions): Promise<MethodInstance> {
+  const { adapters, trainables } = attachLoraFamily(ctx, o);
   return loraInstance(ctx, adapters, trainables);
 }
 

@@ -20,8 +20,8 @@ import type { Gpu, GpuTensor, StepEncoder } from '../../../gpu/device';
 import type { Linear } from '../../model/linear';
 import { ConfigError } from '../../config';
 import { LowRankAdapter, type LowRankInit } from '../lowrank';
-import type { AdapterMethod, MethodInstance, TrainableTensor } from '../types';
-import { ALPHA_PARAM, RANK_PARAM, kaimingA, loraInstance } from '../lora-family';
+import type { AdapterMethod, MethodInstance } from '../types';
+import { ALPHA_PARAM, RANK_PARAM, attachLoraFamily, loraInstance } from '../lora-family';
 
 export const DYLORA_RNG_PURPOSE = 'dylora/rank';
 
@@ -84,24 +84,12 @@ export const method: AdapterMethod = {
   trainsBase: false,
   async init(ctx) {
     const alpha = Number(ctx.params.alpha);
-    const adapters: DyLoraAdapter[] = [];
-    const trainables: TrainableTensor[] = [];
-    for (const layer of ctx.targets) {
-      const r = ctx.rankFor(layer);
-      const ad = new DyLoraAdapter(ctx.gpu, layer, {
-        rank: r,
-        alpha,
-        scaling: alpha / r,
-        A: kaimingA(ctx.seed, layer.name, r, layer.inDim),
-        B: new Float32Array(layer.outDim * r),
-        trainA: true,
-        trainB: true,
-      });
-      layer.adapter = ad;
-      adapters.push(ad);
-      trainables.push({ name: `${layer.name}.lora_A`, param: ad.A, grad: ad.dA!, decay: true, lrScale: 1 });
-      trainables.push({ name: `${layer.name}.lora_B`, param: ad.B, grad: ad.dB!, decay: true, lrScale: 1 });
-    }
+    const { adapters, trainables } = attachLoraFamily(ctx, {
+      scaling: (a, r) => a / r,
+      trainA: true,
+      lrScaleB: 1,
+      adapter: (layer, init) => new DyLoraAdapter(ctx.gpu, layer, { ...init, alpha }),
+    });
     const maxRank = Math.max(...adapters.map((a) => a.rank));
     let evalRank = maxRank;
     // Each layer's rank for a shared draw: the same u scaled to its own r.

@@ -24,9 +24,8 @@
  * method state for resume (`extraState`: the adapted layers' W), and a PEFT export is the merged model
  * (every earlier segment) plus the final segment's LoRA — a LoRA alone cannot hold a high-rank sum.
  */
-import type { AdapterMethod, TrainableTensor } from '../types';
-import { LowRankAdapter } from '../lowrank';
-import { ALPHA_PARAM, RANK_PARAM, kaimingA, loraInstance } from '../lora-family';
+import type { AdapterMethod } from '../types';
+import { ALPHA_PARAM, RANK_PARAM, attachLoraFamily, kaimingA, loraInstance } from '../lora-family';
 import { matmul } from '../../../gpu/kernels/matmul';
 
 /**
@@ -123,27 +122,10 @@ export const method: AdapterMethod = {
       'LoRA’s measured default (scripts/lr-sweep.sh, same run shape): ReLoRA is LoRA between restarts; the paper trains ReLoRA at twice its full-rank lr',
   },
   async init(ctx) {
-    const alpha = Number(ctx.params.alpha),
-      period = Number(ctx.params.period),
+    const period = Number(ctx.params.period),
       warmup = Number(ctx.params.restartWarmup),
       prune = Number(ctx.params.prune);
-    const adapters: LowRankAdapter[] = [];
-    const trainables: TrainableTensor[] = [];
-    for (const layer of ctx.targets) {
-      const r = ctx.rankFor(layer);
-      const ad = new LowRankAdapter(ctx.gpu, layer, {
-        rank: r,
-        scaling: alpha / r,
-        A: kaimingA(ctx.seed, layer.name, r, layer.inDim),
-        B: new Float32Array(layer.outDim * r),
-        trainA: true,
-        trainB: true,
-      });
-      layer.adapter = ad;
-      adapters.push(ad);
-      trainables.push({ name: `${layer.name}.lora_A`, param: ad.A, grad: ad.dA!, decay: true, lrScale: 1 });
-      trainables.push({ name: `${layer.name}.lora_B`, param: ad.B, grad: ad.dB!, decay: true, lrScale: 1 });
-    }
+    const { adapters, trainables } = attachLoraFamily(ctx, { scaling: (a, r) => a / r, trainA: true, lrScaleB: 1 });
     const { gpu } = ctx;
     return loraInstance(ctx, adapters, trainables, {
       lrFactor: (step) => jaggedFactor(step, period, warmup),
