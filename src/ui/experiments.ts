@@ -27,7 +27,9 @@ import type { RunRecord } from './types';
 export type { Experiment, ExpandedRun, Verdict };
 
 /** Measurements the page's run path cannot make yet (the CLI's runner makes them). */
-const CLI_ONLY: Record<string, string> = {};
+const CLI_ONLY: Record<string, string> = {
+  sequential: 'the sequential two-task forgetting',
+};
 
 /**
  * Measurements the page makes after a run finishes, on its final checkpoint in the worker

@@ -268,7 +268,15 @@ async function runCmd(argv: string[]): Promise<number> {
       console.log(
         `${r.status.padEnd(7)} ${r.key}  ${Object.entries(r.metrics)
           .filter(([k]) =>
-            ['valLoss', 'finalLoss', 'probeDelta', 'intruders', 'fitError', 'trainableParams'].includes(k),
+            [
+              'valLoss',
+              'finalLoss',
+              'probeDelta',
+              'intruders',
+              'seqForgetting',
+              'fitError',
+              'trainableParams',
+            ].includes(k),
           )
           .map(([k, v]) => `${k} ${v === null ? 'n/a' : Number(v.toPrecision(4))}`)
           .join('  ')}${r.error ? `  (${r.error})` : ''}`,

@@ -4,8 +4,9 @@
  * run's losses here are the run's losses anywhere. Per run it records the per-step loss, validation
  * and probe losses (step 0, every eval.every steps, final), intruder counts vs ε at k (analysis.k) via
  * src/engine/analysis on the targeted matrices, trainable parameters, exact optimizer bytes and wall
- * time, plus the preset-specific measurements (DyLoRA rank evaluation, PHLoRA extraction). Matrix-fit
- * runs go to matrix-fit.ts on the same GPU.
+ * time, plus the preset-specific measurements (DyLoRA rank evaluation, PHLoRA extraction) and, last of
+ * all, the sequential two-task forgetting (sequential.ts: a second task on the merged model, then task
+ * 1's validation loss again). Matrix-fit runs go to matrix-fit.ts on the same GPU.
  *
  * The queue is resumable: `ExperimentState` (plain JSON) holds the finished runs' results by key; pass
  * it back in and the runner continues with the first run not in it. Hooks report progress and let the
@@ -22,9 +23,17 @@ import { analyzeMatrix, computeBaseSvd, asOutIn } from '../analysis';
 import { exactSvd } from '../linalg';
 import { isDyLoraInstance } from '../adapters/methods/dylora';
 import { ConfigError } from '../config';
-import { expandExperiment, parseExperiment, type ExpandedRun, type Experiment, type ExperimentInput } from './schema';
+import {
+  expandExperiment,
+  parseExperiment,
+  secondTaskOf,
+  type ExpandedRun,
+  type Experiment,
+  type ExperimentInput,
+} from './schema';
 import { fitMatrix } from './matrix-fit';
 import { judge, type RunRow, type RunStatus, type Verdict } from './verdict';
+import { measureSequential } from './sequential';
 
 /** ε values of the intruder sweep recorded per run (metrics `intruders@<ε>`). */
 export const INTRUDER_EPS = [0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9];
@@ -49,6 +58,8 @@ export interface RunResult extends RunRow {
   extract?: { rank: number; energy: number; valLoss: number }[];
   /** DyLoRA: validation loss at each evaluation rank. */
   rankEval?: { rank: number; valLoss: number }[];
+  /** 'sequential': the second task's training loss per step (sequential.ts). */
+  secondCurve?: number[];
   error?: string;
   wallSeconds: number;
 }
@@ -256,6 +267,7 @@ async function runTrain(
   const cfg = run.config;
   const key = inputsKey(run);
   let trainer: Trainer | null = null;
+  let secondStart: number | null = null;
   try {
     if (!cache.has(key)) {
       cache.clear(); // keep one dataset in memory at a time
@@ -314,6 +326,15 @@ async function runTrain(
       if (wants.has('intruders') && base) await measureIntruders(gpu, trainer, base, res);
       await measureFinalState(gpu, trainer, inputs, exp, base, res);
       res.status = 'done';
+      // last of all, after every other metric is recorded: the second task (it only reads this trainer)
+      const second = wants.has('sequential') ? secondTaskOf(exp) : null;
+      if (second) {
+        secondStart = performance.now();
+        const seq = await measureSequential(gpu, trainer, inputs, second, { ...opts, cache });
+        Object.assign(res.metrics, seq.metrics);
+        res.secondCurve = seq.curve;
+        if (seq.error) res.error = seq.error;
+      }
     }
   } catch (e) {
     res.status = 'failed';
@@ -321,7 +342,7 @@ async function runTrain(
   } finally {
     trainer?.dispose();
   }
-  res.wallSeconds = (performance.now() - t0) / 1000;
+  res.wallSeconds = ((secondStart ?? performance.now()) - t0) / 1000; // the first task's time
   if (res.status === 'done') res.metrics.wallSeconds = res.wallSeconds;
   return res;
 }

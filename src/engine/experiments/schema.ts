@@ -15,6 +15,7 @@ import { ConfigError, parseRunConfig, type RunConfig } from '../config';
 import { getMethod, listMethods, resolveMethodParams } from '../adapters/registry';
 import { assertSafeKeys, escapeControl, FORBIDDEN_KEYS, issuesOneLine } from '../strings';
 import { FitConfigSchema, parseFitConfig, type FitConfig } from './matrix-fit';
+import { listDatasets } from '../data/datasets';
 
 /**
  * The studio's learning rate for methods without their own `defaultLr` (the same value as the page's
@@ -49,6 +50,7 @@ export const MEASUREMENTS = [
   'rank-eval', // DyLoRA: val loss at every evaluation rank in `evalRanks`
   'extract', // PHLoRA: energy captured and re-merged val loss at `extractRanks`
   'fit-error', // matrix-fit: relative Frobenius error
+  'sequential', // after everything else: a second task (`secondTask`), then task 1's val loss again (runner.ts)
 ] as const;
 export type Measurement = (typeof MEASUREMENTS)[number];
 
@@ -84,6 +86,20 @@ export const ClauseSchema = z.strictObject({
   says: z.string().max(300).optional(),
 });
 export type Clause = z.infer<typeof ClauseSchema>;
+
+/**
+ * The second task of the 'sequential' measurement: a built-in dataset (an upload would need a second
+ * file the queue does not carry) and its number of steps; the rest of the run's settings carry over.
+ * A budget may override it by path ("secondTask.steps": 3 in smoke).
+ */
+export const SecondTaskSchema = z.strictObject({
+  dataset: z.strictObject({
+    source: z.literal('builtin', { error: 'a second task must be a built-in dataset (source "builtin")' }),
+    id: z.string().min(1).max(256),
+  }),
+  steps: z.int().min(1).max(100_000),
+});
+export type SecondTask = z.infer<typeof SecondTaskSchema>;
 
 export const LrPolicySchema = z.discriminatedUnion('policy', [
   /** Each method's documented default (AdapterMethod.defaultLr, else DEFAULT_LR), unless a variant sets train.lr. */
@@ -135,6 +151,8 @@ export const ExperimentSchema = z.strictObject({
   /** DyLoRA rank-eval: ranks to evaluate at; PHLoRA extract: ranks to extract at. */
   evalRanks: z.array(z.int().min(1).max(4096)).max(16).optional(),
   extractRanks: z.array(z.int().min(1).max(4096)).max(16).optional(),
+  /** The 'sequential' measurement's second task (sequential two-task forgetting). */
+  secondTask: SecondTaskSchema.optional(),
   /** The verdict: every clause must hold (verdict.ts). */
   verdict: z.strictObject({ all: z.array(ClauseSchema).min(1).max(8) }),
 });
@@ -159,7 +177,44 @@ export function parseExperiment(input: unknown): Experiment {
     if (labels.has(v.label)) throw new ExperimentError(`variants: the label "${escapeControl(v.label)}" is used twice`);
     labels.add(v.label);
   }
+  const sequential = exp.measure.includes('sequential');
+  if (sequential && exp.kind !== 'train')
+    throw new ExperimentError(`measure "sequential" needs training runs, not ${exp.kind}`);
+  if (sequential && !exp.secondTask)
+    throw new ExperimentError('measure "sequential" needs secondTask: { dataset: { source: "builtin", id }, steps }');
+  if (exp.secondTask && !sequential)
+    throw new ExperimentError('secondTask is set but measure lacks "sequential" (nothing would run it)');
+  for (const b of ['smoke', 'full'] as const) secondTaskOf({ ...exp, budget: b });
   return exp;
+}
+
+/** Budget settings under this prefix address the experiment's secondTask, not the runs' configs. */
+const SECOND_TASK_PATH = 'secondTask.';
+
+/**
+ * The second task of the experiment at its budget (the budget's "secondTask.…" settings applied), or
+ * null without one. Throws an ExperimentError naming the budget for a bad override or an unknown dataset.
+ */
+export function secondTaskOf(exp: Pick<Experiment, 'secondTask' | 'budgets' | 'budget'>): SecondTask | null {
+  const over = Object.entries(exp.budgets[exp.budget]).filter(([p]) => p.startsWith(SECOND_TASK_PATH));
+  if (!exp.secondTask) {
+    if (over.length)
+      throw new ExperimentError(`budgets.${exp.budget}: ${over[0][0]} is set but the experiment has no secondTask`);
+    return null;
+  }
+  const t: Record<string, unknown> = structuredClone(exp.secondTask);
+  for (const [p, v] of over) setPath(t, p.slice(SECOND_TASK_PATH.length), v);
+  const r = SecondTaskSchema.safeParse(t);
+  if (!r.success)
+    throw new ExperimentError(
+      `secondTask${over.length ? ` (with budgets.${exp.budget}'s overrides)` : ''}: ${issuesOneLine(r.error.issues)}`,
+    );
+  const known = listDatasets().map((d) => d.id);
+  if (!known.includes(r.data.dataset.id))
+    throw new ExperimentError(
+      `secondTask.dataset.id: unknown built-in dataset "${escapeControl(r.data.dataset.id)}" (known: ${known.join(', ')})`,
+    );
+  return r.data;
 }
 
 /** One run of an expanded experiment. */
@@ -247,7 +302,11 @@ export function expandExperiment(expIn: Experiment | ExperimentInput): ExpandedR
   const total = combos.length * (exp.lr.policy === 'grid' ? exp.lr.values.length : 1) * exp.seeds;
   if (total > MAX_RUNS) throw new ExperimentError(`the experiment expands to ${total} runs (at most ${MAX_RUNS})`);
   const out: ExpandedRun[] = [];
-  const budget = exp.budgets[exp.budget];
+  const second = secondTaskOf(exp);
+  // "secondTask.…" settings belong to the second task (secondTaskOf), not to the run configs
+  const budget = Object.fromEntries(
+    Object.entries(exp.budgets[exp.budget]).filter(([p]) => !p.startsWith(SECOND_TASK_PATH)),
+  );
   for (const c of combos) {
     const input = structuredClone(exp.base) as Record<string, unknown>;
     for (const [p, v] of Object.entries(budget)) setPath(input, p, v);
@@ -264,6 +323,10 @@ export function expandExperiment(expIn: Experiment | ExperimentInput): ExpandedR
       continue;
     }
     const base = parseIn(input, c.label);
+    if (second && base.dataset.source === 'builtin' && base.dataset.id === second.dataset.id)
+      throw new ExperimentError(
+        `variant "${escapeControl(c.label)}": secondTask.dataset is the run's own dataset (${escapeControl(second.dataset.id)}); the second task must be another dataset`,
+      );
     const setsLr = 'train.lr' in c.set || 'train.lr' in budget;
     const lrs =
       exp.lr.policy === 'grid'

@@ -21,6 +21,7 @@ const ORDER = [
   'flat-spectra',
   'dylora',
   'param-scatter',
+  'sequential-forgetting',
 ];
 
 const PRESETS: Experiment[] = Object.values(modules)

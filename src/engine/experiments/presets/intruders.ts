@@ -9,7 +9,7 @@ export const preset: ExperimentInput = {
     'LoRA-trained weight matrices have "new, high-ranking singular vectors, which we call intruder dimensions". "Intruder dimensions do not appear during full fine-tuning." LoRA models with them "become worse models of the pre-training distribution". "Higher-rank, rank-stabilized LoRA models closely mirror full fine-tuning."',
   paper: { title: 'LoRA vs Full Fine-tuning: An Illusion of Equivalence', arxiv: '2410.21228' },
   notes:
-    "Intruders counted as in the authors' code (k = 10, max |cos| against all base left singular vectors < ε), summed over the attention c_attn matrices; forgetting = probe loss (held-out pretraining text) minus its step-0 value. Each method at its best lr of the grid by validation loss. Sequential two-task forgetting is not measured yet.",
+    "Intruders counted as in the authors' code (k = 10, max |cos| against all base left singular vectors < ε), summed over the attention c_attn matrices; forgetting = probe loss (held-out pretraining text) minus its step-0 value. Each method at its best lr of the grid by validation loss. Sequential two-task forgetting, the third measurement of this claim, is its own preset: sequential-forgetting.",
   base: TRAIN_BASE,
   budgets: BUDGETS,
   variants: [
