@@ -10,8 +10,9 @@
 // uniform holds only (n, weightDecay, lrScale), so it is identical every step and stays cached.
 //
 // Entry point:
-//   adamw_step — one invocation per element; workgroup 256; grid (gx, gy) with gx ≤ 65535 and
-//                element index (wg.y·gx + wg.x)·256 + lid, so tensors past 16.7M elements fit.
+//   adamw_step — one invocation per element; workgroup 256; grid (gx, gy) = flatGrid(ceil(n/256), the
+//                device's per-dimension limit) (src/gpu/grid.ts) and element index (wg.y·gx + wg.x)·256 + lid,
+//                so tensors past 16.7M elements fit.
 // Bindings (group 0):
 //   0 uniform P { n, weightDecay, lrScale }
 //   1 param  read_write  (n)

@@ -28,7 +28,7 @@
 // Stream position: words are counted from block (ctrLo, ctrHi) = Rng's counterStart, so
 // `new Rng(seed, purpose, c0)` and ctr = c0 agree (64-bit carry handled).
 // Dispatch geometry: one invocation per block of 4 words; workgroup (64,1,1); grid
-// (min(ceil(blocks/64), 65535), ceil(ceil(blocks/64) / 65535), 1); the flat block index is
+// flatGrid(ceil(blocks/64)) (src/gpu/grid.ts: ≤ 65535 per dimension, 2D-folded); the flat block index is
 // gid.x + gid.y · (num_workgroups.x · 64).
 
 const PHILOX_M0: u32 = 0xD2511F53u;

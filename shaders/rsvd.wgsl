@@ -11,7 +11,7 @@
 //                     `new Rng(seed, "rsvd.sketch").fillNormal(...)` (HMT §4.1 step 1; §4.6 on the
 //                     Gaussian choice). Bindings: 0 uniform SketchParams, 1 `sk_out` (rows·cols) rw.
 //                     Grid: one invocation per block of 4 values, workgroup (64,1,1), grid
-//                     (min(ceil(blocks/64), 65535), ceil(ceil(blocks/64)/65535)).
+//                     flatGrid(ceil(blocks/64)) (src/gpu/grid.ts: ≤ 65535 per dimension, 2D-folded).
 //
 //   rsvd_cholesky   — ONE workgroup (64,1,1), grid (1,1,1). Cholesky G + s·I = RᵀR of the small (l, l)
 //                     Gram matrix of a tall block, then R⁻¹ by column back-substitution. Part of

@@ -9,6 +9,7 @@ import { PipelineCache, type KernelKey } from './pipelines';
 import { shaderSource } from './shaders';
 import { checkUniformLayout, type WordKind } from './uniform-layout';
 import { adapterName, type AdapterDescription } from './adapter-info';
+import { gridLimit } from './grid';
 
 /** Float32 tensor (or int32 ids) living in one GPU buffer. `shape` is row-major. */
 export interface GpuTensor {
@@ -390,7 +391,7 @@ export class StepEncoder {
   dispatch(d: Dispatch): void {
     const [x, y = 1, z = 1] = d.workgroups;
     if (x === 0 || y === 0 || z === 0) return;
-    const maxDim = this.gpu.description.limits.maxComputeWorkgroupsPerDimension ?? 65535;
+    const maxDim = gridLimit(this.gpu);
     if (x > maxDim || y > maxDim || z > maxDim) {
       throw new Error(
         `${d.kernel.shader}:${d.kernel.entry}: workgroup grid [${x},${y},${z}] exceeds ${maxDim} per dimension`,

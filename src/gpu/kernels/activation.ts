@@ -12,7 +12,8 @@
  * The tanh GELU ("gelu_new", GPT-2) stays in elementwise.ts.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 
 const SHADER = 'activation';
 const WG = 256; // shader const WG
@@ -23,7 +24,7 @@ function run(enc: StepEncoder, entry: string, n: number, bindings: Record<number
     kernel: { shader: SHADER, entry },
     bindings,
     params: new Params().u32(n, 0, 0, 0).build(),
-    workgroups: flatGrid(Math.ceil(n / WG)),
+    workgroups: flatGrid(ceilDiv(n, WG)),
     label: label ?? `${entry} n=${n}`,
   });
 }

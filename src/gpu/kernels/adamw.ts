@@ -6,6 +6,7 @@
  * lrScale) is the same every step, so it is built once and cached by the Gpu.
  */
 import { Params, type Gpu, type GpuTensor, type StepEncoder } from '../device';
+import { ceilDiv, flatGrid, gridLimit } from '../grid';
 
 // ---- step scalars: the numbers that change every step and are shared by every tensor (lr, β1, β2, eps,
 // the bias corrections), computed on the CPU in float64 once per step and written into one small storage
@@ -109,15 +110,11 @@ export function adamwStep(enc: StepEncoder, a: AdamwStepArgs): void {
     throw new Error(`adamwStep ${name}: weightDecay and lrScale must be finite`);
   const clip = a.clip ?? noClip(enc.gpu);
   if (clip.size < 2) throw new Error(`adamwStep ${name}: clip needs 2 elements [norm, scale]`);
-  const groups = Math.ceil(n / WG);
-  const maxDim = enc.gpu.description.limits.maxComputeWorkgroupsPerDimension ?? 65535;
-  const gx = Math.min(groups, maxDim);
-  const gy = Math.ceil(groups / gx);
   enc.dispatch({
     kernel: { shader: 'adamw', entry: 'adamw_step' },
     bindings: { 1: a.param, 2: a.grad, 3: a.m, 4: a.v, 5: clip, 6: a.step },
     params: new Params().u32(n).f32(a.weightDecay, lrScale).u32(0).build(),
-    workgroups: [gx, gy],
+    workgroups: flatGrid(ceilDiv(n, WG), gridLimit(enc.gpu)),
     label: `adamw ${name}`,
   });
 }

@@ -25,6 +25,7 @@
  */
 import type { Gpu, GpuTensor, StepEncoder } from '../device';
 import { Params } from '../device';
+import { ceilDiv } from '../grid';
 
 const SHADER = 'attention-gqa';
 const WG = 64;
@@ -142,7 +143,7 @@ export function gqaForward(enc: StepEncoder, x: GqaForwardArgs): void {
     kernel: { shader: SHADER, entry: 'gqa_forward' },
     bindings: { 1: x.q, 2: x.k, 3: x.v, 4: x.out, 5: x.att },
     params: params(r),
-    workgroups: [Math.ceil(r.T / WG), r.NH, r.B],
+    workgroups: [ceilDiv(r.T, WG), r.NH, r.B],
     label: x.label ?? `attention-gqa fwd ${tag(r)}`,
   });
 }
@@ -178,7 +179,7 @@ export function gqaBackward(enc: StepEncoder, x: GqaBackwardArgs): void {
     kernel: { shader: SHADER, entry: 'gqa_backward_rows' },
     bindings: { 2: x.k, 3: x.v, 6: x.dout, 7: x.att, 8: scratch, 9: x.dq },
     params: params(r),
-    workgroups: [Math.ceil(r.T / WG), r.NH, r.B],
+    workgroups: [ceilDiv(r.T, WG), r.NH, r.B],
     label: `${label} rows`,
   });
   // One buffer may not be bound twice as writable: a shared dk/dv buffer takes the one-binding entry.
@@ -189,7 +190,7 @@ export function gqaBackward(enc: StepEncoder, x: GqaBackwardArgs): void {
       ? { 1: x.q, 6: x.dout, 7: x.att, 8: scratch, 10: x.dk }
       : { 1: x.q, 6: x.dout, 7: x.att, 8: scratch, 10: x.dk, 11: x.dv },
     params: params(r),
-    workgroups: [Math.ceil(r.T / WG), r.NKV, r.B],
+    workgroups: [ceilDiv(r.T, WG), r.NKV, r.B],
     label: `${label} cols`,
   });
 }

@@ -23,6 +23,7 @@
  */
 import { Params, type Gpu, type GpuTensor, type StepEncoder } from '../device';
 import { matmul } from './matmul';
+import { ceilDiv } from '../grid';
 
 export type AttentionVariant = 'auto' | 'fused' | 'unfused';
 
@@ -145,7 +146,7 @@ export function attentionForward(enc: StepEncoder, x: AttentionForwardArgs): voi
       kernel: { shader: 'attention', entry: 'attention_forward_fused' },
       bindings: { 1: x.qkv, 2: x.out, 3: x.att },
       params: params(d),
-      workgroups: [Math.ceil(T / 64), NH, B],
+      workgroups: [ceilDiv(T, 64), NH, B],
       label: `attention fwd fused B${B} T${T} C${C} NH${NH}`,
     });
     return;
@@ -223,7 +224,7 @@ export function attentionBackward(enc: StepEncoder, x: AttentionBackwardArgs): v
   need(enc, scratch, B * NH * TT, 'scratch');
   const variant = pickVariant(x.variant, HS);
   if (variant === 'fused') {
-    const geometry: [number, number, number] = [Math.ceil(T / 64), NH, B];
+    const geometry: [number, number, number] = [ceilDiv(T, 64), NH, B];
     enc.dispatch({
       kernel: { shader: 'attention', entry: 'attention_backward_rows' },
       bindings: { 1: x.qkv, 4: x.dout, 5: x.att, 6: scratch, 7: x.dqkv },

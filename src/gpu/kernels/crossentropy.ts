@@ -7,7 +7,8 @@
  * Summing `losses` (and Σmask, for gradScale = 1/Σmask) is the caller's job.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { flatGrid } from '../grid';
 
 const SHADER = 'crossentropy';
 

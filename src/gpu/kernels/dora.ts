@@ -5,7 +5,8 @@
  * src/engine/ref/dora.ts. The adapter that strings them together: src/engine/adapters/dora-adapter.ts.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 import { lowrankFusedSupported, lowrankGemm, type TilingClass } from './lowrank';
 import { matmul } from './matmul';
 
@@ -55,7 +56,7 @@ export function doraNorm(enc: StepEncoder, a: DoraNormArgs): void {
       kernel: { shader: SHADER, entry: 'dora_norm' },
       bindings: { 1: a.wsq, 2: a.G, 3: a.M, 4: a.B, 5: a.m, 6: a.norm, 7: a.mns },
       params: params(0, inDim, outDim, r, a.scaling, 2),
-      workgroups: flatGrid(Math.ceil(outDim / 64)),
+      workgroups: flatGrid(ceilDiv(outDim, 64)),
       label: `${label} (held)`,
     });
     return;
@@ -98,7 +99,7 @@ export function doraNorm(enc: StepEncoder, a: DoraNormArgs): void {
     kernel: { shader: SHADER, entry: 'dora_norm' },
     bindings: { 1: a.wsq, 2: a.G, 3: a.M, 4: a.B, 5: a.m, 6: a.norm, 7: a.mns },
     params: params(0, inDim, outDim, r, a.scaling),
-    workgroups: flatGrid(Math.ceil(outDim / 64)),
+    workgroups: flatGrid(ceilDiv(outDim, 64)),
     label,
   });
 }
@@ -118,7 +119,7 @@ export function doraScale(
     kernel: { shader: SHADER, entry: 'dora_scale' },
     bindings: { 1: a.z, 2: a.mns, 3: a.bias ?? a.mns, 6: a.y },
     params: params(a.N, 0, a.outDim, 0, 0, a.bias ? 1 : 0),
-    workgroups: flatGrid(Math.ceil(n / 256)),
+    workgroups: flatGrid(ceilDiv(n, 256)),
     label: a.label ?? `dora scale ${a.N}x${a.outDim}`,
   });
 }
@@ -153,7 +154,7 @@ export function doraGrad(
     kernel: { shader: SHADER, entry: 'dora_grad' },
     bindings: { 1: a.dy, 2: a.z, 3: a.mns, 4: a.norm, 6: a.dz, 7: a.dm },
     params: params(a.N, 0, a.outDim, 0, 0),
-    workgroups: flatGrid(Math.ceil(a.outDim / 64)),
+    workgroups: flatGrid(ceilDiv(a.outDim, 64)),
     label: a.label ?? `dora grad ${a.N}x${a.outDim}`,
   });
 }

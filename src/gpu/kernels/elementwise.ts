@@ -1,28 +1,15 @@
 /**
  * Host side of shaders/elementwise.wgsl: GELU (tanh form) forward/backward, add, axpy, scale, fill,
  * copy, bias add and the deterministic bias gradient. Every function records one dispatch into the
- * step encoder (never submits). Also home of two helpers the other row/element kernels of this
- * family group share: `flatGrid` (fold a workgroup count into a ≤ 65535-per-dimension 2D grid) and
- * `checkSize` (a readable error instead of a silent out-of-bounds clamp).
+ * step encoder (never submits). Also home of `checkSize`, which the other kernel hosts share (a
+ * readable error instead of a silent out-of-bounds clamp); grid arithmetic lives in src/gpu/grid.ts.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
+import { ceilDiv, flatGrid } from '../grid';
 
 const SHADER = 'elementwise';
 const WG = 256; // elementwise workgroup size (shader const WG)
 const BB_COLS = 16; // bias_backward columns per workgroup (shader const BB_COLS)
-
-/** Guaranteed minimum of maxComputeWorkgroupsPerDimension in WebGPU. */
-export const MAX_GRID_DIM = 65535;
-
-/**
- * `count` workgroups as a 2D grid [x, y] with x ≤ 65535; kernels recover the flat index as
- * wg.x + wg.y·nwg.x and ignore the few indices ≥ count in the last row.
- */
-export function flatGrid(count: number): [number, number] {
-  if (count <= MAX_GRID_DIM) return [count, 1];
-  const y = Math.ceil(count / MAX_GRID_DIM);
-  return [Math.ceil(count / y), y];
-}
 
 /** Throws when `t` holds fewer than `count` elements (the GPU would clamp silently). */
 export function checkSize(op: string, name: string, t: GpuTensor, count: number): void {
@@ -48,7 +35,7 @@ function elementwise(
     kernel: { shader: SHADER, entry },
     bindings,
     params: p,
-    workgroups: flatGrid(Math.ceil(n / WG)),
+    workgroups: flatGrid(ceilDiv(n, WG)),
     label: label ?? `${entry} n=${n}`,
   });
 }
@@ -139,7 +126,7 @@ export function biasBackward(
     kernel: { shader: SHADER, entry: 'bias_backward' },
     bindings: { 1: a.dout, 3: a.dbias },
     params: params(a.N * a.C, a.N, a.C),
-    workgroups: [Math.ceil(a.C / BB_COLS)],
+    workgroups: [ceilDiv(a.C, BB_COLS)],
     label: a.label ?? `bias_backward ${a.N}x${a.C}`,
   });
 }

@@ -13,7 +13,8 @@
  * into dwte separately.
  */
 import { Params, type Gpu, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 
 const SHADER = 'embedding';
 const WG = 256; // shader const WG
@@ -129,7 +130,7 @@ export function embeddingForward(enc: StepEncoder, a: EmbeddingForwardArgs): voi
     kernel: { shader: SHADER, entry: 'embedding_forward' },
     bindings: { 1: a.tokens, 2: a.wte, 3: a.wpe, 4: a.out },
     params: embeddingParams({ N, T: a.T, C: a.C, V }),
-    workgroups: flatGrid(Math.ceil((N * a.C) / WG)),
+    workgroups: flatGrid(ceilDiv(N * a.C, WG)),
     label: a.label ?? `embedding_forward ${a.B}x${a.T}x${a.C}`,
   });
 }
@@ -172,7 +173,7 @@ export function embeddingBackward(enc: StepEncoder, a: EmbeddingBackwardArgs): v
     kernel: { shader: SHADER, entry: 'embedding_backward_wpe' },
     bindings: { 6: a.dout, 8: a.dwpe },
     params: embeddingParams({ N, T: a.T, C: a.C, B: a.B }),
-    workgroups: flatGrid(Math.ceil((a.T * a.C) / WG)),
+    workgroups: flatGrid(ceilDiv(a.T * a.C, WG)),
     label: `${label} dwpe`,
   });
 }

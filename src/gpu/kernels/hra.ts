@@ -4,7 +4,8 @@
  * function records one dispatch (never submits). CPU twin: src/engine/ref/hra.ts.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 
 const params = (inDim: number, r: number) => new Params().u32(inDim, r, 0, 0).build();
 
@@ -22,7 +23,7 @@ export function hraNormalize(
     kernel: { shader: 'hra', entry: 'hra_normalize' },
     bindings: { 1: a.U, 4: a.Ut, 5: a.norm },
     params: params(a.inDim, a.r),
-    workgroups: flatGrid(Math.ceil(a.r / 64)),
+    workgroups: flatGrid(ceilDiv(a.r, 64)),
     label: a.label ?? `hra normalize ${a.inDim}x${a.r}`,
   });
 }
@@ -42,7 +43,7 @@ export function hraNormalizeBackward(
     kernel: { shader: 'hra', entry: 'hra_norm_back' },
     bindings: { 1: a.dUt, 2: a.Ut, 3: a.norm, 4: a.dU },
     params: params(a.inDim, a.r),
-    workgroups: flatGrid(Math.ceil(a.r / 64)),
+    workgroups: flatGrid(ceilDiv(a.r, 64)),
     label: a.label ?? `hra normalize backward ${a.inDim}x${a.r}`,
   });
 }

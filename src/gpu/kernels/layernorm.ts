@@ -4,7 +4,8 @@
  * gradients sum into them, llm.c style). Records dispatches only; never submits.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 
 const SHADER = 'layernorm';
 const BP_COLS = 16; // shader const BP_COLS
@@ -83,7 +84,7 @@ export function layernormBackward(enc: StepEncoder, a: LayernormBackwardArgs): v
     kernel: { shader: SHADER, entry: 'layernorm_backward_params' },
     bindings: { 1: a.x, 7: a.dout, 8: a.mean, 9: a.rstd, 11: a.dgamma, 12: a.dbeta },
     params,
-    workgroups: [Math.ceil(a.C / BP_COLS)],
+    workgroups: [ceilDiv(a.C, BP_COLS)],
     label: `${label} dgamma/dbeta`,
   });
 }

@@ -10,7 +10,8 @@
  *   `out` may not alias `x`; `dx` may not alias `dout` (when overwriting, the kernel reads dout after writing).
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 
 const SHADER = 'rmsnorm';
 const BP_COLS = 16; // shader const BP_COLS
@@ -86,7 +87,7 @@ export function rmsnormBackward(enc: StepEncoder, a: RmsnormBackwardArgs): void 
     kernel: { shader: SHADER, entry: 'rmsnorm_backward_w' },
     bindings: { 1: a.x, 5: a.dout, 6: a.rstd, 8: a.dw },
     params,
-    workgroups: [Math.ceil(a.C / BP_COLS)],
+    workgroups: [ceilDiv(a.C, BP_COLS)],
     label: `${label} dw`,
   });
 }

@@ -19,7 +19,8 @@
  * forms) and its cos/sin evaluated in f64 and rounded: what torch's f32 cos/sin produce to ~1 ulp.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 
 const SHADER = 'rope';
 const WG = 256; // shader const WG
@@ -146,7 +147,7 @@ export function ropeApply(enc: StepEncoder, a: RopeApplyArgs): void {
       .f32(a.inverse ? -1 : 1)
       .u32(0, 0, 0)
       .build(),
-    workgroups: flatGrid(Math.ceil(n / WG)),
+    workgroups: flatGrid(ceilDiv(n, WG)),
     label: a.label ?? `rope ${a.inverse ? 'backward' : 'forward'} ${rows}x${nHeads}x${HS} rot${rotDim}`,
   });
 }

@@ -36,6 +36,7 @@
 import { Params, type Gpu, type GpuTensor, type StepEncoder } from '../device';
 import { matmul } from './matmul';
 import { purposeTag, RSVD_REFILL_PURPOSE, RSVD_SKETCH_PURPOSE } from '../purposes';
+import { ceilDiv, flatGrid } from '../grid';
 
 // ---- random fills ---------------------------------------------------------------------------------
 
@@ -50,17 +51,11 @@ export interface RandomFillOptions {
   offset?: number;
 }
 
-function fillGrid(count: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(Math.ceil(count / 4) / 64));
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x)];
-}
+/** Grid of rsvd_sketch: one invocation per 4 values (one Philox block), 64 per workgroup. */
+const fillGrid = (count: number) => flatGrid(Math.max(1, ceilDiv(ceilDiv(count, 4), 64)));
 
-function elementGrid(count: number): [number, number] {
-  const groups = Math.max(1, Math.ceil(count / 64));
-  const x = Math.min(groups, 65535);
-  return [x, Math.ceil(groups / x)];
-}
+/** Grid of rsvd_refill: one invocation per element, 64 per workgroup. */
+const elementGrid = (count: number) => flatGrid(Math.max(1, ceilDiv(count, 64)));
 
 function randomParams(o: RandomFillOptions, count: number, a: number, b: number): ArrayBuffer {
   const ctr = o.counter ?? 0;
@@ -172,7 +167,7 @@ export function tsmm(enc: StepEncoder, x: TsmmArgs): void {
     kernel: { shader: 'rsvd', entry: 'rsvd_tsmm', constants: { TS_NV: Math.ceil(N / 8) } },
     bindings: { 1: x.a, 2: x.b, 3: toPartial ? x.partial! : x.c },
     params,
-    workgroups: [Math.ceil(M / 64), nSplit],
+    workgroups: [ceilDiv(M, 64), nSplit],
     label,
   });
   if (toPartial) {
@@ -180,7 +175,7 @@ export function tsmm(enc: StepEncoder, x: TsmmArgs): void {
       kernel: { shader: 'rsvd', entry: 'rsvd_sum_partials' },
       bindings: { 1: x.partial!, 2: x.c },
       params: new Params().u32(M * N, nSplit, 0, 0).build(),
-      workgroups: [Math.ceil((M * N) / 64)],
+      workgroups: [ceilDiv(M * N, 64)],
       label: `${label} Σsplits`,
     });
   }

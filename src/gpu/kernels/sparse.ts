@@ -4,7 +4,8 @@
  * src/engine/ref/sparse.ts.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 
 const WG = 256;
 
@@ -21,7 +22,7 @@ function dispatch(
     kernel: { shader: 'sparse', entry },
     bindings: { 1: b.src, 2: b.idx, 3: b.dst },
     params: new Params().u32(n, 0, 0).f32(s).build(),
-    workgroups: flatGrid(Math.ceil(n / WG)),
+    workgroups: flatGrid(ceilDiv(n, WG)),
     label: label ?? `${entry} n=${n}`,
   });
 }

@@ -4,7 +4,8 @@
  * encoder (never submits). CPU reference: src/engine/ref/vera.ts.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 
 const SHADER = 'vera';
 const WG = 64;
@@ -34,7 +35,7 @@ export function veraScaleB(
     kernel: { shader: SHADER, entry: 'vera_scale_b' },
     bindings: { 1: a.B, 2: a.lb, 3: a.ld, 5: a.beff },
     params: params(a.outDim, a.r),
-    workgroups: flatGrid(Math.ceil(n / WG)),
+    workgroups: flatGrid(ceilDiv(n, WG)),
     label: a.label ?? `vera_scale_b ${a.outDim}x${a.r}`,
   });
 }
@@ -53,7 +54,7 @@ export function veraGradB(
     kernel: { shader: SHADER, entry: 'vera_grad_b' },
     bindings: { 1: a.B, 3: a.ld, 4: a.G, 5: a.dlb },
     params: params(a.outDim, a.r),
-    workgroups: flatGrid(Math.ceil(a.outDim / WG)),
+    workgroups: flatGrid(ceilDiv(a.outDim, WG)),
     label: a.label ?? `vera_grad_b ${a.outDim}x${a.r}`,
   });
 }

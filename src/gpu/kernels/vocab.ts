@@ -12,7 +12,8 @@
  *       rows r0 … r0+R−1; logits (R, ld) overwritten in place by dlogits when backward.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
-import { checkSize, flatGrid } from './elementwise';
+import { checkSize } from './elementwise';
+import { ceilDiv, flatGrid } from '../grid';
 import type { EmbeddingIndex } from './embedding';
 
 const SHADER = 'vocab';
@@ -68,7 +69,7 @@ export function vocabGather(enc: StepEncoder, a: VocabGatherArgs): void {
     kernel: { shader: SHADER, entry: pos ? 'vocab_gather_pos' : 'vocab_gather' },
     bindings: pos ? { 1: a.tokens, 2: a.shard, 3: a.out, 11: pos.wpe } : { 1: a.tokens, 2: a.shard, 3: a.out },
     params: params({ N: a.N, C: a.C, V: a.V, v0: a.v0, rows: a.rows, T: pos?.T }),
-    workgroups: flatGrid(Math.ceil((a.N * a.C) / WG)),
+    workgroups: flatGrid(ceilDiv(a.N * a.C, WG)),
     label: a.label ?? `vocab_gather ${a.N}x${a.C} rows ${a.v0}+${a.rows}`,
   });
 }
@@ -112,7 +113,7 @@ export function vocabPositionsBackward(
     kernel: { shader: SHADER, entry: 'vocab_positions_backward' },
     bindings: { 5: a.dout, 12: a.dwpe },
     params: params({ C: a.C, T: a.T, B: a.B }),
-    workgroups: flatGrid(Math.ceil((a.T * a.C) / WG)),
+    workgroups: flatGrid(ceilDiv(a.T * a.C, WG)),
     label: a.label ?? `vocab_positions_backward ${a.B}x${a.T}x${a.C}`,
   });
 }
