@@ -16,7 +16,9 @@ export const preset: ExperimentInput = {
     { label: 'LoRA r=1', set: { 'method.id': 'lora', 'method.params': { rank: 1, alpha: 2 } } },
     { label: 'LoRA r=8', set: { 'method.id': 'lora', 'method.params': { rank: 8, alpha: 16 } } },
     { label: 'LoRA r=64', set: { 'method.id': 'lora', 'method.params': { rank: 64, alpha: 128 } } },
-    { label: 'rsLoRA r=64', set: { 'method.id': 'rslora', 'method.params': { rank: 64, alpha: 16 } } },
+    // rsLoRA at LoRA r=64's α: s = α/√r = 16 against α/r = 2. (At α = 16, α/√64 = 128/64 and the two arms
+    // would be the same run — the first full-budget measurement found them bit-identical.)
+    { label: 'rsLoRA r=64', set: { 'method.id': 'rslora', 'method.params': { rank: 64, alpha: 128 } } },
     { label: 'Full FT', set: { 'method.id': 'full', 'method.params': {} } },
   ],
   lr: { policy: 'grid', values: [3e-4, 1e-3, 3e-3] },
