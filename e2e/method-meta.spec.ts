@@ -31,11 +31,14 @@ test('the method picker and a method cross-field check come from the worker', as
   await page.getByTestId('input-method').selectOption('hra');
   await expect(page.getByTestId('section-method')).toContainText(/Householder/i);
   await page.getByTestId('input-param-rank').fill('3');
-  await expect(page.getByTestId('field-method')).toContainText('HRA needs an even number of reflections (rank = 3)');
+  // next to the parameter it names (the worker's message is "method.params.rank: HRA needs …")
+  await expect(page.getByTestId('field-param-rank')).toContainText(
+    'HRA needs an even number of reflections (rank = 3).',
+  );
   await expect(page.getByTestId('start-run')).toBeDisabled();
-  await page.getByTestId('field-method').scrollIntoViewIfNeeded();
+  await page.getByTestId('field-param-rank').scrollIntoViewIfNeeded();
   await snap(page, 'method-cross-check');
   await page.getByTestId('input-param-rank').fill('4');
-  await expect(page.getByTestId('field-method')).not.toContainText('even number of reflections');
+  await expect(page.getByTestId('section-method')).not.toContainText('even number of reflections');
   await expect(page.getByTestId('start-run')).toBeEnabled();
 });

@@ -58,9 +58,13 @@ export function validateSetup(draft: unknown, ctx: SetupContext): Validation {
     methods: ctx.methods.length ? ctx.methods : null,
     limits: ctx.limits ?? null,
   });
-  // the method's own checks, as validateRun runs them: only when its parameters passed the other checks
+  // the method's own checks, as validateRun runs them: only when its parameters passed the other checks;
+  // a message that names its parameter ("method.params.rank: …") goes next to that parameter's control
   if (ctx.methodIssues?.length && !v.issues.some((i) => i.level === 'error' && i.path.startsWith('method.')))
-    for (const m of ctx.methodIssues) v.issues.push({ path: 'method.params', message: m, level: 'error' });
+    for (const m of ctx.methodIssues) {
+      const at = /^(method\.params\.\w+): (.+)$/s.exec(m);
+      v.issues.push({ path: at ? at[1] : 'method.params', message: at ? at[2] : m, level: 'error' });
+    }
   // zod's own words ("Too small: expected number to be >0") become plain ones ("must be greater than 0")
   for (const i of v.issues) issues.push({ ...i, message: sentence(plainSchemaMessage(i.message)) });
   const d = (draft ?? {}) as Partial<RunConfig>;

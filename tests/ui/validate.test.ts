@@ -84,6 +84,9 @@ describe('setup validation', () => {
     expect(issuesAt(v.issues, 'method.params')[0].message).toBe('Alpha below rank: the update is damped.');
     expect(v.config).toBeNull();
     // as validateRun: not reported while a parameter itself is out of range (that message comes first)
+    // one that names its parameter goes to that parameter's control
+    const named = validateSetup(draft(), { ...strict, methodIssues: ['method.params.rank: must be even (rank = 3)'] });
+    expect(issuesAt(named.issues, 'method.params.rank').map((i) => i.message)).toEqual(['Must be even (rank = 3).']);
     const bad = validateSetup(setIn(draft(), 'method.params.rank', 0), strict);
     expect(issuesAt(bad.issues, 'method.params').map((i) => i.message)).not.toContain(
       'Alpha below rank: the update is damped.',
