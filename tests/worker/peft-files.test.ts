@@ -1,7 +1,8 @@
 /**
- * The page's adapter export from a stored checkpoint: the worker's checkpoint event (what IndexedDB
- * keeps) → peftFiles → the same PEFT files the CLI writes; full fine-tuning → the tuned model; a
- * method PEFT would misread → a note instead of files.
+ * The page's adapter export from a stored checkpoint, written in the worker (worker/peft-files.ts, the
+ * `peftFiles` request): the worker's checkpoint event (what IndexedDB keeps) → peftFiles → the same PEFT
+ * files the CLI writes; full fine-tuning → the tuned model; a method PEFT would misread → a note instead
+ * of files.
  */
 import { describe, expect, it } from 'vitest';
 import { testGpu } from '../helpers/gpu';
