@@ -69,10 +69,10 @@ test('a smoke preset from the gallery: verdict, table, CSV; its link reproduces 
   const t0 = Date.now();
   await page.getByTestId('exp-start-asymmetry').click();
   await expect(page.getByTestId('exp-result')).toHaveAttribute('data-status', 'running');
-  await expect(page.getByTestId('exp-progress')).toContainText(/Run \d of 4/);
+  await expect(page.getByTestId('exp-progress')).toContainText(/Run \d of 6/);
   await waitDone(page, 240_000);
   console.log(
-    `asymmetry preset (smoke, 2 seeds): 4 runs × 3 steps in ${((Date.now() - t0) / 1000).toFixed(1)} s on SwiftShader`,
+    `asymmetry preset (smoke, 2 seeds): 6 runs × 3 steps in ${((Date.now() - t0) / 1000).toFixed(1)} s on SwiftShader`,
   );
 
   // each run is a normal run in the runs list
@@ -81,16 +81,19 @@ test('a smoke preset from the gallery: verdict, table, CSV; its link reproduces 
   for (const id of exp.runIds)
     await expect(page.locator(`[data-testid="run-item"][data-run-id="${id}"]`)).toHaveAttribute('data-status', 'done');
   const losses = await perRunLosses(page);
-  expect(losses.map((l) => l.length)).toEqual([3, 3, 3, 3]);
+  expect(losses.map((l) => l.length)).toEqual([3, 3, 3, 3, 3, 3]);
   expect(losses.flat().every(Number.isFinite)).toBe(true);
 
   // the verdict (computed by the engine's rule) and the table of mean ± spread over the two seeds
   const verdict = page.getByTestId('exp-verdict');
   await expect(verdict).toHaveAttribute('data-final', 'true');
   await expect(verdict).toContainText(/Verdict: (holds|does not hold|inconclusive)/);
-  await expect(page.getByTestId('exp-clause')).toContainText('mean valLoss[B only] within 2.0% of mean valLoss[A+B]');
+  await expect(page.getByTestId('exp-clause')).toContainText([
+    'mean valLoss[B only] within 2.0% of mean valLoss[A+B]',
+    'mean valLoss[B only] < mean valLoss[A only]',
+  ]);
   const groups = page.getByTestId('exp-groups').locator('tbody tr');
-  await expect(groups).toHaveCount(2);
+  await expect(groups).toHaveCount(3);
   await expect(groups.first()).toContainText(/A\+B\s*0\.003\s*2\s*\d\.\d+ ± /);
   await expect(page.getByTestId('exp-claim')).toContainText('arXiv:2402.16842');
   await snap(page, 'experiments-result');
@@ -102,9 +105,9 @@ test('a smoke preset from the gallery: verdict, table, CSV; its link reproduces 
   await (await csvDl).saveAs(csvPath);
   const csv = readFileSync(csvPath, 'utf8').trim().split('\n');
   expect(csv[0]).toMatch(/^run,key,group,lr,seed,status,run_id,valLoss,/);
-  expect(csv.slice(1, 5).every((l) => /,done,run-/.test(l))).toBe(true);
+  expect(csv.slice(1, 7).every((l) => /,done,run-/.test(l))).toBe(true);
   expect(csv).toContain('run,step,loss');
-  expect(csv.filter((l) => /^\d,\d,\d/.test(l))).toHaveLength(12);
+  expect(csv.filter((l) => /^\d,\d,\d/.test(l))).toHaveLength(18);
 
   // JSON + CSV + charts (SVG) in one zip, and a chart as PNG
   const zipDl = page.waitForEvent('download');
@@ -137,7 +140,7 @@ test('a smoke preset from the gallery: verdict, table, CSV; its link reproduces 
   const ctx2 = await browser.newContext();
   const page2 = await ctx2.newPage();
   await openStudio(page2, '/' + link.slice(link.indexOf('#')));
-  await expect(page2.getByTestId('exp-incoming')).toContainText('4 runs (2 seeds) on micro / brown-news');
+  await expect(page2.getByTestId('exp-incoming')).toContainText('6 runs (2 seeds) on micro / brown-news');
   await page2.getByTestId('exp-incoming-run').click();
   await waitDone(page2, 240_000);
   expect(await perRunLosses(page2)).toEqual(losses);
@@ -146,7 +149,7 @@ test('a smoke preset from the gallery: verdict, table, CSV; its link reproduces 
 
   // the CLI on the same link: the same per-run losses within the cross-adapter tolerance
   const cli = cliRuns(link.slice(link.indexOf('#')), testInfo.outputPath('cli'));
-  expect(cli).toHaveLength(4);
+  expect(cli).toHaveLength(6);
   let worst = 0;
   cli.forEach((r, i) => {
     expect(r.losses).toHaveLength(losses[i].length);

@@ -66,7 +66,7 @@ describe('cli experiment', () => {
     expect(a.code, a.stderr).toBe(0);
     expect(ourErrors(a.stderr)).toEqual([]);
     const runs = a.lines.filter((l) => 'run' in l);
-    expect(runs.map((r) => r.run)).toEqual(['A+B · seed=0', 'B only · seed=0']);
+    expect(runs.map((r) => r.run)).toEqual(['A+B · seed=0', 'B only · seed=0', 'A only · seed=0']);
     for (const r of runs) {
       expect(r.status).toBe('done');
       expect((r.losses as number[]).length).toBe(3);
@@ -74,17 +74,18 @@ describe('cli experiment', () => {
       for (const k of ['valLoss', 'step0ValLoss', 'finalLoss', 'trainableParams', 'optimizerBytes', 'wallSeconds'])
         expect(Number.isFinite(m[k]), k).toBe(true);
     }
-    // B only trains half of LoRA's parameters on square-ish matrices: out·r vs (in + out)·r
-    expect((runs[1].metrics as { trainableParams: number }).trainableParams).toBeLessThan(
-      (runs[0].metrics as { trainableParams: number }).trainableParams,
-    );
+    // B only trains out·r of LoRA's (in + out)·r, A only in·r (c_attn: out = 3·in)
+    const params = runs.map((r) => (r.metrics as { trainableParams: number }).trainableParams);
+    expect(params[1]).toBeLessThan(params[0]);
+    expect(params[2]).toBe(params[0] - params[1]);
     const last = a.lines.at(-1) as {
       verdict: { holds: boolean | null; reason: string; numbers: { clauses: unknown[] }; rule: string };
     };
     expect([true, false, null]).toContain(last.verdict.holds);
     expect(last.verdict.reason.length).toBeGreaterThan(10);
-    expect(last.verdict.numbers.clauses.length).toBe(1);
+    expect(last.verdict.numbers.clauses.length).toBe(2);
     expect(last.verdict.rule).toContain('valLoss[B only] within 2.0% of mean valLoss[A+B]');
+    expect(last.verdict.rule).toContain('mean valLoss[B only] < mean valLoss[A only]');
   });
 
   it('the same preset twice gives identical per-run losses', () => {
@@ -107,14 +108,14 @@ describe('cli experiment', () => {
       verdict: { holds: boolean | null };
       state: { results: Record<string, unknown> };
     };
-    expect(results.rows.length).toBe(2);
-    expect(Object.keys(results.state.results).length).toBe(2);
+    expect(results.rows.length).toBe(3);
+    expect(Object.keys(results.state.results).length).toBe(3);
     const csv = readFileSync(path.join(out, 'metrics.csv'), 'utf8').trim().split('\n');
     expect(csv[0]).toMatch(/^run,group,lr,seed,status,.*valLoss/);
-    expect(csv.length).toBe(3);
+    expect(csv.length).toBe(4);
     const steps = readFileSync(path.join(out, 'steps.csv'), 'utf8').trim().split('\n');
     expect(steps[0]).toBe('run,step,loss,valLoss,probeLoss');
-    expect(steps.length).toBe(1 + 2 * 4); // step 0 (evaluation) + 3 training steps, per run
+    expect(steps.length).toBe(1 + 3 * 4); // step 0 (evaluation) + 3 training steps, per run
     expect(JSON.parse(readFileSync(path.join(out, 'status.json'), 'utf8')).complete).toBe(true);
   });
 
