@@ -28,6 +28,7 @@ import { assertSafeKeys, escapeControl, regexHazard } from '../strings';
 import { scanFinite } from '../analysis/computable';
 import { splitModuleName } from '../model/language-model';
 import { exportAdaLoraPeft, importAdaLoraPeft } from './peft-adalora';
+import { exportHraPeft } from './peft-hra';
 import { tryGetMethod } from '../adapters/registry';
 import type { PeftSupport, PeftSupportKind } from '../adapters/types';
 
@@ -225,6 +226,14 @@ export function exportPeft(config: RunConfig, state: AdapterState, opts: PeftExp
   const support = peftSupport(id);
   const merged =
     'export the merged model instead (--merged <dir>: config.json + model.safetensors, loadable by transformers without PEFT)';
+  if (id === 'hra') {
+    // PEFT's own HRA type (peft-hra.ts); its layer takes nn.Linear only, so not GPT-2's Conv1D
+    if ((opts.naming ?? GPT2_PEFT_NAMING).fanInFanOut)
+      throw new PeftUnsupportedError(
+        `hra: PEFT's HRA layer takes nn.Linear only (peft/tuners/hra/layer.py) and GPT-2's modules are Conv1D. ${merged[0].toUpperCase()}${merged.slice(1)}.`,
+      );
+    return exportHraPeft(config, state, opts);
+  }
   if (support.kind === 'none')
     throw new PeftUnsupportedError(
       `${id}: PEFT cannot load this as a LoRA adapter — ${support.note}. ${merged[0].toUpperCase()}${merged.slice(1)}.`,
@@ -416,6 +425,10 @@ export function importPeft(files: NamedFile[], naming: PeftNaming = GPT2_PEFT_NA
   assertSafeKeys(raw, 'adapter_config.json', (m) => new PeftError(m)); // issue 19 item 9
   const c = raw as Record<string, unknown>;
   if (c.peft_type === 'ADALORA') return importAdaLoraPeft(c, stFile.bytes, naming); // as LoRA factors (peft-adalora.ts)
+  if (c.peft_type === 'HRA')
+    throw new PeftError(
+      "adapter_config.json: peft_type HRA (Householder reflections, hra_u) is not a LoRA: its update W·H depends on the base weight, so it is not read as LoRA factors here; io/peft-hra.ts importHraPeft reads it as the HRA method's state",
+    );
   if (c.peft_type !== 'LORA')
     throw new PeftError(
       `adapter_config.json: peft_type ${JSON.stringify(c.peft_type)} is not supported (only "LORA" and "ADALORA")`,

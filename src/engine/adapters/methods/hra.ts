@@ -12,6 +12,7 @@
  * Init (PEFT reset_hra_parameters, init_weights=True): r/2 Kaiming-uniform columns (bound 1/√(r/2)),
  * each repeated twice (repeat_interleave), so consecutive reflections cancel and H = I at step 0 —
  * which needs an even r (PEFT only warns for odd r and then changes the function; here it is an error).
+ * PEFT export/import: io/peft-hra.ts (PEFT's HRA type, hra_u as it is here; nn.Linear families only).
  * Not implemented: PEFT's apply_GS (Gram–Schmidt) variant and the paper's orthogonality regulariser
  * (PEFT does not apply it either; it lives in the paper's training script).
  */
@@ -229,7 +230,7 @@ export const method: AdapterMethod = {
   order: 180,
   peft: {
     kind: 'none',
-    note: "HRA is PEFT's HRA type (hra_u), not LORA, and PEFT's HRA layer takes nn.Linear only (not GPT-2's Conv1D)",
+    note: "HRA is PEFT's HRA type (exported natively by exportHraPeft, io/peft-hra.ts: hra_u [in, r], HRAConfig), not LORA; PEFT's HRA layer takes nn.Linear only, so GPT-2's Conv1D models export the merged model",
   },
   label: 'HRA',
   paper: 'https://arxiv.org/abs/2405.17484',
