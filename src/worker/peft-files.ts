@@ -13,6 +13,7 @@ import type { RunConfig } from '../engine/config';
 import { modelFiles } from '../engine/io/checkpoint';
 import { exportPeft, PeftUnsupportedError } from '../engine/io/peft';
 import type { ModelConfig } from '../engine/model/config';
+import { peftNamingOf } from '../engine/model/families';
 import type { ResumeState } from './protocol';
 
 const enc = new TextEncoder();
@@ -34,7 +35,8 @@ export function peftFiles(config: RunConfig, arch: ModelConfig, resume: ResumeSt
     const out = exportPeft(
       config,
       { tensors: new Map(Object.entries(resume.adapter.tensors)), meta: resume.adapter.meta },
-      { convert: true, nLayer: arch.nLayer },
+      // the family's module paths (Llama's model.layers.N…, not GPT-2's transformer.h.N…), as the CLI's export
+      { convert: true, nLayer: arch.nLayer, naming: peftNamingOf(arch) },
     );
     const files: Record<string, Uint8Array> = Object.fromEntries(out.files.map((f) => [f.name, f.bytes]));
     if (out.notes.length) files['NOTES.txt'] = enc.encode(out.notes.join('\n') + '\n');
