@@ -79,6 +79,7 @@ function sameStream(file: string, s: TokenStream): void {
 const cases: [string, string, Record<string, number>][] = [
   ['LoRA', 'lora', { rank: 4, alpha: 8 }],
   ['DoRA', 'dora', { rank: 4, alpha: 8 }],
+  ['A-only LoRA', 'lora-a-only', { rank: 4, alpha: 8 }],
   ['GaLore', 'galore', { rank: 2, period: 5, scale: 0.25 }],
   ['AdaLoRA', 'adalora', { rank: 6, targetR: 3, tinit: 1, tfinal: 1, deltaT: 2, orthReg: 0.3 }],
 ];

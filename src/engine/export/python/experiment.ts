@@ -195,8 +195,8 @@ npm run cli -- import --python-experiment . --out results   # results/results.js
 \`\`\`
 
 The verdict is computed from the imported numbers by the same code as \`experiment run\`. Intruder counts,
-rank evaluation and extraction are measured by the studio's runner only: clauses on them come back
-inconclusive (import a run's adapter into the studio to analyse it).
+rank evaluation, extraction and the sequential second task (seqForgetting) are measured by the studio's
+runner only: clauses on them come back inconclusive (import a run's adapter into the studio to analyse it).
 `;
 }
 

@@ -29,6 +29,10 @@ export const PYTHON_SUPPORT: Record<string, { peft: string; note: string } | { r
   dora: { peft: 'LoraConfig', note: 'use_dora=True (magnitude vectors train without weight decay)' },
   loraplus: { peft: 'LoraConfig', note: 'peft.optimizers.create_loraplus_optimizer(loraplus_lr_ratio=ratio)' },
   'lora-asym': { peft: 'LoraConfig', note: 'lora_A frozen after init (requires_grad=False), B trains' },
+  'lora-a-only': {
+    peft: 'LoraConfig',
+    note: 'after init lora_A = 0 and lora_B ~ U(±1/√out), lora_B frozen (requires_grad=False), A trains',
+  },
   pissa: { peft: 'LoraConfig', note: 'init_lora_weights="pissa" (niter 0) or "pissa_niter_N"' },
   eva: {
     peft: 'LoraConfig',
@@ -94,7 +98,7 @@ export function pythonModelRef(config: RunConfig): Record<string, unknown> {
 
 /** init_lora_weights as PEFT names it, for the LoRA-type methods. */
 export function initLoraWeights(id: string, params: Record<string, unknown>): boolean | string | null {
-  if (['lora', 'rslora', 'dora', 'loraplus', 'lora-asym'].includes(id)) return true;
+  if (['lora', 'rslora', 'dora', 'loraplus', 'lora-asym', 'lora-a-only'].includes(id)) return true;
   if (id === 'eva') return 'eva';
   if (id === 'pissa') return Number(params.niter) === 0 ? 'pissa' : `pissa_niter_${Number(params.niter)}`;
   return null;

@@ -44,7 +44,7 @@ def lr_factor(step, train):
 
 # ---- method -> PEFT ----------------------------------------------------------------------------------
 
-LORA_INIT = {"lora": True, "rslora": True, "dora": True, "loraplus": True, "lora-asym": True, "eva": "eva"}
+LORA_INIT = {"lora": True, "rslora": True, "dora": True, "loraplus": True, "lora-asym": True, "lora-a-only": True, "eva": "eva"}
 
 
 def build_peft_kwargs(cfg):
@@ -147,6 +147,8 @@ def optimizer_spec(cfg):
         spec.update(lr_scale={"vera_lambda": p["lrScale"]})
     elif m == "lora-asym":
         spec.update(frozen=["lora_A"])
+    elif m == "lora-a-only":
+        spec.update(frozen=["lora_B"])
     elif m == "galore":
         spec.update(
             kind="galore_adamw",

@@ -36,7 +36,7 @@ class Mapping(unittest.TestCase):
         for k, v in RUN["method"]["params"].items():
             self.assertEqual(p[k], v, "method param %s" % k)
         name, kw = rs.build_peft_kwargs(CFG)
-        if mid in ("lora", "rslora", "dora", "loraplus", "lora-asym", "pissa", "eva"):
+        if mid in ("lora", "rslora", "dora", "loraplus", "lora-asym", "lora-a-only", "pissa", "eva"):
             self.assertEqual(name, "LoraConfig")
             self.assertEqual(kw["r"], p["rank"])
             self.assertEqual(kw["lora_alpha"], p["alpha"])
@@ -74,6 +74,7 @@ class Mapping(unittest.TestCase):
             self.assertEqual(spec["transformers"]["optim_target_modules"], CHECK["target_modules"])
         if mid == "loraplus":
             self.assertEqual(spec["loraplus_lr_ratio"], p["ratio"])
+        self.assertEqual(spec.get("frozen"), {"lora-asym": ["lora_A"], "lora-a-only": ["lora_B"]}.get(mid))
 
     def test_schedule(self):
         t = CFG["train"]

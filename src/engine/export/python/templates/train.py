@@ -81,6 +81,14 @@ def main():
             first = [to_tensors(rs.batch_rows(streams["train"], B, T, cfg["seed"], i, layout, purpose="data/init"))[0] for i in range(n_init)]
             model.to(acc.device)
             initialize_lora_eva_weights(model, dataloader=[{"input_ids": x, "attention_mask": torch.ones_like(x)} for x in first])
+        if mid == "lora-a-only":
+            # the studio's A-only LoRA (lora-a-only.ts): A = 0 trains, B ~ U(±1/√out) stays frozen; PEFT has no such init
+            with torch.no_grad():
+                for mod in model.modules():
+                    if isinstance(getattr(mod, "lora_A", None), torch.nn.ModuleDict) and "default" in mod.lora_A:
+                        mod.lora_A["default"].weight.zero_()
+                        b = mod.lora_B["default"].weight  # (out, r)
+                        b.uniform_(-b.shape[0] ** -0.5, b.shape[0] ** -0.5)
     spec = rs.optimizer_spec(cfg)
     for n, p in model.named_parameters():
         if any(f in n for f in spec.get("frozen", [])):
