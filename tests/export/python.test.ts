@@ -121,6 +121,44 @@ describe.skipIf(!hasPython)('export --python: generated projects', () => {
     }, 60_000);
   }
 
+  it("HRA on a Llama (nn.Linear): HRAConfig(r, apply_GS=False, init_weights=True), the project's test_mapping.py passes", async () => {
+    const llama = {
+      arch: 'llama',
+      vocabSize: 256,
+      contextLength: 32,
+      nLayer: 2,
+      nHead: 2,
+      nEmbd: 16,
+      layerNormEps: 1e-5,
+      tokenizer: 'byte',
+      nKvHead: 1,
+      intermediateSize: 24,
+      ropeTheta: 10000,
+      tieWordEmbeddings: true,
+    } as const;
+    const config = runCfg(
+      'hra',
+      { rank: 4 },
+      {
+        model: { source: 'preset', id: 'micro', arch: llama },
+        targets: { modules: ['self_attn.q_proj', 'mlp.up_proj'], layers: null, rankOverrides: {} },
+      },
+    );
+    const project = await buildPythonProject({ config, modelConfig: llama, data: shared.data });
+    const dir = writeProject(project);
+    const rc = JSON.parse(readFileSync(path.join(dir, 'run_config.json'), 'utf8')) as {
+      targets: { target_modules: string[]; fan_in_fan_out: boolean };
+    };
+    expect(rc.targets.fan_in_fan_out).toBe(false);
+    expect(rc.targets.target_modules).toEqual(['self_attn.q_proj', 'mlp.up_proj']);
+    const r = spawnSync('python3', ['test_mapping.py'], { cwd: dir, encoding: 'utf8' });
+    expect(r.stderr).toMatch(/Ran 8 tests[\s\S]*OK/);
+    // and the Conv1D model is refused with the reason, as are rank overrides
+    await expect(
+      buildPythonProject({ config: runCfg('hra', { rank: 4 }), modelConfig: shared.modelConfig, data: shared.data }),
+    ).rejects.toThrow(/nn\.Linear only/);
+  }, 60_000);
+
   it("the project's test fails when a mapped value differs from the run (it can fail)", async () => {
     const config = runCfg('lora', { rank: 4, alpha: 8 });
     const inputs = shared;

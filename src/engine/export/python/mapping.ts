@@ -72,8 +72,8 @@ export const PYTHON_SUPPORT: Record<string, { peft: string; note: string } | { r
     note: 'init_r, target_r, tinit, tfinal, deltaT, beta1, beta2, orth_reg_weight, total_step = steps; update_and_allocate after each optimizer step; the orthogonality regulariser added to the loss',
   },
   hra: {
-    refused:
-      "PEFT's HRAConfig exists, but its HRA layer takes nn.Linear only (GPT-2's Conv1D is refused) and the run's mapping is not written yet; export the merged model (export --merged)",
+    peft: 'HRAConfig',
+    note: "r, apply_GS=False, init_weights=True (PEFT's paired Kaiming init: H = I at step 0); nn.Linear families only — PEFT's HRA layer refuses GPT-2's Conv1D — and one r for every module (HRAConfig has no rank_pattern)",
   },
   'lora-pro': {
     refused: 'neither PEFT nor transformers has LoRA-Pro (adjusted LoRA gradients toward the full gradient)',
@@ -132,6 +132,17 @@ export function pythonRunConfig(config: RunConfig, modelConfig: ModelConfig): Re
     throw new PythonExportError(
       `method ${config.method.id} does not carry over to transformers/PEFT: ${support.refused}`,
     );
+  if (config.method.id === 'hra') {
+    // PEFT's HRA layer (tuners/hra/layer.py) takes nn.Linear only; HRAConfig has one r (no rank_pattern)
+    if (peftNamingOf(modelConfig).fanInFanOut)
+      throw new PythonExportError(
+        "method hra does not carry over to transformers/PEFT on GPT-2: PEFT's HRA layer takes nn.Linear only and GPT-2's modules are Conv1D; export the merged model (export --merged)",
+      );
+    if (Object.keys(config.targets.rankOverrides).length)
+      throw new PythonExportError(
+        "method hra does not carry over with rank overrides: PEFT's HRAConfig has one r for every module (no rank_pattern)",
+      );
+  }
   const params = resolveMethodParams(getMethod(config.method.id), config.method.params);
   return {
     format: 'rankscope-python-run',

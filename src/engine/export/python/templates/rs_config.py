@@ -64,6 +64,10 @@ def build_peft_kwargs(cfg):
             vera_dropout=0.0,
             fan_in_fan_out=t["fan_in_fan_out"],
         )
+    if m == "hra":
+        # PEFT's HRAConfig (tuners/hra/config.py): r Householder reflections as a plain chain (apply_GS False),
+        # PEFT's paired init (H = I); no fan_in_fan_out or rank_pattern fields (nn.Linear only, one r)
+        return "HRAConfig", dict(common, r=p["rank"], apply_GS=False, init_weights=True, bias="none")
     if m == "adalora":
         # PEFT's AdaLoraConfig (tuners/adalora/config.py); train.py calls update_and_allocate after each
         # optimizer step and adds the orthogonality regulariser to its own masked loss

@@ -51,6 +51,10 @@ class Mapping(unittest.TestCase):
             self.assertEqual((kw["tinit"], kw["tfinal"], kw["deltaT"]), (p["tinit"], p["tfinal"], p["deltaT"]))
             self.assertEqual((kw["beta1"], kw["beta2"], kw["orth_reg_weight"]), (p["beta1"], p["beta2"], p["orthReg"]))
             self.assertEqual(kw["total_step"], RUN["train"]["steps"])
+        elif mid == "hra":
+            self.assertEqual(name, "HRAConfig")
+            self.assertEqual((kw["r"], kw["apply_GS"], kw["init_weights"]), (p["rank"], False, True))
+            self.assertEqual(RUN["targets"]["rankOverrides"], {})
         elif mid == "vera":
             self.assertEqual(name, "VeraConfig")
             self.assertEqual((kw["r"], kw["projection_prng_key"], kw["d_initial"]), (p["rank"], p["projectionSeed"], p["dInitial"]))
@@ -58,7 +62,7 @@ class Mapping(unittest.TestCase):
             self.assertIsNone(name)
         if name:
             self.assertEqual(kw["target_modules"], CHECK["target_modules"])
-            self.assertEqual(kw["fan_in_fan_out"], CHECK["fan_in_fan_out"])
+            self.assertEqual(kw.get("fan_in_fan_out", False), CHECK["fan_in_fan_out"])  # HRAConfig: no field, nn.Linear
             self.assertEqual(kw.get("layers_to_transform"), RUN["targets"]["layers"])
 
     def test_optimizer(self):
