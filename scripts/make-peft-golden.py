@@ -1,6 +1,7 @@
 #!/usr/bin/env python3
 """Write tests/fixtures/peft-golden/{lora,dora}/ byte for byte as PEFT 0.17.1 saves a LoRA / DoRA adapter
-of a tiny GPT-2 (Rankscope's built-in `micro`: n_layer 2, n_embd 32, Conv1D c_attn 32 -> 96), for
+of a tiny GPT-2 (Rankscope's built-in `micro`: n_layer 2, n_embd 32, Conv1D c_attn 32 -> 96), and hra/ as it
+saves an HRA adapter of a tiny Llama (n_layer 2, hidden 32: HRAConfig(r=4, target_modules=[both q_proj])),
 
     LoraConfig(task_type="CAUSAL_LM", r=4, lora_alpha=8, lora_dropout=0.0, target_modules=["c_attn"],
                fan_in_fan_out=True, use_dora=<False|True>)
@@ -93,6 +94,46 @@ def safetensors_bytes(ts):
     h += b" " * (-len(h) % 8)
     return struct.pack("<Q", len(h)) + h + data
 
+
+def hra_config():
+    # peft/tuners/hra/config.py HRAConfig fields after PeftConfigMixin + PeftConfig's (v0.17.1), as to_dict()
+    # (dataclasses.asdict) gives them; target_modules is a set after __post_init__ and save_pretrained lists
+    # it back in set order (not deterministic), so it is written sorted here and compared as a set.
+    return {
+        "task_type": "CAUSAL_LM",
+        "peft_type": "HRA",
+        "auto_mapping": None,
+        "base_model_name_or_path": "rankscope/tiny-llama",
+        "revision": None,
+        "inference_mode": True,
+        "r": R,
+        "apply_GS": False,
+        "target_modules": sorted(f"model.layers.{layer}.self_attn.q_proj" for layer in range(N_LAYER)),
+        "exclude_modules": None,
+        "init_weights": True,
+        "layers_to_transform": None,
+        "layers_pattern": None,
+        "bias": "none",
+        "modules_to_save": None,
+    }
+
+
+def hra_tensors():
+    # HRALayer.hra_u is a ParameterDict entry of shape (in_features, r) (hra/layer.py:77); the state dict key
+    # "<module>.hra_u.default" keeps "hra_" (PEFT_TYPE_TO_PREFIX_MAPPING) and loses ".default" (save_and_load.py:319)
+    return {
+        f"base_model.model.model.layers.{layer}.self_attn.q_proj.hra_u": ([C, R], pattern(C * R, 5 * layer + 4))
+        for layer in range(N_LAYER)
+    }
+
+
+d = os.path.join(ROOT, "hra")
+os.makedirs(d, exist_ok=True)
+with open(os.path.join(d, "adapter_config.json"), "w") as f:
+    f.write(json.dumps(hra_config(), indent=2, sort_keys=True))
+with open(os.path.join(d, "adapter_model.safetensors"), "wb") as f:
+    f.write(safetensors_bytes(hra_tensors()))
+print(d)
 
 for kind, dora in (("lora", False), ("dora", True)):
     d = os.path.join(ROOT, kind)

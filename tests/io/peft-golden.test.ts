@@ -5,6 +5,7 @@
  * read them (names, shapes, scaling, values), and our export of the same adapter must produce the same
  * adapter_config.json fields and values (plus `peft_version`, documented in io/peft.ts) and a
  * byte-identical adapter_model.safetensors (keys, dtypes, shapes, offsets, header padding, data).
+ * hra/: a tiny Llama HRA adapter (HRAConfig, hra_u [in, r]) as PEFT writes it, read and written back the same way.
  */
 import { describe, it, expect } from 'vitest';
 import { readFileSync } from 'node:fs';
@@ -12,6 +13,9 @@ import path from 'node:path';
 import { parseRunConfig } from '../../src/engine/config';
 import { exportPeft, importPeft, type AdapterState } from '../../src/engine/io/peft';
 import { parseSafetensors, toFloat32 } from '../../src/engine/io/safetensors';
+import { hraStateFromPeft, importHraPeft } from '../../src/engine/io/peft-hra';
+import { peftNamingOf } from '../../src/engine/model/families';
+import type { ModelConfig } from '../../src/engine/model/config';
 
 const DIR = path.resolve(__dirname, '../fixtures/peft-golden');
 const N_LAYER = 2,
@@ -81,3 +85,56 @@ for (const kind of ['lora', 'dora'] as const) {
     });
   });
 }
+
+describe(`golden PEFT 0.17.1 hra adapter (tiny Llama, r=${R}, q_proj)`, () => {
+  const files = ['adapter_config.json', 'adapter_model.safetensors'].map((name) => ({
+    name,
+    bytes: new Uint8Array(readFileSync(path.join(DIR, 'hra', name))),
+  }));
+  const gc = JSON.parse(new TextDecoder().decode(files[0].bytes)) as Record<string, unknown>;
+  const llama: ModelConfig = {
+    arch: 'llama',
+    vocabSize: 256,
+    contextLength: 32,
+    nLayer: N_LAYER,
+    nHead: 2,
+    nEmbd: C,
+    layerNormEps: 1e-5,
+    tokenizer: 'byte',
+    nKvHead: 1,
+    intermediateSize: 48,
+    ropeTheta: 10000,
+    tieWordEmbeddings: true,
+  };
+  const naming = peftNamingOf(llama);
+
+  it('our import reads it and our export of the same adapter writes the same fields and a byte-identical safetensors', () => {
+    expect(() => importPeft(files, naming)).toThrow(/peft_type HRA/);
+    const im = importHraPeft(gc, files[1].bytes, naming);
+    const st = parseSafetensors(files[1].bytes);
+    expect(im.modules.map((m) => m.module)).toEqual([
+      'model.layers.0.self_attn.q_proj',
+      'model.layers.1.self_attn.q_proj',
+    ]);
+    for (const m of im.modules) {
+      expect([m.r, m.inDim]).toEqual([R, C]);
+      expect(m.U).toEqual(toFloat32(st.tensors.get(`base_model.model.${m.module}.hra_u`)!));
+    }
+    const config = parseRunConfig({
+      model: { source: 'preset', id: 'micro', arch: llama },
+      method: { id: 'hra', params: { rank: R } },
+      targets: { modules: ['self_attn.q_proj'] },
+      analysis: { every: 0, k: 4, eps: 0.5 },
+    });
+    const ex = exportPeft(config, hraStateFromPeft(im), { naming, nLayer: N_LAYER, baseModel: 'rankscope/tiny-llama' });
+    const ours = JSON.parse(new TextDecoder().decode(ex.files[0].bytes)) as Record<string, unknown>;
+    expect(Object.keys(ours).sort()).toEqual(Object.keys(gc).sort());
+    // PEFT keeps target_modules as a set: compared as one
+    const { target_modules: ot, ...of } = ours,
+      { target_modules: gt, ...gf } = gc;
+    expect(of).toEqual(gf);
+    expect([...(ot as string[])].sort()).toEqual([...(gt as string[])].sort());
+    const bytes = ex.files.find((f) => f.name === 'adapter_model.safetensors')!.bytes;
+    expect(Buffer.from(bytes).equals(Buffer.from(files[1].bytes))).toBe(true);
+  });
+});
