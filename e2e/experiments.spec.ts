@@ -381,3 +381,68 @@ test('DyLoRA and PHLoRA in the page: per-rank rows measured in the worker, the v
   expect(strFromU8(files[root + 'sweep.sh'])).toContain(`runs/'${trains[0].split('/')[2]}'`);
   expect(JSON.parse(strFromU8(files[root + 'experiment.json'])).id).toBe('phlora');
 });
+
+test('a custom sweep’s verdict: clauses of each kind over the sweep’s groups, checked by the engine’s schema, judged after the runs', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await openStudio(page);
+  await configureTinyRun(page, { steps: 4, evalEvery: 2, analysisEvery: 0 });
+  await page.getByTestId('tab-experiments').click();
+  await page.getByTestId('exp-axis-rank').fill('2, 8');
+  await expect(page.getByTestId('exp-builder-start')).toHaveText('Start 2 runs');
+  const groups = await page
+    .getByTestId('exp-rule-builder')
+    .locator('legend')
+    .textContent()
+    .then((t) => /groups: (.*)\)/.exec(t ?? '')![1].split(', '));
+  expect(groups).toHaveLength(2);
+  await expect(page.getByTestId('exp-rule-default')).toContainText(`mean valLoss of ${groups[0]} below ${groups[1]}`);
+
+  // one clause of each kind the engine judges
+  for (const kind of ['compare', 'within', 'ratio', 'trend', 'threshold', 'speedup']) {
+    await page.getByTestId('exp-clause-kind').selectOption(kind);
+    await page.getByTestId('exp-clause-add').click();
+  }
+  await expect(page.getByTestId('exp-clause-edit')).toHaveCount(6);
+  // compare: the larger rank's validation loss below the smaller's
+  await page.getByTestId('exp-clause-0-a').selectOption(groups[1]);
+  await page.getByTestId('exp-clause-0-b').selectOption(groups[0]);
+  // ratio of trainable parameters: r=8 has 4× r=2's
+  await page.getByTestId('exp-clause-2-metric').selectOption('trainableParams');
+  await page.getByTestId('exp-clause-2-a').selectOption(groups[1]);
+  await page.getByTestId('exp-clause-2-b').selectOption(groups[0]);
+  await page.getByTestId('exp-clause-2-boundkind').selectOption('min');
+  await page.getByTestId('exp-clause-2-bound').fill('3.9');
+  // a bad number and an incomplete trend: one plain line each, and no Start
+  await page.getByTestId('exp-clause-1-margin').fill('two percent');
+  await expect(page.getByTestId('exp-builder-error')).toHaveText(
+    'Clause 2 (within): the tolerance must be a number (got "two percent")',
+  );
+  await expect(page.getByTestId('exp-builder-start')).toBeDisabled();
+  await page.getByTestId('exp-clause-1-margin').fill('0.5');
+  await page.getByTestId(`exp-clause-3-group-${groups[1]}`).uncheck();
+  await expect(page.getByTestId('exp-builder-error')).toHaveText(
+    'Clause 4 (trend): a trend clause needs at least two groups in order (at groups)',
+  );
+  await page.getByTestId(`exp-clause-3-group-${groups[1]}`).check();
+  await page.getByTestId('exp-clause-4-bound').fill('100');
+  await expect(page.getByTestId('exp-builder-error')).toHaveCount(0);
+  await expect(page.getByTestId('exp-rule-text')).toContainText(
+    `mean trainableParams[${groups[1]}] / mean trainableParams[${groups[0]}] ≥ 3.9`,
+  );
+  await page.getByTestId('exp-rule-builder').scrollIntoViewIfNeeded();
+  await snap(page, 'experiments-custom-verdict');
+
+  await page.getByTestId('exp-builder-start').click();
+  await waitDone(page, 240_000);
+  const verdict = page.getByTestId('exp-verdict');
+  await expect(verdict).toHaveAttribute('data-final', 'true');
+  await expect(verdict.getByTestId('exp-clause')).toHaveCount(6);
+  // the numbers decide: 4× the parameters, and every val loss under 100
+  await expect(verdict.getByTestId('exp-clause').nth(2)).toContainText('✓');
+  await expect(verdict.getByTestId('exp-clause').nth(4)).toContainText('✓');
+  await expect(verdict).toContainText(/Verdict: (holds|does not hold|inconclusive)/);
+  await verdict.scrollIntoViewIfNeeded();
+  await snap(page, 'experiments-custom-verdict-result');
+});

@@ -58,33 +58,56 @@ export const VERDICT_RULES = ['compare', 'within', 'ratio', 'trend', 'threshold'
 export type VerdictRuleId = (typeof VERDICT_RULES)[number];
 
 const groupRef = z.string().min(1).max(120);
-export const ClauseSchema = z.strictObject({
-  rule: z.enum(VERDICT_RULES),
-  /** A metric of the results table (verdict.ts lists them), e.g. "valLoss", "intruders", "probeDelta". */
-  metric: z.string().regex(/^[A-Za-z][\w@.-]{0,63}$/, 'a metric name such as "valLoss"'),
-  /** compare / within / ratio: b's metric when it differs (DyLoRA's valLoss@r4 against LoRA r=4's valLoss). */
-  metricB: z
-    .string()
-    .regex(/^[A-Za-z][\w@.-]{0,63}$/, 'a metric name such as "valLoss"')
-    .optional(),
-  /** compare / within / ratio / speedup: group a against group b (labels of the expanded groups). */
-  a: groupRef.optional(),
-  b: groupRef.optional(),
-  /** trend / threshold: groups in order. */
-  groups: z.array(groupRef).min(1).max(32).optional(),
-  /** compare: '<' a below b; '>' a above b. threshold: each group's mean op value. */
-  op: z.enum(['<', '>', '<=', '>=']).optional(),
-  /** compare: a must beat b by at least this relative margin (0.02 = 2 %). within: relative tolerance. */
-  margin: z.number().min(0).max(100).optional(),
-  /** ratio: a/b at most max; speedup: b's steps / a's steps at least min; threshold: the value. */
-  max: z.number().optional(),
-  min: z.number().optional(),
-  value: z.number().optional(),
-  /** trend: 'up' non-decreasing, 'down' non-increasing along `groups` (with a relative slack `margin`). */
-  direction: z.enum(['up', 'down']).optional(),
-  /** What the clause says in words (shown next to the rule). */
-  says: z.string().max(300).optional(),
-});
+export const ClauseSchema = z
+  .strictObject({
+    rule: z.enum(VERDICT_RULES),
+    /** A metric of the results table (verdict.ts lists them), e.g. "valLoss", "intruders", "probeDelta". */
+    metric: z.string().regex(/^[A-Za-z][\w@.-]{0,63}$/, 'a metric name such as "valLoss"'),
+    /** compare / within / ratio: b's metric when it differs (DyLoRA's valLoss@r4 against LoRA r=4's valLoss). */
+    metricB: z
+      .string()
+      .regex(/^[A-Za-z][\w@.-]{0,63}$/, 'a metric name such as "valLoss"')
+      .optional(),
+    /** compare / within / ratio / speedup: group a against group b (labels of the expanded groups). */
+    a: groupRef.optional(),
+    b: groupRef.optional(),
+    /** trend / threshold: groups in order. */
+    groups: z.array(groupRef).min(1).max(32).optional(),
+    /** compare: '<' a below b; '>' a above b. threshold: each group's mean op value. */
+    op: z.enum(['<', '>', '<=', '>=']).optional(),
+    /** compare: a must beat b by at least this relative margin (0.02 = 2 %). within: relative tolerance. */
+    margin: z.number().min(0).max(100).optional(),
+    /** ratio: a/b at most max; speedup: b's steps / a's steps at least min; threshold: the value. */
+    max: z.number().optional(),
+    min: z.number().optional(),
+    value: z.number().optional(),
+    /** trend: 'up' non-decreasing, 'down' non-increasing along `groups` (with a relative slack `margin`). */
+    direction: z.enum(['up', 'down']).optional(),
+    /** What the clause says in words (shown next to the rule). */
+    says: z.string().max(300).optional(),
+  })
+  .superRefine((c, ctx) => {
+    // what each rule reads (verdict.ts): a rule without it would judge nothing
+    const need = (ok: boolean, path: string, message: string) => {
+      if (!ok) ctx.addIssue({ code: 'custom', path: [path], message: `a ${c.rule} clause ${message}` });
+    };
+    if (['compare', 'within', 'ratio', 'speedup'].includes(c.rule)) {
+      need(c.a !== undefined, 'a', 'needs group a');
+      need(c.b !== undefined, 'b', 'needs group b');
+      need(
+        c.a === undefined || c.a !== c.b || (c.metricB !== undefined && c.metricB !== c.metric),
+        'b',
+        'compares two different groups (or two metrics)',
+      );
+    }
+    if (c.rule === 'ratio') need(c.max !== undefined || c.min !== undefined, 'max', 'needs a bound: max, min or both');
+    if (c.rule === 'trend')
+      need(c.groups !== undefined && c.groups.length !== 1, 'groups', 'needs at least two groups in order'); // [] : min(1)'s message
+    if (c.rule === 'threshold') {
+      need(c.groups !== undefined, 'groups', 'needs the groups it holds for');
+      need(c.value !== undefined, 'value', 'needs the value to compare with');
+    }
+  });
 export type Clause = z.infer<typeof ClauseSchema>;
 
 /**
