@@ -262,6 +262,7 @@ async function runCmd(argv: string[]): Promise<number> {
       ...(r.intruderSweep ? { intruderSweep: r.intruderSweep } : {}),
       ...(r.extract ? { extract: r.extract } : {}),
       ...(r.rankEval ? { rankEval: r.rankEval } : {}),
+      ...(r.secondCurve ? { secondLosses: r.secondCurve } : {}),
     };
     if (json) emit(line);
     else
