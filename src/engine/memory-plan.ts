@@ -21,7 +21,7 @@
 import type { RunConfig } from './config';
 import type { Gpu } from '../gpu/device';
 import { headDimOf, parameterCount, type ModelConfig } from './model/config';
-import { expandSelectors, paramSpecsFor } from './model/families';
+import { expandSelectors, paramSpecsFor } from './model/family-meta';
 
 export interface MemoryLimits {
   /** GPUDevice.limits.maxStorageBufferBindingSize (bytes). */

@@ -4,13 +4,17 @@
  * `nn.Linear` (out, in) weights to our (in, out)), our parameters → checkpoint tensors, parameter
  * specs for memory plans, and target-module selection by the family's own module names.
  *
- * Adding a family: one model file exporting a `ModelFamily` (see gpt2.ts), its config mapping in
- * config.ts, and one line in FAMILIES below.
+ * The names, shapes and presets (everything but `create`) live in family-meta.ts, which imports no model
+ * or kernel code: the page reads them there; paramSpecsFor, moduleTypes and expandSelectors are re-exported.
+ *
+ * Adding a family: its `FamilyMeta` in family-meta.ts (and FAMILY_META), one model file exporting the
+ * `ModelFamily` = meta + `create` (see gpt2.ts), its config mapping in config.ts, and one line in FAMILIES below.
  */
 import type { Gpu } from '../../gpu/device';
 import { initParam } from './init';
 import { ConfigError } from '../config';
 import type { ModelConfig, ModelType } from './config';
+import { FAMILY_META, expandSelectors, moduleTypes, paramSpecsFor } from './family-meta';
 import { gpt2Family } from './gpt2';
 import { gptNeoFamily } from './gpt-neo';
 import { gptNeoxFamily } from './gpt-neox';
@@ -25,8 +29,6 @@ import {
   transpose,
   type LanguageModel,
   type ModelFamily,
-  type ParamSpec,
-  type TargetPreset,
 } from './language-model';
 
 const FAMILIES: Partial<Record<ModelType, ModelFamily>> = {
@@ -41,6 +43,7 @@ const FAMILIES: Partial<Record<ModelType, ModelFamily>> = {
 /** Register a family (the family files call nothing here; families.ts lists them — this is for tests and late imports). */
 export function registerFamily(f: ModelFamily): void {
   FAMILIES[f.type] = f;
+  FAMILY_META[f.type] = f;
 }
 
 export function familyOf(cfg: Pick<ModelConfig, 'arch'>): ModelFamily {
@@ -52,12 +55,7 @@ export function familyOf(cfg: Pick<ModelConfig, 'arch'>): ModelFamily {
   return f;
 }
 
-/** Every parameter of a model with this config (HF names, GPU shapes): for memory plans and loaders. */
-export function paramSpecsFor(cfg: ModelConfig): ParamSpec[] {
-  return familyOf(cfg).paramSpecs(cfg);
-}
-
-export { initParam };
+export { expandSelectors, initParam, moduleTypes, paramSpecsFor };
 
 /** A model from weights in our layout (by name), or randomly initialised from `seed` when weights is null. */
 export function createModel(
@@ -127,28 +125,6 @@ export function weightsToFile(cfg: ModelConfig, weights: Map<string, Float32Arra
       ? { name: s.name, shape: [s.shape[1], s.shape[0]], data: transpose(data, s.shape[0], s.shape[1]) }
       : { name: s.name, shape: s.shape, data };
   });
-}
-
-/** Module types (the part after the layer index) this config's model has, in layer order, deduplicated. */
-export function moduleTypes(cfg: ModelConfig): string[] {
-  return [
-    ...new Set(
-      familyOf(cfg)
-        .linearNames(cfg)
-        .map((n) => splitModuleName(n)!.type),
-    ),
-  ];
-}
-
-/**
- * Module selectors → module types: a preset name ('attention', 'attention-mlp', 'all-linear') expands
- * to the family's list, anything else is kept as a selector matched by `moduleMatches`.
- */
-export function expandSelectors(cfg: ModelConfig, selectors: readonly string[]): string[] {
-  const f = familyOf(cfg);
-  return selectors.flatMap((s) =>
-    (TARGET_PRESETS as readonly string[]).includes(s) ? f.presets[s as TargetPreset] : [s],
-  );
 }
 
 /**

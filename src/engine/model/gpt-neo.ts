@@ -6,65 +6,15 @@
  *     last `window_size` positions (`bias ^ tril(bias, -window_size)`);
  *   - q/k/v are separate nn.Linear without bias, out_proj has a bias; c_fc/c_proj are nn.Linear too
  *     (stored (out, in), transposed at the edges — unlike GPT-2's Conv1D of the same names).
+ *
+ * Its layout (names, shapes, presets, checkpoint naming) is in family-meta.ts, which the page reads
+ * without this file's GPU code; here the family gets its model.
  */
-import type { ModelConfig } from './config';
-import { DecoderModel, decoderLinearNames, decoderParamSpecs, type DecoderLayout } from './decoder';
+import { DecoderModel } from './decoder';
+import { gptNeoLayout, gptNeoMeta } from './family-meta';
 import type { ModelFamily } from './language-model';
 
-export function gptNeoLayout(cfg: ModelConfig): DecoderLayout {
-  const types = cfg.attentionLayers ?? Array.from({ length: cfg.nLayer }, () => 'global' as const);
-  return {
-    embed: 'transformer.wte',
-    pos: 'transformer.wpe',
-    finalNorm: 'transformer.ln_f',
-    head: null,
-    norm: 'layernorm',
-    scale: 1,
-    rotDim: 0,
-    parallelResidual: false,
-    layers: types.map((t, i) => {
-      const p = `transformer.h.${i}`;
-      return {
-        ln1: `${p}.ln_1`,
-        ln2: `${p}.ln_2`,
-        attn: {
-          kind: 'separate',
-          q: `${p}.attn.attention.q_proj`,
-          k: `${p}.attn.attention.k_proj`,
-          v: `${p}.attn.attention.v_proj`,
-          bias: false,
-        },
-        o: `${p}.attn.attention.out_proj`,
-        oBias: true,
-        qNorm: null,
-        kNorm: null,
-        mlp: { kind: 'gelu_new', fc: `${p}.mlp.c_fc`, proj: `${p}.mlp.c_proj`, bias: true },
-        window: t === 'local' ? (cfg.windowSize ?? 256) : 0,
-      };
-    }),
-  };
-}
-
-const ATTN = ['attn.attention.q_proj', 'attn.attention.k_proj', 'attn.attention.v_proj', 'attn.attention.out_proj'];
-const MLP = ['mlp.c_fc', 'mlp.c_proj'];
-
 export const gptNeoFamily: ModelFamily = {
-  type: 'gpt_neo',
-  label: 'GPT-Neo',
-  paramSpecs: (cfg) => decoderParamSpecs(cfg, gptNeoLayout(cfg)),
-  linearNames: (cfg) => decoderLinearNames(gptNeoLayout(cfg)),
-  presets: {
-    default: ['attn.attention.q_proj', 'attn.attention.v_proj'],
-    attention: ATTN,
-    'attention-mlp': [...ATTN, ...MLP],
-    'all-linear': [...ATTN, ...MLP],
-  },
-  fromFileName(name) {
-    // causal-mask buffers (attn.attention.bias / masked_bias) and the tied head are not parameters
-    if (/\.attn\.attention\.(bias|masked_bias)$/.test(name) || name === 'lm_head.weight') return null;
-    return name;
-  },
-  peftPrefix: 'base_model.model.',
-  fanInFanOut: false,
+  ...gptNeoMeta,
   create: (gpu, cfg, weights, opts) => new DecoderModel(gpu, cfg, gptNeoFamily, gptNeoLayout(cfg), weights, opts),
 };

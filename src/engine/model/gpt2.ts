@@ -20,45 +20,13 @@ import { initParam } from './init';
 import type { ModelConfig } from './config';
 import { linearBackward, linearForward, type Linear } from './linear';
 import type { LanguageModel, ModelFamily, ParamPart, ParamSpec } from './language-model';
+import { gpt2LinearNames, gpt2Meta, gpt2ParamSpecs } from './family-meta';
 import { embedTokens, embedTokensBackward, headLoss } from './vocab';
 import { VocabParams, readLogitRows, type ModelOptions } from './vocab-params';
 
 export type { ParamSpec } from './language-model';
 export { initParam } from './init';
-
-/** Every parameter of the model in HF GPT-2 naming, with GPT-2's initialisation (std 0.02, residual projections scaled by 1/√(2L)). */
-export function gpt2ParamSpecs(c: ModelConfig): ParamSpec[] {
-  const C = c.nEmbd,
-    L = c.nLayer;
-  const std = 0.02,
-    projStd = 0.02 / Math.sqrt(2 * L);
-  const specs: ParamSpec[] = [
-    { name: 'wte.weight', shape: [c.vocabSize, C], init: 'normal', std, decay: true },
-    { name: 'wpe.weight', shape: [c.contextLength, C], init: 'normal', std: 0.01, decay: false },
-  ];
-  for (let l = 0; l < L; l++) {
-    const p = `h.${l}`;
-    specs.push(
-      { name: `${p}.ln_1.weight`, shape: [C], init: 'ones', std: 0, decay: false },
-      { name: `${p}.ln_1.bias`, shape: [C], init: 'zeros', std: 0, decay: false },
-      { name: `${p}.attn.c_attn.weight`, shape: [C, 3 * C], init: 'normal', std, decay: true },
-      { name: `${p}.attn.c_attn.bias`, shape: [3 * C], init: 'zeros', std: 0, decay: false },
-      { name: `${p}.attn.c_proj.weight`, shape: [C, C], init: 'normal', std: projStd, decay: true },
-      { name: `${p}.attn.c_proj.bias`, shape: [C], init: 'zeros', std: 0, decay: false },
-      { name: `${p}.ln_2.weight`, shape: [C], init: 'ones', std: 0, decay: false },
-      { name: `${p}.ln_2.bias`, shape: [C], init: 'zeros', std: 0, decay: false },
-      { name: `${p}.mlp.c_fc.weight`, shape: [C, 4 * C], init: 'normal', std, decay: true },
-      { name: `${p}.mlp.c_fc.bias`, shape: [4 * C], init: 'zeros', std: 0, decay: false },
-      { name: `${p}.mlp.c_proj.weight`, shape: [4 * C, C], init: 'normal', std: projStd, decay: true },
-      { name: `${p}.mlp.c_proj.bias`, shape: [C], init: 'zeros', std: 0, decay: false },
-    );
-  }
-  specs.push(
-    { name: 'ln_f.weight', shape: [C], init: 'ones', std: 0, decay: false },
-    { name: 'ln_f.bias', shape: [C], init: 'zeros', std: 0, decay: false },
-  );
-  return specs;
-}
+export { gpt2ParamSpecs };
 
 /**
  * Every kernel binds whole tensors, so each must fit the device's maxStorageBufferBindingSize (CPU
@@ -77,14 +45,6 @@ export function checkBindingLimits(gpu: Gpu, cfg: ModelConfig, specs: ParamSpec[
       );
     }
   }
-}
-
-/** The linear modules adapters can target, in layer order. */
-export function linearNames(c: ModelConfig): string[] {
-  const out: string[] = [];
-  for (let l = 0; l < c.nLayer; l++)
-    out.push(`h.${l}.attn.c_attn`, `h.${l}.attn.c_proj`, `h.${l}.mlp.c_fc`, `h.${l}.mlp.c_proj`);
-  return out;
 }
 
 interface LayerActs {
@@ -158,7 +118,7 @@ export class Gpt2Model implements LanguageModel {
       if (this.vocab.has(s.name)) this.vocab.load(s, data, opts);
       else this.params.set(s.name, gpu.upload(data, s.shape, s.name, 'weights'));
     }
-    for (const name of linearNames(cfg)) {
+    for (const name of gpt2LinearNames(cfg)) {
       const w = this.param(`${name}.weight`);
       this.linears.set(name, {
         name,
@@ -528,24 +488,8 @@ export class Gpt2Model implements LanguageModel {
   }
 }
 
-/** GPT-2 (and distilgpt2): HF `GPT2LMHeadModel`, Conv1D weights already (in, out). */
+/** GPT-2 (and distilgpt2): HF `GPT2LMHeadModel`, Conv1D weights already (in, out); names and presets in family-meta.ts. */
 export const gpt2Family: ModelFamily = {
-  type: 'gpt2',
-  label: 'GPT-2',
-  paramSpecs: gpt2ParamSpecs,
-  linearNames,
-  presets: {
-    default: ['attn.c_attn'],
-    attention: ['attn.c_attn', 'attn.c_proj'],
-    'attention-mlp': ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
-    'all-linear': ['attn.c_attn', 'attn.c_proj', 'mlp.c_fc', 'mlp.c_proj'],
-  },
-  fromFileName(name) {
-    const n = name.startsWith('transformer.') ? name.slice('transformer.'.length) : name;
-    // The causal-mask buffers and the tied head (a copy of wte) are not parameters.
-    return /(^|\.)attn\.(bias|masked_bias)$|^lm_head\.weight$/.test(n) ? null : n;
-  },
-  peftPrefix: 'base_model.model.transformer.',
-  fanInFanOut: true,
+  ...gpt2Meta,
   create: (gpu, cfg, weights, opts) => new Gpt2Model(gpu, cfg, weights, opts),
 };

@@ -48,8 +48,11 @@ export interface ParamSpec {
 export const TARGET_PRESETS = ['default', 'attention', 'attention-mlp', 'all-linear'] as const;
 export type TargetPreset = (typeof TARGET_PRESETS)[number];
 
-/** A decoder family: how config.json and the safetensors of a `model_type` map onto a `LanguageModel`. */
-export interface ModelFamily {
+/**
+ * What the page knows of a family without its model code (family-meta.ts): names, shapes, presets, file
+ * naming. `ModelFamily` adds `create`, which needs the kernels.
+ */
+export interface FamilyMeta {
   /** config.json `model_type`. */
   type: ModelType;
   label: string;
@@ -65,6 +68,10 @@ export interface ModelFamily {
   peftPrefix: string;
   /** True only for Conv1D (GPT-2): PEFT's `fan_in_fan_out`. */
   fanInFanOut: boolean;
+}
+
+/** A decoder family: how config.json and the safetensors of a `model_type` map onto a `LanguageModel`. */
+export interface ModelFamily extends FamilyMeta {
   create(gpu: Gpu, cfg: ModelConfig, weights: (spec: ParamSpec) => Float32Array, opts?: ModelOptions): LanguageModel;
 }
 

@@ -6,7 +6,7 @@
 import { useEffect, useState } from 'react';
 import { DEFAULT_LIMITS, fmtBytes, planMemory } from '../../engine/memory-plan';
 import { fromHfConfig } from '../../engine/model/config';
-import { expandSelectors } from '../../engine/model/families';
+import { expandSelectors } from '../../engine/model/family-meta';
 import { parseHubRef, resolveUrl } from '../../engine/io/hub';
 import { useHub } from '../hub';
 import { useStudio } from '../store';

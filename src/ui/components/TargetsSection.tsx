@@ -1,7 +1,7 @@
 /** Which matrices the adapter attaches to: modules, layers, and per-module rank overrides. */
 import { useEffect, useState } from 'react';
 import { TARGET_MODULES } from '../../engine/config';
-import { expandSelectors, moduleTypes } from '../../engine/model/families';
+import { expandSelectors, moduleTypes } from '../../engine/model/family-meta';
 import { TARGET_PRESETS, moduleMatches } from '../../engine/model/language-model';
 import type { ModelConfig } from '../../engine/model/config';
 import { useStudio } from '../store';
