@@ -10,34 +10,27 @@
  */
 import type { RunConfig } from '../engine/config';
 import { decodeExperiment, experimentFragment } from '../engine/experiments/link';
-import {
-  FINAL_STATE_MEASURES,
-  INTRUDER_EPS,
-  runMetrics,
-  type FinalStateMeasure,
-  type RunResult,
-} from '../engine/experiments/runner';
+import { FINAL_STATE_MEASURES, INTRUDER_EPS, runMetrics, type RunResult } from '../engine/experiments/runner';
 import { expandExperiment, type ExpandedRun, type Experiment } from '../engine/experiments/schema';
 import { judge, type RunRow, type Verdict } from '../engine/experiments/verdict';
 import type { FitResult } from '../engine/experiments/matrix-fit';
-import type { ExperimentMeasureResult, SpectrumSnapshot } from '../worker/protocol';
+import type { ExperimentMeasureResult, PageMeasure, SpectrumSnapshot } from '../worker/protocol';
 import type { RunMetrics } from './store/runData';
 import type { RunRecord } from './types';
 
 export type { Experiment, ExpandedRun, Verdict };
 
 /** Measurements the page's run path cannot make yet (the CLI's runner makes them). */
-const CLI_ONLY: Record<string, string> = {
-  sequential: 'the sequential two-task forgetting',
-};
+const CLI_ONLY: Record<string, string> = {};
 
 /**
  * Measurements the page makes after a run finishes, on its final checkpoint in the worker
- * (experimentMeasure → the engine runner's measureFinalState): DyLoRA's per-rank evaluation, PHLoRA's
- * extraction. The experiment's runs of it each get one such call before the queue moves on.
+ * (experimentMeasure → the engine runner's measureFinalState, then sequential.ts): DyLoRA's per-rank
+ * evaluation, PHLoRA's extraction, the sequential two-task forgetting. The experiment's runs of it each
+ * get one such call before the queue moves on.
  */
-export function finalStateMeasures(exp: Experiment): FinalStateMeasure[] {
-  return FINAL_STATE_MEASURES.filter((m) => exp.measure.includes(m));
+export function finalStateMeasures(exp: Experiment): PageMeasure[] {
+  return [...FINAL_STATE_MEASURES, 'sequential' as const].filter((m) => exp.measure.includes(m));
 }
 
 /** Why the page cannot run this experiment yet (null: it can). */
@@ -83,7 +76,7 @@ export interface StoredRun {
 /** What the worker measured on one run's final state, or why it could not. */
 export type SlotMeasure = ExperimentMeasureResult & { error?: string };
 
-export interface PageRow extends RunRow, Partial<Pick<RunResult, 'rankEval' | 'extract' | 'error'>> {
+export interface PageRow extends RunRow, Partial<Pick<RunResult, 'rankEval' | 'extract' | 'secondCurve' | 'error'>> {
   label: string;
   runId: string | null;
   curve: number[];
@@ -161,6 +154,9 @@ export function pageRows(
       curve,
       ...(fs.rankEval ? { rankEval: fs.rankEval } : {}),
       ...(fs.extract ? { extract: fs.extract } : {}),
+      ...(fs.secondCurve ? { secondCurve: fs.secondCurve } : {}),
+      // the second task failed: the run's own results stand, the reason goes with them (as in the CLI)
+      ...(fs.sequentialError ? { error: fs.sequentialError } : {}),
     };
   });
 }

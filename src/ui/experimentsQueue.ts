@@ -11,6 +11,7 @@
 import { create } from 'zustand';
 import type { RunConfig } from '../engine/config';
 import type { FitResult } from '../engine/experiments/matrix-fit';
+import { secondTaskOf } from '../engine/experiments/schema';
 import type { CalibrationReport } from '../worker/protocol';
 import { deleteExperiment as dbDelete, getCheckpoint, listExperiments, putExperiment } from './db';
 import { engineApi } from './engine';
@@ -237,6 +238,7 @@ async function measureSlot(id: string, slot: number, runId: string): Promise<voi
       measure: finalStateMeasures(rec.experiment),
       evalRanks: rec.experiment.evalRanks,
       extractRanks: rec.experiment.extractRanks,
+      secondTask: secondTaskOf(rec.experiment) ?? undefined,
       ...(typeof valLoss === 'number' ? { valLoss } : {}),
     });
   } catch (e) {

@@ -16,11 +16,11 @@ import type { DataPreview } from '../engine/data/preview';
 import type { DownloadProgress } from '../engine/io/hub';
 import type { LibraryModel } from './model-library';
 import type { FitConfig, FitResult } from '../engine/experiments/matrix-fit';
-import type { ExperimentMeasureRequest, ExperimentMeasureResult } from './experiment-measure';
+import type { ExperimentMeasureRequest, ExperimentMeasureResult, PageMeasure } from './experiment-measure';
 import type { PythonExperimentRequest } from './python-export';
 import type { MethodParamSpec, PeftSupport } from '../engine/adapters/types';
 
-export type { LibraryModel, ExperimentMeasureRequest, ExperimentMeasureResult };
+export type { LibraryModel, ExperimentMeasureRequest, ExperimentMeasureResult, PageMeasure };
 
 export interface HubDownloadResult {
   repo: string;

@@ -70,9 +70,7 @@ describe('page configs', () => {
   it('say which presets only the CLI can run', () => {
     expect(pageLimitation(getPreset('flat-spectra')!)).toBeNull(); // fits run in the worker (fitMatrix)
     expect(pageLimitation(getPreset('dylora')!)).toBeNull(); // its per-rank evaluation runs in the worker
-    expect(pageLimitation(getPreset('sequential-forgetting')!)).toMatch(
-      /^the sequential two-task forgetting runs in the CLI only for now \(npm run cli -- experiment run sequential-forgetting\)$/,
-    );
+    expect(pageLimitation(getPreset('sequential-forgetting')!)).toBeNull(); // its second task runs in the worker
     expect(pageLimitation(asym)).toBeNull();
   });
 });

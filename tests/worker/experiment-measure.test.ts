@@ -3,15 +3,16 @@
  * the page trains, pageConfig), its final checkpoint as the page stores it, then the worker's
  * experimentMeasure call (worker/experiment-measure.ts) — per-rank validation losses and extraction
  * energies equal to what the CLI's runner (runExperiment) measures on the same run, since both go
- * through the runner's measureFinalState. A checkpoint short of the last step, or a measurement that
- * is not a final-state one, is refused in one line.
+ * through the runner's measureFinalState; the sequential two-task forgetting likewise through
+ * sequential.ts. A checkpoint short of the last step, or a measurement that is not a final-state one,
+ * is refused in one line.
  */
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { Gpu } from '../../src/gpu/device';
 import { testGpu } from '../helpers/gpu';
 import { getPreset } from '../../src/engine/experiments/presets';
 import { runExperiment } from '../../src/engine/experiments/runner';
-import { expandExperiment, parseExperiment, type Experiment } from '../../src/engine/experiments/schema';
+import { expandExperiment, parseExperiment, secondTaskOf, type Experiment } from '../../src/engine/experiments/schema';
 import { pageConfig } from '../../src/ui/experiments';
 import { WorkerRunner } from '../../src/worker/runner';
 import { measureExperimentRun } from '../../src/worker/experiment-measure';
@@ -121,6 +122,45 @@ describe('experimentMeasure: the CLI runner’s final-state measurements on a pa
     ).rejects.toThrow("the run's checkpoint is at step 1 of 3: measure the finished run");
     await expect(
       measureExperimentRun(gpu, { config: run.config, resume, measure: ['intruders' as 'extract'] }),
-    ).rejects.toThrow('intruders: not a final-state measurement (rank-eval, extract)');
+    ).rejects.toThrow('intruders: not a final-state measurement (rank-eval, extract, sequential)');
+  }, 120_000);
+
+  it('sequential forgetting: the second task on the merged run gives the CLI’s numbers', async () => {
+    const preset = parseExperiment({ ...getPreset('sequential-forgetting')!, budget: 'smoke' });
+    const exp: Experiment = parseExperiment({
+      ...preset,
+      variants: preset.variants.slice(0, 1),
+      verdict: { all: [{ rule: 'threshold', metric: 'seqForgetting', groups: ['LoRA r=8'], op: '<', value: 100 }] },
+    });
+    const run = expandExperiment(exp)[0];
+    if (run.kind !== 'train') throw new Error('expected a training run');
+    const cliRow = (await runExperiment(gpu, exp)).rows[0];
+    expect(cliRow.error).toBeUndefined();
+    const { resume, valLoss } = await pageRun(pageConfig(exp, run));
+    const out = await measureExperimentRun(gpu, {
+      config: run.config,
+      resume,
+      measure: ['sequential'],
+      secondTask: secondTaskOf(exp)!,
+      valLoss,
+    });
+    console.log(`sequential page ${JSON.stringify(out.metrics)} CLI seqForgetting ${cliRow.metrics.seqForgetting}`);
+    expect(out.sequentialError).toBeUndefined();
+    for (const k of [
+      'task1ValAfterTask1',
+      'task1ValAfterTask2',
+      'seqForgetting',
+      'task2ValAfterTask1',
+      'task2ValAfterTask2',
+    ]) {
+      expect(Number.isFinite(out.metrics[k])).toBe(true);
+      expect(Math.abs(out.metrics[k] - cliRow.metrics[k]!)).toBeLessThan(
+        1e-6 * Math.max(1, Math.abs(cliRow.metrics[k]!)),
+      );
+    }
+    expect(out.secondCurve).toEqual(cliRow.secondCurve);
+    await expect(measureExperimentRun(gpu, { config: run.config, resume, measure: ['sequential'] })).rejects.toThrow(
+      "'sequential' needs the experiment's second task (secondTask)",
+    );
   }, 120_000);
 });
