@@ -2,7 +2,9 @@
  * Experiments (issue 13): the gallery, one smoke preset run end to end on the built-in micro model
  * (a queue of normal runs, verdict, table of mean ± spread over two seeds), its CSV, its link opened in
  * a fresh profile reproducing the same per-run losses, and the CLI's `experiment run <link>` (Dawn on
- * llvmpipe in Node) giving the same per-run losses within the cross-adapter tolerance.
+ * llvmpipe in Node) giving the same per-run losses within the cross-adapter tolerance. Also: the DyLoRA,
+ * PHLoRA and sequential-forgetting presets with their final-state measurements made in the worker (same
+ * numbers as the CLI), an experiment as a Python project zip, and a custom sweep's verdict clauses.
  */
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -61,6 +63,7 @@ test('a smoke preset from the gallery: verdict, table, CSV; its link reproduces 
   // calibration gives the presets an estimate
   await expect(page.getByTestId('exp-preset-dylora')).toHaveAttribute('data-ready', 'true');
   await expect(page.getByTestId('exp-preset-phlora')).toHaveAttribute('data-ready', 'true');
+  await expect(page.getByTestId('exp-preset-sequential-forgetting')).toHaveAttribute('data-ready', 'true');
   await expect(page.getByTestId('exp-calibration')).toContainText('ms per training step', { timeout: 90_000 });
   await expect(page.getByTestId('exp-preset-asymmetry').getByTestId('exp-estimate')).toBeVisible();
   await page.getByTestId('exp-seeds').selectOption('2');
@@ -445,4 +448,62 @@ test('a custom sweep’s verdict: clauses of each kind over the sweep’s groups
   await expect(verdict).toContainText(/Verdict: (holds|does not hold|inconclusive)/);
   await verdict.scrollIntoViewIfNeeded();
   await snap(page, 'experiments-custom-verdict-result');
+});
+
+test('sequential two-task forgetting in the page: the second task runs in the worker after each run and gives the CLI’s numbers', async ({
+  page,
+}) => {
+  test.setTimeout(300_000);
+  await openStudio(page);
+  await page.getByTestId('tab-experiments').click();
+  const t0 = Date.now();
+  await page.getByTestId('exp-start-sequential-forgetting').click();
+  await expect(page.getByTestId('exp-progress')).toContainText('measuring its final state (sequential)', {
+    timeout: 120_000,
+  });
+  await waitDone(page, 240_000);
+  console.log(
+    `sequential-forgetting (smoke): 3 runs + second tasks in ${((Date.now() - t0) / 1000).toFixed(1)} s on SwiftShader`,
+  );
+  const verdict = page.getByTestId('exp-verdict');
+  await expect(verdict).toHaveAttribute('data-final', 'true');
+  await expect(verdict).toContainText(/Verdict: (holds|does not hold|inconclusive)/);
+  await expect(page.getByTestId('exp-groups').locator('thead')).toContainText('seqForgetting');
+  const pageMetrics = await page.evaluate(() => {
+    const s = (
+      window as unknown as {
+        __rankscopeExperiments: {
+          getState(): {
+            experiments: Record<string, { measures?: Record<number, { metrics: Record<string, number> }> }>;
+            selectedId: string;
+          };
+        };
+      }
+    ).__rankscopeExperiments.getState();
+    const m = s.experiments[s.selectedId].measures ?? {};
+    return [0, 1, 2].map((i) => m[i]?.metrics ?? {});
+  });
+  const out = execFileSync(
+    'npm',
+    ['run', '-s', 'cli', '--', 'experiment', 'run', 'sequential-forgetting', '--budget', 'smoke', '--json'],
+    { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 180_000 },
+  );
+  const cli = out
+    .split('\n')
+    .filter((l) => l.startsWith('{"run"'))
+    .map((l) => (JSON.parse(l) as { metrics: Record<string, number> }).metrics);
+  expect(cli).toHaveLength(3);
+  let worst = 0;
+  cli.forEach((c, i) => {
+    for (const k of ['task1ValAfterTask1', 'task1ValAfterTask2', 'task2ValAfterTask1', 'task2ValAfterTask2']) {
+      expect(Number.isFinite(pageMetrics[i][k])).toBe(true);
+      worst = Math.max(worst, Math.abs(pageMetrics[i][k] - c[k]) / Math.abs(c[k]));
+    }
+    // a difference of two such losses: compared absolutely
+    expect(Math.abs(pageMetrics[i].seqForgetting - c.seqForgetting)).toBeLessThan(1e-4);
+  });
+  console.log(`sequential page (SwiftShader) vs CLI (llvmpipe): largest relative difference ${worst.toExponential(2)}`);
+  expect(worst).toBeLessThan(1e-5);
+  await verdict.scrollIntoViewIfNeeded();
+  await snap(page, 'experiments-sequential');
 });
