@@ -1,6 +1,6 @@
 /**
- * `analyze --adapter <DIR|hf:owner/name[@rev]> [--base <model dir|hf:…|built-in id>]`: a PEFT LoRA adapter
- * from anywhere, merged into its base model so the usual analysis (spectra, ΔW ranks, intruders, α)
+ * `analyze --adapter <DIR|hf:owner/name[@rev]> [--base <model dir|hf:…|built-in id>]`: a PEFT LoRA,
+ * AdaLoRA or HRA adapter (HRA merged by its own W·H, engine/analysis/adapter.ts) from anywhere, merged into its base model so the usual analysis (spectra, ΔW ranks, intruders, α)
  * runs on it without training. The base defaults to the adapter's `base_model_name_or_path` fetched from
  * the hub. Adapters from the hub are downloaded into the Hugging Face cache like models (the two files
  * only). What cannot be represented is refused in one line: other PEFT types (importPeft), modules or

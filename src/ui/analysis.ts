@@ -67,7 +67,7 @@ const FILE_NAMES = ['adapter_config.json', 'adapter_model.safetensors'];
 /** "h.0.attn.c_attn" → "attn.c_attn" (the module type, as RunConfig targets name it). */
 const moduleType = (name: string) => name.replace(/^(?:.*?\.)?\d+\./, '');
 
-/** The RunConfig an analysis entry carries: its base as the model, the adapter as a LoRA (never trained). */
+/** The RunConfig an analysis entry carries: its base as the model, the adapter as a LoRA or HRA (never trained). */
 export function analysisConfig(name: string, res: AdapterAnalysisResult, k: number, eps: number): RunConfig {
   const b = res.base;
   return parseRunConfig({
@@ -76,7 +76,10 @@ export function analysisConfig(name: string, res: AdapterAnalysisResult, k: numb
       b.source === 'hub'
         ? { source: 'local', id: `hf:${b.repo}@${b.commit}`, files: b.files.slice(0, 8) }
         : { source: 'builtin', id: b.id, hash: b.hash },
-    method: { id: res.peft.useRslora ? 'rslora' : 'lora', params: { rank: res.peft.r, alpha: res.peft.alpha } },
+    method:
+      res.peft.type === 'HRA'
+        ? { id: 'hra', params: { rank: res.peft.r } }
+        : { id: res.peft.useRslora ? 'rslora' : 'lora', params: { rank: res.peft.r, alpha: res.peft.alpha } },
     targets: { modules: [...new Set(res.snapshots.map((s) => moduleType(s.name)))], layers: null, rankOverrides: {} },
     train: { steps: 1 },
     eval: { every: 0, batches: 1 },

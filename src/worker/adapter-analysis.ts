@@ -2,7 +2,8 @@
  * Opening a PEFT adapter for analysis in the page (issue 11 item 5), in the worker: the adapter from the
  * hub (into the OPFS library, like models) or from files the page read; its base from the request, else
  * from adapter_config.json's base_model_name_or_path — a built-in model by id, or a hub model downloaded
- * into the library (or already there); merged (engine/analysis/adapter.ts) and analysed matrix by matrix
+ * into the library (or already there); merged (engine/analysis/adapter.ts: LoRA/AdaLoRA as W0 + s·(B·A)ᵀ,
+ * HRA by the HRA method's own merge W' = H_{r−1}⋯H_0·W0) and analysed matrix by matrix
  * with the same code as a run's spectra (analyzeMatrix → snapshotOf). No training.
  */
 import type { Gpu } from '../gpu/device';
@@ -91,15 +92,16 @@ export async function analyzeAdapter(
     });
     snapshots.push(snapshotOf(a, 0, m.module));
   }
-  const c = merged.peft.config;
+  const c = merged.summary;
   return {
     adapter,
     base,
     modelType: model.config.arch,
     peft: {
+      type: merged.peftType,
       r: c.r,
-      alpha: c.lora_alpha,
-      useRslora: Boolean(c.use_rslora),
+      alpha: c.alpha,
+      useRslora: c.useRslora,
       modules: merged.matrices.length,
       ranks: [...new Set(merged.matrices.map((m) => m.r))],
     },

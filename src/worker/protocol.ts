@@ -304,7 +304,15 @@ export interface AdapterAnalysisResult {
     | { source: 'hub'; repo: string; commit: string; files: { name: string; sha256: string }[] }
     | { source: 'builtin'; id: string; hash: string };
   modelType: string;
-  peft: { r: number; alpha: number; useRslora: boolean; modules: number; ranks: number[] };
+  /** type: the adapter's peft_type (absent in analyses stored before HRA was read: LoRA); alpha 0 for HRA. */
+  peft: {
+    type?: 'LORA' | 'ADALORA' | 'HRA';
+    r: number;
+    alpha: number;
+    useRslora: boolean;
+    modules: number;
+    ranks: number[];
+  };
   snapshots: SpectrumSnapshot[];
   ms: number;
 }

@@ -28,7 +28,7 @@ describe('adapter analysis: merge and refusals', () => {
     const x = m.matrices[0];
     expect([x.rows, x.cols, x.r, x.scaling]).toEqual([32, 96, 4, 2]);
     // one entry by hand: tuned[i, o] = W0[i, o] + s·Σ_j B[o, j]·A[j, i]
-    const mod = m.peft.modules[0];
+    const mod = m.peft!.modules[0];
     const i = 5,
       o = 70;
     let d = 0;

@@ -10,10 +10,15 @@
  *
  * Every pair is in the engine's weight layout (in, out): W0 from the base, W0 + s·(B·A)ᵀ (peft.ts
  * adapters/merge.ts loraDelta, the same merge the exporter inverts), so the analysis reads them with layout 'in-out'.
+ * PEFT's HRA type (peft-hra.ts) is read through the same dispatch (importPeftAdapter) and merged by the HRA
+ * method's own merge, ref/hra.ts hraMerge: W' = H_{r−1}⋯H_0·W0 in (in, out), i.e. PEFT's W_hf·H_0⋯H_{r−1} —
+ * its ΔW = W' − W0 depends on W0, so it is not a low-rank product.
  */
 import type { NamedFile } from '../io/checkpoint';
-import { importPeft, PeftError, type PeftImport } from '../io/peft';
+import { importPeftAdapter, PeftError, type PeftAdapterImport, type PeftImport } from '../io/peft';
+import type { PeftHraImport } from '../io/peft-hra';
 import { loraDelta } from '../adapters/merge';
+import { hraMerge } from '../ref/hra';
 import { checkPeftAgainstModel } from '../io/peft-check';
 import type { ModelConfig } from '../model/config';
 import { peftNamingOf } from '../model/families';
@@ -36,11 +41,18 @@ export interface AdapterPairMatrix {
   base: Float32Array; // (in, out)
   tuned: Float32Array; // (in, out)
   r: number;
-  scaling: number;
+  scaling: number; // LoRA's s; 1 for HRA (no scale)
 }
 
 export interface MergedAdapter {
-  peft: PeftImport;
+  /** adapter_config.json's peft_type: "LORA", "ADALORA" (read as LoRA factors) or "HRA". */
+  peftType: 'LORA' | 'ADALORA' | 'HRA';
+  /** The LoRA factors (LORA, ADALORA), else null. */
+  peft: PeftImport | null;
+  /** HRA's reflections (hra_u per module), else null. */
+  hra: PeftHraImport | null;
+  /** What the page shows: r (one per config), α (HRA: none, 0), rsLoRA. */
+  summary: { r: number; alpha: number; useRslora: boolean };
   matrices: AdapterPairMatrix[];
 }
 
@@ -68,18 +80,37 @@ export function mergeAdapter(
     throw new AdapterAnalysisError(
       `a PEFT adapter needs adapter_config.json and adapter_model.safetensors; missing ${missing.join(' and ')}`,
     );
-  let peft: PeftImport;
+  let im: PeftAdapterImport;
   try {
-    peft = importPeft(files, peftNamingOf(base.config));
+    im = importPeftAdapter(files, peftNamingOf(base.config));
   } catch (e) {
     if (e instanceof PeftError) throw new AdapterAnalysisError(e.message);
     throw e;
   }
-  const problems = checkPeftAgainstModel(peft, base.config);
+  const problems = checkPeftAgainstModel(im.kind === 'hra' ? im.hra : im.lora, base.config);
   if (problems.length)
     throw new AdapterAnalysisError(
       `the adapter does not fit the base ${escapeControl(baseName)}: ${problems.slice(0, 3).join('; ')}${problems.length > 3 ? ` (and ${problems.length - 3} more)` : ''}`,
     );
+  const weightOf = (module: string, inDim: number, outDim: number | null) => {
+    const w0 = base.weights.get(`${module}.weight`);
+    if (!w0 || (outDim !== null ? w0.length !== inDim * outDim : w0.length % inDim !== 0))
+      throw new AdapterAnalysisError(
+        `the base ${escapeControl(baseName)} has no ${inDim}×${outDim ?? 'n'} matrix ${escapeControl(module)}.weight`,
+      );
+    return w0;
+  };
+  if (im.kind === 'hra') {
+    const matrices = im.hra.modules.map((m) => {
+      const w0 = weightOf(m.module, m.inDim, null);
+      const outDim = w0.length / m.inDim;
+      const tuned = hraMerge(w0, m.U, m.inDim, outDim, m.r); // the HRA method's merge (methods/hra.ts)
+      return { module: m.module, rows: m.inDim, cols: outDim, base: w0, tuned, r: m.r, scaling: 1 };
+    });
+    const r = im.hra.modules[0].r;
+    return { peftType: 'HRA', peft: null, hra: im.hra, summary: { r, alpha: 0, useRslora: false }, matrices };
+  }
+  const peft = im.lora;
   const dora = peft.modules.filter((m) => m.magnitude !== null);
   if (dora.length)
     throw new AdapterAnalysisError(
@@ -87,16 +118,19 @@ export function mergeAdapter(
     );
   const matrices: AdapterPairMatrix[] = [];
   for (const m of peft.modules) {
-    const w0 = base.weights.get(`${m.module}.weight`);
-    if (!w0 || w0.length !== m.inDim * m.outDim)
-      throw new AdapterAnalysisError(
-        `the base ${escapeControl(baseName)} has no ${m.inDim}×${m.outDim} matrix ${escapeControl(m.module)}.weight`,
-      );
+    const w0 = weightOf(m.module, m.inDim, m.outDim);
     const delta = loraDelta(m.A, m.B, m.r, m.inDim, m.outDim, m.scaling); // (in, out)
     const tuned = new Float32Array(w0.length);
     for (let i = 0; i < tuned.length; i++) tuned[i] = w0[i] + delta[i];
     matrices.push({ module: m.module, rows: m.inDim, cols: m.outDim, base: w0, tuned, r: m.r, scaling: m.scaling });
   }
   if (!matrices.length) throw new AdapterAnalysisError('the adapter holds no LoRA module');
-  return { peft, matrices };
+  const c = peft.config;
+  return {
+    peftType: (c.peft_type as string) === 'ADALORA' ? 'ADALORA' : 'LORA',
+    peft,
+    hra: null,
+    summary: { r: c.r, alpha: c.lora_alpha, useRslora: Boolean(c.use_rslora) },
+    matrices,
+  };
 }

@@ -7,7 +7,8 @@
  *       base_model.model.transformer.h.<l>.<module>.lora_A.weight   [r, in]
  *       base_model.model.transformer.h.<l>.<module>.lora_B.weight   [out, r]
  *       base_model.model.transformer.h.<l>.<module>.lora_magnitude_vector   [out]   (DoRA; no ".weight")
- *   - import of the same files back, validated, into per-module factors.
+ *   - import of the same files back, validated, into per-module factors; importPeftAdapter also reads
+ *     PEFT's HRA type (peft-hra.ts), whose update depends on the base weight and so is not a LoRA.
  *
  * Which methods PEFT can load as LoRA is a property of the method, stated on its record (`peft`):
  *   plain LoRA            lora, rslora (use_rslora), loraplus (an optimizer change), lora-asym, eva
@@ -28,7 +29,7 @@ import { assertSafeKeys, escapeControl, regexHazard } from '../strings';
 import { scanFinite } from '../analysis/computable';
 import { splitModuleName } from '../model/language-model';
 import { exportAdaLoraPeft, importAdaLoraPeft } from './peft-adalora';
-import { exportHraPeft } from './peft-hra';
+import { exportHraPeft, importHraPeft, type PeftHraImport } from './peft-hra';
 import { tryGetMethod } from '../adapters/registry';
 import type { PeftSupport, PeftSupportKind } from '../adapters/types';
 
@@ -399,8 +400,33 @@ function compilePattern(
   };
 }
 
-/** Read PEFT's adapter_config.json + adapter_model.safetensors (any order, other files ignored). */
+/** An adapter of any PEFT type we read: LoRA factors (LORA, ADALORA) or HRA's reflections (HRA). */
+export type PeftAdapterImport = { kind: 'lora'; lora: PeftImport } | { kind: 'hra'; hra: PeftHraImport };
+
+/**
+ * Read any PEFT adapter we support, dispatched on peft_type: LORA and ADALORA as LoRA factors
+ * (importPeft), HRA as the HRA method's hra_u (peft-hra.ts importHraPeft; its update W·H depends on the
+ * base weight, so it is merged by the method's own merge, analysis/adapter.ts). The CLI's `import --peft`
+ * and the adapter analysis (page and `analyze --adapter`) read adapters through this.
+ */
+export function importPeftAdapter(files: NamedFile[], naming: PeftNaming = GPT2_PEFT_NAMING): PeftAdapterImport {
+  const { c, st } = readPeftFiles(files);
+  if (c.peft_type === 'HRA') return { kind: 'hra', hra: importHraPeft(c, st, naming) };
+  return { kind: 'lora', lora: importLoraFactors(c, st, naming) };
+}
+
+/** Read PEFT's adapter_config.json + adapter_model.safetensors (any order, other files ignored) as LoRA factors. */
 export function importPeft(files: NamedFile[], naming: PeftNaming = GPT2_PEFT_NAMING): PeftImport {
+  const { c, st } = readPeftFiles(files);
+  if (c.peft_type === 'HRA')
+    throw new PeftError(
+      "adapter_config.json: peft_type HRA (Householder reflections, hra_u) is not a LoRA: its update W·H depends on the base weight, so it is not read as LoRA factors here; importPeftAdapter reads it (io/peft-hra.ts importHraPeft) as the HRA method's state",
+    );
+  return importLoraFactors(c, st, naming);
+}
+
+/** The two files of a PEFT adapter: the parsed config (checked to be a plain JSON object) and the safetensors bytes. */
+function readPeftFiles(files: NamedFile[]): { c: Record<string, unknown>; st: Uint8Array } {
   const byName = new Map(files.map((f) => [f.name.split('/').pop()!, f]));
   const cfgFile = byName.get('adapter_config.json');
   const stFile = byName.get('adapter_model.safetensors');
@@ -423,15 +449,15 @@ export function importPeft(files: NamedFile[], naming: PeftNaming = GPT2_PEFT_NA
   if (!raw || typeof raw !== 'object' || Array.isArray(raw))
     throw new PeftError('adapter_config.json is not a JSON object');
   assertSafeKeys(raw, 'adapter_config.json', (m) => new PeftError(m)); // issue 19 item 9
-  const c = raw as Record<string, unknown>;
-  if (c.peft_type === 'ADALORA') return importAdaLoraPeft(c, stFile.bytes, naming); // as LoRA factors (peft-adalora.ts)
-  if (c.peft_type === 'HRA')
-    throw new PeftError(
-      "adapter_config.json: peft_type HRA (Householder reflections, hra_u) is not a LoRA: its update W·H depends on the base weight, so it is not read as LoRA factors here; io/peft-hra.ts importHraPeft reads it as the HRA method's state",
-    );
+  return { c: raw as Record<string, unknown>, st: stFile.bytes };
+}
+
+/** LORA or ADALORA (peft-adalora.ts) files as LoRA factors per module. */
+function importLoraFactors(c: Record<string, unknown>, stBytes: Uint8Array, naming: PeftNaming): PeftImport {
+  if (c.peft_type === 'ADALORA') return importAdaLoraPeft(c, stBytes, naming); // as LoRA factors (peft-adalora.ts)
   if (c.peft_type !== 'LORA')
     throw new PeftError(
-      `adapter_config.json: peft_type ${JSON.stringify(c.peft_type)} is not supported (only "LORA" and "ADALORA")`,
+      `adapter_config.json: peft_type ${JSON.stringify(c.peft_type)} is not supported (only "LORA", "ADALORA" and "HRA")`,
     );
   const r = c.r ?? 8,
     alpha = c.lora_alpha ?? 8;
@@ -449,7 +475,7 @@ export function importPeft(files: NamedFile[], naming: PeftNaming = GPT2_PEFT_NA
   const rankOf = compilePattern(c.rank_pattern, 'rank_pattern', problems);
   const alphaOf = compilePattern(c.alpha_pattern, 'alpha_pattern', problems);
   if (problems.length) throw new PeftError(problems.join('; ')); // every problem, on one line (issue 17 item 4)
-  const st = parseSafetensors(stFile.bytes);
+  const st = parseSafetensors(stBytes);
   const parts = new Map<
     string,
     Partial<Record<'lora_A' | 'lora_B' | 'lora_magnitude_vector', { shape: number[]; data: Float32Array }>>

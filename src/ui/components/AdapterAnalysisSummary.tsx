@@ -36,10 +36,11 @@ export function AdapterAnalysisSummary() {
       <h2 className="card-title">Adapter analysis</h2>
       <p className="small">
         Adapter <b data-testid="adapter-summary-adapter">{where(a.adapter)}</b> on base{' '}
-        <b data-testid="adapter-summary-base">{where(a.base)}</b> ({a.modelType}): LoRA r = {a.peft.ranks.join('/')}, α
-        = {a.peft.alpha}
-        {a.peft.useRslora ? ' (rsLoRA)' : ''}, {a.peft.modules} adapted matrices, analysed in {(a.ms / 1000).toFixed(1)}{' '}
-        s.
+        <b data-testid="adapter-summary-base">{where(a.base)}</b> ({a.modelType}):{' '}
+        {a.peft.type === 'HRA'
+          ? `HRA r = ${a.peft.ranks.join('/')} reflections`
+          : `LoRA r = ${a.peft.ranks.join('/')}, α = ${a.peft.alpha}${a.peft.useRslora ? ' (rsLoRA)' : ''}`}
+        , {a.peft.modules} adapted matrices, analysed in {(a.ms / 1000).toFixed(1)} s.
       </p>
       <p className="small" data-testid="adapter-summary-intruders" data-intruders={total} data-rotations={rotations}>
         <b>{total}</b> intruder dimensions (k = {a.k}, ε = {a.eps}): <b>{total - rotations}</b> new directions,{' '}
