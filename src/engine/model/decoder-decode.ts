@@ -26,18 +26,11 @@
  * Memory: the cache is planned before it is allocated (memory-plan.ts planKvCache); a request that does
  * not fit throws one line with the figures. Not thread-safe with training: it borrows the activations.
  */
-import type { Gpu, GpuTensor, StepEncoder } from '../../gpu/device';
-import { add, geluForward } from '../../gpu/kernels/elementwise';
-import { geluErfForward, swigluForward } from '../../gpu/kernels/activation';
-import { layernormForward } from '../../gpu/kernels/layernorm';
-import { rmsnormForward } from '../../gpu/kernels/rmsnorm';
-import { ropeApply, ropeCosSinTable, ropeInvFreq } from '../../gpu/kernels/rope';
-import { gqaDecode, type HeadView } from '../../gpu/kernels/attention-gqa';
+import type { Gpu, GpuTensor } from '../../gpu/device';
+import { gqaDecode } from '../../gpu/kernels/attention-gqa';
 import { gpuLimits, planKvCache } from '../memory-plan';
-import { headDimOf, intermediateOf } from './config';
-import { ropeScalingOf, type DecoderModel, type LayerLayout } from './decoder';
+import { ropeTable, type DecoderModel } from './decoder';
 import type { CachedDecoder } from './gpt2-decode';
-import { linearForward } from './linear';
 import { embedTokens, logitsRows } from './vocab';
 
 export interface KvDecoderOptions {
@@ -82,30 +75,19 @@ export class DecoderKvDecoder implements CachedDecoder {
       chunkRows: this.chunkRows,
     });
     if (plan.problems.length) throw new Error(`generation: ${plan.problems.join('; ')}`);
-    const { NH, NKV, HS } = this.dims;
+    const { NH, KV, HS } = model.dims;
     for (let l = 0; l < lay.layers.length; l++) {
       if (lay.layers[l].attn.kind === 'fused') {
         const kv = gpu.tensor([S, 3 * NH * HS], `kv:${l}.qkv`, 'activations');
         this.cache.push({ k: kv, v: kv });
       } else
         this.cache.push({
-          k: gpu.tensor([S, NKV * HS], `kv:${l}.k`, 'activations'),
-          v: gpu.tensor([S, NKV * HS], `kv:${l}.v`, 'activations'),
+          k: gpu.tensor([S, KV * HS], `kv:${l}.k`, 'activations'),
+          v: gpu.tensor([S, KV * HS], `kv:${l}.v`, 'activations'),
         });
     }
     this.logits = gpu.tensor([1, cfg.vocabSize], 'kv:logits', 'activations');
-    this.cs =
-      lay.rotDim > 0
-        ? gpu.upload(
-            ropeCosSinTable(
-              ropeInvFreq({ rotDim: lay.rotDim, theta: cfg.ropeTheta ?? 10000, scaling: ropeScalingOf(cfg) }),
-              S,
-            ),
-            [S, lay.rotDim],
-            'kv:rope cos-sin',
-            'activations',
-          )
-        : null;
+    this.cs = lay.rotDim > 0 ? ropeTable(gpu, cfg, lay.rotDim, S, 'kv:rope cos-sin') : null;
   }
 
   get length(): number {
@@ -116,23 +98,8 @@ export class DecoderKvDecoder implements CachedDecoder {
     this.len = 0;
   }
 
-  private get dims() {
-    const c = this.model.cfg;
-    const HS = headDimOf(c);
-    return {
-      C: c.nEmbd,
-      I: intermediateOf(c),
-      HS,
-      NH: c.nHead,
-      NKV: c.nKvHead ?? c.nHead,
-      Q: c.nHead * HS,
-      KVW: (c.nKvHead ?? c.nHead) * HS,
-      eps: c.layerNormEps,
-    };
-  }
-
   private scratch(Tq: number): { att: GpuTensor; wpeWin: GpuTensor | null } {
-    const { NH, C } = this.dims;
+    const { NH, C } = this.model.dims;
     if (!this.att || this.att.size < Tq * NH * this.capacity) {
       if (this.att) this.gpu.release(this.att);
       this.att = this.gpu.tensor([Tq, NH, this.capacity], 'kv:att', 'activations');
@@ -142,41 +109,6 @@ export class DecoderKvDecoder implements CachedDecoder {
       this.wpeWin = this.gpu.tensor([Tq, C], 'kv:wpe', 'activations');
     }
     return { att: this.att, wpeWin: this.wpeWin };
-  }
-
-  /** GPT-NeoX's per-head fused rows: q, k, v views of (N, NH, 3·HS); separate projections: defaults. */
-  private views(l: LayerLayout): { q: HeadView; k: HeadView; v: HeadView } {
-    const { HS, Q } = this.dims;
-    if (l.attn.kind !== 'fused') return { q: {}, k: {}, v: {} };
-    const row = 3 * Q,
-      head = 3 * HS;
-    return { q: { off: 0, row, head }, k: { off: HS, row, head }, v: { off: 2 * HS, row, head } };
-  }
-
-  private norm(
-    enc: StepEncoder,
-    prefix: string,
-    x: GpuTensor,
-    out: GpuTensor,
-    mean: GpuTensor,
-    rstd: GpuTensor,
-    N: number,
-  ) {
-    const m = this.model;
-    const { C, eps } = this.dims;
-    if (m.layout.norm === 'layernorm')
-      layernormForward(enc, {
-        x,
-        gamma: m.param(`${prefix}.weight`),
-        beta: m.param(`${prefix}.bias`),
-        out,
-        mean,
-        rstd,
-        N,
-        C,
-        eps,
-      });
-    else rmsnormForward(enc, { x, w: m.param(`${prefix}.weight`), out, rstd, N, C, eps });
   }
 
   async append(tokens: readonly number[]): Promise<Float32Array> {
@@ -194,7 +126,7 @@ export class DecoderKvDecoder implements CachedDecoder {
   private step(tokens: readonly number[]): void {
     const m = this.model;
     const lay = m.layout;
-    const { C, NH, NKV, HS, I, Q, KVW, eps } = this.dims;
+    const { C, NH, KV, HS, Q, KVW } = m.dims;
     const Tq = tokens.length;
     const pos0 = this.len;
     const S = this.capacity;
@@ -214,49 +146,11 @@ export class DecoderKvDecoder implements CachedDecoder {
     lay.layers.forEach((l, i) => {
       const la = a.layers[i];
       const kv = this.cache[i];
-      this.norm(enc, l.ln1, x, la.n1, la.n1Mean, la.n1Rstd, Tq);
+      m.normForward(enc, l.ln1, x, la.n1, la.n1Mean, la.n1Rstd, Tq);
       const fused = l.attn.kind === 'fused';
-      let q: GpuTensor, k: GpuTensor;
-      if (l.attn.kind === 'fused') {
-        linearForward(enc, m.linears.get(l.attn.qkv)!, la.n1, la.q, Tq);
-        q = k = la.q;
-      } else {
-        linearForward(enc, m.linears.get(l.attn.q)!, la.n1, la.q, Tq);
-        linearForward(enc, m.linears.get(l.attn.k)!, la.n1, la.k!, Tq);
-        linearForward(enc, m.linears.get(l.attn.v)!, la.n1, la.v!, Tq);
-        q = la.q;
-        k = la.k!;
-      }
-      if (l.qNorm && l.kNorm) {
-        // Qwen3Attention: per-head RMSNorm on q and k before RoPE (as the full forward)
-        rmsnormForward(enc, {
-          x: q,
-          w: m.param(`${l.qNorm}.weight`),
-          out: la.qn!,
-          rstd: la.qRstd!,
-          N: Tq * NH,
-          C: HS,
-          eps,
-        });
-        rmsnormForward(enc, {
-          x: k,
-          w: m.param(`${l.kNorm}.weight`),
-          out: la.kn!,
-          rstd: la.kRstd!,
-          N: Tq * NKV,
-          C: HS,
-          eps,
-        });
-        q = la.qn!;
-        k = la.kn!;
-      }
-      const vw = this.views(l);
-      if (this.cs) {
-        const view = (h: HeadView) => ({ rowStride: h.row, headStride: h.head, offset: h.off });
-        const r = { cs: this.cs, B: 1, T: Tq, HS, rotDim: lay.rotDim, pos0 };
-        ropeApply(enc, { x: q, nHeads: NH, ...r, ...view(vw.q), label: 'rope q decode' });
-        ropeApply(enc, { x: k, nHeads: NKV, ...r, ...view(vw.k), label: 'rope k decode' });
-      }
+      const { q, k } = m.qkvForward(enc, l, la, Tq);
+      const vw = m.views(l);
+      if (this.cs) m.ropeRows(enc, l, q, k, { cs: this.cs, B: 1, T: Tq, pos0, tag: ' decode' });
       // the new rows into the cache, row = absolute position (after RoPE: the cache holds rotated keys)
       if (fused) enc.copy(la.q, kv.k, Tq * 3 * Q, 0, pos0 * 3 * Q);
       else {
@@ -273,7 +167,7 @@ export class DecoderKvDecoder implements CachedDecoder {
         pos0,
         S,
         NH,
-        NKV,
+        NKV: KV,
         HS,
         scale: lay.scale,
         window: l.window,
@@ -281,26 +175,9 @@ export class DecoderKvDecoder implements CachedDecoder {
         kcView: fused ? vw.k : undefined,
         vcView: fused ? vw.v : undefined,
       });
-      linearForward(enc, m.linears.get(l.o)!, la.atty, la.attOut, Tq);
-      // GPT-NeoX parallel residual: the MLP reads the layer input, not x + attn
-      const mlpIn = lay.parallelResidual ? x : la.resid2;
-      add(enc, { a: x, b: la.attOut, out: la.resid2, n: Tq * C });
-      this.norm(enc, l.ln2, mlpIn, la.n2, la.n2Mean, la.n2Rstd, Tq);
-      if (l.mlp.kind === 'swiglu') {
-        linearForward(enc, m.linears.get(l.mlp.gate)!, la.n2, la.h1, Tq);
-        linearForward(enc, m.linears.get(l.mlp.up)!, la.n2, la.h2!, Tq);
-        swigluForward(enc, { gate: la.h1, up: la.h2!, out: la.act, n: Tq * I });
-        linearForward(enc, m.linears.get(l.mlp.down)!, la.act, la.mlpOut, Tq);
-      } else {
-        linearForward(enc, m.linears.get(l.mlp.fc)!, la.n2, la.h1, Tq);
-        if (l.mlp.kind === 'gelu') geluErfForward(enc, { x: la.h1, out: la.act, n: Tq * I });
-        else geluForward(enc, { x: la.h1, out: la.act, n: Tq * I });
-        linearForward(enc, m.linears.get(l.mlp.proj)!, la.act, la.mlpOut, Tq);
-      }
-      add(enc, { a: la.resid2, b: la.mlpOut, out: la.out, n: Tq * C });
-      x = la.out;
+      x = m.outMlpForward(enc, l, la, x, Tq);
     });
-    this.norm(enc, lay.finalNorm, x, a.nf, a.nfMean, a.nfRstd, Tq);
+    m.normForward(enc, lay.finalNorm, x, a.nf, a.nfMean, a.nfRstd, Tq);
     // only the last row's logits: nf[Tq−1] · headᵀ through the head's row shards, (1, V)
     logitsRows(enc, {
       x: a.nf,

@@ -42,7 +42,7 @@ import { decoderLinearNames, decoderParamSpecs, type DecoderLayout, type LayerLa
 
 export type { DecoderLayout, LayerLayout };
 
-interface LayerActs {
+export interface LayerActs {
   n1: GpuTensor; // (N, C)
   n1Mean: GpuTensor; // (N) LayerNorm only
   n1Rstd: GpuTensor; // (N)
@@ -204,7 +204,8 @@ export class DecoderModel implements LanguageModel {
     }
   }
 
-  private get dims() {
+  /** Sizes from the config (also the KV decoder's, decoder-decode.ts). */
+  get dims() {
     const c = this.cfg;
     const HS = headDimOf(c);
     return {
@@ -260,15 +261,7 @@ export class DecoderModel implements LanguageModel {
     });
     const fused = lay.layers.some((l) => l.attn.kind === 'fused');
     const qk = lay.layers.some((l) => l.qNorm);
-    let cs: GpuTensor | null = null;
-    if (lay.rotDim > 0) {
-      const inv = ropeInvFreq({
-        rotDim: lay.rotDim,
-        theta: this.cfg.ropeTheta ?? 10000,
-        scaling: ropeScalingOf(this.cfg),
-      });
-      cs = g.upload(ropeCosSinTable(inv, T), [T, lay.rotDim], 'rope:cos-sin', 'activations');
-    }
+    const cs = lay.rotDim > 0 ? ropeTable(g, this.cfg, lay.rotDim, T, 'rope:cos-sin') : null;
     this.acts = {
       B,
       T,
@@ -330,7 +323,8 @@ export class DecoderModel implements LanguageModel {
     updateEmbeddingIndex(this.gpu, a.index, inputs, { V });
   }
 
-  private normForward(
+  /** ln1/ln2/final norm `prefix` over N rows: LayerNorm or RMSNorm as the layout says (also the KV decoder's). */
+  normForward(
     enc: StepEncoder,
     prefix: string,
     x: GpuTensor,
@@ -384,8 +378,8 @@ export class DecoderModel implements LanguageModel {
     else rmsnormBackward(enc, { dout, x, w: this.param(`${prefix}.weight`), rstd, dx, dw, N, C, accumulateDx: true });
   }
 
-  /** q, k, v views for the attention and RoPE kernels. */
-  private views(l: LayerLayout): { q: HeadView; k: HeadView; v: HeadView } {
+  /** q, k, v views for the attention and RoPE kernels (also the KV decoder's, for its cache). */
+  views(l: LayerLayout): { q: HeadView; k: HeadView; v: HeadView } {
     const { HS, Q } = this.dims;
     if (l.attn.kind === 'fused') {
       // GPT-NeoX: query_key_value's outputs are per head [q(HS), k(HS), v(HS)] (modeling_gpt_neox.py view(…, 3·HS)).
@@ -397,20 +391,106 @@ export class DecoderModel implements LanguageModel {
   }
 
   private rope(enc: StepEncoder, l: LayerLayout, q: GpuTensor, k: GpuTensor, B: number, T: number, inverse: boolean) {
+    if (this.layout.rotDim === 0) return;
+    this.ropeRows(enc, l, q, k, { cs: this.activations.cs!, B, T, inverse });
+  }
+
+  /**
+   * RoPE on q and k (in place, through the layer's views) with the cos/sin table `cs` from position pos0:
+   * the full forward and backward (the activations' table, pos0 0) and the KV decoder (its own table, the
+   * new rows' absolute positions, labels tagged ' decode').
+   */
+  ropeRows(
+    enc: StepEncoder,
+    l: LayerLayout,
+    q: GpuTensor,
+    k: GpuTensor,
+    r: { cs: GpuTensor; B: number; T: number; inverse?: boolean; pos0?: number; tag?: string },
+  ) {
     const rotDim = this.layout.rotDim;
-    if (rotDim === 0) return;
     const { HS, NH, KV } = this.dims;
-    const cs = this.activations.cs!;
+    const { cs, B, T, inverse = false, pos0, tag = '' } = r;
     const v = this.views(l);
     const view = (h: HeadView) => ({ rowStride: h.row, headStride: h.head, offset: h.off });
-    ropeApply(enc, { x: q, cs, B, T, nHeads: NH, HS, rotDim, inverse, ...view(v.q), label: 'rope q' });
-    ropeApply(enc, { x: k, cs, B, T, nHeads: KV, HS, rotDim, inverse, ...view(v.k), label: 'rope k' });
+    ropeApply(enc, { x: q, cs, B, T, nHeads: NH, HS, rotDim, inverse, pos0, ...view(v.q), label: `rope q${tag}` });
+    ropeApply(enc, { x: k, cs, B, T, nHeads: KV, HS, rotDim, inverse, pos0, ...view(v.k), label: `rope k${tag}` });
+  }
+
+  /**
+   * ln1's output `la.n1` (N rows) through q/k/v — or GPT-NeoX's fused query_key_value — and Qwen3's per-head
+   * q/k RMSNorm: the q, k, v that RoPE and attention read (the full forward's and the KV decoder's).
+   */
+  qkvForward(enc: StepEncoder, l: LayerLayout, la: LayerActs, N: number): { q: GpuTensor; k: GpuTensor; v: GpuTensor } {
+    const { NH, KV, HS, eps } = this.dims;
+    let q: GpuTensor, k: GpuTensor, v: GpuTensor;
+    if (l.attn.kind === 'fused') {
+      linearForward(enc, this.linears.get(l.attn.qkv)!, la.n1, la.q, N);
+      q = k = v = la.q;
+    } else {
+      linearForward(enc, this.linears.get(l.attn.q)!, la.n1, la.q, N);
+      linearForward(enc, this.linears.get(l.attn.k)!, la.n1, la.k!, N);
+      linearForward(enc, this.linears.get(l.attn.v)!, la.n1, la.v!, N);
+      q = la.q;
+      k = la.k!;
+      v = la.v!;
+    }
+    if (l.qNorm && l.kNorm) {
+      // Qwen3Attention: q_norm/k_norm (RMSNorm over head_dim) on each head, before RoPE.
+      rmsnormForward(enc, {
+        x: q,
+        w: this.param(`${l.qNorm}.weight`),
+        out: la.qn!,
+        rstd: la.qRstd!,
+        N: N * NH,
+        C: HS,
+        eps,
+      });
+      rmsnormForward(enc, {
+        x: k,
+        w: this.param(`${l.kNorm}.weight`),
+        out: la.kn!,
+        rstd: la.kRstd!,
+        N: N * KV,
+        C: HS,
+        eps,
+      });
+      q = la.qn!;
+      k = la.kn!;
+    }
+    return { q, k, v };
+  }
+
+  /**
+   * From the attention output `la.atty` on: o_proj, the residual, ln2, the MLP (SwiGLU or GELU) and the
+   * second residual, for N rows whose layer input is x; returns the layer's output `la.out` (the full
+   * forward's and the KV decoder's).
+   */
+  outMlpForward(enc: StepEncoder, l: LayerLayout, la: LayerActs, x: GpuTensor, N: number): GpuTensor {
+    const { C, I } = this.dims;
+    linearForward(enc, this.linears.get(l.o)!, la.atty, la.attOut, N);
+    // MLP input: the attention residual (sequential) or the layer input itself (GPT-NeoX parallel residual)
+    const mlpIn = this.layout.parallelResidual ? x : la.resid2;
+    add(enc, { a: x, b: la.attOut, out: la.resid2, n: N * C });
+    this.normForward(enc, l.ln2, mlpIn, la.n2, la.n2Mean, la.n2Rstd, N);
+    if (l.mlp.kind === 'swiglu') {
+      linearForward(enc, this.linears.get(l.mlp.gate)!, la.n2, la.h1, N);
+      linearForward(enc, this.linears.get(l.mlp.up)!, la.n2, la.h2!, N);
+      swigluForward(enc, { gate: la.h1, up: la.h2!, out: la.act, n: N * I });
+      linearForward(enc, this.linears.get(l.mlp.down)!, la.act, la.mlpOut, N);
+    } else {
+      linearForward(enc, this.linears.get(l.mlp.fc)!, la.n2, la.h1, N);
+      if (l.mlp.kind === 'gelu') geluErfForward(enc, { x: la.h1, out: la.act, n: N * I });
+      else geluForward(enc, { x: la.h1, out: la.act, n: N * I });
+      linearForward(enc, this.linears.get(l.mlp.proj)!, la.act, la.mlpOut, N);
+    }
+    add(enc, { a: la.resid2, b: la.mlpOut, out: la.out, n: N * C });
+    return la.out;
   }
 
   forward(enc: StepEncoder, B: number, T: number): void {
     const a = this.activations;
     const lay = this.layout;
-    const { C, NH, KV, HS, I, eps } = this.dims;
+    const { NH, KV, HS } = this.dims;
     const N = B * T;
     if (T > this.cfg.contextLength)
       throw new Error(`sequence length ${T} exceeds the model's context ${this.cfg.contextLength}`);
@@ -425,42 +505,7 @@ export class DecoderModel implements LanguageModel {
     lay.layers.forEach((l, i) => {
       const la = a.layers[i];
       this.normForward(enc, l.ln1, x, la.n1, la.n1Mean, la.n1Rstd, N);
-      // attention
-      let q: GpuTensor, k: GpuTensor, v: GpuTensor;
-      if (l.attn.kind === 'fused') {
-        linearForward(enc, this.linears.get(l.attn.qkv)!, la.n1, la.q, N);
-        q = k = v = la.q;
-      } else {
-        linearForward(enc, this.linears.get(l.attn.q)!, la.n1, la.q, N);
-        linearForward(enc, this.linears.get(l.attn.k)!, la.n1, la.k!, N);
-        linearForward(enc, this.linears.get(l.attn.v)!, la.n1, la.v!, N);
-        q = la.q;
-        k = la.k!;
-        v = la.v!;
-      }
-      if (l.qNorm && l.kNorm) {
-        // Qwen3Attention: q_norm/k_norm (RMSNorm over head_dim) on each head, before RoPE.
-        rmsnormForward(enc, {
-          x: q,
-          w: this.param(`${l.qNorm}.weight`),
-          out: la.qn!,
-          rstd: la.qRstd!,
-          N: N * NH,
-          C: HS,
-          eps,
-        });
-        rmsnormForward(enc, {
-          x: k,
-          w: this.param(`${l.kNorm}.weight`),
-          out: la.kn!,
-          rstd: la.kRstd!,
-          N: N * KV,
-          C: HS,
-          eps,
-        });
-        q = la.qn!;
-        k = la.kn!;
-      }
+      const { q, k, v } = this.qkvForward(enc, l, la, N);
       this.rope(enc, l, q, k, B, T, false);
       const vw = this.views(l);
       gqaForward(enc, {
@@ -480,24 +525,7 @@ export class DecoderModel implements LanguageModel {
         kView: vw.k,
         vView: vw.v,
       });
-      linearForward(enc, this.linears.get(l.o)!, la.atty, la.attOut, N);
-      // MLP input: the attention residual (sequential) or the layer input itself (GPT-NeoX parallel residual)
-      const mlpIn = lay.parallelResidual ? x : la.resid2;
-      add(enc, { a: x, b: la.attOut, out: la.resid2, n: N * C });
-      this.normForward(enc, l.ln2, mlpIn, la.n2, la.n2Mean, la.n2Rstd, N);
-      if (l.mlp.kind === 'swiglu') {
-        linearForward(enc, this.linears.get(l.mlp.gate)!, la.n2, la.h1, N);
-        linearForward(enc, this.linears.get(l.mlp.up)!, la.n2, la.h2!, N);
-        swigluForward(enc, { gate: la.h1, up: la.h2!, out: la.act, n: N * I });
-        linearForward(enc, this.linears.get(l.mlp.down)!, la.act, la.mlpOut, N);
-      } else {
-        linearForward(enc, this.linears.get(l.mlp.fc)!, la.n2, la.h1, N);
-        if (l.mlp.kind === 'gelu') geluErfForward(enc, { x: la.h1, out: la.act, n: N * I });
-        else geluForward(enc, { x: la.h1, out: la.act, n: N * I });
-        linearForward(enc, this.linears.get(l.mlp.proj)!, la.act, la.mlpOut, N);
-      }
-      add(enc, { a: la.resid2, b: la.mlpOut, out: la.out, n: N * C });
-      x = la.out;
+      x = this.outMlpForward(enc, l, la, x, N);
     });
     this.normForward(enc, lay.finalNorm, x, a.nf, a.nfMean, a.nfRstd, N);
   }
@@ -690,6 +718,15 @@ export class DecoderModel implements LanguageModel {
     this.params.clear();
     this.grads.clear();
   }
+}
+
+/**
+ * RoPE's cos/sin table (rows, rotDim) for positions 0 … rows−1, uploaded: ropeInvFreq with the config's
+ * rope_theta / rotary_emb_base and llama3 scaling (the full forward's activations and the KV decoder's cache).
+ */
+export function ropeTable(gpu: Gpu, cfg: ModelConfig, rotDim: number, rows: number, label: string): GpuTensor {
+  const inv = ropeInvFreq({ rotDim, theta: cfg.ropeTheta ?? 10000, scaling: ropeScalingOf(cfg) });
+  return gpu.upload(ropeCosSinTable(inv, rows), [rows, rotDim], label, 'activations');
 }
 
 /** Our llama3 rope_scaling → the kernel host's HF-shaped object. */
