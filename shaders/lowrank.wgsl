@@ -8,7 +8,8 @@
 // Four dispatches per layer and step (two forward, two backward) where the unfused sequence of matmuls
 // has nine (base, bias, h, up; dx, dB, dh, dA, dx += dh·A).
 //
-// Every product is one "job" of the same register-blocked core:
+// Every product is one "job" of the one register-blocked GEMM core (gemm-core.wgsl, #included; matmul.wgsl's
+// matmul_regs is the same core's one-segment case):
 //   C[i][j] (=|+=) Σ_{k<K1} α1·A1[i][k]·B1[k][j] + Σ_{k<K2} α2·A2[i][k]·B2[k][j]
 // with every operand addressed through element strides (transposes are strides, as in matmul.wgsl):
 //   A1[i][k] = a1[a1Off + i*a1Row + k*a1Col]   B1[k][j] = b1[b1Off + k*b1Row + j*b1Col]   (same for A2/B2)
@@ -16,41 +17,31 @@
 // Two independent jobs with the same output width can share one dispatch (dh beside dB: both r wide;
 // dx beside dA: both `in` wide): workgroup rows [0, J0.rowBlocks) run job 0, the rest run job 1.
 //
-// Needs the WGSL language extension `unrestricted_pointer_parameters` (storage pointers passed to
-// `segment`/`store`); the host checks it (lowrankFusedSupported) and adapters fall back to matmuls.
-//
-// Core: a workgroup owns R consecutive output rows × (WG·CN) columns; invocation `lane` owns columns
-// col0 + lane + WG·v (v < CN) of every one of the R rows, in registers. The A operand is read at a row
-// index that is uniform across the workgroup (one broadcast load feeds WG·CN FMAs), the B operand along
-// the lanes (contiguous for row-major B). No workgroup memory and no barriers: on CPU drivers (llvmpipe
-// vectorises a workgroup across SIMD lanes and runs barriers as coroutines) this register blocking is
-// ~3-4× faster than the shared-memory tiles of matmul_tiled; on GPUs the reuse of B across the R rows
-// comes from registers and of A from broadcast. R, CN and WG are override constants chosen by the host
-// per adapter class (src/gpu/kernels/lowrank.ts, `lowrankTiling`); RMAX/CMAX bound the register arrays.
+// Core (gemm-core.wgsl has the details): a workgroup owns R consecutive output rows × (WG·CN) columns,
+// each invocation CN columns at stride WG of all R rows in registers; A is read at workgroup-uniform
+// addresses, B along the lanes; no workgroup memory, no barriers. The core reads its operands through
+// gemm_a/gemm_b (which buffer: a literal selector per call, folded after inlining) and writes through
+// gemm_put, so no storage pointer is passed to a function and no WGSL language extension is needed.
+// R, CN and WG are chosen by the host per adapter class (src/gpu/kernels/lowrank.ts, `lowrankTiling`).
 // Rows ≥ M and columns ≥ N are clamped for loads and skipped for stores, so any shape works.
 //
-// Bindings (group 0): binding(0) P uniform {J0, J1}; storage, each entry point uses a subset:
+// Bindings (group 0): binding(0) P uniform {J0, J1}; storage (the core's entry points name all seven
+// through gemm_a/gemm_b/gemm_put; the host binds placeholders for the unused ones; lowrank_gemm4 uses 1-6):
 //   1 a1 read   2 b1 read   3 a2 read   4 b2 read   5 aux read   6 c read_write   7 c2 read_write
 // Entry points (J0 → c, J1 → c2):
-//   lowrank_gemm     J0 only (bindings 1-6): A1=a1, B1=b1, A2=a2, B2=b2, + bias aux[j] when flags&2
+//   lowrank_gemm     J0 only: A1=a1, B1=b1, A2=a2, B2=b2, + bias aux[j] when flags&2
 //                    (h = x·Aᵀ; y = x·W + s·h·Bᵀ + b; any strided C = α·A·B)
 //   lowrank_gemm4    lowrank_gemm with 4 adjacent columns per invocation, B1 and C as vec4 (bottom of file);
 //                    the host picks it when the first B operand is row-contiguous and 4-aligned (y = x·W + …)
-//   lowrank_bwd_h    (bindings 1, 2, 4, 6, 7)
-//                    J0: A1=a1 (dy), B1=b1 (B)  → c (dh)                                 (K2 = 0)
+//   lowrank_bwd_h    J0: A1=a1 (dy), B1=b1 (B)  → c (dh)                                 (K2 = 0)
 //                    J1: A1=a1 (dyᵀ), B1=b2 (h) → c2 (dB)
-//   lowrank_bwd_x    (bindings 1-7)
-//                    J0: A1=a1 (dy), B1=b1 (Wᵀ), A2=a2 (dh), B2=b2 (A) → c (dx)
+//   lowrank_bwd_x    J0: A1=a1 (dy), B1=b1 (Wᵀ), A2=a2 (dh), B2=b2 (A) → c (dx)
 //                    J1: A1=a2 (dhᵀ), B1=aux (x) → c2 (dA)
 // flags: bit 0 = accumulate (C += …, else C = …), bit 1 = add bias (lowrank_gemm only).
 // Dispatch geometry: workgroup (WG, 1, 1); grid (max over jobs of ceil(N/(WG·CN)), J0.rowBlocks + J1.rowBlocks),
 // rowBlocks = ceil(M/R). Workgroups past a job's columns return at once.
 
-const RMAX = 8u;
-const CMAX = 8u;
-override R: u32 = 8u;   // output rows per workgroup (≤ RMAX)
-override CN: u32 = 1u;  // columns per invocation, at stride WG (≤ CMAX)
-override WG: u32 = 64u; // invocations per workgroup, along the columns
+// #include "gemm-core"
 
 struct Job {
   M: u32, N: u32, K1: u32, K2: u32,
@@ -72,40 +63,36 @@ struct Params { J0: Job, J1: Job };
 @group(0) @binding(6) var<storage, read_write> c: array<f32>;
 @group(0) @binding(7) var<storage, read_write> c2: array<f32>;
 
-alias Acc = array<array<f32, CMAX>, RMAX>;
-
-// acc[u][v] += Σ_{k<K} α·A[row0+u][k]·B[k][col0+lane+WG·v], rows and columns clamped into range.
-fn segment(acc: ptr<function, Acc>, A: ptr<storage, array<f32>, read>, B: ptr<storage, array<f32>, read>,
-           K: u32, aOff: u32, aRow: u32, aCol: u32, bOff: u32, bRow: u32, bCol: u32, alpha: f32,
-           M: u32, N: u32, row0: u32, col0: u32, lane: u32) {
-  var ar: array<u32, RMAX>;
-  for (var u = 0u; u < R; u++) { ar[u] = aOff + min(row0 + u, M - 1u) * aRow; }
-  var bc: array<u32, CMAX>;
-  for (var v = 0u; v < CN; v++) { bc[v] = bOff + min(col0 + lane + WG * v, N - 1u) * bCol; }
-  for (var k = 0u; k < K; k++) {
-    var bv: array<f32, CMAX>;
-    let kb = k * bRow;
-    for (var v = 0u; v < CN; v++) { bv[v] = (*B)[bc[v] + kb]; }
-    let ka = k * aCol;
-    for (var u = 0u; u < R; u++) {
-      let av = alpha * (*A)[ar[u] + ka];
-      for (var v = 0u; v < CN; v++) { (*acc)[u][v] = fma(av, bv[v], (*acc)[u][v]); }
-    }
+// The core's operands and epilogue. A: 0 = a1, 1 = a2. B: 0 = b1, 1 = b2, 2 = aux. C: 0 = job 0 → c,
+// 1 = job 1 → c2 (flags bit 0: accumulate). Every entry point binds all of them (the host passes
+// placeholders for the ones it does not use).
+fn gemm_a(src: u32, i: u32) -> f32 {
+  if (src == 0u) { return a1[i]; }
+  return a2[i];
+}
+fn gemm_b(src: u32, i: u32) -> f32 {
+  if (src == 0u) { return b1[i]; }
+  if (src == 1u) { return b2[i]; }
+  return aux[i];
+}
+fn gemm_put(dst: u32, i: u32, j: u32, v: f32) {
+  if (dst == 0u) {
+    let idx = P.J0.cOff + i * P.J0.cRow + j;
+    if ((P.J0.flags & 1u) != 0u) { c[idx] += v; } else { c[idx] = v; }
+  } else {
+    let idx = P.J1.cOff + i * P.J1.cRow + j;
+    if ((P.J1.flags & 1u) != 0u) { c2[idx] += v; } else { c2[idx] = v; }
   }
 }
 
-fn store(J: Job, C: ptr<storage, array<f32>, read_write>, acc: ptr<function, Acc>, row0: u32, col0: u32, lane: u32) {
-  for (var u = 0u; u < R; u++) {
-    let i = row0 + u;
-    if (i >= J.M) { break; }
-    for (var v = 0u; v < CN; v++) {
-      let j = col0 + lane + WG * v;
-      if (j < J.N) {
-        let idx = J.cOff + i * J.cRow + j;
-        if ((J.flags & 1u) != 0u) { (*C)[idx] += (*acc)[u][v]; } else { (*C)[idx] = (*acc)[u][v]; }
-      }
-    }
-  }
+// Segment 1 / segment 2 of a job: A1·B1 and A2·B2 with the job's strides, from the operands named.
+fn seg1(acc: ptr<function, Acc>, J: Job, aSrc: u32, bSrc: u32, row0: u32, col0: u32, lane: u32) {
+  gemm_segment(acc, aSrc, bSrc, J.K1, J.a1Off, J.a1Row, J.a1Col, J.b1Off, J.b1Row, J.b1Col, J.alpha1,
+               J.M, J.N, row0, col0, lane);
+}
+fn seg2(acc: ptr<function, Acc>, J: Job, aSrc: u32, bSrc: u32, row0: u32, col0: u32, lane: u32) {
+  gemm_segment(acc, aSrc, bSrc, J.K2, J.a2Off, J.a2Row, J.a2Col, J.b2Off, J.b2Row, J.b2Col, J.alpha2,
+               J.M, J.N, row0, col0, lane);
 }
 
 @compute @workgroup_size(WG, 1, 1)
@@ -115,15 +102,15 @@ fn lowrank_gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   let col0 = wg.x * WG * CN;
   if (col0 >= J.N || row0 >= J.M) { return; }
   var acc: Acc;
-  segment(&acc, &a1, &b1, J.K1, J.a1Off, J.a1Row, J.a1Col, J.b1Off, J.b1Row, J.b1Col, J.alpha1, J.M, J.N, row0, col0, lane);
-  segment(&acc, &a2, &b2, J.K2, J.a2Off, J.a2Row, J.a2Col, J.b2Off, J.b2Row, J.b2Col, J.alpha2, J.M, J.N, row0, col0, lane);
+  seg1(&acc, J, 0u, 0u, row0, col0, lane);
+  seg2(&acc, J, 1u, 1u, row0, col0, lane);
   if ((J.flags & 2u) != 0u) {
     for (var v = 0u; v < CN; v++) {
       let bj = aux[min(col0 + lane + WG * v, J.N - 1u)];
       for (var u = 0u; u < R; u++) { acc[u][v] += bj; }
     }
   }
-  store(J, &c, &acc, row0, col0, lane);
+  gemm_store(&acc, 0u, J.M, J.N, row0, col0, lane);
 }
 
 @compute @workgroup_size(WG, 1, 1)
@@ -134,14 +121,14 @@ fn lowrank_bwd_h(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
     let J = P.J0;
     let row0 = wg.y * R;
     if (col0 >= J.N) { return; }
-    segment(&acc, &a1, &b1, J.K1, J.a1Off, J.a1Row, J.a1Col, J.b1Off, J.b1Row, J.b1Col, J.alpha1, J.M, J.N, row0, col0, lane);
-    store(J, &c, &acc, row0, col0, lane);
+    seg1(&acc, J, 0u, 0u, row0, col0, lane);
+    gemm_store(&acc, 0u, J.M, J.N, row0, col0, lane);
   } else {
     let J = P.J1;
     let row0 = (wg.y - P.J0.rowBlocks) * R;
     if (col0 >= J.N) { return; }
-    segment(&acc, &a1, &b2, J.K1, J.a1Off, J.a1Row, J.a1Col, J.b1Off, J.b1Row, J.b1Col, J.alpha1, J.M, J.N, row0, col0, lane);
-    store(J, &c2, &acc, row0, col0, lane);
+    seg1(&acc, J, 0u, 1u, row0, col0, lane);
+    gemm_store(&acc, 1u, J.M, J.N, row0, col0, lane);
   }
 }
 
@@ -153,15 +140,15 @@ fn lowrank_bwd_x(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation
     let J = P.J0;
     let row0 = wg.y * R;
     if (col0 >= J.N) { return; }
-    segment(&acc, &a1, &b1, J.K1, J.a1Off, J.a1Row, J.a1Col, J.b1Off, J.b1Row, J.b1Col, J.alpha1, J.M, J.N, row0, col0, lane);
-    segment(&acc, &a2, &b2, J.K2, J.a2Off, J.a2Row, J.a2Col, J.b2Off, J.b2Row, J.b2Col, J.alpha2, J.M, J.N, row0, col0, lane);
-    store(J, &c, &acc, row0, col0, lane);
+    seg1(&acc, J, 0u, 0u, row0, col0, lane);
+    seg2(&acc, J, 1u, 1u, row0, col0, lane);
+    gemm_store(&acc, 0u, J.M, J.N, row0, col0, lane);
   } else {
     let J = P.J1;
     let row0 = (wg.y - P.J0.rowBlocks) * R;
     if (col0 >= J.N) { return; }
-    segment(&acc, &a2, &aux, J.K1, J.a1Off, J.a1Row, J.a1Col, J.b1Off, J.b1Row, J.b1Col, J.alpha1, J.M, J.N, row0, col0, lane);
-    store(J, &c2, &acc, row0, col0, lane);
+    seg1(&acc, J, 1u, 2u, row0, col0, lane);
+    gemm_store(&acc, 1u, J.M, J.N, row0, col0, lane);
   }
 }
 

@@ -13,30 +13,34 @@
 //                    The readable oracle the register-blocked kernels below are tested against.
 // (The 64×64 workgroup-memory `tiled` kernel and the narrow-C `skinny` kernel were retired: on llvmpipe
 // the register-blocked kernels beat them on every benchmarked shape, `bench matmul --variants`, README.)
-//   matmul_regs    — register-blocked, no workgroup memory, any strides: RB_ROWS rows of C per workgroup
-//                    (the same rows for every invocation, so A is read with workgroup-uniform addresses:
-//                    a broadcast on GPUs, one scalar load on CPU drivers) and 2 columns per invocation
-//                    (tx and tx+RB_WG: neighbouring invocations read neighbouring B/C addresses).
-//                    Grid (ceil(N/(2·RB_WG)), ceil(M/RB_ROWS), batch). The fallback when the vec4 paths'
-//                    alignment rules fail.
+//   matmul_regs    — the one register-blocked core (gemm-core.wgsl, shared with lowrank.wgsl) as its
+//                    one-segment case: any strides, no workgroup memory, R rows of C per workgroup (the
+//                    same rows for every invocation, so A is read with workgroup-uniform addresses: a
+//                    broadcast on GPUs, one scalar load on CPU drivers) and CN = 2 columns per invocation
+//                    (lane and lane+WG: neighbouring invocations read neighbouring B/C addresses); the batch
+//                    index is folded into the A/B offsets. Grid (ceil(N/(2·WG)), ceil(M/R), batch). The
+//                    fallback when the vec4 paths' alignment rules fail.
+// The vec4 kernels below are specialisations of the same tiling (R uniform rows of A in registers, the
+// columns along the lanes, no barrier) that load B (and store C) 16 bytes at a time; they are kept because
+// `bench matmul --variants regs,vec4` shows them faster on square and wide-C shapes (README, "Matmul").
 //   matmul_vec4n   — like matmul_regs but each invocation owns 4 adjacent columns read as one vec4 of B
 //                    (B row-contiguous: bCol = 1, bRow/bOff/bBatch multiples of 4); A is read as vec4
 //                    along K (A_MROWS = false: aCol = 1) or along M (A_MROWS = true: aRow = 1, 4 rows per
-//                    load); K%4 tails are handled with scalar reads. Grid (ceil(ceil(N/4)/RB_WG),
-//                    ceil(M/RB_ROWS), batch). The main path for A·B, Aᵀ·B and wide-C adapter shapes.
+//                    load); K%4 tails are handled with scalar reads. Grid (ceil(ceil(N/4)/WG),
+//                    ceil(M/R), batch). The main path for A·B, Aᵀ·B and wide-C adapter shapes.
 //   matmul_vec4n_c4 — matmul_vec4n writing C as vec4 (cCol = 1, N and C strides/offset multiples of 4).
 //   matmul_vec4k   — one column per invocation, B read as vec4 along K (bRow = 1: the A·Bᵀ layout), A as
-//                    in matmul_vec4n. Grid (ceil(N/RB_WG), ceil(M/RB_ROWS), batch). Also serves a narrow C
+//                    in matmul_vec4n. Grid (ceil(N/WG), ceil(M/R), batch). Also serves a narrow C
 //                    (N ≤ 8) through Cᵀ = Bᵀ·Aᵀ, where each invocation walks one row of A.
 //
 // Why register blocking without workgroup memory (measured on Mesa llvmpipe, which runs 8 invocations
 // in the lanes of one 256-bit register): loads whose address differs per invocation cost a per-lane
 // loop there (one vec4 load ≈ the price of one scalar load), loads with a workgroup-uniform address
 // are one scalar load, and workgroupBarrier() switches coroutines. So each B value fetched per lane is
-// reused against RB_ROWS uniform A values held in registers, with no barrier. On GPUs the same shape is
+// reused against R uniform A values held in registers, with no barrier. On GPUs the same shape is
 // the "register-blocked, vec4" family (TabGPT, tfjs vec4): B/C accesses stay coalesced (adjacent
 // invocations, adjacent 16-byte words), A reads are broadcasts served from cache, and there is no
-// shared-memory occupancy limit; RB_WG = 64 keeps two warps / one wavefront per workgroup on wide
+// shared-memory occupancy limit; WG = 64 keeps two warps / one wavefront per workgroup on wide
 // shapes (the host lowers it to 8–32 only when C has fewer columns than that).
 
 struct Params {
@@ -79,8 +83,9 @@ fn matmul_naive(@builtin(global_invocation_id) gid: vec3<u32>) {
 // ---------------------------------------------------------------------------------------------------
 // Register-blocked family (matmul_regs, matmul_vec4n, matmul_vec4k). See the header for the layout.
 
-override RB_WG: u32 = 64u;      // invocations per workgroup, all along the columns of C
-override RB_ROWS: u32 = 8u;     // rows of C per workgroup: 4 or 8
+// #include "gemm-core"
+// R (rows of C per workgroup: 4 or 8 here) and WG (invocations per workgroup, along the columns of C)
+// are the core's override constants; every kernel below uses them the same way.
 override A_MROWS: bool = false; // vec4 kernels: A is M-contiguous (aRow = 1) instead of K-contiguous
 
 @group(0) @binding(1) var<storage, read> a4: array<vec4<f32>>;
@@ -99,7 +104,7 @@ struct ACoef { r: array<vec4<f32>, 8> }
 fn a_coef(aBase: u32, row0: u32, k: u32) -> ACoef {
   var o: ACoef;
   if (A_MROWS) {
-    for (var g = 0u; g < RB_ROWS / 4u; g++) {
+    for (var g = 0u; g < R / 4u; g++) {
       let base = (aBase + k * P.aCol + row0) / 4u + g;
       let step = P.aCol / 4u;
       let m0 = a4[base];
@@ -112,7 +117,7 @@ fn a_coef(aBase: u32, row0: u32, k: u32) -> ACoef {
       o.r[4u * g + 3u] = vec4<f32>(m0.w, m1.w, m2.w, m3.w);
     }
   } else {
-    for (var u = 0u; u < RB_ROWS; u++) {
+    for (var u = 0u; u < R; u++) {
       o.r[u] = a4[(aBase + min(row0 + u, P.M - 1u) * P.aRow + k) / 4u];
     }
   }
@@ -125,7 +130,7 @@ fn a_one(aBase: u32, row: u32, k: u32) -> f32 {
   return a4_at(aBase + min(row, P.M - 1u) * P.aRow + k);
 }
 
-// Accumulators of matmul_vec4n / matmul_vec4n_c4: RB_ROWS rows × this invocation's 4 columns.
+// Accumulators of matmul_vec4n / matmul_vec4n_c4: R rows × this invocation's 4 columns.
 fn vec4n_acc(z: u32, row0: u32, q: u32, nq: u32) -> array<vec4<f32>, 8> {
   let aBase = P.aOff + z * P.aBatch;
   let bRow4 = P.bRow / 4u;
@@ -140,7 +145,7 @@ fn vec4n_acc(z: u32, row0: u32, q: u32, nq: u32) -> array<vec4<f32>, 8> {
     let b2 = b4[bp + 2u * bRow4];
     let b3 = b4[bp + 3u * bRow4];
     bp += 4u * bRow4;
-    for (var u = 0u; u < RB_ROWS; u++) {
+    for (var u = 0u; u < R; u++) {
       acc[u] = fma(vec4<f32>(av.r[u].x), b0, acc[u]);
       acc[u] = fma(vec4<f32>(av.r[u].y), b1, acc[u]);
       acc[u] = fma(vec4<f32>(av.r[u].z), b2, acc[u]);
@@ -150,24 +155,24 @@ fn vec4n_acc(z: u32, row0: u32, q: u32, nq: u32) -> array<vec4<f32>, 8> {
   for (var k = K4 * 4u; k < P.K; k++) {
     let bv = b4[bp];
     bp += bRow4;
-    for (var u = 0u; u < RB_ROWS; u++) {
+    for (var u = 0u; u < R; u++) {
       acc[u] = fma(vec4<f32>(a_one(aBase, row0 + u, k)), bv, acc[u]);
     }
   }
   return acc;
 }
 
-@compute @workgroup_size(RB_WG, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn matmul_vec4n(@builtin(workgroup_id) wg: vec3<u32>,
                 @builtin(local_invocation_id) lid: vec3<u32>) {
   let z = wg.z;
-  let row0 = wg.y * RB_ROWS;
+  let row0 = wg.y * R;
   let nq = (P.N + 3u) / 4u;
-  let q = wg.x * RB_WG + lid.x;
+  let q = wg.x * WG + lid.x;
   let acc = vec4n_acc(z, row0, q, nq);
   if (q >= nq) { return; }
   let j = q * 4u;
-  for (var u = 0u; u < RB_ROWS; u++) {
+  for (var u = 0u; u < R; u++) {
     let i = row0 + u;
     if (i >= P.M) { break; }
     store(z, i, j, acc[u].x);
@@ -181,18 +186,18 @@ fn matmul_vec4n(@builtin(workgroup_id) wg: vec3<u32>,
 // store per row instead of four scalar ones, which matters when K is small and writing C dominates.
 @group(0) @binding(3) var<storage, read_write> c4: array<vec4<f32>>;
 
-@compute @workgroup_size(RB_WG, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn matmul_vec4n_c4(@builtin(workgroup_id) wg: vec3<u32>,
                    @builtin(local_invocation_id) lid: vec3<u32>) {
   let z = wg.z;
-  let row0 = wg.y * RB_ROWS;
+  let row0 = wg.y * R;
   let nq = P.N / 4u;
-  let q = wg.x * RB_WG + lid.x;
+  let q = wg.x * WG + lid.x;
   let acc = vec4n_acc(z, row0, q, nq);
   if (q >= nq) { return; }
   let cBase = (P.cOff + z * P.cBatch) / 4u + q;
   let cRow4 = P.cRow / 4u;
-  for (var u = 0u; u < RB_ROWS; u++) {
+  for (var u = 0u; u < R; u++) {
     let i = row0 + u;
     if (i >= P.M) { break; }
     let idx = cBase + i * cRow4;
@@ -204,12 +209,12 @@ fn matmul_vec4n_c4(@builtin(workgroup_id) wg: vec3<u32>,
   }
 }
 
-@compute @workgroup_size(RB_WG, 1, 1)
+@compute @workgroup_size(WG, 1, 1)
 fn matmul_vec4k(@builtin(workgroup_id) wg: vec3<u32>,
                 @builtin(local_invocation_id) lid: vec3<u32>) {
   let z = wg.z;
-  let row0 = wg.y * RB_ROWS;
-  let j = wg.x * RB_WG + lid.x;
+  let row0 = wg.y * R;
+  let j = wg.x * WG + lid.x;
   let aBase = P.aOff + z * P.aBatch;
   let bCol = P.bOff + z * P.bBatch + min(j, P.N - 1u) * P.bCol; // element index of B[0][j]; K runs along memory
   var acc: array<f32, 8>;
@@ -217,50 +222,38 @@ fn matmul_vec4k(@builtin(workgroup_id) wg: vec3<u32>,
   for (var k4 = 0u; k4 < K4; k4++) {
     let av = a_coef(aBase, row0, k4 * 4u);
     let bv = b4[bCol / 4u + k4];
-    for (var u = 0u; u < RB_ROWS; u++) {
+    for (var u = 0u; u < R; u++) {
       acc[u] = fma(av.r[u].w, bv.w, fma(av.r[u].z, bv.z, fma(av.r[u].y, bv.y, fma(av.r[u].x, bv.x, acc[u]))));
     }
   }
   for (var k = K4 * 4u; k < P.K; k++) {
     let bv = b4[(bCol + k) >> 2u][(bCol + k) & 3u];
-    for (var u = 0u; u < RB_ROWS; u++) {
+    for (var u = 0u; u < R; u++) {
       acc[u] = fma(a_one(aBase, row0 + u, k), bv, acc[u]);
     }
   }
   if (j >= P.N) { return; }
-  for (var u = 0u; u < RB_ROWS; u++) {
+  for (var u = 0u; u < R; u++) {
     let i = row0 + u;
     if (i >= P.M) { break; }
     store(z, i, j, acc[u]);
   }
 }
 
-@compute @workgroup_size(RB_WG, 1, 1)
+// matmul_regs: the shared core (gemm-core.wgsl) as its one-segment case, CN = 2 columns per invocation,
+// the batch index folded into the A/B offsets and handed to the epilogue as `dst`.
+fn gemm_a(src: u32, i: u32) -> f32 { return a[i]; }
+fn gemm_b(src: u32, i: u32) -> f32 { return b[i]; }
+fn gemm_put(z: u32, i: u32, j: u32, v: f32) { store(z, i, j, v); }
+
+@compute @workgroup_size(WG, 1, 1)
 fn matmul_regs(@builtin(workgroup_id) wg: vec3<u32>,
-               @builtin(local_invocation_id) lid: vec3<u32>) {
+               @builtin(local_invocation_index) lane: u32) {
   let z = wg.z;
-  let row0 = wg.y * RB_ROWS;
-  let j0 = wg.x * 2u * RB_WG + lid.x;
-  let j1 = j0 + RB_WG;
-  let aBase = P.aOff + z * P.aBatch;
-  let bBase = P.bOff + z * P.bBatch;
-  let b0 = bBase + min(j0, P.N - 1u) * P.bCol;
-  let b1 = bBase + min(j1, P.N - 1u) * P.bCol;
-  var acc0: array<f32, 8>;
-  var acc1: array<f32, 8>;
-  for (var k = 0u; k < P.K; k++) {
-    let x0 = b[b0 + k * P.bRow];
-    let x1 = b[b1 + k * P.bRow];
-    for (var u = 0u; u < RB_ROWS; u++) {
-      let av = a[aBase + min(row0 + u, P.M - 1u) * P.aRow + k * P.aCol];
-      acc0[u] = fma(av, x0, acc0[u]);
-      acc1[u] = fma(av, x1, acc1[u]);
-    }
-  }
-  for (var u = 0u; u < RB_ROWS; u++) {
-    let i = row0 + u;
-    if (i >= P.M) { break; }
-    if (j0 < P.N) { store(z, i, j0, acc0[u]); }
-    if (j1 < P.N) { store(z, i, j1, acc1[u]); }
-  }
+  let row0 = wg.y * R;
+  let col0 = wg.x * WG * CN;
+  var acc: Acc;
+  gemm_segment(&acc, 0u, 0u, P.K, P.aOff + z * P.aBatch, P.aRow, P.aCol, P.bOff + z * P.bBatch, P.bRow, P.bCol, 1.0,
+               P.M, P.N, row0, col0, lane);
+  gemm_store(&acc, z, P.M, P.N, row0, col0, lane);
 }

@@ -35,7 +35,7 @@ export async function run(gpu: Gpu, argv: string[]): Promise<void> {
   const ranks = (flag(args, 'ranks') ?? '8,64').split(',').map(Number);
   if (!lowrankFusedSupported(gpu))
     throw new CliError(
-      `bench lowrank: this device cannot run the fused kernels (WGSL unrestricted_pointer_parameters missing on ${gpu.name})`,
+      `bench lowrank: the fused kernels are off on ${gpu.name} (they need 7 storage buffers per shader stage)`,
     );
   const inDim = width,
     outDim = width;

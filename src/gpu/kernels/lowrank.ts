@@ -13,6 +13,7 @@
  */
 import { Params, type Gpu, type GpuTensor, type StepEncoder } from '../device';
 import { checkSize } from './elementwise';
+import { ceilDiv } from '../grid';
 
 const SHADER = 'lowrank';
 const RMAX = 8;
@@ -38,15 +39,15 @@ export function setLowrankFused(gpu: Gpu, enabled: boolean): void {
 }
 
 /**
- * Whether this device runs the fused kernels: the shader passes storage pointers to a function
- * (WGSL `unrestricted_pointer_parameters`, in Chrome since 123 and in Dawn) and binds 7 storage
- * buffers in one stage (WebGPU's guaranteed minimum is 8), and setLowrankFused did not turn them off.
- * Elsewhere the adapter keeps the unfused path.
+ * Whether this device runs the fused kernels: they bind 7 storage buffers in one stage (WebGPU's
+ * guaranteed minimum is 8; the shared core selects operands without storage pointer parameters, so no
+ * WGSL language extension is needed), and setLowrankFused did not turn them off. Elsewhere the adapter
+ * keeps the unfused path.
  */
 export function lowrankFusedSupported(gpu: Gpu): boolean {
   if (unfused.has(gpu)) return false;
   const maxSb = gpu.device.limits?.maxStorageBuffersPerShaderStage ?? 8;
-  return gpu.wgslFeatures.has('unrestricted_pointer_parameters') && maxSb >= 7;
+  return maxSb >= 7;
 }
 
 /** CPU Vulkan drivers (llvmpipe/lavapipe, SwiftShader) run a workgroup as SIMD lanes on one core. */
@@ -159,16 +160,18 @@ function dispatch(
   if (!J0 && !J1) return;
   const t = lowrankTiling(enc.gpu, width, kind);
   if (t.R > RMAX || t.CN > CMAX) throw new Error(`lowrank tiling ${JSON.stringify(t)} exceeds RMAX/CMAX`);
-  const rb0 = J0 ? Math.ceil(J0.M / t.R) : 0,
-    rb1 = J1 ? Math.ceil(J1.M / t.R) : 0;
+  const rb0 = J0 ? ceilDiv(J0.M, t.R) : 0,
+    rb1 = J1 ? ceilDiv(J1.M, t.R) : 0;
   const cols = t.WG * t.CN;
-  const gx = Math.max(J0 ? Math.ceil(J0.N / cols) : 0, J1 ? Math.ceil(J1.N / cols) : 0);
+  const gx = Math.max(J0 ? ceilDiv(J0.N, cols) : 0, J1 ? ceilDiv(J1.N, cols) : 0);
   const p = new Params();
   jobWords(p, J0, rb0);
   jobWords(p, J1, rb1);
+  // The core's operand selectors (gemm_a/gemm_b/gemm_put) name every binding in every entry point.
+  const d = dummy(enc.gpu);
   enc.dispatch({
     kernel: { shader: SHADER, entry, constants: { R: t.R, CN: t.CN, WG: t.WG } },
-    bindings,
+    bindings: { 1: d.read, 2: d.read, 3: d.read, 4: d.read, 5: d.read, 6: d.write, 7: d.write, ...bindings },
     params: p.build(),
     workgroups: [gx, rb0 + rb1],
     label,
@@ -200,14 +203,14 @@ function dispatchGemm(
   }
   const t = lowrankTiling4(enc.gpu, j.N, kind);
   const p = new Params();
-  const rb = Math.ceil(j.M / t.R);
+  const rb = ceilDiv(j.M, t.R);
   jobWords(p, j, rb);
   jobWords(p, null, 0);
   enc.dispatch({
     kernel: { shader: SHADER, entry: 'lowrank_gemm4', constants: { R: t.R, G: t.G, WG: t.WG } },
     bindings,
     params: p.build(),
-    workgroups: [Math.ceil(j.N / (4 * t.WG * t.G)), rb],
+    workgroups: [ceilDiv(j.N, 4 * t.WG * t.G), rb],
     label: `${label} (vec4)`,
   });
 }

@@ -6,7 +6,8 @@
  *     (N ≤ 8, run as Cᵀ = Bᵀ·Aᵀ) — whenever the layout meets their alignment rules (unit stride on the
  *     vectorised axis, other strides/offsets multiples of 4, buffers of whole vec4s); otherwise it falls
  *     back to `regs`, so `vec4` is valid for every layout,
- *   - `regs`: the scalar register-blocked kernel, any strides,
+ *   - `regs`: the one register-blocked GEMM core (shaders/gemm-core.wgsl, shared with the fused low-rank
+ *     kernels) as its one-segment case, scalar loads, any strides,
  *   - `naive` only on request (the readable oracle, used as a second oracle in tests).
  * The workgroup-memory `tiled` and `skinny` kernels were retired: slower than `vec4` on every shape of
  * `bench matmul --variants` (README, "Matmul").
@@ -15,6 +16,7 @@
  * (`bench matmul`); the reasons for the design are in the shader header.
  */
 import { Params, type GpuTensor, type StepEncoder } from '../device';
+import { ceilDiv } from '../grid';
 
 export type MatmulVariant = 'auto' | 'naive' | 'regs' | 'vec4';
 
@@ -234,17 +236,18 @@ export function matmul(enc: StepEncoder, x: MatmulArgs): void {
   if (entry) {
     const rows = l.M <= 4 ? 4 : 8;
     const quads = entry === 'matmul_vec4n' || entry === 'matmul_vec4n_c4';
-    const cols = quads ? Math.ceil(l.N / 4) : entry === 'matmul_regs' ? Math.ceil(l.N / 2) : l.N;
+    const cols = quads ? ceilDiv(l.N, 4) : entry === 'matmul_regs' ? ceilDiv(l.N, 2) : l.N;
     const wg = laneCount(cols);
     const perGroup = entry === 'matmul_regs' ? 2 * wg : quads ? 4 * wg : wg;
-    const constants: Record<string, number> = { RB_WG: wg, RB_ROWS: rows };
-    if (entry !== 'matmul_regs') constants.A_MROWS = aRows ? 1 : 0;
+    const constants: Record<string, number> = { WG: wg, R: rows };
+    if (entry === 'matmul_regs') constants.CN = 2;
+    else constants.A_MROWS = aRows ? 1 : 0;
     enc.dispatch({
       kernel: { shader: 'matmul', entry, constants },
       bindings,
       params,
       label,
-      workgroups: [Math.ceil(l.N / perGroup), Math.ceil(l.M / rows), batch],
+      workgroups: [ceilDiv(l.N, perGroup), ceilDiv(l.M, rows), batch],
     });
   } else {
     enc.dispatch({
@@ -252,7 +255,7 @@ export function matmul(enc: StepEncoder, x: MatmulArgs): void {
       bindings,
       params,
       label,
-      workgroups: [Math.ceil(l.N / 8), Math.ceil(l.M / 8), batch],
+      workgroups: [ceilDiv(l.N, 8), ceilDiv(l.M, 8), batch],
     });
   }
 }
