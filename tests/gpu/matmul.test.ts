@@ -233,6 +233,89 @@ describe('matmul kernels vs CPU reference', () => {
     expectClose(got, matmulRef(q, k, { M: T, N: T, K: HS, transB: true }), { label: 'strided head view' });
   });
 
+  // The shared register-blocked core (shaders/gemm-core.wgsl) as matmul's one-segment case: batch × strided
+  // views × batch strides with gaps × beta = 1, M and N not multiples of any tile (R = 8 rows, WG·CN columns).
+  it('batched strided views with beta = 1 on awkward shapes (every variant; padding untouched)', async () => {
+    const gpu = await testGpu();
+    const batch = 3,
+      M = 13,
+      N = 37,
+      K = 11,
+      alpha = 0.75;
+    for (const [transA, transB] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ]) {
+      const lda = (transA ? M : K) + 3,
+        ldb = (transB ? K : N) + 2,
+        ldc = N + 5;
+      const aOffset = 5,
+        bOffset = 7,
+        cOffset = 3;
+      const aBatchStride = (transA ? K : M) * lda + 9,
+        bBatchStride = (transB ? N : K) * ldb + 1,
+        cBatchStride = M * ldc + 2;
+      const a = randn(aOffset + batch * aBatchStride, 21),
+        b = randn(bOffset + batch * bBatchStride, 22),
+        c0 = randn(cOffset + batch * cBatchStride, 23);
+      // Dense (batch, M, K), (batch, K, N), (batch, M, N) copies of the views for the CPU reference.
+      const A = new Float32Array(batch * M * K),
+        B = new Float32Array(batch * K * N),
+        C = new Float32Array(batch * M * N);
+      const cIdx = (z: number, i: number, j: number) => cOffset + z * cBatchStride + i * ldc + j;
+      for (let z = 0; z < batch; z++) {
+        for (let i = 0; i < M; i++)
+          for (let k = 0; k < K; k++)
+            A[(z * M + i) * K + k] = a[aOffset + z * aBatchStride + (transA ? k * lda + i : i * lda + k)];
+        for (let k = 0; k < K; k++)
+          for (let j = 0; j < N; j++)
+            B[(z * K + k) * N + j] = b[bOffset + z * bBatchStride + (transB ? j * ldb + k : k * ldb + j)];
+        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) C[(z * M + i) * N + j] = c0[cIdx(z, i, j)];
+      }
+      const ref = matmulRef(A, B, { M, N, K, batch, alpha, beta: 1 }, C);
+      const want = c0.slice();
+      for (let z = 0; z < batch; z++)
+        for (let i = 0; i < M; i++) for (let j = 0; j < N; j++) want[cIdx(z, i, j)] = ref[(z * M + i) * N + j];
+      const ta = gpu.upload(a, [a.length], 'A'),
+        tb = gpu.upload(b, [b.length], 'B');
+      for (const variant of ['naive', 'regs', 'vec4', 'auto'] as const) {
+        const tc = gpu.upload(c0, [c0.length], 'C');
+        const enc = gpu.encoder('strided-batched');
+        matmul(enc, {
+          a: ta,
+          b: tb,
+          c: tc,
+          M,
+          N,
+          K,
+          transA,
+          transB,
+          batch,
+          alpha,
+          beta: 1,
+          lda,
+          ldb,
+          ldc,
+          aOffset,
+          bOffset,
+          cOffset,
+          aBatchStride,
+          bBatchStride,
+          cBatchStride,
+          variant,
+        });
+        enc.submit();
+        const got = await gpu.read(tc);
+        gpu.release(tc);
+        expectClose(got, want, { atol: 1e-4, rtol: 1e-4, label: `${variant} tA=${transA} tB=${transB}` });
+      }
+      gpu.release(ta);
+      gpu.release(tb);
+    }
+  });
+
   it('a wrong kernel would fail: parity check rejects a perturbed result', async () => {
     const { out, ref } = await runCase({ M: 7, N: 5, K: 3 }, 'vec4');
     out[3] += 1e-2;
