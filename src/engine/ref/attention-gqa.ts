@@ -137,29 +137,21 @@ export function gqaBackward(
   return { dq: Float32Array.from(dq), dk: Float32Array.from(dk), dv: Float32Array.from(dv) };
 }
 
+/** gqaDecodeRef's sizes: the forward's heads, scale, window and q view; Tq rows at pos0 against cache views. */
+export type GqaDecodeRefDims = Pick<GqaRefDims, 'NH' | 'NKV' | 'HS' | 'scale' | 'window' | 'qView'> & {
+  Tq: number;
+  pos0: number;
+  kcView?: GqaRefView;
+  vcView?: GqaRefView;
+};
+
 /**
  * Twin of `gqa_decode`, written from the definition: Tq new query rows q (Tq, NH·HS) at positions
  * pos0 … attend to the cache rows kc, vc (S, NKV·HS) visible to them. Returns out (Tq, NH·HS).
  * Views as the kernel's: q row t head h at qView.off + t·row + h·head; cache row s, kv head g at
  * kcView.off + s·row + g·head (GPT-NeoX caches whole fused rows).
  */
-export function gqaDecodeRef(
-  q: Arr,
-  kc: Arr,
-  vc: Arr,
-  d: {
-    Tq: number;
-    pos0: number;
-    NH: number;
-    NKV: number;
-    HS: number;
-    scale?: number;
-    window?: number;
-    qView?: GqaRefView;
-    kcView?: GqaRefView;
-    vcView?: GqaRefView;
-  },
-): Float32Array {
+export function gqaDecodeRef(q: Arr, kc: Arr, vc: Arr, d: GqaDecodeRefDims): Float32Array {
   const { Tq, pos0, NH, NKV, HS } = d;
   const scale = d.scale ?? 1 / Math.sqrt(HS);
   const G = NH / NKV;
