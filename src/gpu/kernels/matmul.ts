@@ -1,13 +1,13 @@
 /**
  * Host side of shaders/matmul.wgsl: C = alpha·op(A)·op(B) + beta·C with optional batch, transposes
  * and strided views. Variants (see the shader header):
- *   - `vec4` (what `auto` picks): the register-blocked kernels with vec4 loads — `matmul_vec4n` when B is
- *     row-contiguous (A·B, Aᵀ·B), `matmul_vec4k` when B is K-contiguous (A·Bᵀ) or when C is narrow
- *     (N ≤ 8, run as Cᵀ = Bᵀ·Aᵀ) — whenever the layout meets their alignment rules (unit stride on the
- *     vectorised axis, other strides/offsets multiples of 4, buffers of whole vec4s); otherwise it falls
- *     back to `regs`, so `vec4` is valid for every layout,
- *   - `regs`: the one register-blocked GEMM core (shaders/gemm-core.wgsl, shared with the fused low-rank
- *     kernels) as its one-segment case, scalar loads, any strides,
+ *   - `vec4` (what `auto` picks unless C is narrow, N ≤ 16): the register-blocked kernels with vec4
+ *     loads — `matmul_vec4n` when B is row-contiguous (A·B, Aᵀ·B), `matmul_vec4k` when B is K-contiguous
+ *     (A·Bᵀ) or when C is narrow (N ≤ 8, run as Cᵀ = Bᵀ·Aᵀ) — whenever the layout meets their alignment
+ *     rules (unit stride on the vectorised axis, other strides/offsets multiples of 4, buffers of whole
+ *     vec4s); otherwise it falls back to `regs`, so `vec4` is valid for every layout,
+ *   - `regs` (what `auto` picks for N ≤ 16): the one register-blocked GEMM core (shaders/gemm-core.wgsl,
+ *     shared with the fused low-rank kernels) as its one-segment case, scalar loads, any strides,
  *   - `naive` only on request (the readable oracle, used as a second oracle in tests).
  * The workgroup-memory `tiled` and `skinny` kernels were retired: slower than `vec4` on every shape of
  * `bench matmul --variants` (README, "Matmul").
@@ -112,13 +112,15 @@ function transposed(l: Layout): Layout {
 }
 
 /**
- * The variant `auto` runs for an M×N output. Every shape goes to the register-blocked family: `vec4`
- * picks its kernel and orientation from the layout and falls back to `regs` for unaligned views.
+ * The variant `auto` runs for an M×N output. Every shape goes to the register-blocked family. A narrow C
+ * (N ≤ 16: the adapters' x·Aᵀ-like products) runs `regs`, which beat `vec4` there in three runs of
+ * `bench matmul --variants regs,vec4` on llvmpipe (1024×768×{4,8,16}: 1.1–2.2×; README, "Matmul");
+ * otherwise `vec4` picks its kernel and orientation from the layout and falls back to `regs` for
+ * unaligned views.
  */
 export function chooseVariant(M: number, N: number): Exclude<MatmulVariant, 'auto'> {
   void M;
-  void N;
-  return 'vec4';
+  return N <= 16 ? 'regs' : 'vec4';
 }
 
 const m4 = (x: number) => x % 4 === 0;
