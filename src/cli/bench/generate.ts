@@ -24,6 +24,7 @@ import { createModel } from '../../engine/model/families';
 import { sampleTokens } from '../../engine/generate';
 import { median } from '../peers/tfjs';
 import { loadCliModel } from '../model';
+import { SHAPES as FAMILY_SHAPES } from './family-step';
 
 const ARCH: ModelConfig = {
   arch: 'gpt2',
@@ -51,19 +52,8 @@ const SHAPES: Record<string, { cfg: ModelConfig; label: string }> = {
     label: 'pythia shape (gpt_neox L4 C128 NH4 V256, rotary 0.25, parallel residual), context 512, random weights',
   },
   'smollm2-135m': {
-    cfg: {
-      arch: 'llama',
-      vocabSize: 49152,
-      contextLength: 8192,
-      nLayer: 30,
-      nHead: 9,
-      nKvHead: 3,
-      nEmbd: 576,
-      intermediateSize: 1536,
-      layerNormEps: 1e-5,
-      ropeTheta: 100000,
-      tokenizer: 'byte',
-    },
+    // family-step's SmolLM2-135M shape (its head tied, as a Llama config's default), byte tokenizer
+    cfg: { ...FAMILY_SHAPES['smollm2-135m'], tokenizer: 'byte' },
     label: 'SmolLM2-135M shape (llama L30 C576 NH9 NKV3 I1536 V49152), random weights',
   },
 };
