@@ -126,7 +126,7 @@ export class DecoderKvDecoder implements CachedDecoder {
   private step(tokens: readonly number[]): void {
     const m = this.model;
     const lay = m.layout;
-    const { C, NH, KV, HS, Q, KVW } = m.dims;
+    const { C, Q, KVW } = m.dims;
     const Tq = tokens.length;
     const pos0 = this.len;
     const S = this.capacity;
@@ -166,11 +166,7 @@ export class DecoderKvDecoder implements CachedDecoder {
         Tq,
         pos0,
         S,
-        NH,
-        NKV: KV,
-        HS,
-        scale: lay.scale,
-        window: l.window,
+        ...m.attnSizes(l),
         qView: vw.q,
         kcView: fused ? vw.k : undefined,
         vcView: fused ? vw.v : undefined,

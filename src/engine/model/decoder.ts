@@ -378,6 +378,12 @@ export class DecoderModel implements LanguageModel {
     else rmsnormBackward(enc, { dout, x, w: this.param(`${prefix}.weight`), rstd, dx, dw, N, C, accumulateDx: true });
   }
 
+  /** The attention kernels' heads, head size, scale and the layer's window (gqaForward/Backward, gqaDecode). */
+  attnSizes(l: LayerLayout) {
+    const { NH, KV, HS } = this.dims;
+    return { NH, NKV: KV, HS, scale: this.layout.scale, window: l.window };
+  }
+
   /** q, k, v views for the attention and RoPE kernels (also the KV decoder's, for its cache). */
   views(l: LayerLayout): { q: HeadView; k: HeadView; v: HeadView } {
     const { HS, Q } = this.dims;
@@ -490,7 +496,6 @@ export class DecoderModel implements LanguageModel {
   forward(enc: StepEncoder, B: number, T: number): void {
     const a = this.activations;
     const lay = this.layout;
-    const { NH, KV, HS } = this.dims;
     const N = B * T;
     if (T > this.cfg.contextLength)
       throw new Error(`sequence length ${T} exceeds the model's context ${this.cfg.contextLength}`);
@@ -516,11 +521,7 @@ export class DecoderModel implements LanguageModel {
         att: la.att,
         B,
         T,
-        NH,
-        NKV: KV,
-        HS,
-        scale: lay.scale,
-        window: l.window,
+        ...this.attnSizes(l),
         qView: vw.q,
         kView: vw.k,
         vView: vw.v,
@@ -601,11 +602,7 @@ export class DecoderModel implements LanguageModel {
         datt: a.datt,
         B,
         T,
-        NH,
-        NKV: KV,
-        HS,
-        scale: lay.scale,
-        window: l.window,
+        ...this.attnSizes(l),
         qView: vw.q,
         kView: vw.k,
         vView: vw.v,
