@@ -101,4 +101,17 @@ describe('analysis links', () => {
     expect(c.method).toEqual({ id: 'lora', params: { rank: 4, alpha: 8 } });
     expect(c.targets.modules).toEqual(['attn.c_attn']);
   });
+
+  it('an HRA adapter (peft.type "HRA") is recorded as the hra method at its r, without α', () => {
+    const hra = { ...res, peft: { ...res.peft, type: 'HRA' as const, alpha: 0 } };
+    const c = analysisConfig(
+      'analysis: peft/llama-hra',
+      { ...hra, snapshots: [{ name: 'h.0.attn.c_attn' } as never] },
+      10,
+      0.5,
+    );
+    expect(c.method.id).toBe('hra');
+    expect(c.method.params).toMatchObject({ rank: 4 });
+    expect(c.method.params).not.toHaveProperty('alpha');
+  });
 });
