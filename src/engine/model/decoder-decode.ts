@@ -7,11 +7,12 @@
  * after `apply_rotary_pos_emb` in LlamaAttention/Qwen2Attention/GPTNeoXAttention), the cache
  * preallocated to the positions the request can reach.
  *
- * The layer sequence is DecoderModel.forward's (decoder.ts), run on the model's own activation buffers
- * with B = 1, T = Tq rows and the model's Linear layers, so adapters (LoRA, DoRA, …) apply exactly as in
- * the full forward (the same `linearForward` path gpt2-decode.ts uses). What differs:
+ * The layer sequence is DecoderModel.forward's (decoder.ts) — the same calls: normForward, qkvForward,
+ * ropeRows, attnSizes, outMlpForward — run on the model's own activation buffers with B = 1, T = Tq rows
+ * and the model's Linear layers, so adapters (LoRA, DoRA, …) apply exactly as in the full forward (the
+ * same `linearForward` path gpt2-decode.ts uses). What differs:
  *   - RoPE rotates q and k at the new rows' absolute positions (pos0 …), from this decoder's own cos/sin
- *     table over the cache's positions (the same table the full forward builds: ropeInvFreq with the
+ *     table over the cache's positions (decoder.ts ropeTable, as the full forward's: ropeInvFreq with the
  *     config's rope_theta / rotary_emb_base, llama3 scaling, GPT-NeoX's partial `rotary_pct`);
  *   - after the rotation the new k and v rows are copied into the cache — GPT-NeoX's fused
  *     query_key_value rows (per head [q | k | v]) are cached whole, one copy per layer, and read through
