@@ -1,7 +1,7 @@
 /**
  * Verdict rules (src/engine/experiments/verdict.ts) on hand-made results tables: every rule holding and
  * not holding, and each inconclusive reason — too few runs finished, a missing metric, a flip across the
- * lr grid, a seed spread larger than the effect. The rule text is checked too.
+ * lr grid, a seed spread larger than the effect, a baseline whose loss did not fall (speedup). The rule text is checked too.
  */
 import { describe, expect, it } from 'vitest';
 import { judge, stepsTo, type RunRow } from '../../src/engine/experiments/verdict';
@@ -83,6 +83,20 @@ describe('verdict rules', () => {
     const slow = judge(exp([c]), [row('GA', {}, { curve: base.map((x) => x + 1) }), row('LoRA', {}, { curve: base })]);
     expect(slow.holds).toBe(false);
     expect(slow.clauses[0].detail).toContain('never');
+  });
+
+  it('speedup: inconclusive when the baseline never fell beyond its noise (no descent)', () => {
+    // Flat noisy losses, as 60 steps on the built-in model gave: the smoothed baseline is at its final
+    // value within the first smoothing window, so "steps to target" would be 3 vs 3 — noise, not speed.
+    const noisy = (phase: number) => Array.from({ length: 60 }, (_, i) => ((i + phase) % 2 ? 1.8 : 2.0));
+    const c: Clause = { rule: 'speedup', metric: 'loss', a: 'GA', b: 'LoRA', min: 2 };
+    const v = judge(exp([c]), [row('GA', {}, { curve: noisy(1) }), row('LoRA', {}, { curve: noisy(0) })]);
+    expect(v.holds).toBeNull();
+    expect(v.inconclusive).toBe('no-descent');
+    expect(v.reason).toContain('the baseline loss did not fall at this budget');
+    // a baseline that does fall is still judged
+    const falling = Array.from({ length: 60 }, (_, i) => 4 - i * 0.03);
+    expect(judge(exp([c]), [row('GA', {}, { curve: falling }), row('LoRA', {}, { curve: falling })]).holds).toBe(false);
   });
 
   it('all clauses must hold; one decisive failure is enough to fail', () => {

@@ -28,7 +28,7 @@ export interface RunRow {
   curve?: number[];
 }
 
-export type InconclusiveReason = 'too-few-runs' | 'missing-metric' | 'lr-flip' | 'seed-spread';
+export type InconclusiveReason = 'too-few-runs' | 'missing-metric' | 'lr-flip' | 'seed-spread' | 'no-descent';
 
 export interface GroupStat {
   group: string;
@@ -163,6 +163,18 @@ function evalClause(c: Clause, rows: RunRow[], lrOf: (g: string) => number, seed
     const target = sb[sb.length - 1];
     const na = stepsTo(sa, target),
       nb = stepsTo(sb, target);
+    // "Steps to b's final loss" only measures speed when b's loss fell beyond its batch-to-batch noise.
+    // If b's smoothed curve is already at its final value inside the first smoothing window, both
+    // counts are noise (a 60-step budget on the built-in model: LoRA "reached" its final loss at step 3).
+    const window = Math.max(1, Math.floor(sb.length / 10));
+    if (nb <= window)
+      return {
+        text,
+        holds: null,
+        reason: 'no-descent',
+        detail: `${c.b}'s smoothed training loss is at its final value ${num(target)} by step ${nb}, inside the first ${window}-step smoothing window: it did not fall beyond its noise, so steps-to-target measure nothing`,
+        stats,
+      };
     const speedup = Number.isFinite(na) ? nb / na : 0;
     const holds = speedup >= (c.min ?? 1);
     return {
@@ -281,6 +293,11 @@ function evalClause(c: Clause, rows: RunRow[], lrOf: (g: string) => number, seed
   }
 }
 
+const INCONCLUSIVE_WORDS: Partial<Record<InconclusiveReason, string>> = {
+  'seed-spread': 'spread across seeds larger than the effect',
+  'no-descent': 'the baseline loss did not fall at this budget',
+};
+
 function combine(outs: ClauseOutcome[]): { holds: boolean | null; reason: string; inconclusive?: InconclusiveReason } {
   const fail = outs.find((o) => o.holds === false);
   if (fail) return { holds: false, reason: `does not hold: ${fail.text} is false (${fail.detail})` };
@@ -289,7 +306,7 @@ function combine(outs: ClauseOutcome[]): { holds: boolean | null; reason: string
     return {
       holds: null,
       inconclusive: und.reason,
-      reason: `inconclusive (${und.reason === 'seed-spread' ? 'spread across seeds larger than the effect' : und.reason}): ${und.detail}`,
+      reason: `inconclusive (${INCONCLUSIVE_WORDS[und.reason!] ?? und.reason}): ${und.detail}`,
     };
   return { holds: true, reason: `holds: ${outs.map((o) => o.detail).join('; ')}` };
 }
