@@ -107,7 +107,7 @@ fn lowrank_gemm(@builtin(workgroup_id) wg: vec3<u32>, @builtin(local_invocation_
   if ((J.flags & 2u) != 0u) {
     for (var v = 0u; v < CN; v++) {
       let bj = aux[min(col0 + lane + WG * v, J.N - 1u)];
-      for (var u = 0u; u < R; u++) { acc[u][v] += bj; }
+      for (var u = 0u; u < R; u++) { acc[v][u] += bj; }
     }
   }
   gemm_store(&acc, 0u, J.M, J.N, row0, col0, lane);
