@@ -117,6 +117,10 @@ export async function startExperiment(
     st.notify(`“${busy.name}” is still running: stop it first.`);
     return null;
   }
+  if (st.engineTask) {
+    st.notify(`The engine is busy (${st.engineTask}): start again when it is done.`);
+    return null;
+  }
   let n: number;
   try {
     n = expandForPage(experiment).runs.length;
@@ -220,6 +224,8 @@ async function measureSlot(id: string, slot: number, runId: string): Promise<voi
   if (!api) return;
   const rec = get(id)!;
   put({ ...rec, measuring: slot });
+  // no run is active meanwhile: the studio's Start (and other experiments) wait on this instead
+  useStudio.getState().setEngineTask(`Measuring experiment run ${slot + 1}…`);
   let result: SlotMeasure;
   try {
     const run = useStudio.getState().runs[runId];
@@ -244,6 +250,8 @@ async function measureSlot(id: string, slot: number, runId: string): Promise<voi
   } catch (e) {
     result = { metrics: {}, error: `measuring run ${slot + 1}: ${errorText(e)}` };
     useStudio.getState().notify(`Experiment: ${result.error}`);
+  } finally {
+    useStudio.getState().setEngineTask(null);
   }
   const cur = get(id)!;
   put({ ...cur, measuring: null, measures: { ...(cur.measures ?? {}), [slot]: result } });
@@ -305,7 +313,7 @@ export async function resumeExperiment(id: string): Promise<void> {
     await resumeRun();
     return;
   }
-  if (busyRun()) {
+  if (busyRun() || useStudio.getState().engineTask) {
     useStudio.getState().notify('Another run is in progress: stop it first.');
     return;
   }
@@ -441,7 +449,7 @@ export function dismissIncoming(): void {
 export async function calibrate(config: RunConfig): Promise<void> {
   const key = JSON.stringify(config);
   const s = useExperiments.getState();
-  if (s.calibrating || s.calibration?.config === key || busyRun()) return;
+  if (s.calibrating || s.calibration?.config === key || busyRun() || useStudio.getState().engineTask) return;
   const api = engineApi();
   if (!api) return;
   useExperiments.setState({ calibrating: true });

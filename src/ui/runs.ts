@@ -16,7 +16,7 @@ import { lossFingerprint, type LossFingerprint } from './share';
 import { flushMetrics } from './store/actions';
 import { emptyMetrics, emptySpectra, truncateMetrics } from './store/runData';
 import { ensureRunData, isActive, markRunLoaded } from './runHistory';
-import { useStudio } from './store';
+import { useStudio, type StudioState } from './store';
 import type { RunRecord } from './types';
 
 /** The run the engine is busy with, if any. */
@@ -24,6 +24,16 @@ export function busyRun(): RunRecord | null {
   const st = useStudio.getState();
   const r = st.engineRunId ? st.runs[st.engineRunId] : null;
   return isActive(r) ? r : null;
+}
+
+/**
+ * Why Start training is blocked by the engine being busy — a run in progress, or a worker call that is
+ * not a run (engineTask: an experiment's measurement) — or null. A selector: StartBar reads it.
+ */
+export function engineBusy(s: StudioState): string | null {
+  const r = s.engineRunId ? s.runs[s.engineRunId] : null;
+  if (isActive(r)) return 'A run is in progress.';
+  return s.engineTask;
 }
 
 function newRunId(): string {
@@ -90,6 +100,10 @@ export async function startRun(
   const busy = busyRun();
   if (busy) {
     st.notify(`“${busy.name}” is still running: stop it first.`);
+    return null;
+  }
+  if (st.engineTask) {
+    st.notify(`The engine is busy (${st.engineTask}): start again when it is done.`);
     return null;
   }
   const { cmd, missing } = await sourcesFor(config);

@@ -11,7 +11,7 @@ import { ruleText } from '../../engine/experiments/verdict';
 import { expandForPage, type Experiment } from '../experiments';
 import { startExperiment } from '../experimentsQueue';
 import { defaultParams } from '../methods';
-import { isActive } from '../runHistory';
+import { engineBusy } from '../runs';
 import { useStudio } from '../store';
 import {
   fitDraft,
@@ -39,7 +39,7 @@ function numbers(text: string): number[] | null {
 export function ExperimentsBuilder() {
   const methods = useStudio((s) => s.catalog.methods);
   const base = useStudio((s) => s.validation.config);
-  const busy = useStudio((s) => (s.engineRunId ? isActive(s.runs[s.engineRunId]) : false));
+  const busy = useStudio((s) => !!engineBusy(s)); // a run, or the worker measuring an experiment's run
   const engine = useStudio((s) => s.engine);
   const [chosen, setChosen] = useState<string[]>([]);
   const [ranks, setRanks] = useState('');

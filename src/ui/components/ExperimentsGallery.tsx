@@ -11,7 +11,7 @@ import { listPresets } from '../../engine/experiments/presets';
 import { estimateSeconds, expandForPage, pageLimitation, type Experiment } from '../experiments';
 import { calibrate, startExperiment, useExperiments } from '../experimentsQueue';
 import { formatDuration } from '../format';
-import { isActive } from '../runHistory';
+import { engineBusy } from '../runs';
 import { useStudio } from '../store';
 import { verdictWord } from './experimentsShared';
 import { ExperimentsPythonButton } from './ExperimentsPython';
@@ -23,7 +23,7 @@ export function ExperimentsGallery() {
   const [seeds, setSeeds] = useState(0); // 0: each preset's own
   const loaded = useStudio((s) => s.catalog.loaded);
   const engine = useStudio((s) => s.engine);
-  const busy = useStudio((s) => (s.engineRunId ? isActive(s.runs[s.engineRunId]) : false));
+  const busy = useStudio((s) => !!engineBusy(s)); // a run, or the worker measuring an experiment's run
   const experiments = useExperiments((s) => s.experiments);
   const calibration = useExperiments((s) => s.calibration);
   const calibrating = useExperiments((s) => s.calibrating);

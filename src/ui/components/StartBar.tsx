@@ -1,7 +1,7 @@
 /** Start button with a summary of what blocks it, and a link for the current setup. */
 import { useState } from 'react';
 import { draftLink } from '../links';
-import { busyRun, startRun } from '../runs';
+import { busyRun, engineBusy, startRun } from '../runs';
 import { useStudio } from '../store';
 
 export function StartBar() {
@@ -9,19 +9,16 @@ export function StartBar() {
   const engine = useStudio((s) => s.engine);
   const lost = useStudio((s) => s.deviceLost);
   const loaded = useStudio((s) => s.catalog.loaded);
-  const busy = useStudio((s) => {
-    const r = s.engineRunId ? s.runs[s.engineRunId] : null;
-    return !!r && ['queued', 'preparing', 'running', 'paused'].includes(r.status);
-  });
+  const busy = useStudio(engineBusy); // a run in progress, or the worker measuring an experiment's run
   const [copied, setCopied] = useState(false);
   const errors = validation.issues.filter((i) => i.level === 'error');
-  const disabled = engine !== 'ready' || !!lost || !loaded || !validation.config || busy;
+  const disabled = engine !== 'ready' || !!lost || !loaded || !validation.config || !!busy;
   const why = lost
     ? 'The GPU device was lost: “Resume on a new device” in the banner above, or reload.'
     : engine !== 'ready'
       ? 'Waiting for the engine…'
       : busy
-        ? 'A run is in progress.'
+        ? busy
         : errors.length
           ? `${errors.length} problem${errors.length > 1 ? 's' : ''} to fix above.`
           : '';

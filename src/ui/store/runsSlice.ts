@@ -17,6 +17,11 @@ export interface RunsSlice {
   selectedRunId: string | null;
   /** The run whose model the engine holds (trained or training) — generation and analysis use it. */
   engineRunId: string | null;
+  /**
+   * A worker call that holds the engine without being a run (the experiment queue measuring a finished
+   * run's final state): a short reason, e.g. "Measuring experiment run 2…". Start waits while it is set.
+   */
+  engineTask: string | null;
   compareIds: string[];
   historyLoaded: boolean;
   upsertRun(patch: Partial<RunRecord> & { id: string }): RunRecord | null;
@@ -26,6 +31,7 @@ export interface RunsSlice {
   setLiveGeneration(g: LiveGeneration | null): void;
   selectRun(id: string | null): void;
   setEngineRun(id: string | null): void;
+  setEngineTask(task: string | null): void;
   toggleCompare(id: string): void;
   /** Compare exactly these runs (a comparison link), at most 8. */
   setCompare(ids: string[]): void;
@@ -54,6 +60,7 @@ export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (se
   liveGeneration: null,
   selectedRunId: null,
   engineRunId: null,
+  engineTask: null,
   compareIds: [],
   historyLoaded: false,
   upsertRun: (patch) => {
@@ -83,6 +90,7 @@ export const createRunsSlice: StateCreator<StudioState, [], [], RunsSlice> = (se
   setLiveGeneration: (liveGeneration) => set({ liveGeneration }),
   selectRun: (selectedRunId) => set({ selectedRunId }),
   setEngineRun: (engineRunId) => set({ engineRunId }),
+  setEngineTask: (engineTask) => set({ engineTask }),
   toggleCompare: (id) =>
     set((s) => ({
       compareIds: s.compareIds.includes(id) ? s.compareIds.filter((x) => x !== id) : [...s.compareIds, id].slice(-8),
