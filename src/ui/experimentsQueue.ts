@@ -202,6 +202,8 @@ async function runFit(id: string, slot: number, run: ExpandedRun): Promise<void>
   const marker = `fit:${run.key}`;
   let cur = get(id)!;
   put({ ...cur, runIds: cur.runIds.map((r, i) => (i === slot ? marker : r)), current: slot });
+  // a fit keeps the worker busy with no active run, like a measurement: Start waits on it
+  useStudio.getState().setEngineTask(`Fitting matrix ${run.label}…`);
   try {
     const fit = await api.fitMatrix({ fit: run.fit });
     cur = get(id)!;
@@ -210,6 +212,8 @@ async function runFit(id: string, slot: number, run: ExpandedRun): Promise<void>
     useStudio.getState().notify(`Matrix fit ${run.label} failed: ${errorText(e)}`);
     cur = get(id)!;
     put({ ...cur, skipped: [...cur.skipped, slot] });
+  } finally {
+    useStudio.getState().setEngineTask(null);
   }
   setTimeout(() => void advance(id), 0);
 }
