@@ -42,11 +42,17 @@ test('daily use: lr defaults, step 0, streaming generation, compare, run managem
   await openStudio(page);
 
   // the learning rate follows the method (full FT's default is far below LoRA's)
+  // (the field's text follows the store in an effect after paint: poll for the change, do not read at once —
+  // on a loaded CI machine an immediate read still saw LoRA's 3e-3)
   const lr = page.getByTestId('input-train-lr');
+  const readLr = async () => Number(await lr.inputValue());
+  const startLr = await readLr();
   await page.getByTestId('input-method').selectOption('full');
-  const fullLr = Number(await lr.inputValue());
+  await expect.poll(readLr).not.toBe(startLr);
+  const fullLr = await readLr();
   await page.getByTestId('input-method').selectOption('lora');
-  const loraLr = Number(await lr.inputValue());
+  await expect.poll(readLr).not.toBe(fullLr);
+  const loraLr = await readLr();
   expect(fullLr).toBeLessThan(loraLr / 3);
   await expect(page.getByTestId('lr-default-value')).toBeVisible();
 
