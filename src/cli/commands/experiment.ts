@@ -161,6 +161,16 @@ export async function prepareExperiment(
   return { exp, sources, inputs };
 }
 
+/** `experiment run|export` take exactly one experiment: a preset id, a .json file or a link. */
+function oneExperiment(args: ParsedArgs, verb: 'run' | 'export'): void {
+  if (args.positional.length !== 1)
+    throw new CliError(
+      args.positional.length
+        ? `experiment ${verb} takes one experiment, got ${args.positional.length}`
+        : `experiment ${verb} needs a preset (${presetIds().join(', ')}), a .json file or a link`,
+    );
+}
+
 /** `experiment export … --python OUT`: the experiment as one Python project (python-experiment.ts). */
 async function exportCmd(argv: string[]): Promise<number> {
   const args = parseArgs(argv, {
@@ -169,12 +179,7 @@ async function exportCmd(argv: string[]): Promise<number> {
     values: ['model', 'dataset', 'seeds', 'budget', 'python'],
     declaredIn: 'src/cli/commands/experiment.ts',
   });
-  if (args.positional.length !== 1)
-    throw new CliError(
-      args.positional.length
-        ? `experiment export takes one experiment, got ${args.positional.length}`
-        : `experiment export needs a preset (${presetIds().join(', ')}), a .json file or a link`,
-    );
+  oneExperiment(args, 'export');
   const out = flag(args, 'python');
   if (!out) throw new CliError('experiment export needs --python OUT (the folder to write the project into)');
   const { exp, sources } = await prepareExperiment(args, 'experiment export');
@@ -219,12 +224,7 @@ async function runCmd(argv: string[]): Promise<number> {
     values: ['model', 'dataset', 'seeds', 'budget', 'out'],
     declaredIn: 'src/cli/commands/experiment.ts',
   });
-  if (args.positional.length !== 1)
-    throw new CliError(
-      args.positional.length
-        ? `experiment run takes one experiment, got ${args.positional.length}`
-        : `experiment run needs a preset (${presetIds().join(', ')}), a .json file or a link`,
-    );
+  oneExperiment(args, 'run');
   const json = has(args, 'json');
   const { exp, sources, inputs } = await prepareExperiment(args);
 

@@ -32,7 +32,7 @@ import {
   type ExperimentInput,
 } from './schema';
 import { fitMatrix } from './matrix-fit';
-import { judge, type RunRow, type RunStatus, type Verdict } from './verdict';
+import { judge, type RunRow, type Verdict } from './verdict';
 import { measureSequential } from './sequential';
 
 /** ε values of the intruder sweep recorded per run (metrics `intruders@<ε>`). */
@@ -114,25 +114,27 @@ export function emptyState(exp: Experiment): ExperimentState {
   return { id: exp.id, fingerprint: fingerprint(exp), results: {} };
 }
 
+/** A run of the expansion that has not run yet: a row with no metrics (filled as the run finishes). */
+export function pendingResult(r: ExpandedRun): RunResult {
+  return {
+    key: r.key,
+    group: r.group,
+    lr: r.lr,
+    seed: r.seed,
+    label: r.label,
+    kind: r.kind,
+    axes: r.axes,
+    status: 'pending',
+    metrics: {},
+    curve: [],
+    evals: [],
+    wallSeconds: 0,
+  };
+}
+
 /** The results table of an expansion: finished runs from the state, the rest pending. */
 export function resultRows(runs: ExpandedRun[], state: ExperimentState): RunResult[] {
-  return runs.map(
-    (r) =>
-      state.results[r.key] ?? {
-        key: r.key,
-        group: r.group,
-        lr: r.lr,
-        seed: r.seed,
-        label: r.label,
-        kind: r.kind,
-        axes: r.axes,
-        status: 'pending' as RunStatus,
-        metrics: {},
-        curve: [],
-        evals: [],
-        wallSeconds: 0,
-      },
-  );
+  return runs.map((r) => state.results[r.key] ?? pendingResult(r));
 }
 
 /**

@@ -13,7 +13,14 @@ import type { NamedFile } from '../../io/checkpoint';
 import { resolveInputs, type InputSources, type RunInputs } from '../../inputs';
 import { expandExperiment, parseExperiment, type Experiment } from '../../experiments/schema';
 import { judge, type Verdict } from '../../experiments/verdict';
-import { emptyState, runMetrics, type EvalPoint, type ExperimentState, type RunResult } from '../../experiments/runner';
+import {
+  emptyState,
+  pendingResult,
+  runMetrics,
+  type EvalPoint,
+  type ExperimentState,
+  type RunResult,
+} from '../../experiments/runner';
 import { buildPythonProject, builtinModelFiles } from './project';
 import { PythonExportError } from './mapping';
 import { parseMetricsJsonl, PythonImportError } from './import';
@@ -232,20 +239,7 @@ export function pythonExperimentResults(
   const byKey = new Map(runs.map((r) => [r.key, r]));
   const state = emptyState(exp);
   const rows: RunResult[] = expanded.map((r) => {
-    const res: RunResult = {
-      key: r.key,
-      group: r.group,
-      lr: r.lr,
-      seed: r.seed,
-      label: r.label,
-      kind: r.kind,
-      axes: r.axes,
-      status: 'pending',
-      metrics: {},
-      curve: [],
-      evals: [],
-      wallSeconds: 0,
-    };
+    const res = pendingResult(r);
     const pr = byKey.get(r.key);
     if (!pr) throw new PythonImportError(`runs.json has no folder for run "${r.key}"`);
     const txt = metrics[pr.dir];
